@@ -1,0 +1,47 @@
+# ndxsim: `make demo` plays the demo scenario, `make test` runs every test tier.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JARS := .cache/kafka/.fetched
+
+.PHONY: setup demo up down test lint bench growth clean system-deps jars
+
+setup: $(STAMP) $(JARS)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(JARS): deploy/kafka/pom.xml $(STAMP)
+	$(VENV)/bin/ndxsim fetch
+	touch $(JARS)
+
+jars: $(JARS)
+
+system-deps:
+	bash deploy/install-system-deps.sh
+
+demo: setup
+	$(VENV)/bin/ndxsim demo
+
+up: setup
+	$(VENV)/bin/ndxsim up
+
+down:
+	@if [ -x $(VENV)/bin/ndxsim ]; then $(VENV)/bin/ndxsim down; fi
+
+test: setup system-deps
+	@$(PY) -m pytest tests; code=$$?; \
+	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$code
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check services loadtests tests
+	$(VENV)/bin/ruff format --check services loadtests tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf .cache/brokers runs

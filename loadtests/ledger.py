@@ -1,0 +1,94 @@
+"""Accounts for every request a run sent: answered, timed out or dead-lettered, never lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US, HIGHEST_US, DIGITS = 1, 120_000_000, 3
+
+
+def new_histogram(digits: int = DIGITS) -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, digits)
+
+
+def latency_summary(hist: HdrHistogram) -> dict[str, float]:
+    if hist.get_total_count() == 0:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+    return {
+        "p50": hist.get_value_at_percentile(50) / 1000,
+        "p95": hist.get_value_at_percentile(95) / 1000,
+        "p99": hist.get_value_at_percentile(99) / 1000,
+        "max": hist.get_max_value() / 1000,
+    }
+
+
+@dataclass
+class PhaseLedger:
+    name: str
+    target_rate: float
+    sent: int = 0
+    answered: int = 0
+    timed_out: int = 0
+    dead_lettered: int = 0
+    incorrect: int = 0
+    late_sends: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    flows: Counter[str] = field(default_factory=Counter)
+    latency: HdrHistogram = field(default_factory=new_histogram)
+    started: float = 0.0
+    ended: float = 0.0
+    examples_incorrect: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.answered - self.timed_out - self.dead_lettered
+
+    def record(self, outcome: str, correct: bool, latency_s: float, detail: str = "") -> None:
+        if outcome == "TIMEOUT":
+            self.timed_out += 1
+        else:
+            self.answered += 1
+            self.outcomes[outcome] += 1
+            if not correct:
+                self.incorrect += 1
+                if len(self.examples_incorrect) < 5:
+                    self.examples_incorrect.append(detail)
+        self.latency.record_value(max(LOWEST_US, min(HIGHEST_US, int(latency_s * 1e6))))
+
+    def summary(self) -> dict[str, Any]:
+        elapsed = max(self.ended - self.started, 1e-9)
+        return {
+            "name": self.name,
+            "target_rate_per_s": round(self.target_rate, 3),
+            "duration_s": round(elapsed, 3),
+            "sent": self.sent,
+            "answered": self.answered,
+            "timed_out": self.timed_out,
+            "dead_lettered": self.dead_lettered,
+            "lost": self.lost,
+            "incorrect": self.incorrect,
+            "late_sends": self.late_sends,
+            "throughput_tps": round(self.answered / elapsed, 2),
+            "latency_ms": latency_summary(self.latency),
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "flows": dict(sorted(self.flows.items())),
+            "incorrect_examples": self.examples_incorrect,
+        }
+
+
+def totals(phases: list[PhaseLedger]) -> dict[str, Any]:
+    """The whole run as one ledger; histograms are merged, not averaged."""
+    merged = new_histogram()
+    for p in phases:
+        merged.add(p.latency)
+    keys = ("sent", "answered", "timed_out", "dead_lettered", "incorrect", "late_sends")
+    out: dict[str, Any] = {k: sum(getattr(p, k) for p in phases) for k in keys}
+    out["lost"] = sum(p.lost for p in phases)
+    out["latency_ms"] = latency_summary(merged)
+    elapsed = sum(max(p.ended - p.started, 0.0) for p in phases) or 1e-9
+    out["throughput_tps"] = round(out["answered"] / elapsed, 2)
+    return out

@@ -1,0 +1,153 @@
+"""Scenario files: what traffic to play, validated so a typo names its file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SECONDS_PER_DAY = 86_400
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ScenarioError(ValueError):
+    """A scenario file is unreadable or invalid; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(_Strict):
+    name: str = Field(min_length=1)
+    duration_s: float = Field(gt=0, le=86_400)
+    rate_per_s: float | None = Field(None, gt=0, description="Played rate, bypassing volume.")
+    daily_transactions: float | None = Field(None, gt=0, description="National volume per day.")
+    baseline: str | None = Field(None, description="Period whose volume `growth` applies to.")
+    growth: float | None = Field(None, gt=-1.0)
+    online_share: Share = 0.5
+    max_requests: int | None = Field(None, gt=0, description="Stop the period after this many.")
+
+    @model_validator(mode="after")
+    def _one_volume(self) -> Period:
+        given = [
+            self.rate_per_s is not None,
+            self.daily_transactions is not None,
+            self.growth is not None,
+        ]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of rate_per_s, daily_transactions, growth")
+        if (self.growth is None) != (self.baseline is None):
+            raise ValueError("growth and baseline go together")
+        return self
+
+
+class Mix(_Strict):
+    """Shares of each flow among the played requests."""
+
+    verify: Share = 1.0
+    lookup: Share = 0.0
+    dossier: Share = 0.0
+
+
+class Errors(_Strict):
+    """Shares of verifications carrying a deliberate fault, each with a known right answer."""
+
+    wrong_name: Share = 0.0
+    wrong_birth_date: Share = 0.0
+    unknown_id: Share = 0.0
+    invalid_id: Share = 0.0
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> Errors:
+        if self.wrong_name + self.wrong_birth_date + self.unknown_id + self.invalid_id > 1:
+            raise ValueError("error shares add up to more than 1")
+        return self
+
+
+class Slo(_Strict):
+    p99_ms: float | None = Field(None, gt=0)
+    p50_ms: float | None = Field(None, gt=0)
+    max_timeout_share: Share = 0.0
+    max_late_send_share: Share | None = None
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    topology: str
+    agencies: list[str] | None = Field(None, description="Agencies to play; all when absent.")
+    seed: int | None = None
+    scale: float = Field(1.0, gt=0, description="1 is the real national volume.")
+    time_compression: float = Field(1.0, gt=0, description="Simulated seconds per played second.")
+    timeout_s: float = Field(5.0, gt=0)
+    registry_instances: int = Field(1, ge=1, le=8)
+    periods: list[Period] = Field(min_length=1)
+    mix: Mix = Mix()
+    errors: Errors = Errors()
+    slo: Slo = Slo()
+    assumptions: list[str] = []
+
+    @model_validator(mode="after")
+    def _baselines_exist(self) -> Scenario:
+        names = [p.name for p in self.periods]
+        if len(set(names)) != len(names):
+            raise ValueError("period names must be unique")
+        for p in self.periods:
+            if p.baseline is not None and p.baseline not in names[: names.index(p.name)]:
+                raise ValueError(
+                    f"period {p.name}: baseline {p.baseline!r} is not an earlier period"
+                )
+        return self
+
+    def daily_volume(self, period: Period) -> float | None:
+        if period.daily_transactions is not None:
+            return period.daily_transactions
+        if period.baseline is not None and period.growth is not None:
+            base = self.daily_volume(self.period(period.baseline))
+            return None if base is None else base * (1 + period.growth)
+        return None
+
+    def rate(self, period: Period) -> float:
+        """Requests per played second."""
+        if period.rate_per_s is not None:
+            return period.rate_per_s
+        if period.baseline is not None and period.growth is not None:
+            base = self.period(period.baseline)
+            if self.daily_volume(base) is None:
+                return self.rate(base) * (1 + period.growth)
+        volume = self.daily_volume(period)
+        assert volume is not None
+        return volume / SECONDS_PER_DAY * self.scale * self.time_compression
+
+    def period(self, name: str) -> Period:
+        return next(p for p in self.periods if p.name == name)
+
+    def topology_path(self, scenario_path: Path) -> Path:
+        path = Path(self.topology)
+        return path if path.is_absolute() else (scenario_path.parent / path).resolve()
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: expected a mapping at the top level")
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_field_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ScenarioError(f"{path}: " + "; ".join(problems)) from None

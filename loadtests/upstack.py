@@ -1,0 +1,103 @@
+"""`make up` / `make down`: the whole stack in the background on fixed ports, with pid files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadtests.localbroker import LocalBroker, stop_from_pidfile
+from loadtests.stack import ServiceProcess, StackError
+from services.shared.settings import REPO_ROOT
+
+STATE = REPO_ROOT / ".cache" / "stack"
+BROKER_PORT, CONTROLLER_PORT, JMX_PORT = 9092, 9093, 9108
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    module: str
+    metrics_port: int
+
+
+MEMBERS = (
+    Member("registry", "services.registry", 9101),
+    Member("ministry", "services.ministry", 9102),
+    Member("province", "services.province", 9103),
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pid(name: str) -> int | None:
+    path = STATE / f"{name}.pid"
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def running() -> list[str]:
+    names = [m.name for m in MEMBERS if _pid(m.name)]
+    if _pid("broker-data/broker"):
+        names.insert(0, "broker")
+    return names
+
+
+def up(bootstrap: str | None, topology: Path) -> list[str]:
+    """Start what is not running; returns the URLs to print."""
+    if running():
+        raise StackError(f"the stack is already up ({', '.join(running())}); `make down` first")
+    STATE.mkdir(parents=True, exist_ok=True)
+    if bootstrap is None:
+        broker = LocalBroker(STATE / "broker-data", BROKER_PORT, CONTROLLER_PORT, JMX_PORT)
+        bootstrap = broker.start()
+    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "NDX_TOPOLOGY": str(topology)}
+    procs = []
+    for m in MEMBERS:
+        svc = ServiceProcess(
+            m.name, m.module, env, m.metrics_port, STATE / "logs" / f"{m.name}.log"
+        )
+        svc.start()
+        assert svc.proc is not None
+        (STATE / f"{m.name}.pid").write_text(str(svc.proc.pid))
+        procs.append((svc, m))
+    for svc, m in procs:
+        svc.wait_ready(m.name)
+    urls = [f"kafka      {bootstrap}"]
+    urls += [f"{m.name:<10} http://127.0.0.1:{m.metrics_port}/metrics" for m in MEMBERS]
+    if bootstrap.endswith(f":{BROKER_PORT}"):
+        urls.append(f"broker JMX http://127.0.0.1:{JMX_PORT}/metrics")
+    return urls
+
+
+def down(timeout: float = 20.0) -> list[str]:
+    """Stop every member that runs; returns what was stopped."""
+    stopped = []
+    for m in reversed(MEMBERS):
+        pid = _pid(m.name)
+        if pid is None:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        (STATE / f"{m.name}.pid").unlink(missing_ok=True)
+        stopped.append(m.name)
+    if stop_from_pidfile(STATE / "broker-data"):
+        stopped.append("broker")
+    return stopped

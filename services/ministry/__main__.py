@@ -1,0 +1,18 @@
+"""Wiring of the ministry service: every ministry agency of the topology in one process."""
+
+from __future__ import annotations
+
+import sys
+
+from services.shared.app import run_service, setup_logging
+from services.shared.hostmain import host_agencies
+from services.shared.settings import load_settings
+
+
+def main() -> int:
+    setup_logging("ministry")
+    return run_service("ministry", lambda stop: host_agencies("ministry", load_settings(), stop))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

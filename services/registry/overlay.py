@@ -1,0 +1,43 @@
+"""Changes to the procedural population (moves, deaths) that the registry has been told of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from services.registry.population import Citizen
+from services.shared.messages import CitizenChanged
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    deceased: bool = False
+    residence_province: str = ""
+
+
+class Overlay:
+    """Latest change per citizen; rebuilt at start-up from the compacted changes topic."""
+
+    def __init__(self) -> None:
+        self._changes: dict[str, Change] = {}
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    def apply(self, event: CitizenChanged) -> None:
+        current = self._changes.get(event.citizen_id, Change())
+        if event.change == "DIED":
+            current = replace(current, deceased=True)
+        elif event.change == "MOVED" and event.residence_province:
+            current = replace(current, residence_province=event.residence_province)
+        self._changes[event.citizen_id] = current
+
+    def view(self, citizen: Citizen) -> Citizen:
+        """The citizen as the registry now knows them."""
+        change = self._changes.get(citizen.citizen_id)
+        if change is None:
+            return citizen
+        return replace(
+            citizen,
+            deceased=citizen.deceased or change.deceased,
+            residence_province=change.residence_province or citizen.residence_province,
+        )

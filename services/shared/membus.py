@@ -1,0 +1,172 @@
+"""In-memory twin of the Kafka transport so unit tests and scenarios run with no broker."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.shared.topics import TopicSpec
+from services.shared.transport import Headers, Record
+
+
+@dataclass(slots=True)
+class MemRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+@dataclass
+class _Group:
+    members: list[MemConsumer] = field(default_factory=list)
+    committed: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+class MemoryBus:
+    """Topics as lists of partitions; groups share partitions between their members."""
+
+    def __init__(self) -> None:
+        self.topics: dict[str, list[list[MemRecord]]] = {}
+        self.groups: dict[str, _Group] = {}
+        self.changed = asyncio.Event()
+        self._rr = 0
+
+    def producer(self, client_id: str) -> MemProducer:
+        return MemProducer(self)
+
+    def consumer(
+        self,
+        topics: Sequence[str],
+        client_id: str,
+        group_id: str | None = None,
+        from_beginning: bool = False,
+    ) -> MemConsumer:
+        return MemConsumer(self, list(topics), group_id, from_beginning)
+
+    async def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
+        for spec in specs:
+            self.topics.setdefault(spec.name, [[] for _ in range(spec.partitions)])
+
+    async def close(self) -> None:
+        return None
+
+    def append(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> MemRecord:
+        parts = self.topics.get(topic)
+        if parts is None:
+            raise KeyError(f"unknown topic {topic}")
+        if key is None:
+            self._rr += 1
+            index = self._rr % len(parts)
+        else:
+            index = zlib.crc32(key) % len(parts)
+        rec = MemRecord(topic, index, len(parts[index]), key, value, tuple(headers))
+        parts[index].append(rec)
+        self.changed.set()
+        return rec
+
+    def rebalance(self, group_id: str) -> None:
+        group = self.groups[group_id]
+        for member in group.members:
+            member.positions.clear()
+        owned = (
+            [(t, p) for t in group.members[0].topics for p in range(len(self.topics[t]))]
+            if group.members
+            else []
+        )
+        for i, tp in enumerate(owned):
+            member = group.members[i % len(group.members)]
+            member.positions[tp] = group.committed.get(tp, 0)
+
+
+class MemProducer:
+    def __init__(self, bus: MemoryBus) -> None:
+        self.bus = bus
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = ()
+    ) -> asyncio.Future[Any]:
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(self.bus.append(topic, value, key, headers))
+        return done
+
+    async def flush(self) -> None:
+        return None
+
+
+class MemConsumer:
+    def __init__(
+        self, bus: MemoryBus, topics: list[str], group_id: str | None, from_beginning: bool
+    ) -> None:
+        self.bus, self.topics, self.group_id = bus, topics, group_id
+        self.from_beginning = from_beginning
+        self.positions: dict[tuple[str, int], int] = {}
+        self.paused = False
+
+    async def start(self) -> None:
+        if self.group_id is None:
+            for t in self.topics:
+                for p, records in enumerate(self.bus.topics[t]):
+                    self.positions[(t, p)] = 0 if self.from_beginning else len(records)
+            return
+        group = self.bus.groups.setdefault(self.group_id, _Group())
+        group.members.append(self)
+        self.bus.rebalance(self.group_id)
+
+    async def stop(self) -> None:
+        if self.group_id is not None and self in self.bus.groups[self.group_id].members:
+            self.bus.groups[self.group_id].members.remove(self)
+            self.bus.rebalance(self.group_id)
+
+    def _ready(self, max_records: int) -> list[Record]:
+        out: list[Record] = []
+        for (t, p), pos in self.positions.items():
+            records = self.bus.topics[t][p]
+            take = records[pos : pos + max_records - len(out)]
+            out.extend(take)
+            self.positions[(t, p)] = pos + len(take)
+            if len(out) >= max_records:
+                break
+        return out
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[Record]:
+        if not self.paused:
+            ready = self._ready(max_records)
+            if ready:
+                return ready
+        self.bus.changed.clear()
+        try:
+            await asyncio.wait_for(self.bus.changed.wait(), timeout_ms / 1000)
+        except TimeoutError:
+            return []
+        return [] if self.paused else self._ready(max_records)
+
+    async def commit(self) -> None:
+        if self.group_id is not None:
+            self.bus.groups[self.group_id].committed.update(self.positions)
+
+    def lag(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (t, p), pos in self.positions.items():
+            out[t] = out.get(t, 0) + len(self.bus.topics[t][p]) - pos
+        return out
+
+    def assigned(self) -> bool:
+        return bool(self.positions)
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False

@@ -1,0 +1,99 @@
+"""Messages are data named as facts; field names match their Avro schemas one for one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+VERIFY_OUTCOMES = ("MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED")
+LOOKUP_OUTCOMES = ("FOUND", "NOT_FOUND", "DECEASED", "REFUSED", "REJECTED")
+
+
+@dataclass(slots=True)
+class VerificationRequested:
+    request_id: str
+    requester: str
+    citizen_id: str
+    full_name: str
+    birth_date: str
+    purpose: str
+    service_code: str
+    requested_at_us: int
+
+
+@dataclass(slots=True)
+class VerificationAnswered:
+    request_id: str
+    requester: str
+    responder: str
+    outcome: str
+    answered_at_us: int
+    mismatched_fields: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class LookupRequested:
+    request_id: str
+    requester: str
+    citizen_id: str
+    purpose: str
+    fields: list[str]
+    requested_at_us: int
+
+
+@dataclass(slots=True)
+class LookupAnswered:
+    request_id: str
+    requester: str
+    responder: str
+    outcome: str
+    answered_at_us: int
+    data: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class CitizenChanged:
+    event_id: str
+    citizen_id: str
+    change: str
+    source: str
+    changed_at_us: int
+    residence_province: str = ""
+    deceased: bool = False
+
+
+@dataclass(slots=True)
+class DossierSubmitted:
+    dossier_id: str
+    province: str
+    service_code: str
+    channel: str
+    citizen_ref: str
+    submitted_at_us: int
+
+
+@dataclass(slots=True)
+class SharingAudited:
+    request_id: str
+    requester: str
+    provider: str
+    flow: str
+    purpose: str
+    outcome: str
+    citizen_ref: str
+    requested_at_us: int
+    answered_at_us: int
+
+
+Message = (
+    VerificationRequested
+    | VerificationAnswered
+    | LookupRequested
+    | LookupAnswered
+    | CitizenChanged
+    | DossierSubmitted
+    | SharingAudited
+)
+Request = VerificationRequested | LookupRequested
+Answer = VerificationAnswered | LookupAnswered

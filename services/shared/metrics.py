@@ -1,0 +1,92 @@
+"""Prometheus metrics of every service: base units, bounded labels, never a citizen id."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+TRANSACTIONS = Counter(
+    "ndx_sharing_transactions",
+    "Sharing transactions completed, as seen by the requester (timeouts included).",
+    ["requester", "provider", "flow", "outcome"],
+)
+REQUEST_DURATION = Histogram(
+    "ndx_request_duration_seconds",
+    "End-to-end latency seen by the requester, from the intended send time to the answer.",
+    ["requester", "flow"],
+    buckets=LATENCY_BUCKETS,
+)
+IN_FLIGHT = Gauge("ndx_requests_in_flight", "Requests sent and not yet answered.", ["requester"])
+TIMEOUTS = Counter(
+    "ndx_request_timeouts",
+    "Requests that got no answer before their deadline.",
+    ["requester", "flow"],
+)
+LATE_ANSWERS = Counter(
+    "ndx_late_answers",
+    "Answers that arrived after their deadline or twice; counted, never applied.",
+    ["requester"],
+)
+REGISTRY_REQUESTS = Counter(
+    "ndx_registry_requests",
+    "Requests the registry answered, as seen by the provider.",
+    ["requester", "flow", "outcome"],
+)
+REGISTRY_PROCESSING = Histogram(
+    "ndx_registry_processing_seconds",
+    "Time the registry spent deciding one answer.",
+    ["flow"],
+    buckets=(0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1),
+)
+DUPLICATE_REQUESTS = Counter(
+    "ndx_duplicate_requests",
+    "Requests delivered again and answered from memory instead of twice.",
+    ["service"],
+)
+DEAD_LETTERS = Counter(
+    "ndx_dead_letters", "Records sent to the dead-letter topic.", ["service", "reason"]
+)
+CONSUMER_LAG = Gauge(
+    "ndx_consumer_lag_records", "Records behind the end of the log.", ["group", "topic"]
+)
+DOSSIERS = Counter(
+    "ndx_dossiers",
+    "Public-service dossiers received by provincial portals.",
+    ["province", "service", "channel"],
+)
+CHANGE_EVENTS = Counter(
+    "ndx_change_events_published",
+    "Citizen changes published by the registry.",
+    ["source", "change"],
+)
+LATE_SENDS = Counter(
+    "ndx_driver_late_sends",
+    "Scheduled sends that left more than the tolerance after their intended time.",
+    ["requester"],
+)
+READY = Gauge("ndx_service_ready", "1 once the service consumes its partitions.", ["service"])
+SCENARIO_PERIOD = Gauge(
+    "ndx_scenario_period_active", "1 while the driver plays this period.", ["scenario", "period"]
+)
+
+
+def serve(host: str, port: int) -> None:
+    """Expose /metrics on a background thread; port 0 means the process serves none."""
+    if port:
+        start_http_server(port, addr=host)

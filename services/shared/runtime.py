@@ -1,0 +1,149 @@
+"""The consume -> handle -> publish loop every service runs, with dead letters and clean stops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.shared import metrics
+from services.shared.codec import Codec, CodecError
+from services.shared.messages import Message
+from services.shared.topics import DLQ
+from services.shared.transport import Consumer, Producer, Record
+
+log = logging.getLogger("ndx.runtime")
+
+
+@dataclass(slots=True)
+class Outgoing:
+    topic: str
+    message: Message
+    key: bytes | None = None
+
+
+Handler = Callable[[Any], Awaitable[list[Outgoing]]]
+
+
+class DeadLetter(Exception):
+    """Raised by a handler for a well-formed record it must refuse; `reason` is a bounded label."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
+class Deduplicator:
+    """Remembers recent answers by request id so a redelivered request is answered the same."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._seen: OrderedDict[str, list[Outgoing]] = OrderedDict()
+
+    def get(self, key: str) -> list[Outgoing] | None:
+        return self._seen.get(key)
+
+    def put(self, key: str, outs: list[Outgoing]) -> None:
+        self._seen[key] = outs
+        if len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+
+
+def dlq_headers(rec: Record, reason: str, service: str, detail: str) -> list[tuple[str, bytes]]:
+    return [
+        ("source_topic", rec.topic.encode()),
+        ("source_partition", str(rec.partition).encode()),
+        ("source_offset", str(rec.offset).encode()),
+        ("reason", reason.encode()),
+        ("service", service.encode()),
+        ("detail", detail[:500].encode("utf-8", "replace")),
+    ]
+
+
+class ServiceLoop:
+    """Reads a batch, handles each record, waits until every output is durable, then commits."""
+
+    def __init__(
+        self,
+        service: str,
+        group: str,
+        consumer: Consumer,
+        producer: Producer,
+        codec: Codec,
+        handlers: Mapping[type, Handler],
+        request_id: Callable[[Any], str | None] = lambda _m: None,
+        batch: int = 500,
+    ) -> None:
+        self.service, self.group = service, group
+        self.consumer, self.producer, self.codec = consumer, producer, codec
+        self.handlers, self.request_id, self.batch = handlers, request_id, batch
+        self.dedup = Deduplicator()
+        self.handled = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        last_lag = 0.0
+        ready = False
+        while not stop.is_set():
+            records = await self.consumer.getmany(timeout_ms=100, max_records=self.batch)
+            if not ready and self.consumer.assigned():
+                ready = True
+                metrics.READY.labels(self.service).set(1)
+            if records:
+                await self.process(records)
+            now = time.monotonic()
+            if now - last_lag > 1.0:
+                last_lag = now
+                for topic, lag in self.consumer.lag().items():
+                    metrics.CONSUMER_LAG.labels(self.group, topic).set(lag)
+
+    async def process(self, records: list[Record]) -> None:
+        pending: list[asyncio.Future[Any]] = []
+        for rec in records:
+            pending.extend(await self._one(rec))
+        if pending:
+            await asyncio.gather(*pending)
+        await self.consumer.commit()
+        self.handled += len(records)
+
+    async def _one(self, rec: Record) -> list[asyncio.Future[Any]]:
+        try:
+            message = self.codec.decode(rec.value or b"")
+        except CodecError as exc:
+            return [await self.dead_letter(rec, exc.reason, str(exc))]
+        handler = self.handlers.get(type(message))
+        if handler is None:
+            return [await self.dead_letter(rec, "unexpected_message", type(message).__name__)]
+        key = self.request_id(message)
+        outs = self.dedup.get(key) if key else None
+        if outs is not None:
+            metrics.DUPLICATE_REQUESTS.labels(self.service).inc()
+        else:
+            try:
+                outs = await handler(message)
+            except DeadLetter as exc:
+                return [await self.dead_letter(rec, exc.reason, str(exc))]
+            except Exception as exc:
+                log.exception("%s: handler failed on %s", self.service, type(message).__name__)
+                return [await self.dead_letter(rec, "handler_error", repr(exc))]
+            if key:
+                self.dedup.put(key, outs)
+        return [
+            await self.producer.send(o.topic, self.codec.encode(o.message), key=o.key) for o in outs
+        ]
+
+    async def dead_letter(self, rec: Record, reason: str, detail: str) -> asyncio.Future[Any]:
+        metrics.DEAD_LETTERS.labels(self.service, reason).inc()
+        log.warning(
+            "%s: dead-lettered %s[%d]@%d: %s",
+            self.service,
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            reason,
+        )
+        headers = dlq_headers(rec, reason, self.service, detail)
+        return await self.producer.send(DLQ.name, rec.value or b"", key=rec.key, headers=headers)

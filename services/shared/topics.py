@@ -1,0 +1,68 @@
+"""The one routing table: topic names, their message, schema and layout, kept as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.shared import messages as m
+
+NAMESPACE = "vn.gov.ndx"
+REPLY_PREFIX = "ndx.replies."
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    message: type | None
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+VERIFY = TopicSpec("ndx.verify.requests", m.VerificationRequested, 6)
+LOOKUP = TopicSpec("ndx.lookup.requests", m.LookupRequested, 6)
+CHANGES = TopicSpec(
+    "ndx.registry.changes",
+    m.CitizenChanged,
+    3,
+    {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "60000"},
+)
+DOSSIERS = TopicSpec("ndx.dossiers", m.DossierSubmitted, 3)
+AUDIT = TopicSpec("ndx.audit", m.SharingAudited, 3)
+DLQ = TopicSpec("ndx.dlq", None, 1)
+
+FIXED_TOPICS: tuple[TopicSpec, ...] = (VERIFY, LOOKUP, CHANGES, DOSSIERS, AUDIT, DLQ)
+REPLY_PARTITIONS = 2
+
+# Message class -> Avro full name; the codec resolves schemas through this map.
+SCHEMA_OF: dict[type, str] = {
+    cls: f"{NAMESPACE}.{cls.__name__}"
+    for cls in (
+        m.VerificationRequested,
+        m.VerificationAnswered,
+        m.LookupRequested,
+        m.LookupAnswered,
+        m.CitizenChanged,
+        m.DossierSubmitted,
+        m.SharingAudited,
+    )
+}
+
+# Request message -> the topic it travels on; answers go to the requester's reply topic.
+REQUEST_TOPIC: dict[type, TopicSpec] = {m.VerificationRequested: VERIFY, m.LookupRequested: LOOKUP}
+
+# Request message -> flow label used in metrics, audit and reports.
+FLOW_OF: dict[type, str] = {m.VerificationRequested: "verify", m.LookupRequested: "lookup"}
+
+
+def reply_topic(agency: str) -> str:
+    """Each requester reads only its own replies, so ACLs can confine it."""
+    return REPLY_PREFIX + agency
+
+
+def reply_spec(agency: str) -> TopicSpec:
+    return TopicSpec(reply_topic(agency), None, REPLY_PARTITIONS)
+
+
+def topics_for(agencies: list[str]) -> list[TopicSpec]:
+    """Every topic a run over these agencies needs, with explicit partition counts."""
+    return [*FIXED_TOPICS, *(reply_spec(a) for a in agencies)]
