@@ -1,0 +1,315 @@
+"""A procedural population: every record follows from (seed, ID), so 100 M citizens cost no memory.
+
+Assumptions (no source gives these; each is a named constant below):
+- existence: a cohort (birth province, birth year, sex) holds N = province population ×
+  pyramid()[age] × 1/2 records, age = today's year − birth year (0..100; nobody older exists;
+  the current year's cohort is scaled by the part of the year gone). The serials whose rank under
+  a keyed affine permutation of 0..999999 is below N exist; all others are unknown;
+- a cohort is sized from today's population of the birth province (births ∝ population);
+- MIGRANT_SHARE of citizens, at any age, live outside their birth province, in
+  MIGRATION_DESTINATIONS (weights);
+- the deceased share of records rises with age: DECEASED_BASE + DECEASED_OLD × (age/100)^4;
+- a surname row with a spelling variant (Hoàng/Huỳnh, Vũ/Võ) splits its share evenly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from services.registry import refdata
+
+SIM_TODAY = date(2024, 6, 30)
+ID_LENGTH = 12
+SERIAL_SPACE = 1_000_000
+MAX_AGE = 120
+PYRAMID_MAX_AGE = 100
+PYRAMID_SCALE_YEARS = 70.0
+MIGRANT_SHARE = 0.17
+MIGRATION_DESTINATIONS = {
+    "079": 30, "001": 24, "074": 14, "075": 9, "048": 5, "092": 3,
+    "027": 4, "031": 4, "022": 2, "077": 3, "026": 2,
+}  # fmt: skip
+DECEASED_BASE = 0.004
+DECEASED_OLD = 0.35
+_U24 = 2.0**-24
+_U16 = 2.0**-16
+
+
+@dataclass(frozen=True, slots=True)
+class Citizen:
+    """A citizen's record as the registry holds it (the ground truth every side can compute)."""
+
+    citizen_id: str
+    full_name: str
+    sex: str
+    birth_date: str
+    birth_province: str
+    residence_province: str
+    deceased: bool
+
+
+class InvalidCitizenId(ValueError):
+    """An ID the registry must reject; `reason` is a short code fit for a REJECTED reply."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def mask_id(citizen_id: str) -> str:
+    """The ID with its middle hidden (e.g. 001******123), safe for logs."""
+    s = citizen_id if isinstance(citizen_id, str) else ""
+    if len(s) < 9 or not (s.isascii() and s.isalnum()):
+        return "*" * min(len(s), ID_LENGTH)
+    return s[:3] + "*" * min(len(s) - 6, ID_LENGTH) + s[-3:]
+
+
+def normalise_name(name: str) -> str:
+    """A comparison key: one Unicode form, single spaces, no case."""
+    collapsed = " ".join(unicodedata.normalize("NFC", name).split())
+    return unicodedata.normalize("NFC", collapsed.casefold())
+
+
+def birth_year(citizen_id: str) -> int:
+    """The birth year a well-formed ID encodes (century digit G and year digits YY)."""
+    return 1900 + 100 * (int(citizen_id[3]) // 2) + int(citizen_id[4:6])
+
+
+def century_digit(year: int, female: bool) -> int:
+    """The G digit for a birth year and sex."""
+    return (year // 100 - 19) * 2 + int(female)
+
+
+def id_problem(citizen_id: object, today: date = SIM_TODAY) -> tuple[str, str] | None:
+    """(reason, message) saying why an ID is invalid, or None when it is valid."""
+    if not isinstance(citizen_id, str):
+        return "type", "citizen id is not a string"
+    if len(citizen_id) != ID_LENGTH:
+        return "length", f"citizen id has {len(citizen_id)} characters, expected {ID_LENGTH}"
+    masked = mask_id(citizen_id)
+    if not (citizen_id.isascii() and citizen_id.isdigit()):
+        return "non_digit", f"citizen id {masked} has characters other than the digits 0-9"
+    if citizen_id[:3] not in refdata.province_codes():
+        return "province", f"citizen id {masked} starts with an unknown province code"
+    year = birth_year(citizen_id)
+    if year > today.year:
+        return "future_birth_year", f"citizen id {masked} encodes a birth year after {today}"
+    if today.year - year > MAX_AGE:
+        return "too_old", f"citizen id {masked} encodes an age over {MAX_AGE}"
+    return None
+
+
+def validate_id(citizen_id: str, today: date = SIM_TODAY) -> None:
+    """Raise InvalidCitizenId unless the ID is well formed and plausible on `today`."""
+    problem = id_problem(citizen_id, today)
+    if problem is not None:
+        raise InvalidCitizenId(problem[1], problem[0])
+
+
+def is_valid_id(citizen_id: str, today: date = SIM_TODAY) -> bool:
+    """Whether validate_id would accept the ID."""
+    return id_problem(citizen_id, today) is None
+
+
+def pyramid() -> list[float]:
+    """Population share by age 0..100: flat, then a smooth decline (≈23% under 15, ≈10% 65+)."""
+    weights = [math.exp(-((a / PYRAMID_SCALE_YEARS) ** 4)) for a in range(PYRAMID_MAX_AGE + 1)]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+class _Cohort(NamedTuple):
+    size: int
+    mul: int
+    add: int
+    inv: int
+    first_day: int
+    days: int
+    dead_below: float
+
+
+class Population:
+    """Derives records on demand; keeps only per-cohort constants, never per-citizen state."""
+
+    def __init__(self, seed: int, today: date = SIM_TODAY) -> None:
+        self.seed = seed
+        self.today = today
+        self._key = hashlib.blake2b(f"ndxsim-population:{seed}".encode(), digest_size=32).digest()
+        provinces = refdata.provinces_63()
+        self._population = {p.code: p.population for p in provinces}
+        self._codes = refdata.Weighted.of({p.code: p.population for p in provinces})
+        self._unknown_codes = [
+            f"{n:03d}" for n in range(1000) if f"{n:03d}" not in self._population
+        ]
+        jan1 = date(today.year, 1, 1)
+        shares = pyramid()
+        shares[0] *= ((today - jan1).days + 1) / ((date(today.year, 12, 31) - jan1).days + 1)
+        self._shares = shares
+        self._ages = refdata.Weighted.of({str(a): s for a, s in enumerate(shares)})
+        self._dests = refdata.Weighted.of(MIGRATION_DESTINATIONS)
+        names = self._dests.names
+        self._next_dest = {d: names[(i + 1) % len(names)] for i, d in enumerate(names)}
+        self._surnames = refdata.surname_table()
+        self._middle = (refdata.name_table("middle", False), refdata.name_table("middle", True))
+        self._given = (refdata.name_table("given", False), refdata.name_table("given", True))
+        self._cohorts: dict[str, _Cohort] = {}
+        self._iso_days: dict[int, str] = {}
+        self._hasher = hashlib.blake2b(key=self._key, digest_size=20)
+
+    def citizen(self, citizen_id: str) -> Citizen | None:
+        """The record for a valid ID, or None when no such citizen exists."""
+        cohort = self._cohorts.get(citizen_id[:6]) if len(citizen_id) == ID_LENGTH else None
+        if cohort is None or not (citizen_id.isascii() and citizen_id.isdigit()):
+            validate_id(citizen_id, self.today)
+            cohort = self._cohort(citizen_id[:6])
+        rank = (cohort.mul * int(citizen_id[6:]) + cohort.add) % SERIAL_SPACE
+        return self._derive(citizen_id, cohort) if rank < cohort.size else None
+
+    def draw_existing(self, rng: random.Random, province: str | None = None) -> Citizen:
+        """A citizen who exists (alive or not), born in `province`, else in one ∝ population."""
+        prefix, cohort = self._draw_cohort(rng, province)
+        serial = (rng.randrange(cohort.size) - cohort.add) * cohort.inv % SERIAL_SPACE
+        return self._derive(f"{prefix}{serial:06d}", cohort)
+
+    def draw_living(self, rng: random.Random, province: str | None = None) -> Citizen:
+        """A citizen who exists and is alive."""
+        while True:
+            c = self.draw_existing(rng, province)
+            if not c.deceased:
+                return c
+
+    def draw_unknown_id(self, rng: random.Random, province: str | None = None) -> str:
+        """A valid ID that belongs to nobody: a serial ranked past its cohort's size."""
+        prefix, cohort = self._draw_cohort(rng, province)
+        serial = (rng.randrange(cohort.size, SERIAL_SPACE) - cohort.add) * cohort.inv % SERIAL_SPACE
+        return f"{prefix}{serial:06d}"
+
+    def draw_invalid_id(self, rng: random.Random) -> str:
+        """An ID that fails validate_id, for one of several reasons chosen at random."""
+        year = self.today.year - int(self._ages.at(rng.random()))
+        female = rng.random() < 0.5
+        good = f"{self._codes.at(rng.random())}{century_digit(year, female)}{year % 100:02d}"
+        good += f"{rng.randrange(SERIAL_SPACE):06d}"
+        kind = rng.randrange(5)
+        if kind == 0:
+            n = rng.choice([*range(ID_LENGTH), *range(ID_LENGTH + 1, 20)])
+            return "".join(rng.choice("0123456789") for _ in range(n))
+        if kind == 1:
+            i = rng.randrange(ID_LENGTH)
+            return good[:i] + rng.choice("AOIlxZ -./_\u0661\uff11") + good[i + 1 :]
+        if kind == 2:
+            return rng.choice(self._unknown_codes) + good[3:]
+        oldest = self.today.year - MAX_AGE - 1
+        if kind == 3 and oldest >= 1900:
+            year = rng.randint(1900, oldest)
+        else:
+            year = rng.randint(self.today.year + 1, max(self.today.year + 1, 2399))
+        return f"{good[:3]}{century_digit(year, female)}{year % 100:02d}{good[6:]}"
+
+    def wrong_name(self, c: Citizen, rng: random.Random) -> str:
+        """A plausible name for the same sex that differs from the record after normalising."""
+        parts = c.full_name.split(" ")
+        female = c.sex == "F"
+        target = normalise_name(c.full_name)
+        while True:
+            sur, mid, giv = parts[0], " ".join(parts[1:-1]), parts[-1]
+            kind = rng.randrange(4)
+            if kind == 0:
+                sur = self._surnames.at(rng.random())
+            elif kind == 1:
+                mid = self._middle[female].at(rng.random())
+            else:
+                giv = self._given[female].at(rng.random())
+            candidate = " ".join(p for p in (sur, mid, giv) if p)
+            if normalise_name(candidate) != target:
+                return candidate
+
+    def wrong_birth_date(self, c: Citizen, rng: random.Random) -> str:
+        """A nearby, year-slipped or day/month-swapped date that is not the record's."""
+        d = date.fromisoformat(c.birth_date)
+        kind = rng.randrange(3)
+        cand = d + timedelta(days=rng.choice((-1, 1)) * rng.randint(1, 30))
+        if kind == 1 and d.day <= 12:
+            cand = date(d.year, d.day, d.month)
+        elif kind == 2:
+            cand = date(d.year + rng.choice((-1, 1)), d.month, min(d.day, 28))
+        if cand == d or cand > self.today:
+            cand = d - timedelta(days=rng.randint(1, 30))
+        return cand.isoformat()
+
+    def _draw_cohort(self, rng: random.Random, province: str | None) -> tuple[str, _Cohort]:
+        if province is None:
+            province = self._codes.at(rng.random())
+        elif province not in self._population:
+            raise ValueError(f"unknown province code {province!r}")
+        while True:
+            year = self.today.year - int(self._ages.at(rng.random()))
+            prefix = f"{province}{century_digit(year, rng.random() < 0.5)}{year % 100:02d}"
+            cohort = self._cohort(prefix)
+            if cohort.size > 0:
+                return prefix, cohort
+
+    def _cohort(self, prefix: str) -> _Cohort:
+        cohort = self._cohorts.get(prefix)
+        if cohort is None:
+            cohort = self._cohorts[prefix] = self._make_cohort(prefix)
+        return cohort
+
+    def _make_cohort(self, prefix: str) -> _Cohort:
+        year = birth_year(prefix)
+        age = self.today.year - year
+        share = self._shares[age] if age <= PYRAMID_MAX_AGE else 0.0
+        digest = hashlib.blake2b(prefix.encode(), key=self._key, person=b"cohort", digest_size=8)
+        bits = int.from_bytes(digest.digest(), "little")
+        mul = (bits % SERIAL_SPACE) | 1
+        mul += 2 if mul % 5 == 0 else 0
+        first = date(year, 1, 1)
+        last = min(date(year, 12, 31), self.today)
+        return _Cohort(
+            size=min(int(self._population[prefix[:3]] * share * 0.5), SERIAL_SPACE),
+            mul=mul,
+            add=(bits >> 32) % SERIAL_SPACE,
+            inv=pow(mul, -1, SERIAL_SPACE),
+            first_day=first.toordinal(),
+            days=(last - first).days + 1,
+            dead_below=DECEASED_BASE + DECEASED_OLD * (age / 100) ** 4,
+        )
+
+    def _derive(self, cid: str, cohort: _Cohort) -> Citizen:
+        hasher = self._hasher.copy()
+        hasher.update(cid.encode())
+        h = int.from_bytes(hasher.digest(), "little")
+        female = cid[3] in "13579"
+        sur, mid, giv = self._surnames, self._middle[female], self._given[female]
+        name = (
+            f"{sur.names[bisect_right(sur.cum, (h & 0xFFFFFF) * _U24)]} "
+            f"{mid.names[bisect_right(mid.cum, (h >> 24 & 0xFFFFFF) * _U24)]} "
+            f"{giv.names[bisect_right(giv.cum, (h >> 48 & 0xFFFFFF) * _U24)]}"
+        )
+        day = cohort.first_day + (h >> 72 & 0xFFFFFF) % cohort.days
+        born = self._iso_days.get(day) or self._iso_day(day)
+        birth_province = residence = cid[:3]
+        if (h >> 96 & 0xFFFF) * _U16 < MIGRANT_SHARE:
+            residence = self._dests.at((h >> 112 & 0xFFFF) * _U16)
+            if residence == birth_province:
+                residence = self._next_dest[residence]
+        return Citizen(
+            citizen_id=cid,
+            full_name=name,
+            sex="F" if female else "M",
+            birth_date=born,
+            birth_province=birth_province,
+            residence_province=residence,
+            deceased=(h >> 128 & 0xFFFF) * _U16 < cohort.dead_below,
+        )
+
+    def _iso_day(self, day: int) -> str:
+        iso = self._iso_days[day] = date.fromordinal(day).isoformat()
+        return iso
