@@ -17,7 +17,7 @@ from loadtests.stack import StackError
 from loadtests.topology import TopologyError
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
-from services.shared.transport import BrokerUnreachable
+from services.shared.transport import TransportError
 
 app = typer.Typer(
     add_completion=False,
@@ -48,7 +48,7 @@ def run(
         report = run_blocking(scenario, runs_dir, settings, console, live and console.is_terminal)
     except (ScenarioError, TopologyError, SettingsError) as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
-    except (BrokerUnreachable, BrokerError, StackError) as exc:
+    except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
     print_summary(report, console)
     raise typer.Exit(0 if report["slo"]["passed"] else 1)
@@ -65,11 +65,15 @@ def up() -> None:
     """Start broker, registry, ministry and province in the background."""
     try:
         urls = upstack.up(load_settings().kafka_bootstrap_servers, DEMO_TOPOLOGY)
+    except upstack.AlreadyUp as exc:
+        Console().print(str(exc))
+        return
     except SettingsError as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except StackError as exc:
+        upstack.down()
         raise fail(str(exc), 1) from None
-    except (BrokerUnreachable, BrokerError) as exc:
+    except (TransportError, BrokerError) as exc:
         upstack.down()
         raise fail(str(exc), 1) from None
     Console().print("stack is up:\n  " + "\n  ".join(urls))

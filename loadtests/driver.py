@@ -128,6 +128,7 @@ class Driver:
         )
         ledger.sent += 1
         ledger.flows["verify"] += 1
+        ledger.agencies[agency.agency] += 1
         task = asyncio.create_task(self._one(agency.agency, request, expected, intended, ledger))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -38,6 +38,7 @@ class PhaseLedger:
     late_sends: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     flows: Counter[str] = field(default_factory=Counter)
+    agencies: Counter[str] = field(default_factory=Counter)
     latency: HdrHistogram = field(default_factory=new_histogram)
     started: float = 0.0
     ended: float = 0.0
@@ -76,6 +77,7 @@ class PhaseLedger:
             "latency_ms": latency_summary(self.latency),
             "outcomes": dict(sorted(self.outcomes.items())),
             "flows": dict(sorted(self.flows.items())),
+            "agencies": dict(sorted(self.agencies.items())),
             "incorrect_examples": self.examples_incorrect,
         }
 

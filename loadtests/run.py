@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from loadtests.driver import Driver, PlayedAgency
+from loadtests.htmlreport import write_html
 from loadtests.ledger import totals
 from loadtests.live import LiveView
 from loadtests.report import write_report
@@ -135,9 +136,10 @@ def build_report(
         "timeline": driver.timeline(),
         "assumptions": scenario.assumptions,
         "warnings": warnings,
-        "paths": {"json": str(run_dir / "report.json")},
+        "paths": {"json": str(run_dir / "report.json"), "html": str(run_dir / "report.html")},
     }
     write_report(run_dir, report)
+    write_html(run_dir, report)
     return report
 
 

@@ -16,6 +16,10 @@ STATE = REPO_ROOT / ".cache" / "stack"
 BROKER_PORT, CONTROLLER_PORT, JMX_PORT = 9092, 9093, 9108
 
 
+class AlreadyUp(StackError):
+    """`up` found the stack running and left it as it was."""
+
+
 @dataclass(frozen=True)
 class Member:
     name: str
@@ -57,9 +61,9 @@ def running() -> list[str]:
 
 
 def up(bootstrap: str | None, topology: Path) -> list[str]:
-    """Start what is not running; returns the URLs to print."""
+    """Start the stack; returns the URLs to print. Raises AlreadyUp and changes nothing if up."""
     if running():
-        raise StackError(f"the stack is already up ({', '.join(running())}); `make down` first")
+        raise AlreadyUp(f"the stack is already up ({', '.join(running())}); nothing changed")
     STATE.mkdir(parents=True, exist_ok=True)
     if bootstrap is None:
         broker = LocalBroker(STATE / "broker-data", BROKER_PORT, CONTROLLER_PORT, JMX_PORT)

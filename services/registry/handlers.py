@@ -108,7 +108,7 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
         reason=reason,
     )
     metrics.REGISTRY_PROCESSING.labels("verify").observe(time.perf_counter() - started)
-    metrics.REGISTRY_REQUESTS.labels(req.requester, "verify", outcome).inc()
+    metrics.TRANSACTIONS.labels(req.requester, PROVIDER, "verify", outcome, "provider").inc()
     return [
         Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
         audit_record(

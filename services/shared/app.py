@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from services.shared.settings import SettingsError
-from services.shared.transport import BrokerUnreachable
+from services.shared.transport import TransportError
 
 EXIT_INPUT_ERROR = 2
 
@@ -39,7 +39,7 @@ def run_service(name: str, main: Callable[[asyncio.Event], Awaitable[None]]) -> 
 
     try:
         asyncio.run(guarded())
-    except BrokerUnreachable as exc:
+    except TransportError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
     except SettingsError as exc:

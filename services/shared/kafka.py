@@ -8,10 +8,10 @@ from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaConnectionError
 
 from services.shared.topics import TopicSpec
-from services.shared.transport import BrokerUnreachable, Headers, Record
+from services.shared.transport import BrokerUnreachable, Headers, Record, TransportError
 
 TOPIC_ALREADY_EXISTS = 36
 
@@ -28,19 +28,25 @@ async def _connect(start: Any, bootstrap: str, limit_s: float) -> None:
 
 class KafkaProducer:
     def __init__(self, bootstrap: str, client_id: str, connect_timeout: float) -> None:
-        self.bootstrap, self.connect_timeout = bootstrap, connect_timeout
+        self.bootstrap, self.client_id, self.connect_timeout = bootstrap, client_id, connect_timeout
+        self._p: AIOKafkaProducer
+
+    async def start(self) -> None:
+        # Built here, not in __init__, so a client that never starts leaves nothing to close.
         self._p = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
             max_batch_size=256 * 1024,
-            request_timeout_ms=int(connect_timeout * 1000),
+            request_timeout_ms=int(self.connect_timeout * 1000),
         )
-
-    async def start(self) -> None:
-        await _connect(self._p.start, self.bootstrap, self.connect_timeout)
+        try:
+            await _connect(self._p.start, self.bootstrap, self.connect_timeout)
+        except BaseException:
+            await self._p.stop()
+            raise
 
     async def stop(self) -> None:
         await self._p.stop()
@@ -68,33 +74,47 @@ class KafkaConsumer:
         connect_timeout: float,
     ) -> None:
         self.bootstrap, self.topics, self.group_id = bootstrap, list(topics), group_id
-        self.from_beginning, self.connect_timeout = from_beginning, connect_timeout
-        self._c = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest" if from_beginning or group_id else "latest",
-            fetch_max_wait_ms=50,
-            max_partition_fetch_bytes=1024 * 1024,
-            request_timeout_ms=max(40000, int(connect_timeout * 1000)),
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=1000,
-        )
+        self.client_id, self.from_beginning = client_id, from_beginning
+        self.connect_timeout = connect_timeout
+        self._c: AIOKafkaConsumer
         self._next: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
-        await _connect(self._c.start, self.bootstrap, self.connect_timeout)
-        if self.group_id is not None:
-            self._c.subscribe(self.topics)
-            return
-        parts = [
-            TopicPartition(t, p) for t in self.topics for p in self._c.partitions_for_topic(t) or ()
-        ]
-        if not parts:
+        self._c = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if self.from_beginning or self.group_id else "latest",
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=1024 * 1024,
+            request_timeout_ms=max(40000, int(self.connect_timeout * 1000)),
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+        )
+        try:
+            await _connect(self._c.start, self.bootstrap, self.connect_timeout)
+            if self.group_id is None:
+                await self._assign_all()
+            else:
+                self._c.subscribe(self.topics)
+        except BaseException:
             await self._c.stop()
-            raise KafkaError(f"topics {self.topics} do not exist on {self.bootstrap}")
-        self._c.assign(parts)
+            raise
+
+    async def _assign_all(self) -> None:
+        """Own every partition with no group; positions resolved before start() returns."""
+        existing = await self._c.topics()
+        missing = [t for t in self.topics if t not in existing]
+        if missing:
+            raise TransportError(f"topics {missing} do not exist on {self.bootstrap}")
+        self._c.subscribe(self.topics)  # with no group, aiokafka assigns every partition
+        deadline = asyncio.get_running_loop().time() + self.connect_timeout
+        while not self._c.assignment():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TransportError(f"no partitions of {self.topics} on {self.bootstrap}")
+            await asyncio.sleep(0.02)
+        parts = list(self._c.assignment())
         if self.from_beginning:
             await self._c.seek_to_beginning(*parts)
         else:
@@ -176,7 +196,7 @@ class KafkaTransport:
                 response = await admin.create_topics(new)
                 for name, code, *_ in getattr(response, "topic_errors", ()):
                     if code not in (0, TOPIC_ALREADY_EXISTS):
-                        raise KafkaError(f"cannot create topic {name}: error code {code}")
+                        raise TransportError(f"cannot create topic {name}: error code {code}")
         finally:
             await admin.close()
 

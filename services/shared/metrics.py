@@ -23,8 +23,9 @@ LATENCY_BUCKETS = (
 
 TRANSACTIONS = Counter(
     "ndx_sharing_transactions",
-    "Sharing transactions completed, as seen by the requester (timeouts included).",
-    ["requester", "provider", "flow", "outcome"],
+    "Sharing transactions, counted by each end: observer=requester (timeouts included) or "
+    "observer=provider (answers given). Filter on observer to count each transaction once.",
+    ["requester", "provider", "flow", "outcome", "observer"],
 )
 REQUEST_DURATION = Histogram(
     "ndx_request_duration_seconds",
@@ -42,11 +43,6 @@ LATE_ANSWERS = Counter(
     "ndx_late_answers",
     "Answers that arrived after their deadline or twice; counted, never applied.",
     ["requester"],
-)
-REGISTRY_REQUESTS = Counter(
-    "ndx_registry_requests",
-    "Requests the registry answered, as seen by the provider.",
-    ["requester", "flow", "outcome"],
 )
 REGISTRY_PROCESSING = Histogram(
     "ndx_registry_processing_seconds",

@@ -90,7 +90,7 @@ class AgencyClient:
             self._in_flight.dec()
         latency = loop.time() - start
         outcome = "TIMEOUT" if answer is None else answer.outcome
-        metrics.TRANSACTIONS.labels(self.agency, PROVIDER, flow, outcome).inc()
+        metrics.TRANSACTIONS.labels(self.agency, PROVIDER, flow, outcome, "requester").inc()
         metrics.REQUEST_DURATION.labels(self.agency, flow).observe(latency)
         if answer is None:
             metrics.TIMEOUTS.labels(self.agency, flow).inc()

@@ -28,7 +28,11 @@ class Record(Protocol):
     def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
-class BrokerUnreachable(RuntimeError):
+class TransportError(RuntimeError):
+    """The platform refused or lacks something the service needs; the message says what."""
+
+
+class BrokerUnreachable(TransportError):
     """Raised within seconds when no broker answers at the configured address."""
 
 

@@ -21,17 +21,33 @@ from services.shared.codec import (
 from services.shared.topics import SCHEMA_OF
 
 SAMPLES: list[m.Message] = [
-    m.VerificationRequested("r-1", "province.001", "001090012345", "Nguyễn Văn An", "1990-02-03",
-                            "public-service-dossier", "passport", 1_700_000_000_000_000),
-    m.VerificationAnswered("r-1", "province.001", "registry-1", "MISMATCH", 1_700_000_000_000_100,
-                           ["full_name"], ""),
-    m.LookupRequested("r-2", "ministry.vss", "079301000123", "social-insurance-enrolment",
-                      ["full_name", "birth_date"], 1),
+    m.VerificationRequested(
+        "r-1",
+        "province.001",
+        "001090012345",
+        "Nguyễn Văn An",
+        "1990-02-03",
+        "public-service-dossier",
+        "passport",
+        1_700_000_000_000_000,
+    ),
+    m.VerificationAnswered(
+        "r-1", "province.001", "registry-1", "MISMATCH", 1_700_000_000_000_100, ["full_name"], ""
+    ),
+    m.LookupRequested(
+        "r-2",
+        "ministry.vss",
+        "079301000123",
+        "social-insurance-enrolment",
+        ["full_name", "birth_date"],
+        1,
+    ),
     m.LookupAnswered("r-2", "ministry.vss", "registry-1", "FOUND", 2, {"full_name": "Lê Thị Hoa"}),
     m.CitizenChanged("e-1", "079301000123", "DIED", "ministry.justice", 3, "", True),
     m.DossierSubmitted("d-1", "province.092", "passport", "ONLINE", "ab12", 4),
-    m.SharingAudited("r-1", "province.001", "registry", "verify", "public-service-dossier",
-                     "MATCH", "ab12", 1, 2),
+    m.SharingAudited(
+        "r-1", "province.001", "registry", "verify", "public-service-dossier", "MATCH", "ab12", 1, 2
+    ),
 ]
 
 
@@ -93,8 +109,9 @@ def test_unknown_fingerprint_is_rejected_with_a_typed_error(codec: Codec) -> Non
 
 
 @pytest.mark.parametrize(
-    "data", [b"", b"\xc3", b"hello world", b"\xc3\x02" + b"\x00" * 20], ids=["empty", "short",
-                                                                             "text", "bad-magic"]
+    "data",
+    [b"", b"\xc3", b"hello world", b"\xc3\x02" + b"\x00" * 20],
+    ids=["empty", "short", "text", "bad-magic"],
 )
 def test_bytes_without_the_single_object_marker_are_undecodable(codec: Codec, data: bytes) -> None:
     with pytest.raises(UndecodableError):

@@ -36,7 +36,11 @@ async def registry_loop(
     await producer.start()
     await consumer.start()
     loop = ServiceLoop(
-        "registry", "ndx.registry", consumer, producer, codec or Codec(Catalogue()),
+        "registry",
+        "ndx.registry",
+        consumer,
+        producer,
+        codec or Codec(Catalogue()),
         {VerificationRequested: functools.partial(handle_verification, registry=registry)},
         request_id=lambda message: getattr(message, "request_id", None),
     )

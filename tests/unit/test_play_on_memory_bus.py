@@ -32,8 +32,9 @@ def scenario(requests: int, errors: Errors, timeout_s: float = 5.0) -> Scenario:
 async def test_every_verification_is_answered_correctly_with_all_outcomes() -> None:
     bus = MemoryBus()
     errors = Errors(wrong_name=0.1, wrong_birth_date=0.1, unknown_id=0.1, invalid_id=0.1)
-    driver = Driver(scenario(2000, errors), AGENCIES, bus, Codec(Catalogue()), Population(SEED),
-                    SEED, "unit")
+    driver = Driver(
+        scenario(2000, errors), AGENCIES, bus, Codec(Catalogue()), Population(SEED), SEED, "unit"
+    )
     async with registry_loop(bus, [a.agency for a in AGENCIES]):
         await driver.start()
         phases = await driver.play()
@@ -50,8 +51,15 @@ async def test_requests_nobody_answers_end_as_timeouts_not_losses() -> None:
     from services.shared.topics import topics_for
 
     await bus.ensure_topics(topics_for([a.agency for a in AGENCIES]))
-    driver = Driver(scenario(50, Errors(), timeout_s=0.2), AGENCIES, bus, Codec(Catalogue()),
-                    Population(SEED), SEED, "unit")
+    driver = Driver(
+        scenario(50, Errors(), timeout_s=0.2),
+        AGENCIES,
+        bus,
+        Codec(Catalogue()),
+        Population(SEED),
+        SEED,
+        "unit",
+    )
     await driver.start()
     phases = await driver.play()
     await driver.stop()

@@ -15,9 +15,12 @@ from tests.support.inproc import make_registry
 AGENCY = "province.001"
 
 
-def request(citizen_id: str, name: str, born: str, requester: str = AGENCY) -> VerificationRequested:
-    return VerificationRequested("r-1", requester, citizen_id, name, born, "public-service-dossier",
-                                 "", 1)
+def request(
+    citizen_id: str, name: str, born: str, requester: str = AGENCY
+) -> VerificationRequested:
+    return VerificationRequested(
+        "r-1", requester, citizen_id, name, born, "public-service-dossier", "", 1
+    )
 
 
 @pytest.fixture
@@ -29,7 +32,10 @@ def test_a_living_citizen_presented_correctly_matches(rng: random.Random) -> Non
     registry = make_registry([AGENCY])
     c = registry.population.draw_living(rng)
     assert decide_verification(registry, request(c.citizen_id, c.full_name, c.birth_date)) == (
-        "MATCH", [], "")
+        "MATCH",
+        [],
+        "",
+    )
 
 
 def test_name_comparison_ignores_case_and_spacing(rng: random.Random) -> None:
@@ -50,8 +56,10 @@ def test_mismatch_names_every_field_that_differs(rng: random.Random) -> None:
 def test_unknown_and_invalid_ids_are_not_found_and_rejected(rng: random.Random) -> None:
     registry = make_registry([AGENCY])
     pop = registry.population
-    assert decide_verification(registry, request(pop.draw_unknown_id(rng), "A", "2000-01-01"))[0] \
+    assert (
+        decide_verification(registry, request(pop.draw_unknown_id(rng), "A", "2000-01-01"))[0]
         == "NOT_FOUND"
+    )
     outcome, _, reason = decide_verification(registry, request("12AB", "A", "2000-01-01"))
     assert outcome == "REJECTED"
     assert "invalid citizen id" in reason
@@ -61,8 +69,10 @@ def test_a_death_in_the_overlay_turns_the_answer_to_deceased(rng: random.Random)
     registry = make_registry([AGENCY])
     c = registry.population.draw_living(rng)
     registry.overlay.apply(CitizenChanged("e", c.citizen_id, "DIED", "ministry.justice", 1))
-    assert decide_verification(registry, request(c.citizen_id, c.full_name, c.birth_date))[0] \
+    assert (
+        decide_verification(registry, request(c.citizen_id, c.full_name, c.birth_date))[0]
         == "DECEASED"
+    )
 
 
 async def test_answer_goes_to_the_requesters_own_topic_with_an_audit_record(

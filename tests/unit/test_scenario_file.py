@@ -35,8 +35,10 @@ def test_volumes_become_played_rates_with_scale_and_compression(tmp_path: Path) 
 
 def test_topology_path_is_relative_to_the_scenario_file(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, GOOD))
-    assert scenario.topology_path(tmp_path / "s.yaml") == (tmp_path.parent / "topologies" /
-                                                            "demo.yaml").resolve()
+    assert (
+        scenario.topology_path(tmp_path / "s.yaml")
+        == (tmp_path.parent / "topologies" / "demo.yaml").resolve()
+    )
 
 
 def test_misspelt_key_names_the_file_and_the_key(tmp_path: Path) -> None:
@@ -48,8 +50,10 @@ def test_misspelt_key_names_the_file_and_the_key(tmp_path: Path) -> None:
 
 
 def test_period_needs_exactly_one_volume(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace("daily_transactions: 1530000", "rate_per_s: 5, "
-                                        "daily_transactions: 1530000"))
+    path = write(
+        tmp_path,
+        GOOD.replace("daily_transactions: 1530000", "rate_per_s: 5, daily_transactions: 1530000"),
+    )
     with pytest.raises(ScenarioError, match=r"periods\[0\].*exactly one"):
         load_scenario(path)
 
@@ -68,7 +72,7 @@ def test_unreadable_yaml_names_the_file(tmp_path: Path, text: str) -> None:
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match="nope.yaml: cannot read"):
+    with pytest.raises(ScenarioError, match=r"nope\.yaml: cannot read"):
         load_scenario(tmp_path / "nope.yaml")
 
 

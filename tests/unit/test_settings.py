@@ -20,8 +20,10 @@ def test_malformed_setting_names_its_environment_variable(monkeypatch: pytest.Mo
 
 
 def test_missing_audit_key_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("services.shared.settings.Settings.model_config",
-                        {**load_settings().model_config, "env_file": None})
+    monkeypatch.setattr(
+        "services.shared.settings.Settings.model_config",
+        {**load_settings().model_config, "env_file": None},
+    )
     monkeypatch.delenv("NDX_AUDIT_KEY", raising=False)
     with pytest.raises(SettingsError, match="NDX_AUDIT_KEY"):
         load_settings()

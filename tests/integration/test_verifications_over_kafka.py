@@ -1,0 +1,51 @@
+"""Verifications cross a real broker and a real registry process, and all are accounted for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from loadtests.run import execute
+from services.shared.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = """
+name: thousand
+topology: {topology}
+agencies: [province.001, province.079, province.092, ministry.vss]
+timeout_s: 10
+periods:
+  - {{name: burst, duration_s: 60, rate_per_s: 250, max_requests: 1000}}
+errors: {{wrong_name: 0.05, wrong_birth_date: 0.05, unknown_id: 0.05, invalid_id: 0.05}}
+"""
+
+
+async def test_a_thousand_verifications_from_four_agencies_are_all_answered_correctly(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "thousand.yaml"
+    scenario.write_text(SCENARIO.format(topology=REPO / "loadtests/topologies/demo.yaml"))
+    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
+    report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True), live=False)
+    phase = report["phases"][0]
+    assert phase["sent"] == 1000
+    assert phase["answered"] == 1000
+    assert (phase["lost"], phase["incorrect"], phase["timed_out"]) == (0, 0, 0)
+    assert len(phase["agencies"]) == 4
+    assert set(phase["outcomes"]) == {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"}
+    on_disk = json.loads((tmp_path / "runs" / "latest" / "report.json").read_text())
+    assert on_disk["run_id"] == report["run_id"]
+    for key in (
+        "sent",
+        "answered",
+        "timed_out",
+        "dead_lettered",
+        "lost",
+        "incorrect",
+        "throughput_tps",
+        "latency_ms",
+    ):
+        assert key in on_disk["phases"][0]
+    assert set(on_disk["phases"][0]["latency_ms"]) == {"p50", "p95", "p99", "max"}
