@@ -1,27 +1,31 @@
-"""The open-model driver: Poisson arrivals sent on schedule, latency from the intended send time."""
+"""The open-model driver: arrivals sent on schedule, latency from the intended send time."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from hdrh.histogram import HdrHistogram
 
+from loadtests.arrivals import arrival_times
 from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
 from loadtests.scenario import Period, Scenario
+from loadtests.watchers import ChangeWatch, Subscribers
 from loadtests.workload import Expected, Workload
 from services.registry.population import Population
 from services.shared import metrics
 from services.shared.codec import Codec
-from services.shared.messages import VerificationRequested
+from services.shared.messages import Request
 from services.shared.requester import AgencyClient
+from services.shared.topics import CIVIL, DOSSIERS
 from services.shared.transport import Transport
 
 LATE_TOLERANCE_S = 0.010
 YIELD_EVERY = 64
+DEATH_GRACE_S = 1.0  # after confirmation, before a dead citizen is verified (other instances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,9 @@ class PlayedAgency:
     agency: str
     weight: float
     province: str | None  # citizens drawn from this birth province; None = nationwide
+    agreements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    subscribes: bool = False
+    civil: bool = False
 
 
 @dataclass
@@ -38,32 +45,47 @@ class Second:
     latency: HdrHistogram = field(default_factory=lambda: new_histogram(2))
 
 
+PeriodHook = Callable[[PhaseLedger], Awaitable[None]]
+
+
 class Driver:
     """Plays a scenario's periods against the platform through real agency clients."""
 
     def __init__(
-        self,
-        scenario: Scenario,
-        agencies: Sequence[PlayedAgency],
-        transport: Transport,
-        codec: Codec,
-        population: Population,
-        seed: int,
-        run_id: str,
-    ) -> None:
-        self.scenario, self.agencies = scenario, list(agencies)
+        self, scenario: Scenario, agencies: Sequence[PlayedAgency], transport: Transport,
+        codec: Codec, population: Population, seed: int, run_id: str, audit_key: bytes,
+    ) -> None:  # fmt: skip
+        self.scenario, self.agencies, self.run_id = scenario, list(agencies), run_id
         self.rng = random.Random(seed)
         self.workload = Workload(population, scenario.errors, self.rng)
+        timeout = scenario.timeout_s
         self.clients = {
-            a.agency: AgencyClient(a.agency, transport, codec, scenario.timeout_s) for a in agencies
+            a.agency: AgencyClient(a.agency, transport, codec, timeout) for a in agencies
         }
-        self.run_id = run_id
+        self.pools = self._pools(scenario)
+        self.watch = ChangeWatch(transport, codec) if "death" in self.pools else None
+        subscribing = [a.agency for a in agencies if a.subscribes]
+        self.subscribers = Subscribers(transport, codec, audit_key, self.clients, subscribing)
+        self.codec = codec
         self.phases: list[PhaseLedger] = []
         self.seconds: list[Second] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
-        self._t0 = 0.0
-        self._wall0 = 0.0
+        self._t0 = self._wall0 = 0.0
+
+    def _pools(self, scenario: Scenario) -> dict[str, tuple[list[PlayedAgency], list[float]]]:
+        """Which agencies can play each flow, with their weights; flows nobody can play drop."""
+        eligible = {
+            "verify": self.agencies,
+            "lookup": [a for a in self.agencies if a.agreements],
+            "dossier": [a for a in self.agencies if a.province is not None],
+            "death": [a for a in self.agencies if a.civil],
+        }
+        return {
+            flow: (eligible[flow], [a.weight for a in eligible[flow]])
+            for flow in scenario.mix.weights()
+            if eligible[flow]
+        }
 
     async def start(self) -> None:
         started: list[AgencyClient] = []
@@ -71,90 +93,146 @@ class Driver:
             for client in self.clients.values():
                 await client.start()
                 started.append(client)
+            if self.watch is not None:
+                await self.watch.start()
+            await self.subscribers.start()
         except BaseException:
-            await asyncio.gather(*(c.stop() for c in started), return_exceptions=True)
+            await self.stop()
             raise
 
     async def stop(self) -> None:
+        await self.subscribers.stop()
+        if self.watch is not None:
+            await self.watch.stop()
         await asyncio.gather(*(c.stop() for c in self.clients.values()), return_exceptions=True)
 
     @property
     def late_answers(self) -> int:
         return sum(c.late_answers for c in self.clients.values())
 
-    async def play(self) -> list[PhaseLedger]:
+    async def play(self, on_period_end: PeriodHook | None = None) -> list[PhaseLedger]:
         loop = asyncio.get_running_loop()
         self._t0, self._wall0 = loop.time(), time.time()
         for period in self.scenario.periods:
-            await self._play_period(period)
-        if self._tasks:
-            await asyncio.gather(*self._tasks)
-        for ledger in self.phases:
-            ledger.ended = max(ledger.ended, ledger.started)
+            ledger = await self._play_period(period)
+            if self._tasks:  # drain: a period ends when all it sent is accounted for
+                await asyncio.gather(*self._tasks)
+            ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
+            ledger.change_deliveries = self.subscribers.take_deliveries()
+            if on_period_end is not None:
+                await on_period_end(ledger)
         return self.phases
 
-    async def _play_period(self, period: Period) -> None:
+    async def _play_period(self, period: Period) -> PhaseLedger:
         loop = asyncio.get_running_loop()
-        rate = self.scenario.rate(period)
-        ledger = PhaseLedger(period.name, rate)
+        sc = self.scenario
+        rate = sc.rate(period)
+        ledger = PhaseLedger(period.name, rate, online_target=period.online_share)
         self.phases.append(ledger)
-        gauge = metrics.SCENARIO_PERIOD.labels(self.scenario.name, period.name)
+        gauge = metrics.SCENARIO_PERIOD.labels(sc.name, period.name)
         gauge.set(1)
-        weights = [a.weight for a in self.agencies]
+        times = arrival_times(rate, period.duration_s, sc.time_compression, sc.diurnal, self.rng,
+                              period.max_requests)  # fmt: skip
+        flows = list(self.pools)
+        flow_weights = [sc.mix.weights()[f] for f in flows]
         start = ledger.started = loop.time()
-        end = start + period.duration_s
-        due = start + self.rng.expovariate(rate)
-        fired = 0
-        limit = period.max_requests or float("inf")
-        while due < end and fired < limit:
-            now = loop.time()
-            if due > now + 0.001:
-                await asyncio.sleep(due - now)
-                continue
-            agency = self.rng.choices(self.agencies, weights)[0]
-            self._fire(agency, due, ledger)
-            due += self.rng.expovariate(rate)
-            fired += 1
-            if fired % YIELD_EVERY == 0:
+        for i, offset in enumerate(times):
+            due = start + offset
+            delay = due - loop.time()
+            if delay > 0.001:
+                await asyncio.sleep(delay)
+            flow = self.rng.choices(flows, flow_weights)[0]
+            pool, weights = self.pools[flow]
+            self._fire(flow, self.rng.choices(pool, weights)[0], due, ledger)
+            if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+        remaining = start + period.duration_s - loop.time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
         gauge.set(0)
+        return ledger
 
-    def _fire(self, agency: PlayedAgency, intended: float, ledger: PhaseLedger) -> None:
+    def _fire(self, flow: str, agency: PlayedAgency, intended: float, ledger: PhaseLedger) -> None:
         self._count += 1
-        request_id = f"{self.run_id}:{self._count:x}"
-        intended_us = int((intended - self._t0 + self._wall0) * 1e6)
-        request, expected = self.workload.verification(
-            agency.agency, agency.province, request_id, intended_us
-        )
+        rid = f"{self.run_id}:{self._count:x}"
+        at_us = int((intended - self._t0 + self._wall0) * 1e6)
+        w, a = self.workload, agency.agency
         ledger.sent += 1
-        ledger.flows["verify"] += 1
-        ledger.agencies[agency.agency] += 1
-        task = asyncio.create_task(self._one(agency.agency, request, expected, intended, ledger))
+        ledger.flows[flow] += 1
+        ledger.agencies[a] += 1
+        job: Awaitable[None]
+        if flow == "lookup":
+            ask, exp = w.lookup(a, agency.agreements, rid, at_us)
+            job = self._request("lookup", a, ask, exp, intended, ledger)
+        elif flow == "death":
+            job = self._death(a, rid, at_us, intended, ledger)
+        elif flow == "dossier":
+            job = self._dossier(agency, rid, at_us, intended, ledger)
+        else:
+            req, exp = w.verification(a, agency.province, rid, at_us)
+            job = self._request("verify", a, req, exp, intended, ledger)
+        task = asyncio.create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _one(
-        self,
-        agency: str,
-        request: VerificationRequested,
-        expected: Expected,
-        intended: float,
-        ledger: PhaseLedger,
+    async def _dossier(
+        self, agency: PlayedAgency, rid: str, at_us: int, intended: float, ledger: PhaseLedger
     ) -> None:
+        """A portal records the dossier and verifies its applicant: one sharing transaction."""
+        share = ledger.online_target or 0.0
+        k = sum(ledger.dossiers.values())
+        channel = "ONLINE" if int((k + 1) * share) > int(k * share) else "COUNTER"
+        ledger.dossiers[channel] += 1
+        dossier, service = self.workload.dossier(agency.agency, agency.province or "", rid,
+                                                 channel, at_us)  # fmt: skip
+        client = self.clients[agency.agency]
+        await client.producer.send(DOSSIERS.name, self.codec.encode(dossier),
+                                   key=agency.agency.encode())  # fmt: skip
+        req, exp = self.workload.verification(agency.agency, agency.province, rid, at_us, service)
+        await self._request("verify", agency.agency, req, exp, intended, ledger)
+
+    async def _death(
+        self, agency: str, rid: str, at_us: int, intended: float, ledger: PhaseLedger
+    ) -> None:
+        """The civil-status body reports a death; done when the registry publishes the change."""
+        assert self.watch is not None
+        event, citizen = self.workload.death(agency, rid, at_us)
         loop = asyncio.get_running_loop()
-        if loop.time() - intended > LATE_TOLERANCE_S:
-            ledger.late_sends += 1
+        self._late(agency, intended, ledger)
+        waiting = self.watch.expect(rid)
+        await self.clients[agency].producer.send(CIVIL.name, self.codec.encode(event),
+                                                 key=event.citizen_id.encode())  # fmt: skip
+        change = await self.watch.wait(waiting, self.scenario.timeout_s)
+        latency = loop.time() - intended
+        if change is None:
+            ledger.record("death", "TIMEOUT", True, latency)
+            return
+        correct = change.citizen_id == citizen.citizen_id and change.change == "DIED"
+        ledger.record("death", change.change, correct, latency, "" if correct else repr(change))
+        self._second(int(loop.time() - self._t0), ledger.name, latency)
+        loop.call_later(DEATH_GRACE_S, self.workload.deceased_pool.append,
+                        replace(citizen, deceased=True))  # fmt: skip
+
+    def _late(self, agency: str, intended: float, ledger: PhaseLedger) -> None:
+        if asyncio.get_running_loop().time() - intended > LATE_TOLERANCE_S:
             metrics.LATE_SENDS.labels(agency).inc()
+            ledger.late_sends += 1
+
+    async def _request(
+        self, flow: str, agency: str, request: Request, expected: Expected, intended: float,
+        ledger: PhaseLedger,
+    ) -> None:  # fmt: skip
+        self._late(agency, intended, ledger)
         result = await self.clients[agency].request(request, intended)
-        fields = list(getattr(result.answer, "mismatched_fields", []) or [])
-        correct = expected.matches(result.outcome, fields)
-        detail = (
-            ""
-            if correct
-            else f"expected {expected.outcome} {expected.fields}, got {result.outcome} {fields}"
-        )
-        ledger.record(result.outcome, correct, result.latency_s, detail)
-        done = loop.time()
+        answer = result.answer
+        fields = list(getattr(answer, "mismatched_fields", []) or [])
+        data = dict(getattr(answer, "data", {}) or {})
+        correct = expected.matches(result.outcome, fields, data)
+        detail = "" if correct else (
+            f"{flow}: expected {expected.outcome} {expected.fields} {expected.data}, "
+            f"got {result.outcome} {fields} {data}")  # fmt: skip
+        ledger.record(flow, result.outcome, correct, result.latency_s, detail)
+        done = asyncio.get_running_loop().time()
         ledger.ended = max(ledger.ended, done)
         self._second(int(done - self._t0), ledger.name, result.latency_s)
 
@@ -167,11 +245,7 @@ class Driver:
 
     def timeline(self) -> list[dict[str, object]]:
         return [
-            {
-                "t": i,
-                "phase": s.phase,
-                "answered": s.answered,
-                "latency_ms": latency_summary(s.latency),
-            }
+            {"t": i, "phase": s.phase, "answered": s.answered,
+             "latency_ms": latency_summary(s.latency)}
             for i, s in enumerate(self.seconds)
-        ]
+        ]  # fmt: skip

@@ -39,7 +39,11 @@ class PhaseLedger:
     outcomes: Counter[str] = field(default_factory=Counter)
     flows: Counter[str] = field(default_factory=Counter)
     agencies: Counter[str] = field(default_factory=Counter)
+    dossiers: Counter[str] = field(default_factory=Counter)
+    online_target: float | None = None
+    change_deliveries: int = 0
     latency: HdrHistogram = field(default_factory=new_histogram)
+    flow_latency: dict[str, HdrHistogram] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
     examples_incorrect: list[str] = field(default_factory=list)
@@ -48,7 +52,9 @@ class PhaseLedger:
     def lost(self) -> int:
         return self.sent - self.answered - self.timed_out - self.dead_lettered
 
-    def record(self, outcome: str, correct: bool, latency_s: float, detail: str = "") -> None:
+    def record(
+        self, flow: str, outcome: str, correct: bool, latency_s: float, detail: str = ""
+    ) -> None:
         if outcome == "TIMEOUT":
             self.timed_out += 1
         else:
@@ -58,7 +64,12 @@ class PhaseLedger:
                 self.incorrect += 1
                 if len(self.examples_incorrect) < 5:
                     self.examples_incorrect.append(detail)
-        self.latency.record_value(max(LOWEST_US, min(HIGHEST_US, int(latency_s * 1e6))))
+        value = max(LOWEST_US, min(HIGHEST_US, int(latency_s * 1e6)))
+        self.latency.record_value(value)
+        hist = self.flow_latency.get(flow)
+        if hist is None:
+            hist = self.flow_latency[flow] = new_histogram()
+        hist.record_value(value)
 
     def summary(self) -> dict[str, Any]:
         elapsed = max(self.ended - self.started, 1e-9)
@@ -78,6 +89,11 @@ class PhaseLedger:
             "outcomes": dict(sorted(self.outcomes.items())),
             "flows": dict(sorted(self.flows.items())),
             "agencies": dict(sorted(self.agencies.items())),
+            "flow_latency_ms": {
+                f: latency_summary(h) for f, h in sorted(self.flow_latency.items())
+            },
+            "dossiers": dict(sorted(self.dossiers.items())),
+            "change_deliveries": self.change_deliveries,
             "incorrect_examples": self.examples_incorrect,
         }
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 def write_report(run_dir: Path, report: dict[str, Any]) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
+    report["paths"] = {"json": str(run_dir / "report.json"), "html": str(run_dir / "report.html")}
     path = run_dir / "report.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""One scenario run from file to report: stack up, play, account, judge, write."""
+"""One scenario run from file to report: stack up, play, account, measure, judge, write."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from rich.console import Console
 
 from loadtests.driver import Driver, PlayedAgency
 from loadtests.htmlreport import write_html
-from loadtests.ledger import totals
+from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
+from loadtests.measure import Meter, measured
 from loadtests.report import write_report
 from loadtests.scenario import Scenario, ScenarioError, load_scenario
 from loadtests.slo import verdict
 from loadtests.stack import RunStack
-from loadtests.topology import Topology, load_topology
 from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.settings import Settings
 from services.shared.topics import topics_for
+from services.shared.topology import Topology, load_topology
 
 LATE_WARNING_SHARE = 0.01
 
@@ -39,17 +40,21 @@ def played_agencies(scenario: Scenario, topology: Topology, source: Path) -> lis
         raise ScenarioError(f"{source}: agencies: not in topology {topology.name}: {unknown}")
     pop = sum(provinces[a].population for a in wanted if a in provinces) or 1
     weight = sum(ministries[a].weight for a in wanted if a in ministries) or 1
-    has_ministries = any(a in ministries for a in wanted)
-    has_provinces = any(a in provinces for a in wanted)
-    m_share = topology.ministry_share if has_ministries and has_provinces else 1.0
+    has_m = any(a in ministries for a in wanted)
+    has_p = any(a in provinces for a in wanted)
+    m_share = topology.ministry_share if has_m and has_p else 1.0
     out = []
     for a in wanted:
         if a in provinces:
             p = provinces[a]
-            share = (1 - m_share) if has_ministries else 1.0
+            share = (1 - m_share) if has_m else 1.0
             out.append(PlayedAgency(a, share * p.population / pop, p.code))
-        else:
-            out.append(PlayedAgency(a, m_share * ministries[a].weight / weight, None))
+            continue
+        m = ministries[a]
+        agreed = {g.purpose: tuple(g.fields) for g in m.agreements} if "lookup" in m.roles else {}
+        out.append(PlayedAgency(a, m_share * m.weight / weight, None, agreed,
+                                "subscribe_changes" in m.roles,
+                                "publish_civil_events" in m.roles))  # fmt: skip
     return out
 
 
@@ -69,58 +74,58 @@ async def execute(
     seed = settings.seed if scenario.seed is None else scenario.seed
     given = settings.kafka_bootstrap_servers
     started_at = datetime.now(UTC).isoformat()
-    console.print(
-        f"[bold]ndxsim[/] {scenario.name}: {len(agencies)} agencies, "
-        f"{len(scenario.periods)} period(s), broker {given or 'local (starting)'}"
-    )
-    async with RunStack(run_dir, topology_path, scenario.registry_instances, given) as bootstrap:
+    where = given or "local (starting)"
+    console.print(f"[bold]ndxsim[/] {scenario.name}: {len(agencies)} agencies, "
+                  f"{len(scenario.periods)} period(s), broker {where}")  # fmt: skip
+    stack = RunStack(run_dir, topology_path, scenario.registry_instances, given)
+    async with stack as bootstrap:
         transport = KafkaTransport(
             bootstrap, settings.replication_factor, settings.connect_timeout_s
         )
         await transport.ensure_topics(topics_for(topology.agencies()))
-        driver = Driver(
-            scenario, agencies, transport, Codec(Catalogue()), Population(seed), seed, run_id
-        )
+        driver = Driver(scenario, agencies, transport, Codec(Catalogue()), Population(seed), seed,
+                        run_id, settings.audit_key.encode())  # fmt: skip
+        meter = Meter(stack.ports("registry"), stack.ports("monitor"))
         await driver.start()
-        view = LiveView(driver, console) if live else None
         try:
+            await meter.mark()
+            view = LiveView(driver, console) if live else None
             with view if view is not None else contextlib.nullcontext():
                 t0 = time.monotonic()
-                phases = await driver.play()
+                ledgers = await driver.play(meter.mark)
                 elapsed = time.monotonic() - t0
         finally:
             await driver.stop()
-    return build_report(
-        scenario,
-        scenario_path,
-        run_id,
-        run_dir,
-        started_at,
-        elapsed,
-        driver,
-        [p.summary() for p in phases],
-        bootstrap,
-    )
+    report = build_report(scenario, scenario_path, run_id, started_at, elapsed, driver,
+                          ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
+    write_report(run_dir, report)
+    write_html(run_dir, report)
+    return report
 
 
 def build_report(
-    scenario: Scenario,
-    scenario_path: Path,
-    run_id: str,
-    run_dir: Path,
-    started_at: str,
-    elapsed: float,
-    driver: Driver,
-    phases: list[dict[str, Any]],
-    bootstrap: str,
-) -> dict[str, Any]:
-    total = totals(driver.phases)
+    scenario: Scenario, scenario_path: Path, run_id: str, started_at: str, elapsed: float,
+    driver: Driver, ledgers: list[PhaseLedger], metered: dict[str, Any], bootstrap: str,
+) -> dict[str, Any]:  # fmt: skip
+    total = totals(ledgers)
+    phases = []
+    for ledger, period in zip(ledgers, scenario.periods, strict=True):
+        phase = ledger.summary()
+        m = metered["periods"][period.name]
+        phase["measured_rate_per_s"] = round(m["measured_rate"], 3)
+        phase["national_daily_equivalent"] = round(
+            m["measured_rate"] / (scenario.scale * scenario.time_compression) * 86_400
+        )
+        if ledger.dossiers:
+            phase["online_share"] = m["online_share"]
+        phases.append(phase)
     warnings = []
     if total["sent"] and total["late_sends"] / total["sent"] > LATE_WARNING_SHARE:
         warnings.append(
             f"{total['late_sends']} of {total['sent']} sends left late: the generator, not the "
             "system, limited this run; latency is still measured from the intended times"
         )
+    growth = metered["growth"][-1] if metered["growth"] else None
     report: dict[str, Any] = {
         "run_id": run_id,
         "scenario": scenario.name,
@@ -129,17 +134,19 @@ def build_report(
         "started_at": started_at,
         "elapsed_s": round(elapsed, 3),
         "bootstrap": bootstrap,
+        "scale": scenario.scale,
+        "time_compression": scenario.time_compression,
         "phases": phases,
         "totals": total,
         "late_answers": driver.late_answers,
-        "slo": verdict(scenario.slo, phases, total),
+        "slo": verdict(scenario.slo, phases, total, growth),
         "timeline": driver.timeline(),
         "assumptions": scenario.assumptions,
         "warnings": warnings,
-        "paths": {"json": str(run_dir / "report.json"), "html": str(run_dir / "report.html")},
     }
-    write_report(run_dir, report)
-    write_html(run_dir, report)
+    if growth is not None:
+        report["growth"] = growth
+        report["growth_all"] = metered["growth"]
     return report
 
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SECONDS_PER_DAY = 86_400
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -45,11 +52,41 @@ class Period(_Strict):
 
 
 class Mix(_Strict):
-    """Shares of each flow among the played requests."""
+    """Relative weights of each flow among the played arrivals."""
 
-    verify: Share = 1.0
-    lookup: Share = 0.0
-    dossier: Share = 0.0
+    verify: float = Field(1.0, ge=0)
+    lookup: float = Field(0.0, ge=0)
+    dossier: float = Field(0.0, ge=0, description="A provincial dossier and its verification.")
+    death: float = Field(0.0, ge=0, description="A death registered by ministry.justice.")
+
+    @model_validator(mode="after")
+    def _something(self) -> Mix:
+        if self.verify + self.lookup + self.dossier + self.death <= 0:
+            raise ValueError("at least one flow needs a positive weight")
+        return self
+
+    def weights(self) -> dict[str, float]:
+        return {f: w for f, w in self.model_dump().items() if w > 0}
+
+
+class Diurnal(_Strict):
+    """How traffic spreads over the simulated day; the hourly weights are relative."""
+
+    start_hour: float = Field(9.0, ge=0, lt=24, description="Simulated clock at period start.")
+    hourly: list[float] | None = Field(None, min_length=24, max_length=24)
+
+    @field_validator("hourly")
+    @classmethod
+    def _positive(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and (min(v) < 0 or sum(v) <= 0):
+            raise ValueError("hourly weights must be >= 0 and not all zero")
+        return v
+
+    def factor(self, hour: int) -> float:
+        """Rate multiplier for a simulated hour; the mean over the day is 1."""
+        if self.hourly is None:
+            return 1.0
+        return self.hourly[hour % 24] * 24 / sum(self.hourly)
 
 
 class Errors(_Strict):
@@ -59,19 +96,31 @@ class Errors(_Strict):
     wrong_birth_date: Share = 0.0
     unknown_id: Share = 0.0
     invalid_id: Share = 0.0
+    no_legal_basis: Share = 0.0
+    unauthorised_lookup: Share = Field(0.0, description="Share of lookups with no agreement.")
 
     @model_validator(mode="after")
     def _at_most_one(self) -> Errors:
-        if self.wrong_name + self.wrong_birth_date + self.unknown_id + self.invalid_id > 1:
-            raise ValueError("error shares add up to more than 1")
+        verify = (self.wrong_name + self.wrong_birth_date + self.unknown_id + self.invalid_id
+                  + self.no_legal_basis)  # fmt: skip
+        if verify > 1:
+            raise ValueError("verification error shares add up to more than 1")
         return self
 
 
-class Slo(_Strict):
-    p99_ms: float | None = Field(None, gt=0)
+class Latency(_Strict):
     p50_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+
+
+class Slo(_Strict):
+    p99_ms: float | None = Field(None, gt=0, description="Every flow, every period.")
+    p50_ms: float | None = Field(None, gt=0)
+    flows: dict[Literal["verify", "lookup", "death"], Latency] = {}
     max_timeout_share: Share = 0.0
     max_late_send_share: Share | None = None
+    growth_tolerance: float | None = Field(None, gt=0, description="Max |measured - target|.")
+    online_share_tolerance: float | None = Field(None, gt=0)
 
 
 class Scenario(_Strict):
@@ -86,6 +135,7 @@ class Scenario(_Strict):
     registry_instances: int = Field(1, ge=1, le=8)
     periods: list[Period] = Field(min_length=1)
     mix: Mix = Mix()
+    diurnal: Diurnal = Diurnal()
     errors: Errors = Errors()
     slo: Slo = Slo()
     assumptions: list[str] = []

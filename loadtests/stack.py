@@ -114,19 +114,19 @@ class RunStack:
             self.broker = LocalBroker(data, port=free_port(), controller_port=free_port())
             self.bootstrap = self.broker.start()
         env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "NDX_TOPOLOGY": str(self.topology)}
-        for i in range(1, self.registries + 1):
-            svc = ServiceProcess(
-                f"registry-{i}",
-                "services.registry",
-                env,
-                free_port(),
-                self.run_dir / "logs" / f"registry-{i}.log",
-            )
+        members = [(f"registry-{i}", "registry") for i in range(1, self.registries + 1)]
+        for name, kind in [*members, ("monitor", "monitor")]:
+            log = self.run_dir / "logs" / f"{name}.log"
+            svc = ServiceProcess(name, f"services.{kind}", env, free_port(), log)
             svc.start()
             self.services.append(svc)
         for svc in self.services:
-            svc.wait_ready("registry")
+            svc.wait_ready(svc.module.rsplit(".", 1)[-1])
         return self.bootstrap
+
+    def ports(self, kind: str) -> list[int]:
+        """Metrics ports of the running services of one kind (registry, monitor)."""
+        return [s.metrics_port for s in self.services if s.module == f"services.{kind}"]
 
     def stop(self) -> dict[str, int | None]:
         codes = {svc.name: svc.stop() for svc in self.services}

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
+from services.registry.agreements import LegalBasis
 from services.registry.overlay import Overlay
-from services.registry.population import (
-    Citizen,
-    InvalidCitizenId,
-    Population,
-    normalise_name,
-)
+from services.registry.population import Citizen, InvalidCitizenId, Population, normalise_name
 from services.shared import metrics
-from services.shared.citizenref import citizen_ref
-from services.shared.messages import SharingAudited, VerificationAnswered, VerificationRequested
+from services.shared.audit import audit
+from services.shared.messages import (
+    CitizenChanged,
+    CivilStatusRegistered,
+    LookupAnswered,
+    LookupRequested,
+    VerificationAnswered,
+    VerificationRequested,
+)
 from services.shared.runtime import DeadLetter, Outgoing
-from services.shared.topics import AUDIT, reply_topic
+from services.shared.topics import CHANGES, reply_topic
 
 PROVIDER = "registry"
+CIVIL_SOURCES = frozenset({"ministry.justice"})
 
 
 @dataclass(slots=True)
@@ -29,11 +34,11 @@ class Registry:
     overlay: Overlay
     responder: str
     audit_key: bytes
-    requesters: frozenset[str]
+    basis: LegalBasis
 
     def check_requester(self, requester: str) -> None:
         """Only agencies of the topology have a reply topic; anything else is dead-lettered."""
-        if requester not in self.requesters:
+        if requester not in self.basis.requesters:
             raise DeadLetter("unknown_requester", f"requester {requester[:64]!r} is not an agency")
 
 
@@ -51,6 +56,8 @@ def decide_verification(
     registry: Registry, req: VerificationRequested
 ) -> tuple[str, list[str], str]:
     """Outcome, differing fields and reason for one verification."""
+    if not registry.basis.may_verify(req.requester, req.purpose):
+        return "REJECTED", [], f"no legal basis: {req.requester} may not verify for {req.purpose!r}"
     try:
         citizen = lookup_citizen(registry, req.citizen_id)
     except InvalidCitizenId as exc:
@@ -67,29 +74,36 @@ def decide_verification(
     return ("MISMATCH", differing, "") if differing else ("MATCH", [], "")
 
 
+def decide_lookup(registry: Registry, req: LookupRequested) -> tuple[str, dict[str, str], str]:
+    """Outcome, released fields and reason: only agreed fields ever leave the registry."""
+    agreed = registry.basis.lookup_fields(req.requester, req.purpose)
+    if agreed is None:
+        return "REFUSED", {}, f"no agreement lets {req.requester} look up for {req.purpose!r}"
+    try:
+        citizen = lookup_citizen(registry, req.citizen_id)
+    except InvalidCitizenId as exc:
+        return "REJECTED", {}, f"invalid citizen id: {exc}"
+    if citizen is None:
+        return "NOT_FOUND", {}, ""
+    released = {f: _text(getattr(citizen, f)) for f in req.fields if f in agreed}
+    return ("DECEASED" if citizen.deceased else "FOUND"), released, ""
+
+
+def _text(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def audit_record(
-    registry: Registry,
-    request_id: str,
-    requester: str,
-    flow: str,
-    purpose: str,
-    outcome: str,
-    citizen_id: str,
-    requested_at_us: int,
-    answered_at_us: int,
-) -> Outgoing:
-    record = SharingAudited(
-        request_id=request_id,
-        requester=requester,
-        provider=PROVIDER,
-        flow=flow,
-        purpose=purpose,
-        outcome=outcome,
-        citizen_ref=citizen_ref(citizen_id, registry.audit_key),
-        requested_at_us=requested_at_us,
-        answered_at_us=answered_at_us,
-    )
-    return Outgoing(AUDIT.name, record, requester.encode())
+    registry: Registry, request_id: str, requester: str, flow: str, purpose: str,
+    outcome: str, citizen_id: str, requested_at_us: int, answered_at_us: int,
+) -> Outgoing:  # fmt: skip
+    return audit(registry.audit_key, request_id, requester, PROVIDER, flow, purpose, outcome,
+                 citizen_id, requested_at_us, answered_at_us)  # fmt: skip
+
+
+def _observed(flow: str, requester: str, outcome: str, started: float) -> None:
+    metrics.REGISTRY_PROCESSING.labels(flow).observe(time.perf_counter() - started)
+    metrics.TRANSACTIONS.labels(requester, PROVIDER, flow, outcome, "provider").inc()
 
 
 async def handle_verification(req: VerificationRequested, registry: Registry) -> list[Outgoing]:
@@ -107,19 +121,62 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
         mismatched_fields=differing,
         reason=reason,
     )
-    metrics.REGISTRY_PROCESSING.labels("verify").observe(time.perf_counter() - started)
-    metrics.TRANSACTIONS.labels(req.requester, PROVIDER, "verify", outcome, "provider").inc()
+    _observed("verify", req.requester, outcome, started)
     return [
         Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
-        audit_record(
-            registry,
-            req.request_id,
-            req.requester,
-            "verify",
-            req.purpose,
-            outcome,
-            req.citizen_id,
-            req.requested_at_us,
-            answered,
-        ),
-    ]
+        audit_record(registry, req.request_id, req.requester, "verify", req.purpose, outcome,
+                     req.citizen_id, req.requested_at_us, answered),
+    ]  # fmt: skip
+
+
+async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoing]:
+    """Release agreed fields only; a refusal is answered and audited like any other outcome."""
+    started = time.perf_counter()
+    registry.check_requester(req.requester)
+    outcome, data, reason = decide_lookup(registry, req)
+    answered = now_us()
+    answer = LookupAnswered(
+        request_id=req.request_id,
+        requester=req.requester,
+        responder=registry.responder,
+        outcome=outcome,
+        answered_at_us=answered,
+        data=data,
+        reason=reason,
+    )
+    _observed("lookup", req.requester, outcome, started)
+    return [
+        Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
+        audit_record(registry, req.request_id, req.requester, "lookup", req.purpose, outcome,
+                     req.citizen_id, req.requested_at_us, answered),
+    ]  # fmt: skip
+
+
+async def handle_civil_event(event: CivilStatusRegistered, registry: Registry) -> list[Outgoing]:
+    """Apply a reported death or move and publish it as a change on the compacted topic."""
+    if event.source not in CIVIL_SOURCES:
+        raise DeadLetter("no_civil_authority", f"{event.source[:64]!r} may not report civil status")
+    try:
+        known = registry.population.citizen(event.citizen_id) is not None
+    except InvalidCitizenId as exc:
+        raise DeadLetter("invalid_citizen_id", str(exc)) from None
+    if not known:
+        raise DeadLetter("unknown_citizen", "civil event for a citizen the registry does not hold")
+    died = event.kind == "DEATH"
+    change = CitizenChanged(
+        event_id=event.event_id or uuid.uuid4().hex,
+        citizen_id=event.citizen_id,
+        change="DIED" if died else "MOVED",
+        source=event.source,
+        changed_at_us=now_us(),
+        residence_province="" if died else event.residence_province,
+        deceased=died,
+    )
+    registry.overlay.apply(change)
+    metrics.CHANGE_EVENTS.labels(event.source, change.change).inc()
+    metrics.TRANSACTIONS.labels(event.source, PROVIDER, "civil", change.change, "provider").inc()
+    return [
+        Outgoing(CHANGES.name, change, event.citizen_id.encode()),
+        audit_record(registry, change.event_id, event.source, "civil", "civil-status-registration",
+                     change.change, event.citizen_id, event.registered_at_us, change.changed_at_us),
+    ]  # fmt: skip

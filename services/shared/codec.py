@@ -89,16 +89,26 @@ class Catalogue:
 
 
 class Codec:
-    """Encodes with a chosen writer version per record and decodes any catalogued version."""
+    """Encodes with a chosen writer version per record and decodes any catalogued version.
 
-    def __init__(self, catalogue: Catalogue, writer_versions: dict[str, int] | None = None) -> None:
+    Writers and readers default to the newest version; pinning a reader to an older one makes
+    this codec behave as code deployed before the newer version, which ignores added fields.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        writer_versions: dict[str, int] | None = None,
+        reader_versions: dict[str, int] | None = None,
+    ) -> None:
         self.catalogue = catalogue
-        pins = writer_versions or {}
+        writers, readers = writer_versions or {}, reader_versions or {}
         self._writers = {
-            name: catalogue.version(name, pins.get(name)) for name in catalogue.by_name
+            name: catalogue.version(name, writers.get(name)) for name in catalogue.by_name
         }
-        # Readers are the newest version the running code knows: the message classes' fields.
-        self._readers = {name: catalogue.version(name) for name in catalogue.by_name}
+        self._readers = {
+            name: catalogue.version(name, readers.get(name)) for name in catalogue.by_name
+        }
 
     def writer(self, cls: type) -> SchemaVersion:
         return self._writers[SCHEMA_OF[cls]]
@@ -142,6 +152,11 @@ class Codec:
 
     def decode(self, data: bytes) -> m.Message:
         schema, record = self.decode_record(data)
-        cls = _CLASS_OF[schema.full_name]
-        message: m.Message = cls(**record)
+        cls = _CLASS_OF.get(schema.full_name)
+        if cls is None:
+            raise UnknownSchemaError(f"{schema.full_name} has no message class in this code")
+        try:
+            message: m.Message = cls(**record)
+        except TypeError as exc:  # a catalogued reader schema the message class does not match
+            raise InvalidRecordError(f"{schema.full_name} v{schema.version}: {exc}") from exc
         return message

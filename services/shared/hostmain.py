@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from loadtests.topology import load_topology
 from services.registry.population import Population
 from services.shared import metrics
 from services.shared.agencyhost import AgencyHost
@@ -13,6 +12,7 @@ from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.settings import Settings, bootstrap_of, topology_path
 from services.shared.topics import topics_for
+from services.shared.topology import load_topology
 
 log = logging.getLogger("ndx.host")
 

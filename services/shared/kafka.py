@@ -146,6 +146,14 @@ class KafkaConsumer:
             out[tp.topic] = out.get(tp.topic, 0) + max(0, high - pos)
         return out
 
+    async def at_end(self) -> bool:
+        parts = list(self._c.assignment())
+        ends = await self._c.end_offsets(parts)
+        for tp in parts:
+            if await self._c.position(tp) < ends[tp]:
+                return False
+        return True
+
     def assigned(self) -> bool:
         return bool(self._c.assignment())
 

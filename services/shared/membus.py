@@ -162,6 +162,9 @@ class MemConsumer:
             out[t] = out.get(t, 0) + len(self.bus.topics[t][p]) - pos
         return out
 
+    async def at_end(self) -> bool:
+        return all(pos >= len(self.bus.topics[t][p]) for (t, p), pos in self.positions.items())
+
     def assigned(self) -> bool:
         return bool(self.positions)
 

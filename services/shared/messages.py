@@ -18,6 +18,7 @@ class VerificationRequested:
     purpose: str
     service_code: str
     requested_at_us: int
+    channel: str = ""  # v2: ONLINE or COUNTER; empty when unsaid or from a v1 writer
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class VerificationAnswered:
     answered_at_us: int
     mismatched_fields: list[str] = field(default_factory=list)
     reason: str = ""
+    registry_version: str = ""  # v2: release that answered; empty from a v1 writer
 
 
 @dataclass(slots=True)
@@ -64,6 +66,16 @@ class CitizenChanged:
 
 
 @dataclass(slots=True)
+class CivilStatusRegistered:
+    event_id: str
+    citizen_id: str
+    kind: str
+    source: str
+    registered_at_us: int
+    residence_province: str = ""
+
+
+@dataclass(slots=True)
 class DossierSubmitted:
     dossier_id: str
     province: str
@@ -92,6 +104,7 @@ Message = (
     | LookupRequested
     | LookupAnswered
     | CitizenChanged
+    | CivilStatusRegistered
     | DossierSubmitted
     | SharingAudited
 )

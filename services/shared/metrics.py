@@ -76,6 +76,9 @@ LATE_SENDS = Counter(
     "Scheduled sends that left more than the tolerance after their intended time.",
     ["requester"],
 )
+AUDIT_RECORDS = Counter(
+    "ndx_audit_records", "Audit records read by the monitoring service.", ["flow"]
+)
 READY = Gauge("ndx_service_ready", "1 once the service consumes its partitions.", ["service"])
 SCENARIO_PERIOD = Gauge(
     "ndx_scenario_period_active", "1 while the driver plays this period.", ["scenario", "period"]

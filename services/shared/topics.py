@@ -26,11 +26,12 @@ CHANGES = TopicSpec(
     3,
     {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "60000"},
 )
+CIVIL = TopicSpec("ndx.civil.events", m.CivilStatusRegistered, 3)
 DOSSIERS = TopicSpec("ndx.dossiers", m.DossierSubmitted, 3)
 AUDIT = TopicSpec("ndx.audit", m.SharingAudited, 3)
 DLQ = TopicSpec("ndx.dlq", None, 1)
 
-FIXED_TOPICS: tuple[TopicSpec, ...] = (VERIFY, LOOKUP, CHANGES, DOSSIERS, AUDIT, DLQ)
+FIXED_TOPICS: tuple[TopicSpec, ...] = (VERIFY, LOOKUP, CIVIL, CHANGES, DOSSIERS, AUDIT, DLQ)
 REPLY_PARTITIONS = 2
 
 # Message class -> Avro full name; the codec resolves schemas through this map.
@@ -42,6 +43,7 @@ SCHEMA_OF: dict[type, str] = {
         m.LookupRequested,
         m.LookupAnswered,
         m.CitizenChanged,
+        m.CivilStatusRegistered,
         m.DossierSubmitted,
         m.SharingAudited,
     )

@@ -44,6 +44,7 @@ SAMPLES: list[m.Message] = [
     ),
     m.LookupAnswered("r-2", "ministry.vss", "registry-1", "FOUND", 2, {"full_name": "Lê Thị Hoa"}),
     m.CitizenChanged("e-1", "079301000123", "DIED", "ministry.justice", 3, "", True),
+    m.CivilStatusRegistered("c-1", "079301000123", "DEATH", "ministry.justice", 5),
     m.DossierSubmitted("d-1", "province.092", "passport", "ONLINE", "ab12", 4),
     m.SharingAudited(
         "r-1", "province.001", "registry", "verify", "public-service-dossier", "MATCH", "ab12", 1, 2

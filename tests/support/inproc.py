@@ -1,55 +1,53 @@
-"""Runs the registry's answer loop inside the test process, on any transport."""
+"""Runs the registry inside the test process, on any transport, wired as its service wires it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from services.registry.handlers import Registry, handle_verification
+from services.registry.__main__ import registry_app, run_registry
+from services.registry.agreements import LegalBasis
+from services.registry.handlers import Registry
 from services.registry.overlay import Overlay
 from services.registry.population import Population
-from services.shared.codec import Catalogue, Codec
-from services.shared.messages import VerificationRequested
+from services.shared.codec import Codec
 from services.shared.runtime import ServiceLoop
-from services.shared.topics import LOOKUP, VERIFY, topics_for
+from services.shared.topology import Topology, load_topology
 from services.shared.transport import Transport
 
 SEED = 6
 AUDIT_KEY = b"test-audit-key-0123"
+REPO = Path(__file__).resolve().parents[2]
+DEMO_TOPOLOGY = REPO / "loadtests" / "topologies" / "demo.yaml"
 
 
-def make_registry(agencies: Sequence[str], name: str = "registry-test") -> Registry:
-    return Registry(Population(SEED), Overlay(), name, AUDIT_KEY, frozenset(agencies))
+def demo_topology() -> Topology:
+    return load_topology(DEMO_TOPOLOGY)
+
+
+def make_registry(topology: Topology | None = None, name: str = "registry-test") -> Registry:
+    basis = LegalBasis(topology or demo_topology())
+    return Registry(Population(SEED), Overlay(), name, AUDIT_KEY, basis)
 
 
 @contextlib.asynccontextmanager
 async def registry_loop(
-    transport: Transport, agencies: Sequence[str], codec: Codec | None = None
+    transport: Transport,
+    topology: Topology | None = None,
+    codec: Codec | None = None,
+    name: str = "registry-test",
 ) -> AsyncIterator[ServiceLoop]:
-    """A started registry loop; stopped and closed on exit."""
-    await transport.ensure_topics(topics_for(list(agencies)))
-    registry = make_registry(agencies)
-    producer = transport.producer("registry-test")
-    consumer = transport.consumer([VERIFY.name, LOOKUP.name], "registry-test", "ndx.registry")
-    await producer.start()
-    await consumer.start()
-    loop = ServiceLoop(
-        "registry",
-        "ndx.registry",
-        consumer,
-        producer,
-        codec or Codec(Catalogue()),
-        {VerificationRequested: functools.partial(handle_verification, registry=registry)},
-        request_id=lambda message: getattr(message, "request_id", None),
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(loop.run(stop))
-    try:
-        yield loop
-    finally:
-        stop.set()
-        await task
-        await producer.stop()
-        await consumer.stop()
+    """A started registry (overlay rebuilt, answering); stopped and closed on exit."""
+    app = registry_app(transport, topology or demo_topology(), SEED, AUDIT_KEY, name, codec)
+    async with app as (loop, follower):
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_registry(loop, follower, stop))
+        try:
+            yield loop
+        finally:
+            stop.set()
+            await task
+
+

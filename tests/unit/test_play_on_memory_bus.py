@@ -4,62 +4,62 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loadtests.driver import Driver, PlayedAgency
+from loadtests.driver import Driver
 from loadtests.ledger import totals
-from loadtests.scenario import Errors, Period, Scenario
+from loadtests.run import played_agencies
+from loadtests.scenario import Errors, Mix, Period, Scenario
 from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
-from tests.support.inproc import SEED, registry_loop
+from services.shared.topics import topics_for
+from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop
 
-AGENCIES = [
-    PlayedAgency("province.001", 0.5, "001"),
-    PlayedAgency("province.079", 0.3, "079"),
-    PlayedAgency("ministry.vss", 0.2, None),
-]
+KEY = b"unit-audit-key"
 
 
-def scenario(requests: int, errors: Errors, timeout_s: float = 5.0) -> Scenario:
+def scenario(requests: int, errors: Errors, mix: Mix, timeout_s: float = 5.0) -> Scenario:
     return Scenario(
         name="unit",
-        topology=str(Path("loadtests/topologies/demo.yaml")),
+        topology=str(DEMO_TOPOLOGY),
         timeout_s=timeout_s,
-        periods=[Period(name="p", duration_s=30, rate_per_s=2000, max_requests=requests)],
+        periods=[Period(name="p", duration_s=2, rate_per_s=5000, max_requests=requests,
+                        online_share=0.3)],
+        mix=mix,
         errors=errors,
-    )
+    )  # fmt: skip
 
 
-async def test_every_verification_is_answered_correctly_with_all_outcomes() -> None:
+def driver_for(sc: Scenario, bus: MemoryBus) -> Driver:
+    agencies = played_agencies(sc, demo_topology(), Path("unit.yaml"))
+    return Driver(sc, agencies, bus, Codec(Catalogue()), Population(SEED), SEED, "unit", KEY)
+
+
+async def test_all_four_flows_are_answered_correctly_with_every_verify_outcome() -> None:
     bus = MemoryBus()
-    errors = Errors(wrong_name=0.1, wrong_birth_date=0.1, unknown_id=0.1, invalid_id=0.1)
-    driver = Driver(
-        scenario(2000, errors), AGENCIES, bus, Codec(Catalogue()), Population(SEED), SEED, "unit"
-    )
-    async with registry_loop(bus, [a.agency for a in AGENCIES]):
+    errors = Errors(wrong_name=0.1, wrong_birth_date=0.1, unknown_id=0.1, invalid_id=0.05,
+                    no_legal_basis=0.05, unauthorised_lookup=0.2)  # fmt: skip
+    sc = scenario(3000, errors, Mix(verify=0.6, lookup=0.2, dossier=0.15, death=0.05))
+    driver = driver_for(sc, bus)
+    async with registry_loop(bus):
         await driver.start()
         phases = await driver.play()
         await driver.stop()
     total = totals(phases)
-    assert total["sent"] == 2000
-    assert total["answered"] == 2000
-    assert (total["lost"], total["incorrect"], total["timed_out"]) == (0, 0, 0)
-    assert set(phases[0].outcomes) == {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"}
+    assert total["sent"] == 3000
+    assert (total["lost"], total["incorrect"], total["timed_out"]) == (0, 0, 0), phases[0].summary()
+    outcomes = set(phases[0].outcomes)
+    assert {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"} <= outcomes
+    assert {"FOUND", "REFUSED", "DIED"} <= outcomes
+    assert set(phases[0].flows) == {"verify", "lookup", "dossier", "death"}
+    online = phases[0].dossiers["ONLINE"] / sum(phases[0].dossiers.values())
+    assert abs(online - 0.3) < 0.005
+    assert phases[0].change_deliveries > 0
 
 
 async def test_requests_nobody_answers_end_as_timeouts_not_losses() -> None:
     bus = MemoryBus()
-    from services.shared.topics import topics_for
-
-    await bus.ensure_topics(topics_for([a.agency for a in AGENCIES]))
-    driver = Driver(
-        scenario(50, Errors(), timeout_s=0.2),
-        AGENCIES,
-        bus,
-        Codec(Catalogue()),
-        Population(SEED),
-        SEED,
-        "unit",
-    )
+    await bus.ensure_topics(topics_for(demo_topology().agencies()))
+    driver = driver_for(scenario(50, Errors(), Mix(), timeout_s=0.2), bus)
     await driver.start()
     phases = await driver.play()
     await driver.stop()

@@ -29,7 +29,7 @@ def rng() -> random.Random:
 
 
 def test_a_living_citizen_presented_correctly_matches(rng: random.Random) -> None:
-    registry = make_registry([AGENCY])
+    registry = make_registry()
     c = registry.population.draw_living(rng)
     assert decide_verification(registry, request(c.citizen_id, c.full_name, c.birth_date)) == (
         "MATCH",
@@ -39,14 +39,14 @@ def test_a_living_citizen_presented_correctly_matches(rng: random.Random) -> Non
 
 
 def test_name_comparison_ignores_case_and_spacing(rng: random.Random) -> None:
-    registry = make_registry([AGENCY])
+    registry = make_registry()
     c = registry.population.draw_living(rng)
     sloppy = "  " + c.full_name.upper().replace(" ", "   ") + " "
     assert decide_verification(registry, request(c.citizen_id, sloppy, c.birth_date))[0] == "MATCH"
 
 
 def test_mismatch_names_every_field_that_differs(rng: random.Random) -> None:
-    registry = make_registry([AGENCY])
+    registry = make_registry()
     pop = registry.population
     c = pop.draw_living(rng)
     req = request(c.citizen_id, pop.wrong_name(c, rng), pop.wrong_birth_date(c, rng))
@@ -54,7 +54,7 @@ def test_mismatch_names_every_field_that_differs(rng: random.Random) -> None:
 
 
 def test_unknown_and_invalid_ids_are_not_found_and_rejected(rng: random.Random) -> None:
-    registry = make_registry([AGENCY])
+    registry = make_registry()
     pop = registry.population
     assert (
         decide_verification(registry, request(pop.draw_unknown_id(rng), "A", "2000-01-01"))[0]
@@ -66,7 +66,7 @@ def test_unknown_and_invalid_ids_are_not_found_and_rejected(rng: random.Random) 
 
 
 def test_a_death_in_the_overlay_turns_the_answer_to_deceased(rng: random.Random) -> None:
-    registry = make_registry([AGENCY])
+    registry = make_registry()
     c = registry.population.draw_living(rng)
     registry.overlay.apply(CitizenChanged("e", c.citizen_id, "DIED", "ministry.justice", 1))
     assert (
@@ -78,7 +78,7 @@ def test_a_death_in_the_overlay_turns_the_answer_to_deceased(rng: random.Random)
 async def test_answer_goes_to_the_requesters_own_topic_with_an_audit_record(
     rng: random.Random,
 ) -> None:
-    registry = make_registry([AGENCY])
+    registry = make_registry()
     c = registry.population.draw_living(rng)
     outs = await handle_verification(request(c.citizen_id, c.full_name, c.birth_date), registry)
     assert [o.topic for o in outs] == [reply_topic(AGENCY), AUDIT.name]
@@ -87,7 +87,7 @@ async def test_answer_goes_to_the_requesters_own_topic_with_an_audit_record(
 
 
 async def test_a_requester_outside_the_topology_is_dead_lettered(rng: random.Random) -> None:
-    registry = make_registry([AGENCY])
+    registry = make_registry()
     with pytest.raises(DeadLetter) as info:
         await handle_verification(request("001090000001", "A", "1990-01-01", "spy.x"), registry)
     assert info.value.reason == "unknown_requester"

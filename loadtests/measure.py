@@ -1,0 +1,108 @@
+"""Growth and online share read where an operator would read them: the services' own metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from loadtests.ledger import PhaseLedger
+from loadtests.scenario import Scenario
+from loadtests.stack import scrape
+
+
+@dataclass
+class Snapshot:
+    """Counter totals summed over every scraped instance at one moment."""
+
+    transactions: float = 0.0
+    dossiers: dict[str, float] = field(default_factory=dict)
+
+
+def take_snapshot(registry_ports: list[int], monitor_ports: list[int]) -> Snapshot:
+    snap = Snapshot()
+    for port in registry_ports:
+        for family in text_string_to_metric_families(scrape(port)):
+            if family.name == "ndx_sharing_transactions":
+                snap.transactions += sum(
+                    s.value for s in family.samples
+                    if s.name.endswith("_total") and s.labels.get("observer") == "provider"
+                )  # fmt: skip
+    for port in monitor_ports:
+        for family in text_string_to_metric_families(scrape(port)):
+            if family.name == "ndx_dossiers":
+                for s in family.samples:
+                    if s.name.endswith("_total"):
+                        channel = s.labels["channel"]
+                        snap.dossiers[channel] = snap.dossiers.get(channel, 0.0) + s.value
+    return snap
+
+
+class Meter:
+    """Takes a snapshot after each period; the differences are what the platform counted."""
+
+    def __init__(self, registry_ports: list[int], monitor_ports: list[int]) -> None:
+        self.registry_ports, self.monitor_ports = registry_ports, monitor_ports
+        self.marks: list[Snapshot] = []
+        self.dossiers_sent = 0
+
+    async def mark(self, ledger: PhaseLedger | None = None, settle_s: float = 15.0) -> None:
+        """Snapshot once the monitor has tallied every dossier sent so far (bounded wait)."""
+        if ledger is not None:
+            self.dossiers_sent += sum(ledger.dossiers.values())
+        deadline = time.monotonic() + settle_s
+        while True:
+            snap = await asyncio.to_thread(take_snapshot, self.registry_ports, self.monitor_ports)
+            if sum(snap.dossiers.values()) >= self.dossiers_sent or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        self.marks.append(snap)
+
+    def period(self, index: int) -> Snapshot:
+        before, after = self.marks[index], self.marks[index + 1]
+        dossiers = {c: v - before.dossiers.get(c, 0.0) for c, v in after.dossiers.items()}
+        return Snapshot(after.transactions - before.transactions, dossiers)
+
+
+def _share(online: float, counter: float) -> float | None:
+    return None if online + counter == 0 else round(online / (online + counter), 4)
+
+
+def _driver_transactions(ledger: PhaseLedger) -> int:
+    return ledger.sent
+
+
+def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> dict[str, Any]:
+    """Per-period measured rates and online shares, and growth against each baseline."""
+    periods: dict[str, dict[str, Any]] = {}
+    for i, (period, ledger) in enumerate(zip(scenario.periods, ledgers, strict=True)):
+        delta = meter.period(i)
+        periods[period.name] = {
+            "measured_rate": delta.transactions / period.duration_s,
+            "driver_rate": _driver_transactions(ledger) / period.duration_s,
+            "online_share": {
+                "target": period.online_share,
+                "measured": _share(
+                    delta.dossiers.get("ONLINE", 0), delta.dossiers.get("COUNTER", 0)
+                ),
+                "driver": _share(ledger.dossiers["ONLINE"], ledger.dossiers["COUNTER"]),
+            },
+        }
+    growth = []
+    for period in scenario.periods:
+        if period.baseline is None or period.growth is None:
+            continue
+        now, base = periods[period.name], periods[period.baseline]
+        growth.append({
+            "period": period.name,
+            "baseline": period.baseline,
+            "target": period.growth,
+            "measured": round(now["measured_rate"] / base["measured_rate"] - 1, 4)
+            if base["measured_rate"] else None,
+            "driver": round(now["driver_rate"] / base["driver_rate"] - 1, 4)
+            if base["driver_rate"] else None,
+        })  # fmt: skip
+    return {"periods": periods, "growth": growth}

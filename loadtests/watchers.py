@@ -1,0 +1,102 @@
+"""What the driver reads besides answers: confirmed changes, and subscribing ministries' feeds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Mapping, Sequence
+
+from services.ministry.subscriber import group_of, handle_change
+from services.shared.codec import Codec, CodecError
+from services.shared.messages import CitizenChanged
+from services.shared.requester import AgencyClient
+from services.shared.runtime import ServiceLoop
+from services.shared.topics import CHANGES
+from services.shared.transport import Consumer, Transport
+
+
+class ChangeWatch:
+    """Matches changes the registry publishes to the civil events that caused them."""
+
+    def __init__(self, transport: Transport, codec: Codec) -> None:
+        self.consumer: Consumer = transport.consumer([CHANGES.name], client_id="driver.changes")
+        self.codec = codec
+        self._waiting: dict[str, asyncio.Future[CitizenChanged]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+    def expect(self, event_id: str) -> asyncio.Future[CitizenChanged]:
+        future: asyncio.Future[CitizenChanged] = asyncio.get_running_loop().create_future()
+        self._waiting[event_id] = future
+        return future
+
+    async def wait(
+        self, future: asyncio.Future[CitizenChanged], limit_s: float
+    ) -> CitizenChanged | None:
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), limit_s)
+        except TimeoutError:
+            return None
+        finally:
+            self._waiting = {k: f for k, f in self._waiting.items() if f is not future}
+
+    async def _read(self) -> None:
+        while True:
+            for rec in await self.consumer.getmany(timeout_ms=200, max_records=1000):
+                try:
+                    change = self.codec.decode(rec.value or b"")
+                except CodecError:
+                    continue
+                if isinstance(change, CitizenChanged):
+                    future = self._waiting.get(change.event_id)
+                    if future is not None and not future.done():
+                        future.set_result(change)
+
+
+class Subscribers:
+    """Ministries with the subscribe role take in every change, each in its own group."""
+
+    def __init__(
+        self, transport: Transport, codec: Codec, audit_key: bytes,
+        clients: Mapping[str, AgencyClient], ministries: Sequence[str],
+    ) -> None:  # fmt: skip
+        self.loops = [
+            ServiceLoop(
+                m, group_of(m),
+                transport.consumer([CHANGES.name], client_id=f"{m}.changes", group_id=group_of(m)),
+                clients[m].producer, codec,
+                {CitizenChanged: functools.partial(handle_change, ministry=m, audit_key=audit_key)},
+            )
+            for m in ministries
+        ]  # fmt: skip
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._counted = 0
+
+    async def start(self) -> None:
+        for loop in self.loops:
+            await loop.consumer.start()
+            self._tasks.append(asyncio.create_task(loop.run(self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await asyncio.gather(*(loop.consumer.stop() for loop in self.loops), return_exceptions=True)
+
+    def take_deliveries(self) -> int:
+        """Deliveries since the last call."""
+        total = sum(loop.handled for loop in self.loops)
+        taken, self._counted = total - self._counted, total
+        return taken
