@@ -1,0 +1,81 @@
+"""The simulated world over a real broker: four flows, twenty agencies, audit without ids."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from loadtests.run import execute
+from services.shared.codec import Catalogue, Codec
+from services.shared.messages import LookupRequested, SharingAudited, VerificationRequested
+from services.shared.settings import load_settings
+from services.shared.topics import AUDIT, LOOKUP, VERIFY
+from tests.support.topics import read_topic
+
+REPO = Path(__file__).resolve().parents[2]
+PROVINCES = ["001", "079", "048", "092", "031", "038", "040", "075", "074", "027", "026", "019",
+             "033", "036", "056", "066", "089", "094"]  # fmt: skip
+SCENARIO = f"""
+name: world
+topology: {REPO}/loadtests/topologies/vn-2024.yaml
+agencies: [{", ".join(f"province.{c}" for c in PROVINCES)},
+           ministry.vss, ministry.tax, ministry.justice, ministry.health]
+timeout_s: 30
+periods:
+  - {{name: mixed, duration_s: 40, rate_per_s: 400, max_requests: 10000, online_share: 0.4}}
+mix: {{verify: 0.6, lookup: 0.2, dossier: 0.15, death: 0.05}}
+errors: {{wrong_name: 0.06, wrong_birth_date: 0.05, unknown_id: 0.05, invalid_id: 0.03,
+          no_legal_basis: 0.02, unauthorised_lookup: 0.05}}
+"""
+
+
+@pytest.fixture(scope="module")
+async def world(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("world")
+    scenario = tmp / "world.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
+    return await execute(scenario, tmp / "runs", settings, Console(quiet=True), live=False)
+
+
+async def test_ten_thousand_mixed_requests_from_22_agencies_are_all_correct(
+    world: dict[str, Any],
+) -> None:
+    phase = world["phases"][0]
+    assert phase["sent"] == 10_000
+    assert len(phase["agencies"]) == 22
+    assert (phase["lost"], phase["incorrect"], phase["timed_out"]) == (0, 0, 0)
+    assert set(phase["flows"]) == {"verify", "lookup", "dossier", "death"}
+    assert {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"} <= set(phase["outcomes"])
+    assert {"FOUND", "REFUSED", "DIED"} <= set(phase["outcomes"])
+    assert phase["change_deliveries"] > 0
+    assert phase["online_share"]["measured"] == pytest.approx(0.4, abs=0.01)
+
+
+async def test_audit_holds_one_record_per_transaction_and_never_a_citizen_id(
+    world: dict[str, Any], kafka_bootstrap: str
+) -> None:
+    codec = Codec(Catalogue())
+    requests = [codec.decode(r.value) for t in (VERIFY.name, LOOKUP.name)
+                for r in await read_topic(kafka_bootstrap, t)]  # fmt: skip
+    ids = {r.request_id for r in requests if isinstance(r, VerificationRequested | LookupRequested)}
+    citizen_ids = {r.citizen_id for r in requests if isinstance(r, VerificationRequested |
+                                                                 LookupRequested)}  # fmt: skip
+    audit_raw = await read_topic(kafka_bootstrap, AUDIT.name)
+    audits = [codec.decode(r.value) for r in audit_raw]
+    assert all(isinstance(a, SharingAudited) for a in audits)
+    by_flow = Counter(a.flow for a in audits if isinstance(a, SharingAudited))
+    answered = [a.request_id for a in audits if isinstance(a, SharingAudited)
+                and a.flow in ("verify", "lookup")]  # fmt: skip
+    assert len(answered) == len(set(answered)) == len(ids)
+    assert set(answered) == ids
+    phase = world["phases"][0]
+    assert by_flow["civil"] == phase["flows"]["death"]
+    assert by_flow["change"] >= phase["change_deliveries"]
+    blob = b"\n".join(r.value for r in audit_raw)
+    leaked = [c for c in citizen_ids if len(c) == 12 and c.encode() in blob]
+    assert leaked == []
