@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JARS := .cache/kafka/.fetched
 
-.PHONY: setup demo up down test lint bench growth clean system-deps jars
+.PHONY: setup demo up down test lint growth capacity clean system-deps jars
 
 setup: $(STAMP) $(JARS)
 
@@ -30,6 +30,12 @@ demo: setup
 
 up: setup
 	$(VENV)/bin/ndxsim up
+
+growth: setup
+	$(VENV)/bin/ndxsim run loadtests/scenarios/growth-2023-2024.yaml
+
+capacity: setup
+	$(VENV)/bin/ndxsim capacity loadtests/scenarios/demo.yaml
 
 down:
 	@if [ -x $(VENV)/bin/ndxsim ]; then $(VENV)/bin/ndxsim down; fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -9,14 +10,15 @@ import typer
 from rich.console import Console
 
 from loadtests import upstack
+from loadtests.capacity import Search, search
 from loadtests.localbroker import BrokerError, ensure_jars
 from loadtests.report import print_summary
-from loadtests.run import run_blocking
+from loadtests.run import prepare, run_blocking
 from loadtests.scenario import ScenarioError
 from loadtests.stack import StackError
-from loadtests.topology import TopologyError
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
+from services.shared.topology import TopologyError
 from services.shared.transport import TransportError
 
 app = typer.Typer(
@@ -52,6 +54,39 @@ def run(
         raise fail(str(exc), 1) from None
     print_summary(report, console)
     raise typer.Exit(0 if report["slo"]["passed"] else 1)
+
+
+@app.command()
+def capacity(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (topology, mix, SLOs).")],
+    runs_dir: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("runs"),
+    start_rate: Annotated[float, typer.Option(min=1)] = 100.0,
+    factor: Annotated[float, typer.Option(min=1.05)] = 1.5,
+    step_seconds: Annotated[float, typer.Option(min=2)] = 15.0,
+    max_rate: Annotated[float, typer.Option(min=1)] = 20_000.0,
+    refine: Annotated[int, typer.Option(min=0, max=8)] = 3,
+) -> None:
+    """Find the highest rate at which SCENARIO's SLOs hold (the knee), then measure 80% of it."""
+    console = Console()
+    how = Search(start_rate, factor, step_seconds, max_rate, refine)
+    try:
+        plan = prepare(scenario)
+        console.print(f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
+                      f"{start_rate:.0f}/s by x{factor}")  # fmt: skip
+        report = asyncio.run(search(plan, load_settings(), runs_dir, console, how))
+    except (ScenarioError, TopologyError, SettingsError) as exc:
+        raise fail(str(exc), EXIT_INPUT_ERROR) from None
+    except (TransportError, BrokerError, StackError) as exc:
+        raise fail(str(exc), 1) from None
+    result = report["capacity"]
+    if result["knee"] is None:
+        console.print(f"[red]no knee: the SLOs fail already at {start_rate:.0f}/s[/]")
+        raise typer.Exit(1)
+    at = result["at_80_percent"]
+    console.print(f"knee: [bold]{result['knee']:.0f}/s[/]; at 80% ({at['rate']:.0f}/s): "
+                  f"{at['throughput_tps']:.0f} tx/s, p50 {at['p50_ms']:.1f} ms, "
+                  f"p99 {at['p99_ms']:.1f} ms")  # fmt: skip
+    console.print(f"report: {report['paths']['json']}")
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,42 +63,68 @@ def new_run_id(scenario: Scenario) -> str:
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario.name}"
 
 
-async def execute(
-    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Plan:
+    """A validated scenario with everything it refers to, before anything starts."""
+
+    path: Path
+    scenario: Scenario
+    topology_path: Path
+    topology: Topology
+    agencies: list[PlayedAgency]
+
+    def with_scenario(self, scenario: Scenario) -> Plan:
+        return replace(self, scenario=scenario)
+
+
+def prepare(scenario_path: Path) -> Plan:
+    """Load and check the scenario and its topology; raises ScenarioError or TopologyError."""
     scenario = load_scenario(scenario_path)
     topology_path = scenario.topology_path(scenario_path)
     topology = load_topology(topology_path)
     agencies = played_agencies(scenario, topology, scenario_path)
-    run_id = new_run_id(scenario)
-    run_dir = runs_dir / run_id
+    return Plan(scenario_path, scenario, topology_path, topology, agencies)
+
+
+async def play(
+    plan: Plan, stack: RunStack, bootstrap: str, run_dir: Path, settings: Settings,
+    console: Console, live: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Play the plan's periods on a running stack; returns the report (not yet written)."""
+    scenario = plan.scenario
     seed = settings.seed if scenario.seed is None else scenario.seed
-    given = settings.kafka_bootstrap_servers
     started_at = datetime.now(UTC).isoformat()
-    where = given or "local (starting)"
-    console.print(f"[bold]ndxsim[/] {scenario.name}: {len(agencies)} agencies, "
-                  f"{len(scenario.periods)} period(s), broker {where}")  # fmt: skip
-    stack = RunStack(run_dir, topology_path, scenario.registry_instances, given)
+    transport = KafkaTransport(bootstrap, settings.replication_factor, settings.connect_timeout_s)
+    await transport.ensure_topics(topics_for(plan.topology.agencies()))
+    driver = Driver(scenario, plan.agencies, transport, Codec(Catalogue()), Population(seed), seed,
+                    run_dir.name, settings.audit_key.encode())  # fmt: skip
+    meter = Meter(stack.ports("registry"), stack.ports("monitor"))
+    await driver.start()
+    try:
+        await meter.mark()
+        view = LiveView(driver, console) if live else None
+        with view if view is not None else contextlib.nullcontext():
+            t0 = time.monotonic()
+            ledgers = await driver.play(meter.mark)
+            elapsed = time.monotonic() - t0
+    finally:
+        await driver.stop()
+    return build_report(scenario, plan.path, run_dir.name, started_at, elapsed, driver,
+                        ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
+
+
+async def execute(
+    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True
+) -> dict[str, Any]:
+    plan = prepare(scenario_path)
+    run_dir = runs_dir / new_run_id(plan.scenario)
+    given = settings.kafka_bootstrap_servers
+    console.print(f"[bold]ndxsim[/] {plan.scenario.name}: {len(plan.agencies)} agencies, "
+                  f"{len(plan.scenario.periods)} period(s), "
+                  f"broker {given or 'local (starting)'}")  # fmt: skip
+    stack = RunStack(run_dir, plan.topology_path, plan.scenario.registry_instances, given)
     async with stack as bootstrap:
-        transport = KafkaTransport(
-            bootstrap, settings.replication_factor, settings.connect_timeout_s
-        )
-        await transport.ensure_topics(topics_for(topology.agencies()))
-        driver = Driver(scenario, agencies, transport, Codec(Catalogue()), Population(seed), seed,
-                        run_id, settings.audit_key.encode())  # fmt: skip
-        meter = Meter(stack.ports("registry"), stack.ports("monitor"))
-        await driver.start()
-        try:
-            await meter.mark()
-            view = LiveView(driver, console) if live else None
-            with view if view is not None else contextlib.nullcontext():
-                t0 = time.monotonic()
-                ledgers = await driver.play(meter.mark)
-                elapsed = time.monotonic() - t0
-        finally:
-            await driver.stop()
-    report = build_report(scenario, scenario_path, run_id, started_at, elapsed, driver,
-                          ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
+        report = await play(plan, stack, bootstrap, run_dir, settings, console, live)
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loadtests.topology import Topology, TopologyError, load_topology
 from services.registry import refdata
+from services.shared.topology import Topology, TopologyError, load_topology
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,74 @@
+"""`ndxsim run` end to end: verdict exit codes, a misspelt key, and the report in a browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.browser import open_report_in_browser
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "loadtests" / "scenarios" / "demo.yaml"
+
+
+def ndxsim(bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    return subprocess.run([sys.executable, "-m", "loadtests", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+
+
+def test_demo_reproduces_growth_and_online_share_and_its_report_opens_in_chromium(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    done = ndxsim(kafka_bootstrap, "run", str(DEMO), "--runs-dir", str(runs), "--no-live")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((runs / "latest" / "report.json").read_text())
+    assert report["growth"]["target"] == 0.67
+    assert report["growth"]["measured"] == pytest.approx(0.67, abs=0.02)
+    shares = [p["online_share"] for p in report["phases"]]
+    assert [s["target"] for s in shares] == [0.17, 0.42]
+    for share in shares:
+        assert share["measured"] == pytest.approx(share["target"], abs=0.01)
+    for phase in report["phases"]:
+        assert set(phase["outcomes"]) >= {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"}
+        assert (phase["lost"], phase["incorrect"]) == (0, 0)
+    run_dir = (runs / "latest").resolve()
+    check = open_report_in_browser(run_dir / "report.html", run_dir / "report.png")
+    assert check.console_errors == []
+    assert {"chart-throughput", "chart-latency"} <= set(check.chart_ids)
+    assert (run_dir / "report.png").stat().st_size > 10_000
+
+
+def test_an_slo_that_cannot_hold_exits_1_and_names_the_slo(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "impossible.yaml"
+    scenario.write_text(
+        f"name: impossible\ntopology: {REPO}/loadtests/topologies/demo.yaml\n"
+        "agencies: [province.001]\n"
+        "periods: [{name: short, duration_s: 3, rate_per_s: 50}]\n"
+        "slo: {p99_ms: 0.001}\n",
+        encoding="utf-8",
+    )
+    done = ndxsim(kafka_bootstrap, "run", str(scenario), "--runs-dir", str(tmp_path / "runs"),
+                  "--no-live")  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SLO failed" in done.stdout
+    assert "short.verify.p99_ms" in done.stdout
+
+
+def test_a_misspelt_key_exits_2_naming_the_file_and_the_key(tmp_path: Path) -> None:
+    scenario = tmp_path / "typo.yaml"
+    scenario.write_text(DEMO.read_text(encoding="utf-8").replace("time_compression:",
+                                                                 "time_compresion:"))  # fmt: skip
+    done = ndxsim("127.0.0.1:1", "run", str(scenario), "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert str(scenario) in done.stderr
+    assert "time_compresion" in done.stderr
+    assert "Traceback" not in done.stderr
