@@ -1,0 +1,376 @@
+"""Every dashboard panel and every rule shows data from a real stack watched by a real Prometheus.
+
+The stack: a local KRaft broker with the JMX exporter agent, the registry, ministry, province
+and monitor services as processes, and this test process as the load driver playing a
+two-period scenario (tests/e2e/watching-scenario.yaml) and serving its own /metrics.
+Prometheus runs with deploy/prometheus/prometheus.yml (targets moved to the test's free ports)
+and the project's rules.
+
+What is asserted, through Prometheus's HTTP API:
+- dashboard panels and recording rules: every query returns at least one sample that is a
+  number (not NaN); a failure names the dashboard and panel, or the rule, that shows no data;
+- alert rules: every expression evaluates without error. An empty result is the healthy answer
+  (the alert would not fire), so only an error fails;
+- Prometheus evaluates every rule group itself with health "ok";
+- every scrape target is up, and the broker's JMX metrics (kafka_*) are in Prometheus;
+- the growth the rules measure for the grown period is positive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import math
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import start_http_server
+from rich.console import Console
+
+from loadtests import stack as stack_module
+from loadtests.localbroker import LocalBroker
+from loadtests.run import execute
+from loadtests.stack import ServiceProcess, free_port, tail
+from services.shared.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+PROM_DIR = REPO / "deploy" / "prometheus"
+DASHBOARDS = sorted((REPO / "deploy" / "grafana" / "dashboards").glob("*.json"))
+SCENARIO = Path(__file__).with_name("watching-scenario.yaml")
+JOBS = ("registry", "ministry", "province", "monitor", "driver", "kafka")
+# (name, module, agencies it hosts): none of the scenario's, so each reply has one reader.
+SERVICES = (
+    ("registry", "services.registry", ""),
+    ("ministry", "services.ministry", "ministry.tax,ministry.justice"),
+    ("province", "services.province", "province.079,province.092"),
+    ("monitor", "services.monitor", ""),
+)
+RATE_PER_AGENCY = "10"
+JMX_METRICS = (
+    "kafka_network_requests_total",
+    "kafka_network_request_time_seconds",
+    "kafka_server_bytes_in_total",
+    "kafka_server_bytes_out_total",
+    "kafka_server_messages_in_total",
+    "kafka_server_under_replicated_partitions",
+)
+
+pytestmark = pytest.mark.timeout(900)
+
+
+class Prometheus:
+    """The HTTP API of the Prometheus under test."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def call(self, path: str, form: dict[str, str] | None = None) -> dict[str, Any]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", data=data, timeout=10) as resp:
+                body = resp.read()
+        except urllib.error.HTTPError as exc:  # a bad query answers 400 with a JSON error
+            body = exc.read()
+        answer: dict[str, Any] = json.loads(body)
+        return answer
+
+    def query(self, expr: str) -> dict[str, Any]:
+        return self.call("/api/v1/query", {"query": expr})
+
+    def samples(self, expr: str) -> list[dict[str, Any]]:
+        answer = self.query(expr)
+        assert answer["status"] == "success", f"{expr}: {answer.get('error')}"
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result
+
+    def wait_for(self, what: str, ready: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                pytest.fail(f"Prometheus: {what} not seen within {timeout:.0f}s")
+            time.sleep(1)
+
+
+def no_data(answer: dict[str, Any]) -> str | None:
+    """Why a query answer shows nothing, or None when it shows at least one number."""
+    if answer.get("status") != "success":
+        return f"error: {answer.get('error')}"
+    data = answer["data"]
+    values = [data["result"]] if data["resultType"] == "scalar" else data["result"]
+    numbers = [float(v["value"][1] if isinstance(v, dict) else v[1]) for v in values]
+    if not numbers:
+        return "no data"
+    return "only NaN" if all(math.isnan(n) for n in numbers) else None
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def rules(kind: str) -> list[dict[str, Any]]:
+    return [
+        rule
+        for path in sorted((PROM_DIR / "rules").glob("*.yml"))
+        for group in load_yaml(path)["groups"]
+        for rule in group["rules"]
+        if kind in rule
+    ]
+
+
+def panels(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for panel in node.get("panels", []):
+        yield from panels(panel)
+        if panel.get("targets"):
+            yield panel
+
+
+class RunMonitors:
+    """The monitors a scenario run starts for itself, in a file Prometheus discovers targets from.
+
+    A run starts its own monitor beside the standing one, in the same consumer group, so each
+    counts only the dossiers of its partitions: Prometheus scrapes both to see them all.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ports: list[int] = []
+        self.write()
+
+    def write(self) -> None:
+        targets = [f"127.0.0.1:{port}" for port in self.ports]
+        self.path.write_text(json.dumps([{"targets": targets}] if targets else []))
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """While the run lasts, every monitor it starts is a target; none once it is over."""
+        found = self
+
+        class Reported(stack_module.ServiceProcess):
+            def start(self) -> None:
+                super().start()
+                if self.module == "services.monitor":
+                    found.ports.append(self.metrics_port)
+                    found.write()
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(stack_module, "ServiceProcess", Reported)
+            try:
+                yield
+            finally:
+                self.ports.clear()
+                self.write()
+
+
+def prometheus_config(ports: dict[str, int], run_monitors: RunMonitors, into: Path) -> Path:
+    """The project's prometheus.yml with each job pointed at the port the test opened."""
+    config = load_yaml(PROM_DIR / "prometheus.yml")
+    config["rule_files"] = [str(PROM_DIR / f) for f in config["rule_files"]]
+    jobs = [job["job_name"] for job in config["scrape_configs"]]
+    assert sorted(jobs) == sorted(JOBS), f"prometheus.yml scrapes {jobs}; the test starts {JOBS}"
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
+        if job["job_name"] == "monitor":
+            job["file_sd_configs"] = [{"files": [str(run_monitors.path)], "refresh_interval": "5s"}]
+    path = into / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def start_services(
+    stack: contextlib.ExitStack, bootstrap: str, ports: dict[str, int], logs: Path
+) -> None:
+    started = []
+    for name, module, agencies in SERVICES:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "NDX_TOPOLOGY": "loadtests/topologies/demo.yaml",
+            "NDX_RATE_PER_AGENCY": RATE_PER_AGENCY,
+            "NDX_AGENCIES": agencies,
+        }
+        service = ServiceProcess(name, module, env, ports[name], logs / f"{name}.log")
+        stack.callback(service.stop)
+        service.start()
+        started.append(service)
+    for service in started:
+        service.wait_ready(service.name, timeout=90)
+
+
+def serve_driver_metrics(stack: contextlib.ExitStack, port: int) -> None:
+    server, thread = start_http_server(port, addr="127.0.0.1")
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+    stack.callback(stop)
+
+
+def start_prometheus(stack: contextlib.ExitStack, config: Path, tmp: Path) -> Prometheus:
+    exe = shutil.which("prometheus")
+    if exe is None:
+        pytest.fail(
+            "prometheus is missing: `make system-deps` installs Debian's prometheus package"
+        )
+    port, log = free_port(), tmp / "prometheus.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                exe,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    stack.callback(stop)
+    prometheus = Prometheus(f"http://127.0.0.1:{port}")
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"prometheus exited with {proc.returncode}:\n{tail(log)}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{prometheus.url}/-/ready", timeout=2) as resp,
+        ):
+            return bool(resp.status == 200)
+        return False
+
+    prometheus.wait_for("readiness", ready, 30)
+    return prometheus
+
+
+def play_scenario(bootstrap: str, runs: Path) -> dict[str, Any]:
+    """Play the scenario on its own event loop and thread, bounded in time."""
+    settings = load_settings(kafka_bootstrap_servers=bootstrap)
+    console = Console(file=io.StringIO())
+    pool = ThreadPoolExecutor(1, thread_name_prefix="driver")
+    try:
+        run = pool.submit(asyncio.run, execute(SCENARIO, runs, settings, console, live=False))
+        return run.result(timeout=300)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def all_targets_up(prometheus: Prometheus) -> bool:
+    targets = prometheus.call("/api/v1/targets")["data"]["activeTargets"]
+    return sorted(t["labels"]["job"] for t in targets if t["health"] == "up") == sorted(JOBS)
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    tmp = tmp_path_factory.mktemp("watching")
+    ports = {job: free_port() for job in JOBS}
+    with contextlib.ExitStack() as stack:
+        broker = LocalBroker(tmp / "kafka", free_port(), free_port(), ports["kafka"])
+        stack.callback(broker.stop)
+        bootstrap = broker.start()
+        start_services(stack, bootstrap, ports, tmp / "logs")
+        serve_driver_metrics(stack, ports["driver"])
+        run_monitors = RunMonitors(tmp / "run-monitors.json")
+        prom = start_prometheus(stack, prometheus_config(ports, run_monitors, tmp), tmp)
+        prom.wait_for("every target up", lambda: all_targets_up(prom), 60)
+        with run_monitors.watching():
+            report = play_scenario(bootstrap, tmp / "runs")
+        assert report["totals"]["sent"] > 0, "the scenario sent nothing"
+        prom.wait_for("the run's own monitor dropped", lambda: all_targets_up(prom), 30)
+        prom.wait_for(
+            "the end of the scenario",
+            lambda: bool(prom.samples('ndx_scenario_period_active{period="grown"} == 0')),
+            30,
+        )
+        time.sleep(12)  # two more rule evaluations after the last scrape of the driver
+        yield prom
+
+
+def test_every_scrape_target_is_up(prometheus: Prometheus) -> None:
+    targets = prometheus.call("/api/v1/targets")["data"]["activeTargets"]
+    down = [f"{t['labels']['job']}: {t['lastError']}" for t in targets if t["health"] != "up"]
+    assert not down, f"targets down: {down}"
+
+
+def test_broker_jmx_metrics_reach_prometheus(prometheus: Prometheus) -> None:
+    found = prometheus.samples('count by (__name__) ({job="kafka", __name__=~"kafka_.+"})')
+    names = {s["metric"]["__name__"] for s in found}
+    missing = [m for m in JMX_METRICS if m not in names]
+    assert not missing, f"JMX metrics missing from Prometheus: {missing} (found {sorted(names)})"
+
+
+def test_every_dashboard_panel_shows_data(prometheus: Prometheus) -> None:
+    empty = []
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text(encoding="utf-8"))
+        for panel in panels(board):
+            for target in panel["targets"]:
+                reason = no_data(prometheus.query(target["expr"]))
+                if reason:
+                    where = f"{board['title']} / {panel['title']!r} ({target['refId']})"
+                    empty.append(f"{where}: {reason}: {target['expr']}")
+    assert not empty, "panels without data:\n" + "\n".join(empty)
+
+
+def test_every_recording_rule_returns_data(prometheus: Prometheus) -> None:
+    empty = []
+    for rule in rules("record"):
+        reason = no_data(prometheus.query(rule["expr"]))
+        if reason:
+            empty.append(f"{rule['record']}: {reason}")
+    assert not empty, "recording rules without data:\n" + "\n".join(empty)
+
+
+def test_every_alert_rule_expression_evaluates(prometheus: Prometheus) -> None:
+    broken = []
+    for rule in rules("alert"):
+        answer = prometheus.query(rule["expr"])
+        if answer.get("status") != "success":
+            broken.append(f"{rule['alert']}: {answer.get('error')}")
+    assert not broken, "alert expressions that fail:\n" + "\n".join(broken)
+
+
+def test_prometheus_evaluates_every_rule_without_error(prometheus: Prometheus) -> None:
+    groups = prometheus.call("/api/v1/rules")["data"]["groups"]
+    evaluated = {r["name"]: r for g in groups for r in g["rules"]}
+    wanted = [r.get("record") or r["alert"] for r in rules("record") + rules("alert")]
+    unhealthy = [
+        f"{n}: {evaluated[n]['health']} {evaluated[n].get('lastError', '')}"
+        if n in evaluated
+        else f"{n}: not loaded"
+        for n in wanted
+        if n not in evaluated or evaluated[n]["health"] != "ok"
+    ]
+    assert not unhealthy, f"rules Prometheus did not evaluate cleanly: {unhealthy}"
+
+
+def test_growth_is_measured_against_the_baseline_period(prometheus: Prometheus) -> None:
+    growth = prometheus.samples(
+        'scenario_period:ndx_sharing_transactions:growth_ratio{scenario="watching"}'
+    )
+    by_period = {s["metric"]["period"]: float(s["value"][1]) for s in growth}
+    assert set(by_period) == {"baseline", "grown"}, by_period
+    assert by_period["baseline"] == pytest.approx(0.0)
+    assert by_period["grown"] > 0, f"the grown period measured no growth: {by_period}"
