@@ -16,6 +16,7 @@ from loadtests.report import print_summary
 from loadtests.run import prepare, run_blocking
 from loadtests.scenario import ScenarioError
 from loadtests.stack import StackError
+from services.shared import metrics
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
 from services.shared.topology import TopologyError
@@ -29,12 +30,22 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 DEMO = REPO_ROOT / "loadtests" / "scenarios" / "demo.yaml"
+DRIVER_METRICS_PORT = 9104
 DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
 
 
 def fail(message: str, code: int) -> typer.Exit:
     err.print(f"[red]ndxsim: error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def serve_driver_metrics(host: str, port: int) -> None:
+    """The driver's own /metrics (requester side) for Prometheus; skipped if the port is taken."""
+    port = port or DRIVER_METRICS_PORT
+    try:
+        metrics.serve(host, port)
+    except OSError as exc:
+        err.print(f"ndxsim: driver metrics not served on {host}:{port}: {exc.strerror}")
 
 
 @app.command()
@@ -47,6 +58,7 @@ def run(
     console = Console()
     try:
         settings = load_settings()
+        serve_driver_metrics(settings.metrics_host, settings.metrics_port)
         report = run_blocking(scenario, runs_dir, settings, console, live and console.is_terminal)
     except (ScenarioError, TopologyError, SettingsError) as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
@@ -70,10 +82,12 @@ def capacity(
     console = Console()
     how = Search(start_rate, factor, step_seconds, max_rate, refine)
     try:
+        settings = load_settings()
+        serve_driver_metrics(settings.metrics_host, settings.metrics_port)
         plan = prepare(scenario)
         console.print(f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
                       f"{start_rate:.0f}/s by x{factor}")  # fmt: skip
-        report = asyncio.run(search(plan, load_settings(), runs_dir, console, how))
+        report = asyncio.run(search(plan, settings, runs_dir, console, how))
     except (ScenarioError, TopologyError, SettingsError) as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:

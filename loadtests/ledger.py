@@ -8,6 +8,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from services.shared.messages import VERIFY_OUTCOMES
+
 LOWEST_US, HIGHEST_US, DIGITS = 1, 120_000_000, 3
 
 
@@ -71,6 +73,11 @@ class PhaseLedger:
             hist = self.flow_latency[flow] = new_histogram()
         hist.record_value(value)
 
+    def _outcomes(self) -> dict[str, int]:
+        """Every verify outcome as a key (zero when none came), then any other outcome seen."""
+        known = {o: self.outcomes.get(o, 0) for o in VERIFY_OUTCOMES}
+        return {**known, **dict(sorted(self.outcomes.items()))}
+
     def summary(self) -> dict[str, Any]:
         elapsed = max(self.ended - self.started, 1e-9)
         return {
@@ -86,7 +93,7 @@ class PhaseLedger:
             "late_sends": self.late_sends,
             "throughput_tps": round(self.answered / elapsed, 2),
             "latency_ms": latency_summary(self.latency),
-            "outcomes": dict(sorted(self.outcomes.items())),
+            "outcomes": self._outcomes(),
             "flows": dict(sorted(self.flows.items())),
             "agencies": dict(sorted(self.agencies.items())),
             "flow_latency_ms": {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,10 @@ MEMBERS = (
     Member("registry", "services.registry", 9101),
     Member("ministry", "services.ministry", 9102),
     Member("province", "services.province", 9103),
+    Member("monitor", "services.monitor", 9105),
 )
+PROMETHEUS_PORT = 9090
+PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 
 def _alive(pid: int) -> bool:
@@ -57,7 +62,26 @@ def running() -> list[str]:
     names = [m.name for m in MEMBERS if _pid(m.name)]
     if _pid("broker-data/broker"):
         names.insert(0, "broker")
+    if _pid("prometheus"):
+        names.append("prometheus")
     return names
+
+
+def _start_prometheus() -> str | None:
+    """A Prometheus with the project's configuration, when the binary is installed."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return None
+    log = (STATE / "logs" / "prometheus.log").open("ab")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={PROMETHEUS_CONFIG}",
+         f"--storage.tsdb.path={STATE / 'prometheus-data'}",
+         f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    log.close()
+    (STATE / "prometheus.pid").write_text(str(proc.pid))
+    return f"prometheus http://127.0.0.1:{PROMETHEUS_PORT}"
 
 
 def up(bootstrap: str | None, topology: Path) -> list[str]:
@@ -84,14 +108,16 @@ def up(bootstrap: str | None, topology: Path) -> list[str]:
     urls += [f"{m.name:<10} http://127.0.0.1:{m.metrics_port}/metrics" for m in MEMBERS]
     if bootstrap.endswith(f":{BROKER_PORT}"):
         urls.append(f"broker JMX http://127.0.0.1:{JMX_PORT}/metrics")
+    prometheus = _start_prometheus()
+    urls.append(prometheus or "prometheus (not installed: apt-get install prometheus)")
     return urls
 
 
 def down(timeout: float = 20.0) -> list[str]:
     """Stop every member that runs; returns what was stopped."""
     stopped = []
-    for m in reversed(MEMBERS):
-        pid = _pid(m.name)
+    for name in ["prometheus", *(m.name for m in reversed(MEMBERS))]:
+        pid = _pid(name)
         if pid is None:
             continue
         os.kill(pid, signal.SIGTERM)
@@ -100,8 +126,8 @@ def down(timeout: float = 20.0) -> list[str]:
             time.sleep(0.1)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-        (STATE / f"{m.name}.pid").unlink(missing_ok=True)
-        stopped.append(m.name)
+        (STATE / f"{name}.pid").unlink(missing_ok=True)
+        stopped.append(name)
     if stop_from_pidfile(STATE / "broker-data"):
         stopped.append("broker")
     return stopped

@@ -27,8 +27,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     await transport.ensure_topics(topics_for(load_topology(topology_path(settings)).agencies()))
     name = settings.instance or "monitor"
+    group = f"{GROUP}.{name}"  # each monitor tallies everything; runs beside a stack never split
     producer = transport.producer(name)
-    consumer = transport.consumer([DOSSIERS.name, AUDIT.name], name, GROUP)
+    consumer = transport.consumer([DOSSIERS.name, AUDIT.name], name, group)
     await producer.start()
     try:
         await consumer.start()
@@ -37,7 +38,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             DossierSubmitted: handle_dossier,
             SharingAudited: handle_audit,
         }
-        loop = ServiceLoop("monitor", GROUP, consumer, producer, Codec(Catalogue()), handlers)
+        loop = ServiceLoop("monitor", group, consumer, producer, Codec(Catalogue()), handlers)
         log.info("%s tallying dossiers and audit records", name)
         await loop.run(stop)
     finally:

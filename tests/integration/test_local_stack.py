@@ -44,7 +44,7 @@ def test_up_serves_rising_transaction_counts_and_down_stops_everything() -> None
     try:
         assert started.returncode == 0, started.stderr
         assert "http://127.0.0.1:9101/metrics" in started.stdout
-        ports = [m.metrics_port for m in upstack.MEMBERS]
+        ports = [m.metrics_port for m in upstack.MEMBERS if m.name != "monitor"]
         first = {p: transactions(p) for p in ports}
         time.sleep(4)
         second = {p: transactions(p) for p in ports}
@@ -53,7 +53,9 @@ def test_up_serves_rising_transaction_counts_and_down_stops_everything() -> None
         again = ndxsim("up")
         assert again.returncode == 0
         assert "already up" in again.stdout
-        assert upstack.running() == ["broker", "registry", "ministry", "province"]
+        expected = ["broker", "registry", "ministry", "province", "monitor", "prometheus"]
+        assert upstack.running() == expected
+        assert "http://127.0.0.1:9090" in started.stdout
     finally:
         stopped = ndxsim("down")
     assert stopped.returncode == 0, stopped.stderr
