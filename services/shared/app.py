@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 
 from services.shared.settings import SettingsError
 from services.shared.transport import TransportError
 
 EXIT_INPUT_ERROR = 2
+EXIT_NOT_DRAINED = 3
+DRAIN_LIMIT_S = 15.0
+log = logging.getLogger("ndx.app")
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:
@@ -23,19 +28,53 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
 
 
-def stop_on_signals(stop: asyncio.Event) -> None:
+def _force_exit(name: str, why: str, code: int) -> None:
+    print(f"{name}: {why}: exiting without draining", file=sys.stderr, flush=True)
+    os._exit(code)
+
+
+def stop_on_signals(
+    stop: asyncio.Event, name: str = "service", drain_limit_s: float = DRAIN_LIMIT_S
+) -> Callable[[], None]:
+    """The first SIGTERM/SIGINT asks for a drain, bounded in time; a second one ends it at once.
+
+    Returns the function that disarms the bound once the drain has finished.
+    """
     loop = asyncio.get_running_loop()
+    # A thread, so the bound holds even if the event loop is stuck.
+    watchdog = threading.Timer(
+        drain_limit_s,
+        _force_exit,
+        (name, f"not drained within {drain_limit_s:g}s", EXIT_NOT_DRAINED),
+    )
+    watchdog.daemon = True
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.is_set():
+            _force_exit(name, f"second {sig.name}", 128 + sig.value)
+        log.info("%s: %s received, draining", name, sig.name)
+        stop.set()
+        watchdog.start()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig)
+    return watchdog.cancel
 
 
-def run_service(name: str, main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
-    """Run until SIGTERM/SIGINT; known failures become one line on stderr and an exit code."""
+def run_service(
+    name: str,
+    main: Callable[[asyncio.Event], Awaitable[None]],
+    drain_limit_s: float = DRAIN_LIMIT_S,
+) -> int:
+    """Run until SIGTERM/SIGINT, then drain; known failures become one line and an exit code."""
 
     async def guarded() -> None:
         stop = asyncio.Event()
-        stop_on_signals(stop)
-        await main(stop)
+        disarm = stop_on_signals(stop, name, drain_limit_s)
+        try:
+            await main(stop)
+        finally:
+            disarm()
 
     try:
         asyncio.run(guarded())

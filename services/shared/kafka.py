@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaConnectionError
 
+from services.shared.kafkagroup import BatchFence
 from services.shared.topics import TopicSpec
 from services.shared.transport import BrokerUnreachable, Headers, Record, TransportError
 
 TOPIC_ALREADY_EXISTS = 36
+REVOKE_WAIT_S = 10.0
+log = logging.getLogger("ndx.kafka")
 
 
 async def _connect(start: Any, bootstrap: str, limit_s: float) -> None:
@@ -78,6 +82,7 @@ class KafkaConsumer:
         self.connect_timeout = connect_timeout
         self._c: AIOKafkaConsumer
         self._next: dict[TopicPartition, int] = {}
+        self._fence = BatchFence(REVOKE_WAIT_S)
 
     async def start(self) -> None:
         self._c = AIOKafkaConsumer(
@@ -97,7 +102,7 @@ class KafkaConsumer:
             if self.group_id is None:
                 await self._assign_all()
             else:
-                self._c.subscribe(self.topics)
+                self._c.subscribe(self.topics, listener=self._fence)
         except BaseException:
             await self._c.stop()
             raise
@@ -126,15 +131,25 @@ class KafkaConsumer:
         await self._c.stop()
 
     async def getmany(self, timeout_ms: int, max_records: int) -> list[Record]:
+        self._fence.done()  # asking for more means the previous batch is finished
         batches = await self._c.getmany(timeout_ms=timeout_ms, max_records=max_records)
         out: list[Record] = []
         for tp, records in batches.items():
             self._next[tp] = records[-1].offset + 1
             out.extend(cast(list[Record], records))
+        if out:
+            self._fence.taken()
         return out
 
     async def commit(self) -> None:
-        await self._c.commit()
+        """Commit what was read; a commit lost to a rebalance is logged, not raised."""
+        try:
+            await self._c.commit()
+        except (CommitFailedError, IllegalStateError) as exc:
+            # At-least-once: the partitions' new owner reads these records again.
+            log.warning("%s: commit lost to a rebalance (%s)", self.client_id, type(exc).__name__)
+        finally:
+            self._fence.done()
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}

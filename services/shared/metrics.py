@@ -39,6 +39,11 @@ TIMEOUTS = Counter(
     "Requests that got no answer before their deadline.",
     ["requester", "flow"],
 )
+RETRIES = Counter(
+    "ndx_request_retries",
+    "Requests sent again after their deadline passed (same request id).",
+    ["requester", "flow"],
+)
 LATE_ANSWERS = Counter(
     "ndx_late_answers",
     "Answers that arrived after their deadline or twice; counted, never applied.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
 from dataclasses import dataclass
@@ -19,29 +20,45 @@ log = logging.getLogger("ndx.requester")
 PROVIDER = "registry"
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Resend on timeout with a growing deadline, within a budget so retries cannot storm."""
+
+    retries: int = 0  # resends per request after the first attempt
+    backoff: float = 2.0  # each attempt waits this much longer than the one before
+    budget_share: float = 0.2  # retries may add at most this share of first sends...
+    budget_floor: int = 20  # ...plus this many, so a short burst of losses is covered
+
+
 @dataclass(slots=True)
 class Result:
     outcome: str  # the answer's outcome, or TIMEOUT
     answer: Answer | None
     latency_s: float  # from the intended send time (coordinated omission corrected)
+    attempts: int = 1
 
 
 @dataclass(slots=True)
 class _Pending:
     future: asyncio.Future[Answer | None]
-    deadline: float
+    message: Request
+    data: bytes
+    attempt: int = 1
 
 
 class AgencyClient:
     """Sends requests for one agency and matches answers by request id; late answers are counted."""
 
-    def __init__(self, agency: str, transport: Transport, codec: Codec, timeout_s: float) -> None:
-        self.agency, self.codec, self.timeout_s = agency, codec, timeout_s
+    def __init__(
+        self, agency: str, transport: Transport, codec: Codec, timeout_s: float,
+        policy: RetryPolicy = RetryPolicy(),
+    ) -> None:  # fmt: skip
+        self.agency, self.codec, self.timeout_s, self.policy = agency, codec, timeout_s, policy
         self.producer: Producer = transport.producer(agency)
         self.replies: Consumer = transport.consumer([reply_topic(agency)], client_id=agency)
         self.pending: dict[str, _Pending] = {}
-        self.late_answers = 0
-        self.undecodable_replies = 0
+        self._deadlines: list[tuple[float, str, int]] = []
+        self.sent = self.retries = self.late_answers = self.undecodable_replies = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight = metrics.IN_FLIGHT.labels(agency)
 
@@ -71,20 +88,13 @@ class AgencyClient:
         loop = asyncio.get_running_loop()
         start = loop.time() if intended is None else intended
         flow = FLOW_OF[type(message)]
-        future: asyncio.Future[Answer | None] = loop.create_future()
-        self.pending[message.request_id] = _Pending(future, loop.time() + self.timeout_s)
+        waiting = _Pending(loop.create_future(), message, self.codec.encode(message))
+        self.pending[message.request_id] = waiting
         self._in_flight.inc()
+        self.sent += 1
         try:
-            data = self.codec.encode(message)
-            try:
-                await self.producer.send(
-                    REQUEST_TOPIC[type(message)].name, data, key=message.citizen_id.encode()
-                )
-            except Exception as exc:  # the transport refused it: it ends as a timeout, not lost
-                log.warning("%s: send failed: %s", self.agency, exc)
-                if not future.done():
-                    future.set_result(None)
-            answer = await future
+            await self._send(waiting)
+            answer = await waiting.future
         finally:
             self.pending.pop(message.request_id, None)
             self._in_flight.dec()
@@ -94,7 +104,23 @@ class AgencyClient:
         metrics.REQUEST_DURATION.labels(self.agency, flow).observe(latency)
         if answer is None:
             metrics.TIMEOUTS.labels(self.agency, flow).inc()
-        return Result(outcome, answer, latency)
+        return Result(outcome, answer, latency, waiting.attempt)
+
+    async def _send(self, waiting: _Pending) -> None:
+        message = waiting.message
+        limit = self.timeout_s * self.policy.backoff ** (waiting.attempt - 1)
+        deadline = asyncio.get_running_loop().time() + limit
+        heapq.heappush(self._deadlines, (deadline, message.request_id, waiting.attempt))
+        try:
+            await self.producer.send(REQUEST_TOPIC[type(message)].name, waiting.data,
+                                     key=message.citizen_id.encode())  # fmt: skip
+        except Exception as exc:  # the transport refused it: the deadline decides what follows
+            log.warning("%s: send failed: %s", self.agency, exc)
+
+    def _may_retry(self, waiting: _Pending) -> bool:
+        p = self.policy
+        budget = p.budget_floor + p.budget_share * self.sent
+        return waiting.attempt <= p.retries and self.retries < budget
 
     async def _read_replies(self) -> None:
         while True:
@@ -117,14 +143,18 @@ class AgencyClient:
         while True:
             await asyncio.sleep(0.05)
             now = loop.time()
-            expired = []
-            for request_id, waiting in self.pending.items():
-                if waiting.deadline > now:
-                    break  # deadlines grow with insertion order: the rest are younger
-                expired.append(request_id)
-            for request_id in expired:
-                waiting = self.pending.pop(request_id)
-                if not waiting.future.done():
+            while self._deadlines and self._deadlines[0][0] <= now:
+                _, request_id, attempt = heapq.heappop(self._deadlines)
+                waiting = self.pending.get(request_id)
+                if waiting is None or waiting.attempt != attempt or waiting.future.done():
+                    continue  # answered, or a later attempt owns the deadline now
+                if self._may_retry(waiting):
+                    waiting.attempt += 1
+                    self.retries += 1
+                    metrics.RETRIES.labels(self.agency, FLOW_OF[type(waiting.message)]).inc()
+                    await self._send(waiting)
+                else:
+                    self.pending.pop(request_id, None)
                     waiting.future.set_result(None)
 
 

@@ -1,0 +1,113 @@
+"""Steady verification traffic through real agency clients, with per-request accounting."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from services.registry.population import Population
+from services.shared.codec import Codec
+from services.shared.messages import VerificationAnswered, VerificationRequested
+from services.shared.requester import AgencyClient
+from services.shared.transport import Transport
+from tests.support.inproc import SEED
+
+
+@dataclass(slots=True)
+class Outcome:
+    agency: str
+    sent_at: float  # loop time
+    done_at: float
+    outcome: str
+    responder: str
+    correct: bool
+
+
+@dataclass
+class Traffic:
+    """Sends verifications of living citizens with their true data: every answer must be MATCH."""
+
+    clients: list[AgencyClient]
+    rng: random.Random = field(default_factory=lambda: random.Random(SEED))
+    population: Population = field(default_factory=lambda: Population(SEED))
+    sent: int = 0
+    sent_ids: set[str] = field(default_factory=set)
+    results: dict[str, Outcome] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, agencies: Sequence[str], transport: Transport, codec: Codec, timeout_s: float
+    ) -> Traffic:
+        return cls([AgencyClient(a, transport, codec, timeout_s) for a in agencies])
+
+    async def start(self) -> None:
+        for client in self.clients:
+            await client.start()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.clients), return_exceptions=True)
+
+    async def play(self, rate: float, count: int) -> None:
+        """Open model: `count` requests at `rate`/s, then wait until each has its result."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks = []
+        for i in range(count):
+            delay = start + i / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(self._one(self.rng.choice(self.clients))))
+        await asyncio.gather(*tasks)
+
+    async def _one(self, client: AgencyClient) -> None:
+        loop = asyncio.get_running_loop()
+        province = client.agency.split(".", 1)[1] if client.agency.startswith("province.") else None
+        citizen = self.population.draw_living(self.rng, province)
+        self.sent += 1
+        request_id = f"{client.agency}:{time.time_ns():x}:{self.sent:x}"
+        self.sent_ids.add(request_id)
+        req = VerificationRequested(
+            request_id=request_id,
+            requester=client.agency,
+            citizen_id=citizen.citizen_id,
+            full_name=citizen.full_name,
+            birth_date=citizen.birth_date,
+            purpose="public-service-dossier",
+            service_code="",
+            requested_at_us=time.time_ns() // 1000,
+        )
+        sent_at = loop.time()
+        result = await client.request(req)
+        answer = result.answer
+        assert request_id not in self.results, f"{request_id} got two results"
+        self.results[request_id] = Outcome(
+            client.agency,
+            sent_at,
+            loop.time(),
+            result.outcome,
+            answer.responder if isinstance(answer, VerificationAnswered) else "",
+            isinstance(answer, VerificationAnswered)
+            and answer.request_id == request_id
+            and answer.outcome == "MATCH",
+        )
+
+    @property
+    def late_answers(self) -> int:
+        return sum(c.late_answers for c in self.clients)
+
+    def ledger(self) -> dict[str, int]:
+        """sent, answered, timed_out, incorrect and lost, like a run's ledger."""
+        outcomes = Counter(r.outcome for r in self.results.values())
+        answered = len(self.results) - outcomes["TIMEOUT"]
+        return {
+            "sent": self.sent,
+            "answered": answered,
+            "timed_out": outcomes["TIMEOUT"],
+            "incorrect": sum(1 for r in self.results.values() if r.outcome != "TIMEOUT")
+            - sum(1 for r in self.results.values() if r.correct),
+            "lost": self.sent - answered - outcomes["TIMEOUT"],
+        }

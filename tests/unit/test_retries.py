@@ -1,0 +1,59 @@
+"""Requesters resend on timeout with the same request id; duplicates count as late, not twice."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+
+from services.registry.population import Population
+from services.shared.codec import Catalogue, Codec
+from services.shared.membus import MemoryBus
+from services.shared.messages import VerificationRequested
+from services.shared.requester import AgencyClient, RetryPolicy
+from tests.support.inproc import SEED, registry_loop
+
+AGENCY = "province.001"
+
+
+def requests(n: int) -> list[VerificationRequested]:
+    pop, rng = Population(SEED), random.Random(3)
+    out = []
+    for _ in range(n):
+        c = pop.draw_living(rng)
+        out.append(VerificationRequested(uuid.uuid4().hex, AGENCY, c.citizen_id, c.full_name,
+                                         c.birth_date, "public-service-dossier", "", 0))  # fmt: skip
+    return out
+
+
+async def test_a_stalled_registry_is_outlasted_by_retries_and_every_request_answered_once() -> None:
+    bus = MemoryBus()
+    async with registry_loop(bus) as loop:
+        client = AgencyClient(AGENCY, bus, Codec(Catalogue()), timeout_s=0.3,
+                              policy=RetryPolicy(retries=3, backoff=2.0, budget_share=1.0))  # fmt: skip
+        await client.start()
+        loop.consumer.pause()
+        pending = [asyncio.create_task(client.request(r)) for r in requests(40)]
+        await asyncio.sleep(0.8)  # past the first deadline (0.3 s), before the second (0.9 s)
+        loop.consumer.resume()
+        results = await asyncio.gather(*pending)
+        await asyncio.sleep(0.3)  # let the duplicate answers arrive
+        await client.stop()
+    assert [r.outcome for r in results] == ["MATCH"] * 40
+    assert all(r.attempts == 2 for r in results)
+    assert client.retries == 40
+    assert loop.dedup.get(results[0].answer.request_id) is not None  # type: ignore[union-attr]
+    assert client.late_answers == 40  # the resent copies were answered from memory, then ignored
+
+
+async def test_the_retry_budget_stops_a_retry_storm() -> None:
+    bus = MemoryBus()
+    async with registry_loop(bus) as loop:
+        policy = RetryPolicy(retries=5, backoff=1.0, budget_share=0.0, budget_floor=10)
+        client = AgencyClient(AGENCY, bus, Codec(Catalogue()), timeout_s=0.1, policy=policy)
+        await client.start()
+        loop.consumer.pause()
+        results = await asyncio.gather(*(client.request(r) for r in requests(30)))
+        await client.stop()
+    assert client.retries == 10
+    assert [r.outcome for r in results] == ["TIMEOUT"] * 30
