@@ -31,8 +31,8 @@ def requests(n: int) -> list[VerificationRequested]:
 async def test_a_stalled_registry_is_outlasted_by_retries_and_every_request_answered_once() -> None:
     bus = MemoryBus()
     async with registry_loop(bus) as loop:
-        client = AgencyClient(AGENCY, bus, Codec(Catalogue()), timeout_s=0.3,
-                              policy=RetryPolicy(retries=3, backoff=2.0, budget_share=1.0))  # fmt: skip
+        policy = RetryPolicy(retries=3, backoff=2.0, budget_share=1.0)
+        client = AgencyClient(AGENCY, bus, Codec(Catalogue()), timeout_s=0.3, policy=policy)
         await client.start()
         loop.consumer.pause()
         pending = [asyncio.create_task(client.request(r)) for r in requests(40)]
