@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JARS := .cache/kafka/.fetched
 
-.PHONY: setup demo up down test lint growth capacity clean system-deps jars
+.PHONY: setup demo up down test lint growth capacity bench clean system-deps jars
 
 setup: $(STAMP) $(JARS)
 
@@ -36,6 +36,9 @@ growth: setup
 
 capacity: setup
 	$(VENV)/bin/ndxsim capacity loadtests/scenarios/demo.yaml
+
+bench: setup
+	$(PY) -m loadtests.bench $(BENCH_ARGS)
 
 down:
 	@if [ -x $(VENV)/bin/ndxsim ]; then $(VENV)/bin/ndxsim down; fi

@@ -1,0 +1,1 @@
+"""`make bench`: the raw Kafka ceiling, then verifications/s in rate steps, CPU per request."""

@@ -1,0 +1,131 @@
+"""Wiring of `make bench`: one broker, the raw ceiling, the stepped series, bench.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from loadtests.bench.ceiling import RAW_TOPIC, raw_ceiling, typical_record_size
+from loadtests.bench.figures import QUICK_RATES, RATES, BenchError, headline
+from loadtests.bench.steps import Options, series
+from loadtests.bench.table import print_result, step_line
+from loadtests.localbroker import BrokerError, LocalBroker
+from loadtests.scenario import ScenarioError
+from loadtests.stack import StackError, free_port
+from services.shared.app import setup_logging
+from services.shared.kafka import KafkaTransport
+from services.shared.settings import REPO_ROOT, SettingsError, load_settings
+from services.shared.topics import VERIFY, TopicSpec
+from services.shared.transport import TransportError
+
+WIDE = 200  # columns of the table when the output is a file or a pipe
+DESCRIPTION = (
+    "Measure end-to-end verifications/s through a fresh local broker and a real registry, in rate"
+    " steps, with p50/p99 and CPU per transaction, against Kafka's own producer ceiling."
+)
+
+
+async def bench(opts: Options, console: Console) -> dict[str, Any]:
+    """Everything on one fresh local broker, which is stopped whatever happens."""
+    started, t0 = datetime.now(UTC), time.monotonic()
+    out = opts.runs_dir / f"bench-{started:%Y%m%d-%H%M%S}"
+    size = typical_record_size(load_settings().seed)
+    data = REPO_ROOT / ".cache" / "brokers" / out.name
+    broker = LocalBroker(data, port=free_port(), controller_port=free_port())
+    load = os.getloadavg()
+    console.print(
+        f"[bold]ndxsim bench[/]: {os.cpu_count()} CPUs, load average {load[0]:.2f}; "
+        f"a VerificationRequested is {size} bytes; starting a broker"
+    )
+    bootstrap = await asyncio.to_thread(broker.start)
+    try:
+        assert broker.pid is not None
+        raw = TopicSpec(RAW_TOPIC, None, VERIFY.partitions)
+        await KafkaTransport(bootstrap).ensure_topics([raw])
+        ceiling = await asyncio.to_thread(
+            raw_ceiling, bootstrap, size, opts.ceiling_seconds, broker.pid
+        )
+        console.print(f"raw Kafka ceiling: {ceiling['records_per_s']:,.0f} records/s")
+        steps = await series(
+            opts, bootstrap, broker.pid, out, t0 + opts.budget_s,
+            lambda i, step: console.print(step_line(i, step)),
+        )  # fmt: skip
+    finally:
+        await asyncio.to_thread(broker.stop)
+        shutil.rmtree(broker.data_dir, ignore_errors=True)
+    result = {
+        "started_at": started.isoformat(),
+        "elapsed_s": round(time.monotonic() - t0, 1),
+        "host": {"cpus": os.cpu_count(), "loadavg_start": load, "loadavg_end": os.getloadavg()},
+        "options": {**asdict(opts), "runs_dir": str(opts.runs_dir)},
+        "raw_ceiling": ceiling,
+        "steps": steps,
+        "headline": headline(steps, ceiling["records_per_s"]),
+        "path": str(out / "bench.json"),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
+
+
+def options(argv: list[str] | None) -> Options:
+    p = argparse.ArgumentParser(prog="python -m loadtests.bench", description=DESCRIPTION)
+    p.add_argument("--quick", action="store_true", help="fewer, shorter steps (a smoke run)")
+    p.add_argument("--max-rate", type=float, help="highest offered rate, verifications/s")
+    p.add_argument("--step-seconds", type=float, help="length of each step (15; 5 with --quick)")
+    p.add_argument("--warm-up-s", type=float, help="unmeasured traffic first (30; 10 quick)")
+    p.add_argument("--registries", type=int, default=1, help="registry instances in each step")
+    p.add_argument("--budget-s", type=float, help="time for the whole bench (450; 150 quick)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where bench-*/ goes")
+    a = p.parse_args(argv)
+    if not 1 <= a.registries <= 8:
+        p.error("--registries must be between 1 and 8")
+    for name in ("max_rate", "step_seconds", "warm_up_s", "budget_s"):
+        if (value := getattr(a, name)) is not None and value <= 0:
+            p.error(f"--{name.replace('_', '-')} must be positive")
+    q = a.quick
+    return Options(
+        quick=q,
+        max_rate=a.max_rate or (QUICK_RATES[-1] if q else RATES[-1]),
+        step_seconds=a.step_seconds or (5.0 if q else 15.0),
+        warm_up_s=a.warm_up_s or (10.0 if q else 30.0),
+        registries=a.registries,
+        budget_s=a.budget_s or (150.0 if q else 450.0),
+        ceiling_seconds=4.0 if q else 12.0,
+        runs_dir=a.runs_dir,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit 0 when the bench ran, PASS or MISS alike; 1 when it could not run; 2 for bad input."""
+    opts = options(argv)
+    setup_logging("bench", "WARNING")
+    console = Console(width=None if sys.stdout.isatty() else WIDE)
+    try:
+        result = asyncio.run(bench(opts, console))
+    except (BenchError, BrokerError, StackError, TransportError) as exc:
+        console.print(f"[red]bench: error:[/] {exc}", highlight=False)
+        return 1
+    except (ScenarioError, SettingsError) as exc:
+        console.print(f"[red]bench: error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("bench: interrupted; broker and services stopped")
+        return 130
+    print_result(result, console)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

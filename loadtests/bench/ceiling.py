@@ -1,0 +1,77 @@
+"""The raw Kafka ceiling: Kafka's own producer benchmark with records the size of a real request."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from loadtests.bench.cpu import HZ, proc_ticks
+from loadtests.bench.figures import BenchError, parse_producer_performance
+from loadtests.localbroker import ensure_jars
+from loadtests.scenario import Errors
+from loadtests.workload import Workload
+from services.registry.population import Population
+from services.shared.codec import Catalogue, Codec
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "benchscenarios" / "step.yaml"
+RAW_TOPIC, PERF_TOOL = "bench.raw", "org.apache.kafka.tools.ProducerPerformance"
+PROBE_RECORDS, MAX_RECORDS, TOOL_TIMEOUT_S = 50_000, 3_000_000, 180
+COLD_FACTOR = 2.0  # a cold JVM and broker run the probe at about half the warm rate
+
+
+def template() -> dict[str, Any]:
+    """The step scenario every bench step is written from."""
+    raw = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    assert isinstance(raw, dict)
+    return raw
+
+
+def typical_record_size(seed: int) -> int:
+    """Median encoded size of VerificationRequested as the driver builds them, faults included."""
+    codec = Codec(Catalogue())
+    workload = Workload(Population(seed), Errors(**template()["errors"]), random.Random(seed))
+    run_id, now_us = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-bench-04-2000", time.time_ns() // 1000
+    sizes = []
+    for i in range(10_000, 11_000):
+        request, _ = workload.verification("province.079", "079", f"{run_id}:{i:x}", now_us)
+        sizes.append(len(codec.encode(request)))
+    return round(statistics.median(sizes))
+
+
+def producer_performance(bootstrap: str, size: int, records: int) -> dict[str, Any]:
+    """One run of Kafka's own producer benchmark, unthrottled, acks=all."""
+    if (java := shutil.which("java")) is None:
+        raise BenchError("Java ('java') is not on PATH; Kafka's producer tool needs it")
+    cmd = [java, "-Xmx512m", "-cp", f"{ensure_jars()}/*", PERF_TOOL, "--topic", RAW_TOPIC,
+           "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
+           "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all"]  # fmt: skip
+    t0 = time.monotonic()
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"ProducerPerformance of {records} records took over 180 s") from None
+    if done.returncode != 0:
+        raise BenchError(f"ProducerPerformance exited {done.returncode}:\n{done.stderr[-800:]}")
+    wall = round(time.monotonic() - t0, 2)
+    return {**parse_producer_performance(done.stdout), "wall_s": wall}
+
+
+def raw_ceiling(bootstrap: str, size: int, seconds: float, broker: int) -> dict[str, Any]:
+    """A short probe sizes the measured run so that it lasts about `seconds`."""
+    probe = producer_performance(bootstrap, size, PROBE_RECORDS)
+    wanted = probe["records_per_s"] * COLD_FACTOR * seconds
+    records = int(min(max(wanted, PROBE_RECORDS), MAX_RECORDS))
+    ticks = proc_ticks(broker)
+    result = producer_performance(bootstrap, size, records)
+    broker_ms = 1000 * (proc_ticks(broker) - ticks) / HZ / records
+    return {**result, "record_size": size, "broker_cpu_ms_per_record": round(broker_ms, 4)}

@@ -1,0 +1,103 @@
+"""The benchmark's figures: the producer tool's summary, step verdicts and the headline."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from loadtests.bench.cpu import Window, cpu_per_transaction
+
+NATIONAL_DAY_2024 = 2_800_000  # transactions in a national day of 2024 (DESIGN.md)
+FIRST_TARGET_TPS, AIM_TPS, P99_SLO_MS = 2_000, 10_000, 250.0
+SUSTAINED_SHARE = 0.95
+LATE_SHARE = 0.5  # over half the sends left late: the generator, not the system, sets the pace
+RATES = (250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000, 12500, 15000,
+         20000)  # fmt: skip
+QUICK_RATES = (250, 500, 1000, 2000, 4000)
+WARM_UP_RATE = 500.0
+_SUMMARY = re.compile(
+    r"(?P<records>\d+) records sent, (?P<rps>[\d.]+) records/sec \((?P<mbps>[\d.]+) MB/sec\), "
+    r"(?P<avg>[\d.]+) ms avg latency, (?P<max>[\d.]+) ms max latency, (?P<p50>\d+) ms 50th, "
+    r"(?P<p95>\d+) ms 95th, (?P<p99>\d+) ms 99th, (?P<p999>\d+) ms 99.9th"
+)
+
+
+class BenchError(RuntimeError):
+    """A part of the benchmark could not run; the message says which."""
+
+
+def parse_producer_performance(output: str) -> dict[str, Any]:
+    """The tool's final summary line as numbers (its interim lines carry no percentiles)."""
+    found = list(_SUMMARY.finditer(output))
+    if not found:
+        raise BenchError(f"no ProducerPerformance summary in its output:\n{output[-500:]}")
+    g = found[-1].groupdict()
+    return {
+        "records": int(g["records"]),
+        "records_per_s": float(g["rps"]),
+        "mb_per_s": float(g["mbps"]),
+        "latency_ms": {k: float(g[k]) for k in ("avg", "p50", "p95", "p99", "p999", "max")},
+    }
+
+
+def judge(step: dict[str, Any]) -> list[str]:
+    """Why a step is not sustained; empty when it is."""
+    reasons = []
+    if step["achieved_tps"] < SUSTAINED_SHARE * step["offered_tps"]:
+        reasons.append(f"achieved {step['achieved_tps'] / step['offered_tps']:.0%} of offered")
+    if step["p99_ms"] > P99_SLO_MS:
+        reasons.append(f"p99 {step['p99_ms']:.0f} ms > {P99_SLO_MS:.0f}")
+    for key in ("timed_out", "lost", "incorrect"):
+        if step[key]:
+            reasons.append(f"{step[key]} {key.replace('_', ' ')}")
+    return reasons
+
+
+def step_result(rate: float, role: str, report: dict[str, Any], window: Window) -> dict[str, Any]:
+    """One step's figures from its run report and CPU window."""
+    phase = report["phases"][0]
+    sent = phase["sent"]
+    step: dict[str, Any] = {
+        "role": role,
+        "offered_tps": rate,
+        "achieved_tps": phase["throughput_tps"],
+        "p50_ms": phase["latency_ms"]["p50"],
+        "p99_ms": phase["latency_ms"]["p99"],
+        **{k: phase[k] for k in ("sent", "answered", "timed_out", "lost", "incorrect")},
+        "late_send_share": round(phase["late_sends"] / max(sent, 1), 4),
+        "late_answers": report.get("late_answers", 0),
+        "run_id": report["run_id"],
+    }
+    if window.start is not None and window.end is not None:
+        step["cpu"] = cpu_per_transaction(window.start, window.end, sent)
+    step["reasons"] = judge(step)
+    step["passed"] = not step["reasons"]
+    step["generator_bound"] = step["late_send_share"] > LATE_SHARE
+    return step
+
+
+def headline(steps: list[dict[str, Any]], ceiling_rps: float | None) -> dict[str, Any]:
+    """Maximum sustained rate, figures at 80% of it, ratio to the raw ceiling, and verdicts."""
+    passed = [s for s in steps if s["passed"] and s["role"] in ("step", "retry", "refine")]
+    top = max(passed, key=lambda s: s["offered_tps"], default=None)
+    best = float(top["achieved_tps"]) if top else 0.0
+    at80 = next((s for s in steps if s["role"] == "at-80%"), None)
+    checks = [
+        ("max sustained >= 2,000 verifications/s", best >= FIRST_TARGET_TPS),
+        ("p99 <= 250 ms, no timeouts, at 80% of max", at80 is not None and not judge(at80)),
+        ("aim: max >= 10,000/s (a national day in < 5 min)", best >= AIM_TPS),
+    ]
+    keys = ("offered_tps", "achieved_tps", "p50_ms", "p99_ms")
+    return {
+        "max_sustained_tps": best,
+        "max_step_offered_tps": top["offered_tps"] if top else None,
+        "at_80pct": None if at80 is None else {k: at80[k] for k in keys},
+        "ratio_to_raw_ceiling": round(best / ceiling_rps, 4) if ceiling_rps and best else None,
+        "national_day_minutes": round(NATIONAL_DAY_2024 / best / 60, 1) if best else None,
+        "checks": [{"name": n, "result": "PASS" if ok else "MISS"} for n, ok in checks],
+    }
+
+
+def step_rates(max_rate: float, quick: bool) -> list[float]:
+    """The stepped series up to max_rate, ending on max_rate itself."""
+    return [*(r for r in (QUICK_RATES if quick else RATES) if r < max_rate), max_rate]

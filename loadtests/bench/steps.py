@@ -1,0 +1,151 @@
+"""The stepped series: each step a single-period scenario played by execute() on one broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from rich.console import Console
+
+from loadtests.bench.ceiling import TEMPLATE, template
+from loadtests.bench.cpu import Window, watch
+from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
+from loadtests.run import execute
+from services.shared.settings import load_settings
+from services.shared.topics import VERIFY
+
+PERIOD = "steady"
+NOISY_CORES = 0.5  # a failed step is played once more when others took this much CPU
+REGISTRY_GROUP = "ndx.registry"
+FIRST_GUESS_S = 15.0  # start-up and shutdown around a step, until one is measured
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    quick: bool
+    max_rate: float
+    step_seconds: float
+    warm_up_s: float  # a fresh broker's JIT compilers take about a core for the first ~30 s
+    registries: int
+    budget_s: float
+    ceiling_seconds: float
+    runs_dir: Path
+
+
+def write_step(path: Path, name: str, rate: float, seconds: float, registries: int) -> Path:
+    raw = template()
+    topology = (TEMPLATE.parent / raw["topology"]).resolve()
+    raw.update(name=name, registry_instances=registries, topology=str(topology))
+    raw["periods"] = [{"name": PERIOD, "duration_s": seconds, "rate_per_s": rate}]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def skip_backlog(bootstrap: str) -> int | None:
+    """Move the registry group to the end of the request topic: no step inherits a backlog."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=REGISTRY_GROUP, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        numbers = consumer.partitions_for_topic(VERIFY.name) or set()
+        parts = [TopicPartition(VERIFY.name, n) for n in sorted(numbers)]
+        if not parts:
+            return 0
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        backlog = sum([int(ends[tp]) - (await consumer.committed(tp) or 0) for tp in parts])
+        await consumer.commit({tp: ends[tp] for tp in parts})
+        return backlog
+    except KafkaError:
+        return None  # the group is still busy; what the step inherits shows as late answers
+    finally:
+        await consumer.stop()
+
+
+async def run_step(
+    index: int, rate: float, role: str, opts: Options, bootstrap: str, broker: int, out: Path
+) -> dict[str, Any]:
+    """One single-period scenario through execute(), with its CPU window watched alongside."""
+    name = f"bench-{index:02d}-{round(rate)}"
+    seconds = opts.warm_up_s if role == "warm-up" else opts.step_seconds
+    path = write_step(out / "scenarios" / f"{name}.yaml", name, rate, seconds, opts.registries)
+    skipped = await skip_backlog(bootstrap)
+    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=bootstrap)
+    window = Window()
+    watcher = asyncio.create_task(watch(name, PERIOD, broker, window))
+    t0 = time.monotonic()
+    try:
+        report = await execute(path, out / "steps", settings, Console(quiet=True), live=False)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    return {
+        **step_result(rate, role, report, window),
+        "wall_s": round(time.monotonic() - t0, 1),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "skipped_backlog": skipped,
+    }
+
+
+def noisy(step: dict[str, Any]) -> bool:
+    """Other processes took enough of the machine during the step to spoil its verdict."""
+    return bool(step.get("cpu", {}).get("other_cores", 0.0) > NOISY_CORES)
+
+
+async def series(
+    opts: Options,
+    bootstrap: str,
+    broker: int,
+    out: Path,
+    deadline: float,
+    report: Callable[[int, dict[str, Any]], None],
+) -> list[dict[str, Any]]:
+    """Warm-up, rising steps until one fails (twice if noisy), a refinement, then 80% of max."""
+    steps: list[dict[str, Any]] = []
+    cost = opts.step_seconds + FIRST_GUESS_S
+
+    def fits(n: int) -> bool:
+        return time.monotonic() + n * cost <= deadline
+
+    async def step(rate: float, role: str) -> dict[str, Any]:
+        nonlocal cost
+        result = await run_step(len(steps) + 1, rate, role, opts, bootstrap, broker, out)
+        cost = max(cost, result["wall_s"])
+        steps.append(result)
+        report(len(steps), result)
+        return result
+
+    last: dict[str, Any] | None = None
+    failed: float | None = None
+    rates = step_rates(opts.max_rate, opts.quick)
+    await step(min(WARM_UP_RATE, opts.max_rate), "warm-up")
+    for rate in rates:
+        if not fits(2):  # keep room for the step at 80%
+            break
+        result = await step(rate, "step")
+        if not result["passed"] and noisy(result) and fits(2):
+            result = await step(rate, "retry")
+        if not result["passed"]:
+            failed = rate
+            break
+        last = result
+        if result["generator_bound"]:
+            break
+    if failed and last and not opts.quick and failed > 1.2 * last["offered_tps"] and fits(2):
+        await step(round((failed + last["offered_tps"]) / 2, -2), "refine")
+    top = headline(steps, None)["max_sustained_tps"]
+    if top and fits(1):
+        await step(round(0.8 * top), "at-80%")
+    return steps

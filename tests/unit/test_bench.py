@@ -1,0 +1,116 @@
+"""The bench's arithmetic: the producer tool's summary, CPU accounting, verdicts and headline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from loadtests.bench.cpu import (
+    CpuSnapshot,
+    cpu_per_transaction,
+    machine_busy_ticks,
+    service_kind,
+    stat_ticks,
+)
+from loadtests.bench.figures import (
+    BenchError,
+    headline,
+    judge,
+    parse_producer_performance,
+    step_rates,
+)
+
+pytestmark = pytest.mark.unit
+
+TOOL_OUTPUT = """\
+251712 records sent, 50332.3 records/sec (7.20 MB/sec), 401.2 ms avg latency, 902.0 ms max latency.
+600000 records sent, 55663.8 records/sec (7.96 MB/sec), 377.85 ms avg latency, 926.00 ms max \
+latency, 328 ms 50th, 647 ms 95th, 695 ms 99th, 804 ms 99.9th.
+"""
+
+
+def step(offered: float, achieved: float, p99: float = 20.0, **over: Any) -> dict[str, Any]:
+    base = {"role": "step", "offered_tps": offered, "achieved_tps": achieved, "p50_ms": 5.0,
+            "p99_ms": p99, "timed_out": 0, "lost": 0, "incorrect": 0}  # fmt: skip
+    base.update(over)
+    base["passed"] = not judge(base)
+    return base
+
+
+def test_producer_tool_summary_is_read_from_its_final_line() -> None:
+    parsed = parse_producer_performance(TOOL_OUTPUT)
+    assert parsed["records"] == 600_000
+    assert parsed["records_per_s"] == pytest.approx(55663.8)
+    assert parsed["mb_per_s"] == pytest.approx(7.96)
+    assert parsed["latency_ms"] == {
+        "avg": 377.85, "p50": 328, "p95": 647, "p99": 695, "p999": 804, "max": 926.0,
+    }  # fmt: skip
+
+
+def test_producer_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
+    with pytest.raises(BenchError, match="Connection refused"):
+        parse_producer_performance("WARN Connection refused\n")
+
+
+def test_proc_stat_is_read_past_a_command_name_holding_parentheses_and_spaces() -> None:
+    line = "4242 (python (x) y) S 17 4242 17 0 -1 4194560 900 0 0 0 250 75 0 0 20 0 3 0 99"
+    assert stat_ticks(line) == (17, 325)
+
+
+def test_machine_busy_time_leaves_out_idle_and_iowait() -> None:
+    proc_stat = "cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n"
+    assert machine_busy_ticks(proc_stat) == 100 + 5 + 50 + 3 + 2 + 1
+
+
+def test_service_processes_are_told_apart_by_their_module() -> None:
+    assert service_kind(b"/venv/bin/python\0-m\0services.registry\0") == "registry"
+    assert service_kind(b"/venv/bin/python\0-m\0services.monitor\0") == "monitor"
+    assert service_kind(b"java\0-cp\0libs/*\0kafka.Kafka\0") is None
+
+
+def test_cpu_per_transaction_splits_by_part_and_counts_others_load() -> None:
+    a = CpuSnapshot(100.0, driver=10.0, broker=50.0, machine=1e3, services={"registry": 5.0})
+    b = CpuSnapshot(110.0, 14.0, 52.0, 1013, {"registry": 8.0, "monitor": 0.2}, broker_jit=0.4)
+    cpu = cpu_per_transaction(a, b, transactions=20_000)
+    assert cpu["driver_ms"] == pytest.approx(0.2)
+    assert cpu["registry_ms"] == pytest.approx(0.15)
+    assert cpu["broker_ms"] == pytest.approx(0.1)
+    assert cpu["monitor_ms"] == pytest.approx(0.01)
+    assert cpu["total_ms"] == pytest.approx(0.46)
+    assert cpu["broker_jit_ms"] == pytest.approx(0.02)  # already inside broker_ms
+    assert cpu["our_cores"] == pytest.approx(0.92)
+    assert cpu["other_cores"] == pytest.approx(0.38)
+
+
+def test_a_step_is_sustained_only_at_rate_within_slo_and_without_loss() -> None:
+    assert judge(step(2000, 1950)) == []
+    assert judge(step(2000, 1800)) == ["achieved 90% of offered"]
+    assert judge(step(2000, 1990, p99=400)) == ["p99 400 ms > 250"]
+    assert judge(step(2000, 1990, timed_out=3, lost=1)) == ["3 timed out", "1 lost"]
+
+
+def test_headline_takes_the_highest_sustained_step_and_judges_the_targets() -> None:
+    steps = [
+        step(1000, 998),
+        step(2500, 2490),
+        step(3000, 2400, p99=900),
+        step(2000, 1995, p99=40, role="at-80%"),
+    ]
+    head = headline(steps, ceiling_rps=50_000)
+    assert head["max_sustained_tps"] == 2490
+    assert head["ratio_to_raw_ceiling"] == pytest.approx(0.0498)
+    assert head["national_day_minutes"] == pytest.approx(2_800_000 / 2490 / 60, abs=0.05)
+    assert [c["result"] for c in head["checks"]] == ["PASS", "PASS", "MISS"]
+
+
+def test_headline_misses_every_target_when_no_step_was_sustained() -> None:
+    head = headline([step(500, 200, p99=3000)], ceiling_rps=40_000)
+    assert head["max_sustained_tps"] == 0
+    assert head["national_day_minutes"] is None
+    assert {c["result"] for c in head["checks"]} == {"MISS"}
+
+
+def test_rate_steps_stop_at_the_maximum_and_end_on_it() -> None:
+    assert step_rates(2200, quick=False) == [250, 500, 750, 1000, 1500, 2000, 2200]
+    assert step_rates(4000, quick=True) == [250, 500, 1000, 2000, 4000]
