@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,10 +20,11 @@ from services.registry.population import Population
 from services.shared import metrics
 from services.shared.codec import Codec
 from services.shared.messages import Request
-from services.shared.requester import AgencyClient
+from services.shared.requester import AgencyClient, RetryPolicy
 from services.shared.topics import CIVIL, DOSSIERS
 from services.shared.transport import Transport
 
+log = logging.getLogger("ndx.driver")
 LATE_TOLERANCE_S = 0.010
 YIELD_EVERY = 64
 DEATH_GRACE_S = 1.0  # after confirmation, before a dead citizen is verified (other instances)
@@ -46,6 +48,7 @@ class Second:
 
 
 PeriodHook = Callable[[PhaseLedger], Awaitable[None]]
+StartHook = Callable[[str], None]
 
 
 class Driver:
@@ -58,12 +61,13 @@ class Driver:
         self.scenario, self.agencies, self.run_id = scenario, list(agencies), run_id
         self.rng = random.Random(seed)
         self.workload = Workload(population, scenario.errors, self.rng)
-        timeout = scenario.timeout_s
+        policy = RetryPolicy(retries=scenario.retries, budget_share=scenario.retry_budget)
         self.clients = {
-            a.agency: AgencyClient(a.agency, transport, codec, timeout) for a in agencies
+            a.agency: AgencyClient(a.agency, transport, codec, scenario.timeout_s, policy)
+            for a in agencies
         }
         self.pools = self._pools(scenario)
-        self.watch = ChangeWatch(transport, codec) if "death" in self.pools else None
+        self.watch = ChangeWatch(transport, codec, self.workload.pending_deaths)
         subscribing = [a.agency for a in agencies if a.subscribes]
         self.subscribers = Subscribers(transport, codec, audit_key, self.clients, subscribing)
         self.codec = codec
@@ -93,8 +97,7 @@ class Driver:
             for client in self.clients.values():
                 await client.start()
                 started.append(client)
-            if self.watch is not None:
-                await self.watch.start()
+            await self.watch.start()
             await self.subscribers.start()
         except BaseException:
             await self.stop()
@@ -102,23 +105,37 @@ class Driver:
 
     async def stop(self) -> None:
         await self.subscribers.stop()
-        if self.watch is not None:
-            await self.watch.stop()
+        await self.watch.stop()
         await asyncio.gather(*(c.stop() for c in self.clients.values()), return_exceptions=True)
 
     @property
     def late_answers(self) -> int:
         return sum(c.late_answers for c in self.clients.values())
 
-    async def play(self, on_period_end: PeriodHook | None = None) -> list[PhaseLedger]:
+    def pause_agency(self, agency: str) -> None:
+        """A slow partner: it stops reading its answers and its change feed until resumed."""
+        self.clients[agency].replies.pause()
+        self.subscribers.pause(agency)
+
+    def resume_agency(self, agency: str) -> None:
+        self.clients[agency].replies.resume()
+        self.subscribers.resume(agency)
+
+    async def play(
+        self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
+    ) -> list[PhaseLedger]:
         loop = asyncio.get_running_loop()
         self._t0, self._wall0 = loop.time(), time.time()
+        late0 = self.late_answers
         for period in self.scenario.periods:
+            if on_period_start is not None:
+                on_period_start(period.name)
             ledger = await self._play_period(period)
             if self._tasks:  # drain: a period ends when all it sent is accounted for
                 await asyncio.gather(*self._tasks)
             ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
             ledger.change_deliveries = self.subscribers.take_deliveries()
+            ledger.late_answers, late0 = self.late_answers - late0, self.late_answers
             if on_period_end is not None:
                 await on_period_end(ledger)
         return self.phases
@@ -186,8 +203,7 @@ class Driver:
         dossier, service = self.workload.dossier(agency.agency, agency.province or "", rid,
                                                  channel, at_us)  # fmt: skip
         client = self.clients[agency.agency]
-        await client.producer.send(DOSSIERS.name, self.codec.encode(dossier),
-                                   key=agency.agency.encode())  # fmt: skip
+        await self._send(client, DOSSIERS.name, self.codec.encode(dossier), agency.agency.encode())
         req, exp = self.workload.verification(agency.agency, agency.province, rid, at_us, service)
         await self._request("verify", agency.agency, req, exp, intended, ledger)
 
@@ -195,14 +211,20 @@ class Driver:
         self, agency: str, rid: str, at_us: int, intended: float, ledger: PhaseLedger
     ) -> None:
         """The civil-status body reports a death; done when the registry publishes the change."""
-        assert self.watch is not None
         event, citizen = self.workload.death(agency, rid, at_us)
         loop = asyncio.get_running_loop()
         self._late(agency, intended, ledger)
         waiting = self.watch.expect(rid)
-        await self.clients[agency].producer.send(CIVIL.name, self.codec.encode(event),
-                                                 key=event.citizen_id.encode())  # fmt: skip
-        change = await self.watch.wait(waiting, self.scenario.timeout_s)
+        data, client = self.codec.encode(event), self.clients[agency]
+        change = None
+        for attempt in range(client.policy.retries + 1):  # resent as is: the registry dedups it
+            ledger.retries += attempt > 0
+            await self._send(client, CIVIL.name, data, event.citizen_id.encode())
+            limit = self.scenario.timeout_s * client.policy.backoff**attempt
+            change = await self.watch.wait(waiting, limit)
+            if change is not None:
+                break
+        self.watch.forget(rid)
         latency = loop.time() - intended
         if change is None:
             ledger.record("death", "TIMEOUT", True, latency)
@@ -212,6 +234,13 @@ class Driver:
         self._second(int(loop.time() - self._t0), ledger.name, latency)
         loop.call_later(DEATH_GRACE_S, self.workload.deceased_pool.append,
                         replace(citizen, deceased=True))  # fmt: skip
+
+    async def _send(self, client: AgencyClient, topic: str, data: bytes, key: bytes) -> None:
+        """A send the platform refuses (broker away) is logged; what depends on it times out."""
+        try:
+            await client.producer.send(topic, data, key=key)
+        except Exception as exc:
+            log.warning("%s: send to %s failed: %s", client.agency, topic, exc)
 
     def _late(self, agency: str, intended: float, ledger: PhaseLedger) -> None:
         if asyncio.get_running_loop().time() - intended > LATE_TOLERANCE_S:
@@ -224,6 +253,7 @@ class Driver:
     ) -> None:  # fmt: skip
         self._late(agency, intended, ledger)
         result = await self.clients[agency].request(request, intended)
+        ledger.retries += result.attempts - 1
         answer = result.answer
         fields = list(getattr(answer, "mismatched_fields", []) or [])
         data = dict(getattr(answer, "data", {}) or {})

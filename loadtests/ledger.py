@@ -44,6 +44,8 @@ class PhaseLedger:
     dossiers: Counter[str] = field(default_factory=Counter)
     online_target: float | None = None
     change_deliveries: int = 0
+    retries: int = 0
+    late_answers: int = 0
     latency: HdrHistogram = field(default_factory=new_histogram)
     flow_latency: dict[str, HdrHistogram] = field(default_factory=dict)
     started: float = 0.0
@@ -101,6 +103,8 @@ class PhaseLedger:
             },
             "dossiers": dict(sorted(self.dossiers.items())),
             "change_deliveries": self.change_deliveries,
+            "retries": self.retries,
+            "late_answers": self.late_answers,
             "incorrect_examples": self.examples_incorrect,
         }
 

@@ -19,6 +19,7 @@ class Snapshot:
     """Counter totals summed over every scraped instance at one moment."""
 
     transactions: float = 0.0
+    dead_letters: float = 0.0
     dossiers: dict[str, float] = field(default_factory=dict)
 
 
@@ -26,6 +27,10 @@ def take_snapshot(registry_ports: list[int], monitor_ports: list[int]) -> Snapsh
     snap = Snapshot()
     for port in registry_ports:
         for family in text_string_to_metric_families(scrape(port)):
+            if family.name == "ndx_dead_letters":
+                snap.dead_letters += sum(
+                    s.value for s in family.samples if s.name.endswith("_total")
+                )
             if family.name == "ndx_sharing_transactions":
                 snap.transactions += sum(
                     s.value for s in family.samples
@@ -64,7 +69,8 @@ class Meter:
     def period(self, index: int) -> Snapshot:
         before, after = self.marks[index], self.marks[index + 1]
         dossiers = {c: v - before.dossiers.get(c, 0.0) for c, v in after.dossiers.items()}
-        return Snapshot(after.transactions - before.transactions, dossiers)
+        return Snapshot(after.transactions - before.transactions,
+                        after.dead_letters - before.dead_letters, dossiers)  # fmt: skip
 
 
 def _share(online: float, counter: float) -> float | None:
@@ -82,6 +88,7 @@ def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> di
         delta = meter.period(i)
         periods[period.name] = {
             "measured_rate": delta.transactions / period.duration_s,
+            "dead_letters": delta.dead_letters,
             "driver_rate": _driver_transactions(ledger) / period.duration_s,
             "online_share": {
                 "target": period.online_share,

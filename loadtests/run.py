@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from loadtests.driver import Driver, PlayedAgency
+from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
 from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
@@ -99,18 +100,24 @@ async def play(
     driver = Driver(scenario, plan.agencies, transport, Codec(Catalogue()), Population(seed), seed,
                     run_dir.name, settings.audit_key.encode())  # fmt: skip
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
+    faults = FaultRunner(scenario, stack, transport)
+    faults.driver = driver
     await driver.start()
     try:
         await meter.mark()
         view = LiveView(driver, console) if live else None
         with view if view is not None else contextlib.nullcontext():
             t0 = time.monotonic()
-            ledgers = await driver.play(meter.mark)
+            ledgers = await driver.play(meter.mark, faults.period_started)
+            await faults.finish()
             elapsed = time.monotonic() - t0
     finally:
         await driver.stop()
-    return build_report(scenario, plan.path, run_dir.name, started_at, elapsed, driver,
-                        ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
+    report = build_report(scenario, plan.path, run_dir.name, started_at, elapsed, driver,
+                          ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
+    if faults.log:
+        report["faults"] = faults.log
+    return report
 
 
 async def execute(
@@ -140,6 +147,7 @@ def build_report(
         phase = ledger.summary()
         m = metered["periods"][period.name]
         phase["measured_rate_per_s"] = round(m["measured_rate"], 3)
+        phase["dead_letters_measured"] = m["dead_letters"]
         phase["national_daily_equivalent"] = round(
             m["measured_rate"] / (scenario.scale * scenario.time_compression) * 86_400
         )

@@ -123,6 +123,28 @@ class Slo(_Strict):
     online_share_tolerance: float | None = Field(None, gt=0)
 
 
+class Fault(_Strict):
+    """A scheduled disturbance; `at_s` counts from the start of `period` (the first by default)."""
+
+    action: Literal[
+        "kill_registry", "stop_registry", "restart_broker", "slow_agency", "poison", "schema_roll"
+    ]
+    at_s: float = Field(ge=0)
+    period: str | None = None
+    instance: int = Field(1, ge=1, description="Registry instance for kill/stop.")
+    down_s: float = Field(2.0, ge=0, le=120, description="How long it stays down.")
+    agency: str | None = Field(None, description="The slow agency.")
+    for_s: float = Field(5.0, gt=0, le=600, description="How long the agency stays slow.")
+    count: int = Field(100, ge=1, le=100_000, description="Poison records to write.")
+    writer_version: int = Field(2, ge=1, description="VerificationAnswered version to roll to.")
+
+    @model_validator(mode="after")
+    def _needs_agency(self) -> Fault:
+        if self.action == "slow_agency" and not self.agency:
+            raise ValueError("slow_agency needs an agency")
+        return self
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -133,6 +155,9 @@ class Scenario(_Strict):
     time_compression: float = Field(1.0, gt=0, description="Simulated seconds per played second.")
     timeout_s: float = Field(5.0, gt=0)
     registry_instances: int = Field(1, ge=1, le=8)
+    retries: int = Field(0, ge=0, le=10, description="Resends per request after a timeout.")
+    retry_budget: float = Field(0.2, ge=0, le=10, description="Retries per first send, at most.")
+    faults: list[Fault] = []
     periods: list[Period] = Field(min_length=1)
     mix: Mix = Mix()
     diurnal: Diurnal = Diurnal()
@@ -145,6 +170,11 @@ class Scenario(_Strict):
         names = [p.name for p in self.periods]
         if len(set(names)) != len(names):
             raise ValueError("period names must be unique")
+        for f in self.faults:
+            if f.period is not None and f.period not in names:
+                raise ValueError(f"fault {f.action}: no period {f.period!r}")
+            if f.instance > self.registry_instances:
+                raise ValueError(f"fault {f.action}: instance {f.instance} > registry_instances")
         for p in self.periods:
             if p.baseline is not None and p.baseline not in names[: names.index(p.name)]:
                 raise ValueError(

@@ -86,6 +86,12 @@ class ServiceProcess:
             time.sleep(0.2)
         raise StackError(f"{self.name} not ready after {timeout:.0f}s:\n{tail(self.log_path)}")
 
+    def kill(self) -> None:
+        """SIGKILL: nothing is drained, nothing uncommitted is kept."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def stop(self, timeout: float = 20.0) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode
@@ -123,6 +129,34 @@ class RunStack:
         for svc in self.services:
             svc.wait_ready(svc.module.rsplit(".", 1)[-1])
         return self.bootstrap
+
+    def restart_service(
+        self, name: str, kill: bool, down_s: float, env: dict[str, str] | None = None
+    ) -> float:
+        """Stop (or kill) one service, wait, start it again; returns seconds until it is ready."""
+        svc = next(s for s in self.services if s.name == name)
+        started = time.monotonic()
+        if kill:
+            svc.kill()
+        else:
+            svc.stop()
+        time.sleep(down_s)
+        svc.env = {**svc.env, **(env or {})}
+        svc.start()
+        svc.wait_ready(svc.module.rsplit(".", 1)[-1])
+        return time.monotonic() - started
+
+    def restart_broker(self, down_s: float) -> float:
+        """Stop the local broker, wait, start it on its data again; returns seconds until up."""
+        if self.broker is None:
+            raise StackError(
+                "restart_broker needs the local broker (KAFKA_BOOTSTRAP_SERVERS is set)"
+            )
+        started = time.monotonic()
+        self.broker.stop()
+        time.sleep(down_s)
+        self.broker.start()
+        return time.monotonic() - started
 
     def ports(self, kind: str) -> list[int]:
         """Metrics ports of the running services of one kind (registry, monitor)."""

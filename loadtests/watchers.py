@@ -17,16 +17,22 @@ from services.shared.transport import Consumer, Transport
 
 
 class ChangeWatch:
-    """Matches changes the registry publishes to the civil events that caused them."""
+    """Knows every citizen the registry has a change for, and matches new changes to the civil
+    events that caused them."""
 
-    def __init__(self, transport: Transport, codec: Codec) -> None:
-        self.consumer: Consumer = transport.consumer([CHANGES.name], client_id="driver.changes")
-        self.codec = codec
+    def __init__(self, transport: Transport, codec: Codec, changed: set[str]) -> None:
+        self.consumer: Consumer = transport.consumer(
+            [CHANGES.name], client_id="driver.changes", from_beginning=True
+        )
+        self.codec, self.changed = codec, changed
         self._waiting: dict[str, asyncio.Future[CitizenChanged]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Read the change log so far: those citizens' records are no longer procedural."""
         await self.consumer.start()
+        while not await self.consumer.at_end():
+            await self._batch()
         self._task = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
@@ -48,20 +54,25 @@ class ChangeWatch:
             return await asyncio.wait_for(asyncio.shield(future), limit_s)
         except TimeoutError:
             return None
-        finally:
-            self._waiting = {k: f for k, f in self._waiting.items() if f is not future}
+
+    def forget(self, event_id: str) -> None:
+        self._waiting.pop(event_id, None)
 
     async def _read(self) -> None:
         while True:
-            for rec in await self.consumer.getmany(timeout_ms=200, max_records=1000):
-                try:
-                    change = self.codec.decode(rec.value or b"")
-                except CodecError:
-                    continue
-                if isinstance(change, CitizenChanged):
-                    future = self._waiting.get(change.event_id)
-                    if future is not None and not future.done():
-                        future.set_result(change)
+            await self._batch()
+
+    async def _batch(self) -> None:
+        for rec in await self.consumer.getmany(timeout_ms=200, max_records=5000):
+            try:
+                change = self.codec.decode(rec.value or b"")
+            except CodecError:
+                continue
+            if isinstance(change, CitizenChanged):
+                self.changed.add(change.citizen_id)
+                future = self._waiting.get(change.event_id)
+                if future is not None and not future.done():
+                    future.set_result(change)
 
 
 class Subscribers:
@@ -94,6 +105,16 @@ class Subscribers:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await asyncio.gather(*(loop.consumer.stop() for loop in self.loops), return_exceptions=True)
+
+    def pause(self, ministry: str) -> None:
+        for loop in self.loops:
+            if loop.service == ministry:
+                loop.consumer.pause()
+
+    def resume(self, ministry: str) -> None:
+        for loop in self.loops:
+            if loop.service == ministry:
+                loop.consumer.resume()
 
     def take_deliveries(self) -> int:
         """Deliveries since the last call."""

@@ -54,6 +54,8 @@ class Workload:
             self._cuts.append((name, cut))
         self.services = [s.code for s in essential_services() if s.needs_population_data]
         self.deceased_pool: list[Citizen] = []  # deaths the registry has confirmed
+        # Citizens with a change on record (or on the way): their answers are no longer
+        # procedural, so they are not drawn except from deceased_pool.
         self.pending_deaths: set[str] = set()
 
     def fault(self) -> str:

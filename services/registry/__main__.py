@@ -25,7 +25,14 @@ from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
 from services.shared.runtime import ServiceLoop
-from services.shared.settings import Settings, bootstrap_of, load_settings, topology_path
+from services.shared.settings import (
+    Settings,
+    SettingsError,
+    bootstrap_of,
+    load_settings,
+    topology_path,
+    writer_versions,
+)
 from services.shared.topics import CHANGES, CIVIL, LOOKUP, VERIFY, topics_for
 from services.shared.topology import Topology, load_topology
 from services.shared.transport import Transport
@@ -71,7 +78,8 @@ async def registry_app(
 
 
 def _request_id(message: object) -> str | None:
-    return getattr(message, "request_id", None)
+    """What makes a redelivered message the same one: a request id, or a civil event's id."""
+    return getattr(message, "request_id", None) or getattr(message, "event_id", None)
 
 
 async def run_registry(loop: ServiceLoop, follower: ChangeFollower, stop: asyncio.Event) -> None:
@@ -90,7 +98,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     topology = load_topology(topology_path(settings))
     name = settings.instance or "registry"
-    app = registry_app(transport, topology, settings.seed, settings.audit_key.encode(), name)
+    try:
+        codec = Codec(Catalogue(), writer_versions=writer_versions(settings))
+    except KeyError as exc:
+        raise SettingsError(f"NDX_SCHEMA_PINS: no such schema version {exc}") from None
+    app = registry_app(transport, topology, settings.seed, settings.audit_key.encode(), name,
+                       codec)  # fmt: skip
     async with app as (loop, follower):
         metrics.serve(settings.metrics_host, settings.metrics_port)
         log.info("%s answering on %s", name, bootstrap_of(settings))

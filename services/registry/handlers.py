@@ -103,7 +103,7 @@ def audit_record(
 
 def _observed(flow: str, requester: str, outcome: str, started: float) -> None:
     metrics.REGISTRY_PROCESSING.labels(flow).observe(time.perf_counter() - started)
-    metrics.TRANSACTIONS.labels(requester, PROVIDER, flow, outcome, "provider").inc()
+    metrics.transactions(requester, PROVIDER, flow, outcome, "provider").inc()
 
 
 async def handle_verification(req: VerificationRequested, registry: Registry) -> list[Outgoing]:

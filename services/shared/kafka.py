@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaConnectionError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    InvalidProducerEpoch,
+    KafkaConnectionError,
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+)
 
 from services.shared.kafkagroup import BatchFence
 from services.shared.topics import TopicSpec
@@ -18,6 +26,8 @@ from services.shared.transport import BrokerUnreachable, Headers, Record, Transp
 TOPIC_ALREADY_EXISTS = 36
 REVOKE_WAIT_S = 10.0
 log = logging.getLogger("ndx.kafka")
+ABANDON_S = 2.0
+STALE_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch)
 
 
 async def _connect(start: Any, bootstrap: str, limit_s: float) -> None:
@@ -37,6 +47,8 @@ class KafkaProducer:
 
     async def start(self) -> None:
         # Built here, not in __init__, so a client that never starts leaves nothing to close.
+        self.restarts = getattr(self, "restarts", -1) + 1
+        self._stale = True  # until connected: a failed restart is tried again at the next send
         self._p = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             client_id=self.client_id,
@@ -51,16 +63,36 @@ class KafkaProducer:
         except BaseException:
             await self._p.stop()
             raise
+        self._stale = False
 
     async def stop(self) -> None:
         await self._p.stop()
 
+    def _sender_died(self) -> bool:
+        """aiokafka's sender task ends for good on some errors; its producer then queues
+        records that never leave."""
+        task = self._p._sender.sender_task
+        return task is not None and task.done()
+
+    def _watch(self, delivery: asyncio.Future[Any]) -> None:
+        """After a broker restart an idempotent producer can lose its sequence for good: every
+        later batch fails the same way until a new producer (a new producer id) takes over."""
+        if not delivery.cancelled() and isinstance(delivery.exception(), STALE_PRODUCER):
+            self._stale = True
+
     async def send(
         self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
+        if self._stale or self._sender_died():
+            log.warning("%s: producer unusable; starting a new one", self.client_id)
+            # Its queued batches can never leave, and stop() would wait for them: abandon it.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._p.stop(), ABANDON_S)
+            await self.start()
         delivery: asyncio.Future[Any] = await self._p.send(
             topic, value, key=key, headers=list(headers) or None
         )
+        delivery.add_done_callback(self._watch)
         return delivery
 
     async def flush(self) -> None:
@@ -91,7 +123,7 @@ class KafkaConsumer:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if self.from_beginning or self.group_id else "latest",
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=500,  # a fetch returns as soon as a record arrives; idle polls less
             max_partition_fetch_bytes=1024 * 1024,
             request_timeout_ms=max(40000, int(self.connect_timeout * 1000)),
             session_timeout_ms=10000,
@@ -160,6 +192,17 @@ class KafkaConsumer:
                 continue
             out[tp.topic] = out.get(tp.topic, 0) + max(0, high - pos)
         return out
+
+    async def rewind(self) -> None:
+        try:
+            for tp in self._c.assignment():
+                committed = await self._c.committed(tp)
+                if committed is None:
+                    await self._c.seek_to_beginning(tp)
+                else:
+                    self._c.seek(tp, committed)
+        finally:
+            self._fence.done()
 
     async def at_end(self) -> bool:
         parts = list(self._c.assignment())

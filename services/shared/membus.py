@@ -162,6 +162,12 @@ class MemConsumer:
             out[t] = out.get(t, 0) + len(self.bus.topics[t][p]) - pos
         return out
 
+    async def rewind(self) -> None:
+        if self.group_id is not None:
+            committed = self.bus.groups[self.group_id].committed
+            for tp in self.positions:
+                self.positions[tp] = committed.get(tp, 0)
+
     async def at_end(self) -> bool:
         return all(pos >= len(self.bus.topics[t][p]) for (t, p), pos in self.positions.items())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 LATENCY_BUCKETS = (
@@ -60,6 +62,11 @@ DUPLICATE_REQUESTS = Counter(
     "Requests delivered again and answered from memory instead of twice.",
     ["service"],
 )
+BATCH_RETRIES = Counter(
+    "ndx_batch_retries",
+    "Batches read again because their outputs could not be written (e.g. broker away).",
+    ["service"],
+)
 DEAD_LETTERS = Counter(
     "ndx_dead_letters", "Records sent to the dead-letter topic.", ["service", "reason"]
 )
@@ -88,6 +95,17 @@ READY = Gauge("ndx_service_ready", "1 once the service consumes its partitions."
 SCENARIO_PERIOD = Gauge(
     "ndx_scenario_period_active", "1 while the driver plays this period.", ["scenario", "period"]
 )
+
+
+@lru_cache(maxsize=8192)
+def transactions(requester: str, provider: str, flow: str, outcome: str, observer: str) -> Counter:
+    """The labelled child, looked up once: label sets are few and the hot path is not."""
+    return TRANSACTIONS.labels(requester, provider, flow, outcome, observer)
+
+
+@lru_cache(maxsize=2048)
+def request_duration(requester: str, flow: str) -> Histogram:
+    return REQUEST_DURATION.labels(requester, flow)
 
 
 def serve(host: str, port: int) -> None:

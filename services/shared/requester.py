@@ -100,8 +100,8 @@ class AgencyClient:
             self._in_flight.dec()
         latency = loop.time() - start
         outcome = "TIMEOUT" if answer is None else answer.outcome
-        metrics.TRANSACTIONS.labels(self.agency, PROVIDER, flow, outcome, "requester").inc()
-        metrics.REQUEST_DURATION.labels(self.agency, flow).observe(latency)
+        metrics.transactions(self.agency, PROVIDER, flow, outcome, "requester").inc()
+        metrics.request_duration(self.agency, flow).observe(latency)
         if answer is None:
             metrics.TIMEOUTS.labels(self.agency, flow).inc()
         return Result(outcome, answer, latency, waiting.attempt)

@@ -13,10 +13,12 @@ from typing import Any
 from services.shared import metrics
 from services.shared.codec import Codec, CodecError
 from services.shared.messages import Message
-from services.shared.topics import DLQ
+from services.shared.topics import DLQ, TOPIC_OF
 from services.shared.transport import Consumer, Producer, Record
 
 log = logging.getLogger("ndx.runtime")
+REWIND_PAUSE_S = 1.0
+DELIVERY_LIMIT_S = 60.0  # outputs not durable by then are written again after a rewind
 
 
 @dataclass(slots=True)
@@ -102,10 +104,18 @@ class ServiceLoop:
 
     async def process(self, records: list[Record]) -> None:
         pending: list[asyncio.Future[Any]] = []
-        for rec in records:
-            pending.extend(await self._one(rec))
-        if pending:
-            await asyncio.gather(*pending)
+        try:
+            for rec in records:
+                pending.extend(await self._one(rec))
+            if pending:
+                await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_LIMIT_S)
+        except Exception as exc:  # an output was refused or not made durable: nothing is committed
+            log.warning("%s: outputs not written (%s); reading the batch again", self.service,
+                        type(exc).__name__)  # fmt: skip
+            metrics.BATCH_RETRIES.labels(self.service).inc()
+            await asyncio.sleep(REWIND_PAUSE_S)
+            await self.consumer.rewind()
+            return
         await self.consumer.commit()
         self.handled += len(records)
 
@@ -115,7 +125,8 @@ class ServiceLoop:
         except CodecError as exc:
             return [await self.dead_letter(rec, exc.reason, str(exc))]
         handler = self.handlers.get(type(message))
-        if handler is None:
+        home = TOPIC_OF.get(type(message))
+        if handler is None or (home is not None and home.name != rec.topic):
             return [await self.dead_letter(rec, "unexpected_message", type(message).__name__)]
         key = self.request_id(message)
         outs = self.dedup.get(key) if key else None

@@ -37,12 +37,26 @@ class Settings(BaseSettings):
     agencies: str = Field("", description="Comma-separated agency ids a requester process hosts.")
     rate_per_agency: float = Field(5.0, ge=0, description="Background requests/s per agency.")
     topology: str = Field("loadtests/topologies/demo.yaml")
+    schema_pins: str = Field(
+        "", description="Writer versions to keep, e.g. 'VerificationAnswered=1' during a rollout."
+    )
 
 
 def topology_path(settings: Settings) -> Path:
     """The topology file; relative paths are taken from the repository root."""
     path = Path(settings.topology)
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+def writer_versions(settings: Settings) -> dict[str, int]:
+    """NDX_SCHEMA_PINS as record full name -> writer version."""
+    pins: dict[str, int] = {}
+    for item in filter(None, (p.strip() for p in settings.schema_pins.split(","))):
+        name, _, version = item.partition("=")
+        if not name.strip() or not version.strip().isdigit():
+            raise SettingsError(f"NDX_SCHEMA_PINS: expected Record=version, got {item!r}")
+        pins[f"vn.gov.ndx.{name.strip()}"] = int(version)
+    return pins
 
 
 def bootstrap_of(settings: Settings) -> str:

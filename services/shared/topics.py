@@ -52,6 +52,12 @@ SCHEMA_OF: dict[type, str] = {
 # Request message -> the topic it travels on; answers go to the requester's reply topic.
 REQUEST_TOPIC: dict[type, TopicSpec] = {m.VerificationRequested: VERIFY, m.LookupRequested: LOOKUP}
 
+# Message -> the one topic it may arrive on (messages not listed go to per-agency topics).
+TOPIC_OF: dict[type, TopicSpec] = {
+    spec.message: spec for spec in (VERIFY, LOOKUP, CIVIL, CHANGES, DOSSIERS, AUDIT)
+    if spec.message is not None
+}  # fmt: skip
+
 # Request message -> flow label used in metrics, audit and reports.
 FLOW_OF: dict[type, str] = {m.VerificationRequested: "verify", m.LookupRequested: "lookup"}
 

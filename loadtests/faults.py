@@ -1,0 +1,79 @@
+"""Fault directives of a scenario, carried out while it plays, each with its recovery time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from loadtests.scenario import Fault, Scenario
+from loadtests.stack import RunStack
+from services.shared.topics import VERIFY
+from services.shared.transport import Transport
+
+if TYPE_CHECKING:
+    from loadtests.driver import Driver
+
+
+class FaultRunner:
+    """Starts each fault at its time in its period; the log says what happened and how long."""
+
+    def __init__(self, scenario: Scenario, stack: RunStack, transport: Transport) -> None:
+        self.scenario, self.stack, self.transport = scenario, stack, transport
+        self.log: list[dict[str, Any]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.driver: Driver | None = None
+
+    def period_started(self, period: str) -> None:
+        first = self.scenario.periods[0].name
+        for fault in self.scenario.faults:
+            if (fault.period or first) == period:
+                self._tasks.append(asyncio.create_task(self._run(fault, period)))
+
+    async def finish(self) -> None:
+        await asyncio.gather(*self._tasks)
+
+    async def _run(self, fault: Fault, period: str) -> None:
+        await asyncio.sleep(fault.at_s)
+        started = time.monotonic()
+        detail = await self._act(fault)
+        recovered = round(time.monotonic() - started, 2)
+        entry = {"action": fault.action, "period": period, "at_s": fault.at_s}
+        self.log.append({**entry, "recovered_s": recovered, **detail})
+
+    async def _act(self, fault: Fault) -> dict[str, Any]:
+        name = f"registry-{fault.instance}"
+        if fault.action in ("kill_registry", "stop_registry"):
+            kill = fault.action == "kill_registry"
+            await asyncio.to_thread(self.stack.restart_service, name, kill, fault.down_s)
+            return {"instance": name}
+        if fault.action == "restart_broker":
+            await asyncio.to_thread(self.stack.restart_broker, fault.down_s)
+            return {}
+        if fault.action == "slow_agency":
+            assert self.driver is not None and fault.agency is not None
+            self.driver.pause_agency(fault.agency)
+            await asyncio.sleep(fault.for_s)
+            self.driver.resume_agency(fault.agency)
+            return {"agency": fault.agency, "for_s": fault.for_s}
+        if fault.action == "poison":
+            await self._poison(fault.count)
+            return {"count": fault.count, "topic": VERIFY.name}
+        pins = {"NDX_SCHEMA_PINS": f"VerificationAnswered={fault.writer_version}"}
+        rolled = []
+        for svc in [s for s in self.stack.services if s.name.startswith("registry-")]:
+            await asyncio.to_thread(self.stack.restart_service, svc.name, False, 0.0, pins)
+            rolled.append(svc.name)
+        return {"writer_version": fault.writer_version, "rolled": rolled}
+
+    async def _poison(self, count: int) -> None:
+        producer = self.transport.producer("fault.poison")
+        await producer.start()
+        try:
+            sends = [
+                await producer.send(VERIFY.name, os.urandom(16 + i % 48)) for i in range(count)
+            ]
+            await asyncio.gather(*sends)
+        finally:
+            await producer.stop()
