@@ -199,7 +199,7 @@ def running_pid(data_dir: Path) -> int | None:
         pid = int(_read(data_dir / PID_FILE).strip())
     except ValueError:
         return None
-    if not _alive(pid):
+    if not pid_alive(pid):
         return None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
@@ -215,7 +215,7 @@ def stop_from_pidfile(data_dir: Path, timeout: float = 30.0) -> bool:
     if pid is not None:
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid):
+        while pid_alive(pid):
             if time.monotonic() > deadline:
                 _signal_group(pid, signal.SIGKILL)
             if time.monotonic() > deadline + 10:
@@ -246,7 +246,8 @@ def _cluster_id() -> str:
             return cid
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while the process runs (a zombie counts as ended)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

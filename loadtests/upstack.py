@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.localbroker import LocalBroker, stop_from_pidfile
+from loadtests.localbroker import LocalBroker, pid_alive, stop_from_pidfile
 from loadtests.stack import ServiceProcess, StackError
 from services.shared.settings import REPO_ROOT
 
@@ -39,23 +39,13 @@ PROMETHEUS_PORT = 9090
 PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _pid(name: str) -> int | None:
     path = STATE / f"{name}.pid"
     try:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def running() -> list[str]:
@@ -122,9 +112,9 @@ def down(timeout: float = 20.0) -> list[str]:
             continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
         (STATE / f"{name}.pid").unlink(missing_ok=True)
         stopped.append(name)

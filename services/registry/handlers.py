@@ -12,10 +12,12 @@ from services.registry.population import Citizen, InvalidCitizenId, Population, 
 from services.shared import metrics
 from services.shared.audit import audit
 from services.shared.messages import (
+    Answer,
     CitizenChanged,
     CivilStatusRegistered,
     LookupAnswered,
     LookupRequested,
+    Request,
     VerificationAnswered,
     VerificationRequested,
 )
@@ -101,32 +103,27 @@ def audit_record(
                  citizen_id, requested_at_us, answered_at_us)  # fmt: skip
 
 
-def _observed(flow: str, requester: str, outcome: str, started: float) -> None:
+def _answered(
+    registry: Registry, req: Request, flow: str, answer: Answer, started: float
+) -> list[Outgoing]:
+    """Count the transaction, then the answer on the requester's own topic and its audit record."""
     metrics.REGISTRY_PROCESSING.labels(flow).observe(time.perf_counter() - started)
-    metrics.transactions(requester, PROVIDER, flow, outcome, "provider").inc()
+    metrics.transactions(req.requester, PROVIDER, flow, answer.outcome, "provider").inc()
+    return [
+        Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
+        audit_record(registry, req.request_id, req.requester, flow, req.purpose, answer.outcome,
+                     req.citizen_id, req.requested_at_us, answer.answered_at_us),
+    ]  # fmt: skip
 
 
 async def handle_verification(req: VerificationRequested, registry: Registry) -> list[Outgoing]:
-    """Answer on the requester's own reply topic and leave an audit record."""
+    """Verdict on presented identity data; every outcome is answered and audited."""
     started = time.perf_counter()
     registry.check_requester(req.requester)
     outcome, differing, reason = decide_verification(registry, req)
-    answered = now_us()
-    answer = VerificationAnswered(
-        request_id=req.request_id,
-        requester=req.requester,
-        responder=registry.responder,
-        outcome=outcome,
-        answered_at_us=answered,
-        mismatched_fields=differing,
-        reason=reason,
-    )
-    _observed("verify", req.requester, outcome, started)
-    return [
-        Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
-        audit_record(registry, req.request_id, req.requester, "verify", req.purpose, outcome,
-                     req.citizen_id, req.requested_at_us, answered),
-    ]  # fmt: skip
+    answer = VerificationAnswered(req.request_id, req.requester, registry.responder, outcome,
+                                  now_us(), differing, reason)  # fmt: skip
+    return _answered(registry, req, "verify", answer, started)
 
 
 async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoing]:
@@ -134,22 +131,9 @@ async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoi
     started = time.perf_counter()
     registry.check_requester(req.requester)
     outcome, data, reason = decide_lookup(registry, req)
-    answered = now_us()
-    answer = LookupAnswered(
-        request_id=req.request_id,
-        requester=req.requester,
-        responder=registry.responder,
-        outcome=outcome,
-        answered_at_us=answered,
-        data=data,
-        reason=reason,
-    )
-    _observed("lookup", req.requester, outcome, started)
-    return [
-        Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
-        audit_record(registry, req.request_id, req.requester, "lookup", req.purpose, outcome,
-                     req.citizen_id, req.requested_at_us, answered),
-    ]  # fmt: skip
+    answer = LookupAnswered(req.request_id, req.requester, registry.responder, outcome, now_us(),
+                            data, reason)  # fmt: skip
+    return _answered(registry, req, "lookup", answer, started)
 
 
 async def handle_civil_event(event: CivilStatusRegistered, registry: Registry) -> list[Outgoing]:

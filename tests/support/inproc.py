@@ -49,5 +49,3 @@ async def registry_loop(
         finally:
             stop.set()
             await task
-
-
