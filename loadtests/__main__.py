@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,11 @@ DRIVER_METRICS_PORT = 9104
 DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
 
 
+def _console() -> Console:
+    """Wide enough for the summary table when the output is a file or a pipe."""
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
 def fail(message: str, code: int) -> typer.Exit:
     err.print(f"[red]ndxsim: error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -55,7 +61,7 @@ def run(
     live: Annotated[bool, typer.Option(help="Show the live terminal view.")] = True,
 ) -> None:
     """Play SCENARIO; exit 0 when every SLO holds, 1 when one fails, 2 for bad input."""
-    console = Console()
+    console = _console()
     try:
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
@@ -79,7 +85,7 @@ def capacity(
     refine: Annotated[int, typer.Option(min=0, max=8)] = 3,
 ) -> None:
     """Find the highest rate at which SCENARIO's SLOs hold (the knee), then measure 80% of it."""
-    console = Console()
+    console = _console()
     how = Search(start_rate, factor, step_seconds, max_rate, refine)
     try:
         settings = load_settings()

@@ -76,6 +76,9 @@ class Driver:
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
         self._t0 = self._wall0 = 0.0
+        self._late0 = 0
+        self.warmup: PhaseLedger | None = None
+        self.current: PhaseLedger | None = None
 
     def _pools(self, scenario: Scenario) -> dict[str, tuple[list[PlayedAgency], list[float]]]:
         """Which agencies can play each flow, with their weights; flows nobody can play drop."""
@@ -112,6 +115,13 @@ class Driver:
     def late_answers(self) -> int:
         return sum(c.late_answers for c in self.clients.values())
 
+    def ledgers(self) -> list[PhaseLedger]:
+        """Every ledger so far, the one playing now included, for the live view."""
+        seen = [x for x in (self.warmup, *self.phases) if x is not None]
+        if self.current is not None and self.current not in seen:
+            seen.append(self.current)
+        return seen
+
     def pause_agency(self, agency: str) -> None:
         """A slow partner: it stops reading its answers and its change feed until resumed."""
         self.clients[agency].replies.pause()
@@ -121,35 +131,59 @@ class Driver:
         self.clients[agency].replies.resume()
         self.subscribers.resume(agency)
 
+    async def warm_up(self) -> PhaseLedger | None:
+        """Traffic at the first period's rate before anything is measured (a fresh broker and
+        fresh processes are slower for their first seconds); still fully accounted for."""
+        seconds = self.scenario.warmup_s
+        if not seconds:
+            return None
+        first = self.scenario.periods[0]
+        period = Period(name="warm-up", duration_s=seconds, rate_per_s=self.scenario.rate(first),
+                        online_share=first.online_share)  # fmt: skip
+        self._start_clock()
+        self.warmup = await self._play_period(period, measured=False)
+        await self._drain(self.warmup, period)
+        return self.warmup
+
+    def _start_clock(self) -> None:
+        if not self._t0:
+            self._t0, self._wall0 = asyncio.get_running_loop().time(), time.time()
+            self._late0 = self.late_answers
+
+    async def _drain(self, ledger: PhaseLedger, period: Period) -> None:
+        """A period ends when all it sent is accounted for."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks)
+        ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
+        ledger.change_deliveries = self.subscribers.take_deliveries()
+        ledger.late_answers, self._late0 = self.late_answers - self._late0, self.late_answers
+
     async def play(
         self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
     ) -> list[PhaseLedger]:
-        loop = asyncio.get_running_loop()
-        self._t0, self._wall0 = loop.time(), time.time()
-        late0 = self.late_answers
+        self._start_clock()
         for period in self.scenario.periods:
             if on_period_start is not None:
                 on_period_start(period.name)
             ledger = await self._play_period(period)
-            if self._tasks:  # drain: a period ends when all it sent is accounted for
-                await asyncio.gather(*self._tasks)
-            ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
-            ledger.change_deliveries = self.subscribers.take_deliveries()
-            ledger.late_answers, late0 = self.late_answers - late0, self.late_answers
+            self.phases.append(ledger)
+            await self._drain(ledger, period)
             if on_period_end is not None:
                 await on_period_end(ledger)
         return self.phases
 
-    async def _play_period(self, period: Period) -> PhaseLedger:
+    async def _play_period(self, period: Period, measured: bool = True) -> PhaseLedger:
         loop = asyncio.get_running_loop()
         sc = self.scenario
         rate = sc.rate(period)
         ledger = PhaseLedger(period.name, rate, online_target=period.online_share)
-        self.phases.append(ledger)
+        self.current = ledger
         gauge = metrics.SCENARIO_PERIOD.labels(sc.name, period.name)
-        gauge.set(1)
+        if measured:
+            gauge.set(1)
         times = arrival_times(rate, period.duration_s, sc.time_compression, sc.diurnal, self.rng,
                               period.max_requests)  # fmt: skip
+        ledger.target_rate = len(times) / period.duration_s  # the profile's shape included
         flows = list(self.pools)
         flow_weights = [sc.mix.weights()[f] for f in flows]
         start = ledger.started = loop.time()

@@ -39,8 +39,9 @@ class LiveView:
             table.add_column(col, justify="right")
         seconds = self.driver.seconds
         last = seconds[-2] if len(seconds) >= 2 else (seconds[-1] if seconds else None)
-        for ledger in self.driver.phases:
-            current = ledger is self.driver.phases[-1]
+        ledgers = self.driver.ledgers()
+        for ledger in ledgers:
+            current = ledger is ledgers[-1]
             now_rate = str(last.answered) if current and last else ""
             now_p99 = f"{latency_summary(last.latency)['p99']:.1f}" if current and last else ""
             in_flight = ledger.sent - ledger.answered - ledger.timed_out - ledger.dead_lettered

@@ -42,7 +42,8 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
         "p99 ms",
     ):
         table.add_column(col, justify="right" if col != "phase" else "left")
-    rows = [*report["phases"], {**report["totals"], "name": "total"}]
+    warmup = [report["warmup"]] if "warmup" in report else []
+    rows = [*warmup, *report["phases"], {**report["totals"], "name": "total"}]
     for p in rows:
         lat = p["latency_ms"]
         table.add_row(
@@ -58,6 +59,20 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
             f"{lat['p99']:.1f}",
         )
     console.print(table)
+    growth = report.get("growth")
+    if growth is not None:
+        console.print(
+            f"growth {growth['baseline']} → {growth['period']}: target {growth['target']:+.1%}, "
+            f"measured {growth['measured']:+.2%} from the registry's counters "
+            f"(driver's own count {growth['driver']:+.2%})"
+        )
+    for p in report["phases"]:
+        share = p.get("online_share")
+        if share and share["measured"] is not None:
+            console.print(
+                f"online dossiers {p['name']}: target {share['target']:.0%}, "
+                f"measured {share['measured']:.1%} (from the monitor's counters)"
+            )
     slo = report["slo"]
     for warning in report.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}")

@@ -104,9 +104,9 @@ async def play(
     faults.driver = driver
     await driver.start()
     try:
-        await meter.mark()
         view = LiveView(driver, console) if live else None
         with view if view is not None else contextlib.nullcontext():
+            await meter.mark(await driver.warm_up())
             t0 = time.monotonic()
             ledgers = await driver.play(meter.mark, faults.period_started)
             await faults.finish()
@@ -161,6 +161,7 @@ def build_report(
             "system, limited this run; latency is still measured from the intended times"
         )
     growth = metered["growth"][-1] if metered["growth"] else None
+    warmup = driver.warmup.summary() if driver.warmup is not None else None
     report: dict[str, Any] = {
         "run_id": run_id,
         "scenario": scenario.name,
@@ -174,11 +175,13 @@ def build_report(
         "phases": phases,
         "totals": total,
         "late_answers": driver.late_answers,
-        "slo": verdict(scenario.slo, phases, total, growth),
+        "slo": verdict(scenario.slo, phases, total, growth, warmup),
         "timeline": driver.timeline(),
         "assumptions": scenario.assumptions,
         "warnings": warnings,
     }
+    if warmup is not None:
+        report["warmup"] = warmup
     if growth is not None:
         report["growth"] = growth
         report["growth_all"] = metered["growth"]

@@ -155,6 +155,7 @@ class Scenario(_Strict):
     time_compression: float = Field(1.0, gt=0, description="Simulated seconds per played second.")
     timeout_s: float = Field(5.0, gt=0)
     registry_instances: int = Field(1, ge=1, le=8)
+    warmup_s: float = Field(0.0, ge=0, le=600, description="Unmeasured traffic before period 1.")
     retries: int = Field(0, ge=0, le=10, description="Resends per request after a timeout.")
     retry_budget: float = Field(0.2, ge=0, le=10, description="Retries per first send, at most.")
     faults: list[Fault] = []

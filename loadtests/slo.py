@@ -30,12 +30,17 @@ def verdict(
     phases: list[dict[str, Any]],
     total: dict[str, Any],
     growth: dict[str, Any] | None = None,
+    warmup: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every check names what it measured; the run passes only if all pass."""
     checks = [
         _check("lost", 0, total["lost"], total["lost"] == 0),
         _check("incorrect", 0, total["incorrect"], total["incorrect"] == 0),
     ]
+    if warmup is not None:  # unmeasured, but accounted for like the rest
+        checks.append(_check("warm-up.lost", 0, warmup["lost"], warmup["lost"] == 0))
+        checks.append(_check("warm-up.incorrect", 0, warmup["incorrect"],
+                             warmup["incorrect"] == 0))  # fmt: skip
     sent = max(total["sent"], 1)
     timeout_share = total["timed_out"] / sent
     checks.append(_check("timeout_share", slo.max_timeout_share, round(timeout_share, 6),
