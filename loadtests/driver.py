@@ -6,14 +6,14 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
-from hdrh.histogram import HdrHistogram
-
+from loadtests.agencies import PlayedAgency, flow_pools
 from loadtests.arrivals import arrival_times
-from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
+from loadtests.ledger import PhaseLedger
 from loadtests.scenario import Period, Scenario
+from loadtests.timeline import Timeline
 from loadtests.watchers import ChangeWatch, Subscribers
 from loadtests.workload import Expected, Workload
 from services.registry.population import Population
@@ -28,23 +28,6 @@ log = logging.getLogger("ndx.driver")
 LATE_TOLERANCE_S = 0.010
 YIELD_EVERY = 64
 DEATH_GRACE_S = 1.0  # after confirmation, before a dead citizen is verified (other instances)
-
-
-@dataclass(frozen=True, slots=True)
-class PlayedAgency:
-    agency: str
-    weight: float
-    province: str | None  # citizens drawn from this birth province; None = nationwide
-    agreements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    subscribes: bool = False
-    civil: bool = False
-
-
-@dataclass
-class Second:
-    phase: str
-    answered: int = 0
-    latency: HdrHistogram = field(default_factory=lambda: new_histogram(2))
 
 
 PeriodHook = Callable[[PhaseLedger], Awaitable[None]]
@@ -66,33 +49,19 @@ class Driver:
             a.agency: AgencyClient(a.agency, transport, codec, scenario.timeout_s, policy)
             for a in agencies
         }
-        self.pools = self._pools(scenario)
+        self.pools = flow_pools(scenario, self.agencies)
         self.watch = ChangeWatch(transport, codec, self.workload.pending_deaths)
         subscribing = [a.agency for a in agencies if a.subscribes]
         self.subscribers = Subscribers(transport, codec, audit_key, self.clients, subscribing)
         self.codec = codec
         self.phases: list[PhaseLedger] = []
-        self.seconds: list[Second] = []
+        self.timeline = Timeline()
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
         self._t0 = self._wall0 = 0.0
         self._late0 = 0
         self.warmup: PhaseLedger | None = None
         self.current: PhaseLedger | None = None
-
-    def _pools(self, scenario: Scenario) -> dict[str, tuple[list[PlayedAgency], list[float]]]:
-        """Which agencies can play each flow, with their weights; flows nobody can play drop."""
-        eligible = {
-            "verify": self.agencies,
-            "lookup": [a for a in self.agencies if a.agreements],
-            "dossier": [a for a in self.agencies if a.province is not None],
-            "death": [a for a in self.agencies if a.civil],
-        }
-        return {
-            flow: (eligible[flow], [a.weight for a in eligible[flow]])
-            for flow in scenario.mix.weights()
-            if eligible[flow]
-        }
 
     async def start(self) -> None:
         started: list[AgencyClient] = []
@@ -301,15 +270,4 @@ class Driver:
         self._second(int(done - self._t0), ledger.name, result.latency_s)
 
     def _second(self, index: int, phase: str, latency_s: float) -> None:
-        while len(self.seconds) <= index:
-            self.seconds.append(Second(phase))
-        bucket = self.seconds[index]
-        bucket.answered += 1
-        bucket.latency.record_value(max(1, min(120_000_000, int(latency_s * 1e6))))
-
-    def timeline(self) -> list[dict[str, object]]:
-        return [
-            {"t": i, "phase": s.phase, "answered": s.answered,
-             "latency_ms": latency_summary(s.latency)}
-            for i, s in enumerate(self.seconds)
-        ]  # fmt: skip
+        self.timeline.record(index, phase, latency_s)

@@ -37,8 +37,7 @@ class LiveView:
             "late sends",
         ):
             table.add_column(col, justify="right")
-        seconds = self.driver.seconds
-        last = seconds[-2] if len(seconds) >= 2 else (seconds[-1] if seconds else None)
+        last = self.driver.timeline.last_complete()
         ledgers = self.driver.ledgers()
         for ledger in ledgers:
             current = ledger is ledgers[-1]

@@ -12,14 +12,15 @@ from typing import Any
 
 from rich.console import Console
 
-from loadtests.driver import Driver, PlayedAgency
+from loadtests.agencies import PlayedAgency, played_agencies
+from loadtests.driver import Driver
 from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
 from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
 from loadtests.measure import Meter, measured
 from loadtests.report import write_report
-from loadtests.scenario import Scenario, ScenarioError, load_scenario
+from loadtests.scenario import Scenario, load_scenario
 from loadtests.slo import verdict
 from loadtests.stack import RunStack
 from services.registry.population import Population
@@ -30,34 +31,6 @@ from services.shared.topics import topics_for
 from services.shared.topology import Topology, load_topology
 
 LATE_WARNING_SHARE = 0.01
-
-
-def played_agencies(scenario: Scenario, topology: Topology, source: Path) -> list[PlayedAgency]:
-    """Agencies to play, weighted: provinces by population, ministries by their weight."""
-    provinces = {p.id: p for p in topology.provinces}
-    ministries = {m.id: m for m in topology.ministries}
-    wanted = scenario.agencies or [*provinces, *ministries]
-    unknown = [a for a in wanted if a not in provinces and a not in ministries]
-    if unknown:
-        raise ScenarioError(f"{source}: agencies: not in topology {topology.name}: {unknown}")
-    pop = sum(provinces[a].population for a in wanted if a in provinces) or 1
-    weight = sum(ministries[a].weight for a in wanted if a in ministries) or 1
-    has_m = any(a in ministries for a in wanted)
-    has_p = any(a in provinces for a in wanted)
-    m_share = topology.ministry_share if has_m and has_p else 1.0
-    out = []
-    for a in wanted:
-        if a in provinces:
-            p = provinces[a]
-            share = (1 - m_share) if has_m else 1.0
-            out.append(PlayedAgency(a, share * p.population / pop, p.code))
-            continue
-        m = ministries[a]
-        agreed = {g.purpose: tuple(g.fields) for g in m.agreements} if "lookup" in m.roles else {}
-        out.append(PlayedAgency(a, m_share * m.weight / weight, None, agreed,
-                                "subscribe_changes" in m.roles,
-                                "publish_civil_events" in m.roles))  # fmt: skip
-    return out
 
 
 def new_run_id(scenario: Scenario) -> str:
@@ -176,7 +149,7 @@ def build_report(
         "totals": total,
         "late_answers": driver.late_answers,
         "slo": verdict(scenario.slo, phases, total, growth, warmup),
-        "timeline": driver.timeline(),
+        "timeline": driver.timeline.as_report(),
         "assumptions": scenario.assumptions,
         "warnings": warnings,
     }

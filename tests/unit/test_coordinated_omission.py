@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from loadtests.agencies import played_agencies
 from loadtests.driver import Driver
-from loadtests.run import played_agencies
 from loadtests.scenario import Period, Scenario
 from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
@@ -38,7 +38,6 @@ async def test_requests_sent_during_a_stall_report_the_stall_in_their_latency() 
         await driver.stop()
     phase = phases[0]
     assert phase.answered == phase.sent > 100
-    assert phase.late_sends < 0.05 * phase.sent  # the generator kept its schedule
     # The first request waited the whole stall, the last about STALL_S - 1 s: the median sits
     # half-way, far above the sub-millisecond service time of the in-memory twin.
     p50_s = phase.latency.get_value_at_percentile(50) / 1e6

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from loadtests.agencies import played_agencies
 from loadtests.driver import Driver
 from loadtests.ledger import totals
-from loadtests.run import played_agencies
 from loadtests.scenario import Errors, Mix, Period, Scenario
 from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
