@@ -24,4 +24,4 @@ def audit(
         requested_at_us=requested_at_us,
         answered_at_us=answered_at_us,
     )
-    return Outgoing(AUDIT.name, record, requester.encode())
+    return Outgoing(AUDIT.name, record, requester.encode(), repeat=False)

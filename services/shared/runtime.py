@@ -26,6 +26,7 @@ class Outgoing:
     topic: str
     message: Message
     key: bytes | None = None
+    repeat: bool = True  # sent again for a redelivered request (an answer); False: once (audit)
 
 
 Handler = Callable[[Any], Awaitable[list[Outgoing]]]
@@ -84,6 +85,7 @@ class ServiceLoop:
         self.consumer, self.producer, self.codec = consumer, producer, codec
         self.handlers, self.request_id, self.batch = handlers, request_id, batch
         self.dedup = Deduplicator()
+        self._answered: list[tuple[str, list[Outgoing]]] = []
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -104,6 +106,7 @@ class ServiceLoop:
 
     async def process(self, records: list[Record]) -> None:
         pending: list[asyncio.Future[Any]] = []
+        self._answered = []
         try:
             for rec in records:
                 pending.extend(await self._one(rec))
@@ -117,6 +120,8 @@ class ServiceLoop:
             await self.consumer.rewind()
             return
         await self.consumer.commit()
+        for key, outs in self._answered:  # remembered only once they are durable
+            self.dedup.put(key, outs)
         self.handled += len(records)
 
     async def _one(self, rec: Record) -> list[asyncio.Future[Any]]:
@@ -130,8 +135,9 @@ class ServiceLoop:
             return [await self.dead_letter(rec, "unexpected_message", type(message).__name__)]
         key = self.request_id(message)
         outs = self.dedup.get(key) if key else None
-        if outs is not None:
+        if outs is not None:  # answered durably before: the answer again, the audit not twice
             metrics.DUPLICATE_REQUESTS.labels(self.service).inc()
+            outs = [o for o in outs if o.repeat]
         else:
             try:
                 outs = await handler(message)
@@ -141,7 +147,7 @@ class ServiceLoop:
                 log.exception("%s: handler failed on %s", self.service, type(message).__name__)
                 return [await self.dead_letter(rec, "handler_error", repr(exc))]
             if key:
-                self.dedup.put(key, outs)
+                self._answered.append((key, outs))
         return [
             await self.producer.send(o.topic, self.codec.encode(o.message), key=o.key) for o in outs
         ]

@@ -52,7 +52,7 @@ async def test_a_death_reported_before_a_restart_is_still_known_after_it(
     try:
         first.wait_ready("registry")
         province = AgencyClient("province.001", transport, codec, 30)
-        watch = ChangeWatch(transport, codec)
+        watch = ChangeWatch(transport, codec, set())
         await province.start()
         await watch.start()
         try:
