@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from loadtests.scenario import Scenario, ScenarioError
@@ -23,7 +24,8 @@ class PlayedAgency:
 def flow_pools(
     scenario: Scenario, agencies: list[PlayedAgency]
 ) -> dict[str, tuple[list[PlayedAgency], list[float]]]:
-    """Which agencies can play each flow, with their weights; flows nobody can play drop."""
+    """Which agencies can play each flow, with cumulative weights (computed once, not per
+    arrival); flows nobody can play drop."""
     eligible = {
         "verify": agencies,
         "lookup": [a for a in agencies if a.agreements],
@@ -31,7 +33,7 @@ def flow_pools(
         "death": [a for a in agencies if a.civil],
     }
     return {
-        flow: (eligible[flow], [a.weight for a in eligible[flow]])
+        flow: (eligible[flow], list(accumulate(a.weight for a in eligible[flow])))
         for flow in scenario.mix.weights()
         if eligible[flow]
     }

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from itertools import accumulate
 
 from loadtests.agencies import PlayedAgency, flow_pools
 from loadtests.arrivals import arrival_times
@@ -154,16 +155,17 @@ class Driver:
                               period.max_requests)  # fmt: skip
         ledger.target_rate = len(times) / period.duration_s  # the profile's shape included
         flows = list(self.pools)
-        flow_weights = [sc.mix.weights()[f] for f in flows]
+        mix = sc.mix.weights()
+        flow_cum = list(accumulate(mix[f] for f in flows))
         start = ledger.started = loop.time()
         for i, offset in enumerate(times):
             due = start + offset
             delay = due - loop.time()
             if delay > 0.001:
                 await asyncio.sleep(delay)
-            flow = self.rng.choices(flows, flow_weights)[0]
-            pool, weights = self.pools[flow]
-            self._fire(flow, self.rng.choices(pool, weights)[0], due, ledger)
+            flow = self.rng.choices(flows, cum_weights=flow_cum)[0]
+            pool, cum = self.pools[flow]
+            self._fire(flow, self.rng.choices(pool, cum_weights=cum)[0], due, ledger)
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
         remaining = start + period.duration_s - loop.time()

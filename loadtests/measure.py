@@ -77,10 +77,6 @@ def _share(online: float, counter: float) -> float | None:
     return None if online + counter == 0 else round(online / (online + counter), 4)
 
 
-def _driver_transactions(ledger: PhaseLedger) -> int:
-    return ledger.sent
-
-
 def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> dict[str, Any]:
     """Per-period measured rates and online shares, and growth against each baseline."""
     periods: dict[str, dict[str, Any]] = {}
@@ -89,7 +85,7 @@ def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> di
         periods[period.name] = {
             "measured_rate": delta.transactions / period.duration_s,
             "dead_letters": delta.dead_letters,
-            "driver_rate": _driver_transactions(ledger) / period.duration_s,
+            "driver_rate": ledger.sent / period.duration_s,
             "online_share": {
                 "target": period.online_share,
                 "measured": _share(

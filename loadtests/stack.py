@@ -86,6 +86,11 @@ class ServiceProcess:
             time.sleep(0.2)
         raise StackError(f"{self.name} not ready after {timeout:.0f}s:\n{tail(self.log_path)}")
 
+    @property
+    def kind(self) -> str:
+        """registry, monitor, ...: the label its readiness gauge carries."""
+        return self.module.rsplit(".", 1)[-1]
+
     def kill(self) -> None:
         """SIGKILL: nothing is drained, nothing uncommitted is kept."""
         if self.proc is not None and self.proc.poll() is None:
@@ -127,7 +132,7 @@ class RunStack:
             svc.start()
             self.services.append(svc)
         for svc in self.services:
-            svc.wait_ready(svc.module.rsplit(".", 1)[-1])
+            svc.wait_ready(svc.kind)
         return self.bootstrap
 
     def restart_service(
@@ -143,7 +148,7 @@ class RunStack:
         time.sleep(down_s)
         svc.env = {**svc.env, **(env or {})}
         svc.start()
-        svc.wait_ready(svc.module.rsplit(".", 1)[-1])
+        svc.wait_ready(svc.kind)
         return time.monotonic() - started
 
     def restart_broker(self, down_s: float) -> float:

@@ -47,7 +47,6 @@ class KafkaProducer:
 
     async def start(self) -> None:
         # Built here, not in __init__, so a client that never starts leaves nothing to close.
-        self.restarts = getattr(self, "restarts", -1) + 1
         self._stale = True  # until connected: a failed restart is tried again at the next send
         self._p = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
