@@ -19,6 +19,10 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
+
+from loadtests.procs import alive, identify, read_pidfile, record_of, terminate, write_pidfile
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "kafka"
@@ -106,6 +110,26 @@ class LocalBroker:
         """Start the JVM; return the bootstrap address once the broker serves clients."""
         if self.is_running():
             return self.bootstrap
+        cmd = self.command()
+        with (self.data_dir / "broker.out").open("ab") as out:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            )
+        write_pid(self.data_dir, self._proc.pid)
+        deadline = time.monotonic() + timeout
+        while not serves_clients(self.port):
+            if self._proc.poll() is not None:
+                code, self._proc = self._proc.returncode, None
+                (self.data_dir / PID_FILE).unlink(missing_ok=True)
+                raise BrokerError(f"broker JVM exited ({code}) while starting\n{self._tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrokerError(f"{self.bootstrap} not ready after {timeout:g}s\n{self._tail()}")
+            time.sleep(0.2)
+        return self.bootstrap
+
+    def command(self) -> list[str]:
+        """Everything short of launching: checks, jars, configuration, storage; the JVM's argv."""
         if (java := shutil.which("java")) is None:
             raise BrokerError("Java ('java', 17 or newer) is not on PATH; the broker needs it.")
         if (other := running_pid(self.data_dir)) is not None:
@@ -116,23 +140,7 @@ class LocalBroker:
         libs, props = ensure_jars(self.cache), self._render_properties()
         if not (self.data_dir / "kraft" / "meta.properties").exists():
             self._format_storage(java, libs, props)
-        cmd = [java, *self._jvm_flags(), "-cp", f"{libs}/*", "kafka.Kafka", str(props)]
-        with (self.data_dir / "broker.out").open("ab") as out:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-            )
-        (self.data_dir / PID_FILE).write_text(f"{self._proc.pid}\n")
-        deadline = time.monotonic() + timeout
-        while not _serves_clients(self.port):
-            if self._proc.poll() is not None:
-                code, self._proc = self._proc.returncode, None
-                (self.data_dir / PID_FILE).unlink(missing_ok=True)
-                raise BrokerError(f"broker JVM exited ({code}) while starting\n{self._tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise BrokerError(f"{self.bootstrap} not ready after {timeout:g}s\n{self._tail()}")
-            time.sleep(0.2)
-        return self.bootstrap
+        return [java, *self._jvm_flags(), "-cp", f"{libs}/*", "kafka.Kafka", str(props)]
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM the JVM's process group (controlled shutdown), SIGKILL it after timeout."""
@@ -193,39 +201,38 @@ class LocalBroker:
         return "\n".join(f"--- {f.name} ---\n{_last(_read(f))}" for f in files if _read(f).strip())
 
 
+def write_pid(data_dir: Path, pid: int) -> None:
+    """Record the JVM with its start time and command line, so a reused pid is never trusted."""
+    write_pidfile(data_dir / PID_FILE, record_of(pid))
+
+
 def running_pid(data_dir: Path) -> int | None:
     """The pid of the live broker JVM recorded in data_dir, ignoring stale or reused pids."""
-    try:
-        pid = int(_read(data_dir / PID_FILE).strip())
-    except ValueError:
-        return None
-    if not pid_alive(pid):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return pid  # no /proc (not Linux): trust the pid file
+    proc = running_process(data_dir)
+    return proc.pid if proc is not None else None
+
+
+def running_process(data_dir: Path) -> psutil.Process | None:
+    """The recorded JVM if it is the very process recorded and a broker of this data_dir."""
+    record = read_pidfile(data_dir / PID_FILE)
     props = str(data_dir.resolve() / "server.properties")
-    return pid if "kafka.Kafka" in cmdline and props in cmdline else None
+    if record is None or "kafka.Kafka" not in record.cmdline or props not in record.cmdline:
+        return None
+    return identify(record)
 
 
 def stop_from_pidfile(data_dir: Path, timeout: float = 30.0) -> bool:
     """Stop the broker another process started on data_dir; False if none was running."""
-    pid = running_pid(data_dir)
-    if pid is not None:
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid):
-            if time.monotonic() > deadline:
-                _signal_group(pid, signal.SIGKILL)
-            if time.monotonic() > deadline + 10:
-                raise BrokerError(f"broker pid {pid} survived SIGKILL")
-            time.sleep(0.1)
+    proc = running_process(data_dir)
+    if proc is not None:
+        terminate(proc, timeout)
+        if alive(proc):
+            raise BrokerError(f"broker pid {proc.pid} survived SIGKILL")
     (data_dir / PID_FILE).unlink(missing_ok=True)
-    return pid is not None
+    return proc is not None
 
 
-def _serves_clients(port: int) -> bool:
+def serves_clients(port: int) -> bool:
     """A Metadata (v1) answer listing a broker: it is registered and unfenced, not just bound."""
     request = struct.pack(">hhih", 3, 1, 1, 6) + b"ndxsim" + struct.pack(">i", 0)  # no topics
     try:
@@ -244,19 +251,6 @@ def _cluster_id() -> str:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         if not cid.startswith("-"):
             return cid
-
-
-def pid_alive(pid: int) -> bool:
-    """True while the process runs (a zombie counts as ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError, IndexError):  # a zombie has exited already
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
