@@ -105,8 +105,9 @@ def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> 
     alive = _alive(state, report)
     supervisor = identify(state.supervisor) if state else None
     if supervisor is not None and state is not None:
-        missing = [r.name for r in state.components if r.name not in alive]
-        report.running = [r.name for r in state.components if r.name in alive]
+        # not ready yet counts as missing: it died or was just restarted; `up` waits for it
+        missing = [r.name for r in state.components if r.name not in alive or r.phase != "up"]
+        report.running = [r.name for r in state.components if r.name not in missing]
         if missing:
             nudge = partial(supervisor.send_signal, signal.SIGUSR1)  # start now, not after backoff
             nudge()
