@@ -120,8 +120,7 @@ def demo(runs_dir: Annotated[Path, typer.Option()] = Path("runs")) -> None:
 def up() -> None:
     """Start the supervised stack (broker, services, Prometheus), or whatever of it is missing.
 
-    A supervisor keeps each component running and restarts one that dies, with backoff; on a
-    partial stack `up` starts what is missing and says what it did.
+    A supervisor restarts a component that dies, with backoff; `up` says what it started.
     """
     console = Console()
     try:

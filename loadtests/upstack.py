@@ -133,6 +133,8 @@ def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> 
     assert final is not None
     report.urls = [f"{r.name:<10} {url}" for r in final.components for url in r.urls]
     report.urls.append(f"{'supervisor':<10} {final.metrics_url}")
+    if final.get("prometheus") is None:
+        report.urls.append("prometheus (not installed: apt-get install prometheus)")
     return report
 
 
