@@ -18,6 +18,7 @@ from loadtests.stackstate import Phase
 log = logging.getLogger("ndx.supervise")
 READY_WITHIN_S = 180.0  # a start that is not ready by then is killed and counted as a failure
 PROBE_EVERY_S = (0.5, 5.0)  # while starting, once ready
+POLL_S = 0.3  # how soon a death is seen, without a thread waking many times a second
 
 
 @dataclass
@@ -91,8 +92,8 @@ class Keeper(threading.Thread):
         give_up = time.monotonic() + READY_WITHIN_S
         was_ready, next_probe = False, 0.0
         while True:
-            ended, code = wait_gone(proc, 0.3)
-            if ended or self.host.stopping.is_set():
+            ended, code = wait_gone(proc, 0)
+            if ended or self.host.stopping.wait(POLL_S):
                 return code
             if time.monotonic() < next_probe:
                 continue

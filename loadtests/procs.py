@@ -107,15 +107,18 @@ def wait_gone(proc: psutil.Process, timeout: float) -> tuple[bool, int | None]:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            code: int | None = proc.wait(0.1)  # reaps a child; polls any other process
+            code: int | None = proc.wait(0)  # reaps a child; only looks at any other process
             return True, code
         except psutil.NoSuchProcess:
             return True, None
         except psutil.TimeoutExpired:
-            if not alive(proc):
+            if not alive(proc):  # ended since: a child's code is there now; others have none
+                with contextlib.suppress(psutil.TimeoutExpired, psutil.NoSuchProcess):
+                    return True, proc.wait(0)
                 return True, None
-        if time.monotonic() > deadline:
+        if time.monotonic() >= deadline:
             return False, None
+        time.sleep(0.1)
 
 
 def terminate(proc: psutil.Process, timeout: float) -> str:

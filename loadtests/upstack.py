@@ -130,7 +130,8 @@ def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> 
         report.restarted = [n for n in names if n not in alive and n in ended]
         report.started = [n for n in names if n not in alive and n not in ended]
     final = stackstate.load()
-    assert final is not None
+    if final is None:
+        raise StackError(f"{STATE_FILE} vanished while the stack started (a concurrent `down`?)")
     report.urls = [f"{r.name:<10} {url}" for r in final.components for url in r.urls]
     report.urls.append(f"{'supervisor':<10} {final.metrics_url}")
     if final.get("prometheus") is None:
