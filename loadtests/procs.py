@@ -112,9 +112,9 @@ def wait_gone(proc: psutil.Process, timeout: float) -> tuple[bool, int | None]:
         except psutil.NoSuchProcess:
             return True, None
         except psutil.TimeoutExpired:
-            if not alive(proc):  # ended since: a child's code is there now; others have none
+            if not alive(proc):  # a zombie; a child's code comes once all its threads ended
                 with contextlib.suppress(psutil.TimeoutExpired, psutil.NoSuchProcess):
-                    return True, proc.wait(0)
+                    return True, proc.wait(5.0 if proc.ppid() == os.getpid() else 0)
                 return True, None
         if time.monotonic() >= deadline:
             return False, None

@@ -132,16 +132,18 @@ class Supervisor:
         log.warning("%s %s; restart %d in %.1fs", name, how, count, delay_s)
         self.restarts.labels(name).inc()
         self.up.labels(name).set(0)
-        if name == "broker":
+        if name == "broker":  # services that die meanwhile wait for it instead of failing
+            self.broker_ready.clear()
             (BROKER_DATA / PID_FILE).unlink(missing_ok=True)
         self._change(name, phase="backoff", process=None, restarts=count, last_exit=how,
                      next_start_at=time.time() + delay_s)  # fmt: skip
 
     def start_now(self) -> None:
-        """Cut short every backoff under way (SIGUSR1 from `ndxsim up`)."""
+        """Cut short the backoff of what is down (SIGUSR1 from `ndxsim up`), seen yet or not."""
         for keeper in self.keepers:
             row = self.state.get(keeper.component.name)
-            if self.stopping.is_set() or (row is not None and row.phase == "backoff"):
+            down = row is not None and (row.phase == "backoff" or identify(row.process) is None)
+            if self.stopping.is_set() or down:
                 keeper.wake.set()
 
     def run(self) -> None:

@@ -6,9 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import psutil
@@ -109,9 +107,8 @@ def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> 
         missing = [r.name for r in state.components if r.name not in alive or r.phase != "up"]
         report.running = [r.name for r in state.components if r.name not in missing]
         if missing:
-            nudge = partial(supervisor.send_signal, signal.SIGUSR1)  # start now, not after backoff
-            nudge()
-            _wait_all_up(supervisor, within_s, nudge)
+            supervisor.send_signal(signal.SIGUSR1)  # start them now, not after their backoff
+            _wait_all_up(supervisor, within_s)
             report.restarted = missing
     else:
         if state is not None and state.supervisor is not None:
@@ -150,11 +147,9 @@ def _spawn(bootstrap: str | None, topology: Path) -> psutil.Process:
         )  # fmt: skip
 
 
-def _wait_all_up(
-    supervisor: psutil.Process, within_s: float, nudge: Callable[[], None] | None = None
-) -> None:
+def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
     """Until the supervisor reports every component up; its death or the deadline is an error."""
-    deadline, next_nudge = time.monotonic() + within_s, time.monotonic() + 2
+    deadline = time.monotonic() + within_s
     while True:
         state = stackstate.load()
         ours = state is not None and state.supervisor and state.supervisor.pid == supervisor.pid
@@ -171,9 +166,6 @@ def _wait_all_up(
             why = "\n".join(f"{r.name}: {r.phase}, last exit {r.last_exit or '-'}\n"
                             f"{tail(LOGS / f'{r.name}.log', 8)}" for r in late)  # fmt: skip
             raise StackError(f"not up after {within_s:.0f}s:\n{why}")
-        if nudge is not None and time.monotonic() > next_nudge:
-            nudge()  # a death the supervisor had not seen yet when it was first told
-            next_nudge = time.monotonic() + 2
         time.sleep(0.3)
 
 

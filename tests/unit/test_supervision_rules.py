@@ -22,6 +22,7 @@ from loadtests.procs import (
     read_pidfile,
     record_of,
     terminate,
+    wait_gone,
     write_pidfile,
 )
 from loadtests.stackstate import ComponentState, Phase, StackState
@@ -102,6 +103,20 @@ def test_terminate_kills_a_process_that_ignores_sigterm() -> None:
     finally:
         stubborn.kill()
         stubborn.wait()
+
+
+def test_a_sigkilled_child_with_threads_is_reported_as_killed_not_as_unknown() -> None:
+    code = "import threading,time; [threading.Thread(target=time.sleep, args=(600,)).start() " \
+        "for _ in range(8)]; print(1, flush=True); time.sleep(600)"  # fmt: skip
+    for _ in range(30):  # its zombie leader shows before the last thread ends: wait for the code
+        child = psutil.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        assert child.stdout is not None and child.stdout.readline()
+        child.kill()
+        deadline = time.monotonic() + 10
+        while not (found := wait_gone(child, 0))[0]:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        assert describe_exit(found[1]) == "killed by SIGKILL"
 
 
 def test_exits_are_described_by_code_or_signal() -> None:
