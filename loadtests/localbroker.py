@@ -79,8 +79,7 @@ class LocalBroker:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM the JVM's process group (controlled shutdown), SIGKILL it after timeout."""
-        if self._node.pid is not None:
-            self._node.stop(timeout)
+        self._node.stop(timeout)
 
     def restart(self, timeout: float = 90.0) -> str:
         self.stop()

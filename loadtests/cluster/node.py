@@ -18,13 +18,7 @@ from loadtests.cluster.jars import (
     last_lines,
     read_text,
 )
-from loadtests.cluster.pids import (
-    PID_FILE,
-    PROPERTIES,
-    running_pid,
-    signal_group,
-    stop_from_pidfile,
-)
+from loadtests.cluster.pids import PID_FILE, PROPERTIES, running_pid, signal_group
 from loadtests.cluster.probe import HOST, metadata_brokers, port_in_use
 from loadtests.cluster.props import ClusterLayout, format_args, node_settings, render_properties
 
@@ -32,7 +26,11 @@ GC_FLAGS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupa
 
 
 class KafkaNode:
-    """A combined broker+controller of `layout`; its data stays in node_dir across restarts."""
+    """A combined broker+controller of `layout`; its data stays in node_dir across restarts.
+
+    It signals only the JVM it started itself; a JVM another launcher left running on node_dir
+    (found through the pid file) makes launch() refuse, never gets stopped from here.
+    """
 
     def __init__(
         self,
@@ -87,19 +85,13 @@ class KafkaNode:
 
     def terminate(self) -> None:
         """Ask for a controlled shutdown (SIGTERM) without waiting for it."""
-        if (pid := self._live_pid()) is not None:
-            signal_group(pid, signal.SIGTERM)
+        if self._proc is not None and self._proc.poll() is None:
+            signal_group(self._proc.pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM the JVM's process group (controlled shutdown), SIGKILL it after timeout.
-
-        A node another process started is found through its pid file.
-        """
+        """SIGTERM the JVM's process group (controlled shutdown), SIGKILL it after timeout."""
         proc = self._proc
-        if proc is None:
-            stop_from_pidfile(self.node_dir, timeout)
-            return
-        if proc.poll() is None:
+        if proc is not None and proc.poll() is None:
             signal_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout)
@@ -110,13 +102,10 @@ class KafkaNode:
 
     def kill(self) -> None:
         """SIGKILL the JVM at once: no controlled shutdown, as when a machine dies."""
-        pid = self._live_pid()
-        if pid is not None:
-            signal_group(pid, signal.SIGKILL)
-        if self._proc is not None:
-            self._proc.wait()
-        else:
-            stop_from_pidfile(self.node_dir, timeout=0.0)  # waits for the killed pid to go
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
         self._forget()
 
     def write_properties(self) -> Path:
@@ -131,11 +120,6 @@ class KafkaNode:
         return "\n".join(
             f"--- {f.name} ---\n{last_lines(read_text(f))}" for f in files if read_text(f).strip()
         )
-
-    def _live_pid(self) -> int | None:
-        if self._proc is not None:
-            return self._proc.pid if self._proc.poll() is None else None
-        return running_pid(self.node_dir)
 
     def _forget(self) -> None:
         if self._proc is not None:
