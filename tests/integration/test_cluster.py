@@ -18,7 +18,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
-from loadtests.cluster import LocalCluster, running_pid
+from loadtests.cluster import BrokerError, LocalCluster, running_pid
 from loadtests.cluster.probe import metadata_brokers
 from services.shared.kafka import KafkaTransport
 from services.shared.topics import TopicSpec
@@ -134,6 +134,19 @@ def test_every_node_lists_all_three_brokers_and_owns_a_checked_pid_file(
         assert pid is not None
         assert running_pid(cluster.data_dir / f"node-{node.node_id}") == pid
     assert len({cluster.pid(n) for n in (1, 2, 3)}) == 3
+
+
+def test_a_second_launcher_on_the_same_data_refuses_and_stops_nothing(
+    cluster: LocalCluster,
+) -> None:
+    other = LocalCluster(cluster.data_dir, nodes=3)
+    assert other.layout == cluster.layout  # same ports, from cluster.json
+
+    with pytest.raises(BrokerError, match="already runs"):
+        other.start()
+
+    assert all(cluster.is_running(n) for n in (1, 2, 3))
+    assert all(metadata_brokers(node.port) == 3 for node in cluster.layout.nodes)
 
 
 async def test_a_topic_with_replication_3_and_min_isr_2_has_three_in_sync_replicas(
