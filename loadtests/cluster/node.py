@@ -54,7 +54,7 @@ class KafkaNode:
         return self._proc is not None and self._proc.poll() is None
 
     def launch(self) -> None:
-        """Start the JVM and return at once; ready() tells when it serves clients."""
+        """Start the JVM and return at once; serves() tells when it is ready."""
         if self.is_running():
             return
         if (java := shutil.which("java")) is None:
@@ -90,23 +90,11 @@ class KafkaNode:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM the JVM's process group (controlled shutdown), SIGKILL it after timeout."""
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                signal_group(proc.pid, signal.SIGKILL)
-                proc.wait()
-        self._forget()
+        self._end(signal.SIGTERM, timeout)
 
     def kill(self) -> None:
         """SIGKILL the JVM at once: no controlled shutdown, as when a machine dies."""
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            signal_group(proc.pid, signal.SIGKILL)
-            proc.wait()
-        self._forget()
+        self._end(signal.SIGKILL, None)
 
     def write_properties(self) -> Path:
         template = (DEPLOY_DIR / "server.properties").read_text()
@@ -120,6 +108,17 @@ class KafkaNode:
         return "\n".join(
             f"--- {f.name} ---\n{last_lines(read_text(f))}" for f in files if read_text(f).strip()
         )
+
+    def _end(self, sig: signal.Signals, timeout: float | None) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            signal_group(proc.pid, sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                signal_group(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self._forget()
 
     def _forget(self) -> None:
         if self._proc is not None:

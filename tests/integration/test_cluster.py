@@ -8,20 +8,21 @@ import functools
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
 from loadtests.cluster import BrokerError, LocalCluster, running_pid
 from loadtests.cluster.probe import metadata_brokers
 from services.shared.kafka import KafkaTransport
 from services.shared.topics import TopicSpec
+from tests.support.cluster import java_processes_using, placement, wait_for
+from tests.support.topics import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -44,85 +45,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     assert java_processes_using(local.data_dir) == []
 
 
-def java_processes_using(data_dir: Path) -> list[int]:
-    """Live broker JVMs whose command line names a path under data_dir."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            text = cmdline.read_bytes().decode(errors="replace")
-            stat = (cmdline.parent / "stat").read_text()
-        except OSError:
-            continue
-        alive = stat.rsplit(")", 1)[1].split()[0] != "Z"
-        if alive and "kafka.Kafka" in text and str(data_dir.resolve()) in text:
-            found.append(int(cmdline.parent.name))
-    return found
-
-
 async def create_topic(cluster: LocalCluster, replication: int, min_isr: int) -> str:
     name = f"cluster.test.{uuid.uuid4().hex[:8]}"
     transport = KafkaTransport(cluster.bootstrap, replication, min_insync_replicas=min_isr)
     await transport.ensure_topics([TopicSpec(name, None, PARTITIONS)])
 
     async def led_everywhere() -> bool:
-        now = await partitions(cluster.bootstrap, name)
+        now = await placement(cluster.bootstrap, name)
         return len(now) == PARTITIONS and all(
             leader >= 0 and len(isr) == replication for leader, _, isr in now.values()
         )
 
     await wait_for(led_everywhere, f"{name}'s partitions led and in sync", 30)
     return name
-
-
-async def partitions(bootstrap: str, topic: str) -> dict[int, tuple[int, list[int], list[int]]]:
-    """partition -> (leader, replicas, in-sync replicas), as the cluster's metadata says.
-
-    The admin client asks a random known broker, which may be the one just killed: ask again.
-    """
-    for _ in range(50):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            (described,) = await admin.describe_topics([topic])
-            return {
-                p["partition"]: (p["leader"], p["replicas"], p["isr"])
-                for p in described["partitions"]
-            }
-        except KafkaError:
-            await asyncio.sleep(0.2)
-        finally:
-            await admin.close()
-    raise AssertionError(f"no broker of {bootstrap} describes {topic}")
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], what: str, deadline_s: float = 60.0
-) -> float:
-    """Poll an async predicate until true; seconds it took."""
-    began = time.monotonic()
-    while not await condition():
-        assert time.monotonic() - began < deadline_s, f"{what} not within {deadline_s:g}s"
-        await asyncio.sleep(0.1)
-    return time.monotonic() - began
-
-
-async def read_all(bootstrap: str, topic: str, count: int) -> list[tuple[int, bytes, bytes]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    got: list[tuple[int, bytes, bytes]] = []
-    try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        async with asyncio.timeout(60):
-            while len(got) < count:
-                batches = await consumer.getmany(timeout_ms=1000)
-                got += [(r.partition, r.key, r.value) for b in batches.values() for r in b]
-        ends = await consumer.end_offsets(parts)
-    finally:
-        await consumer.stop()
-    assert sum(ends.values()) == count, "the logs hold more records than were sent"
-    return got
 
 
 def test_every_node_lists_all_three_brokers_and_owns_a_checked_pid_file(
@@ -154,7 +89,7 @@ async def test_a_topic_with_replication_3_and_min_isr_2_has_three_in_sync_replic
 ) -> None:
     topic = await create_topic(cluster, replication=3, min_isr=2)
 
-    described = await partitions(cluster.bootstrap, topic)
+    described = await placement(cluster.bootstrap, topic)
     admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
     await admin.start()
     try:
@@ -177,7 +112,7 @@ async def test_killing_a_leader_mid_stream_fails_no_send_and_loses_or_repeats_no
     cluster: LocalCluster,
 ) -> None:
     topic = await create_topic(cluster, replication=3, min_isr=2)
-    before = await partitions(cluster.bootstrap, topic)
+    before = await placement(cluster.bootstrap, topic)
     victim = before[0][0]
     led = {p for p, (leader, _, _) in before.items() if leader == victim}
     producer = AIOKafkaProducer(
@@ -206,7 +141,7 @@ async def test_killing_a_leader_mid_stream_fails_no_send_and_loses_or_repeats_no
             latency[part] = max(latency.get(part, 0.0), time.monotonic() - at)
 
     async def moved() -> bool:
-        now = await partitions(cluster.bootstrap, topic)
+        now = await placement(cluster.bootstrap, topic)
         return all(now[p][0] not in (victim, -1) for p in led)
 
     async def crash_and_return() -> tuple[float, float]:
@@ -227,15 +162,15 @@ async def test_killing_a_leader_mid_stream_fails_no_send_and_loses_or_repeats_no
 
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     assert failed == [], f"{len(failed)} sends failed, first: {failed[:1]}"
-    received = await read_all(cluster.bootstrap, topic, RECORDS)
-    assert Counter(v for _, _, v in received) == Counter(v for _, v in sent)
+    received = await read_topic(cluster.bootstrap, topic)
+    assert Counter(r.value for r in received) == Counter(v for _, v in sent)
     order: dict[bytes, list[bytes]] = defaultdict(list)
-    for _, key, value in received:
-        order[key].append(value)
+    for record in sorted(received, key=lambda r: (r.partition, r.offset)):
+        order[record.key].append(record.value)
     assert all(values == sorted(values) for values in order.values())
 
     async def healed() -> bool:
-        now = await partitions(cluster.bootstrap, topic)
+        now = await placement(cluster.bootstrap, topic)
         return all(len(isr) == 3 for _, _, isr in now.values())
 
     rejoined_s = await wait_for(healed, f"node {victim} back in every ISR")
@@ -251,7 +186,7 @@ async def test_with_replication_1_a_killed_nodes_partitions_are_unavailable_unti
     cluster: LocalCluster,
 ) -> None:
     topic = await create_topic(cluster, replication=1, min_isr=1)
-    before = await partitions(cluster.bootstrap, topic)
+    before = await placement(cluster.bootstrap, topic)
     victim = before[0][0]
     led = {p for p, (leader, _, _) in before.items() if leader == victim}
     others = set(before) - led
@@ -266,7 +201,7 @@ async def test_with_replication_1_a_killed_nodes_partitions_are_unavailable_unti
         killed = time.monotonic()
 
         async def leaderless() -> bool:
-            now = await partitions(cluster.bootstrap, topic)
+            now = await placement(cluster.bootstrap, topic)
             return all(now[p][0] == -1 for p in led)
 
         offline_s = await wait_for(leaderless, f"node {victim}'s partitions offline", 30)
@@ -293,9 +228,10 @@ async def test_with_replication_1_a_killed_nodes_partitions_are_unavailable_unti
         await again.stop()
     recovered_s = time.monotonic() - back
     late = sum(1 for p in led if during[p].done() and during[p].exception() is None)
-    received = await read_all(cluster.bootstrap, topic, PARTITIONS * 2 + late)
+    received = sorted(await read_topic(cluster.bootstrap, topic), key=lambda r: r.offset)
+    assert len(received) == PARTITIONS * 2 + late
     for p in led:
-        values = [v for part, _, v in received if part == p]
+        values = [r.value for r in received if r.partition == p]
         assert values[0] == b"before the crash" and values[-1] == b"after the return"
     print(
         f"\nreplication 1, node {victim} killed: partitions {sorted(led)} leaderless after "
