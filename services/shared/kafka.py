@@ -222,14 +222,29 @@ class KafkaConsumer:
 
 
 class KafkaTransport:
-    """Builds clients for one cluster; connect_timeout bounds every first contact."""
+    """Builds clients for one cluster; connect_timeout bounds every first contact.
 
-    def __init__(self, bootstrap: str, replication: int = 1, connect_timeout: float = 8.0) -> None:
+    Topics it creates get `replication` replicas and accept acks=all writes while
+    `min_insync_replicas` of them are in sync.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        replication: int = 1,
+        connect_timeout: float = 8.0,
+        min_insync_replicas: int = 1,
+    ) -> None:
+        if not 1 <= min_insync_replicas <= replication:
+            raise ValueError(
+                f"min_insync_replicas={min_insync_replicas} must be 1..replication={replication}"
+            )
         self.bootstrap, self.replication, self.connect_timeout = (
             bootstrap,
             replication,
             connect_timeout,
         )
+        self.min_insync_replicas = min_insync_replicas
 
     def producer(self, client_id: str) -> KafkaProducer:
         return KafkaProducer(self.bootstrap, client_id, self.connect_timeout)
@@ -252,8 +267,11 @@ class KafkaTransport:
         await _connect(admin.start, self.bootstrap, self.connect_timeout)
         try:
             existing = set(await admin.list_topics())
+            durability = {"min.insync.replicas": str(self.min_insync_replicas)}
             new = [
-                NewTopic(s.name, s.partitions, self.replication, topic_configs=dict(s.config))
+                NewTopic(
+                    s.name, s.partitions, self.replication, topic_configs={**durability, **s.config}
+                )
                 for s in specs
                 if s.name not in existing
             ]
