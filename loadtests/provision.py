@@ -6,6 +6,7 @@ aiokafka's admin client has neither ACLs nor SCRAM, so this speaks through confl
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,7 @@ from services.shared.access import AclRow, acl_table, principals, process_identi
 from services.shared.credentials import ClientSecurity, Credentials, write_credentials
 from services.shared.topology import Topology
 
+log = logging.getLogger("ndx.provision")  # librdkafka's own lines, which name no secret
 SCRAM_ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512; clients pay it once per connection
 
 
@@ -91,7 +93,7 @@ def provision(
     began = time.monotonic()
     passwords = {p: SecretStr(secrets.token_urlsafe(24)) for p in principals(topology)}
     rows = tuple(acl_table(topology))
-    client = AdminClient(admin_config(bootstrap, admin))
+    client = AdminClient(admin_config(bootstrap, admin), logger=log)
     info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
     users = client.alter_user_scram_credentials(
         [

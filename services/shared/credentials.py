@@ -22,6 +22,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from services.shared.settings import Settings
+
 Protocol = Literal["SASL_PLAINTEXT", "SASL_SSL"]
 Mechanism = Literal["SCRAM-SHA-512"]
 PRINCIPAL = r"^[a-z][a-z0-9_.-]*$"
@@ -105,6 +107,11 @@ def write_private(path: Path, text: str) -> Path:
 
 def write_credentials(path: Path, credentials: Credentials) -> Path:
     return write_private(path, dump_credentials(credentials))
+
+
+def credentials_of(settings: Settings) -> Credentials | None:
+    """The identities NDX_CREDENTIALS names; None when the cluster is plaintext."""
+    return None if settings.credentials is None else load_credentials(settings.credentials)
 
 
 def load_credentials(path: Path) -> Credentials:

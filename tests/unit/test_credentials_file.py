@@ -11,9 +11,11 @@ from pydantic import SecretStr
 from services.shared.credentials import (
     Credentials,
     CredentialsError,
+    credentials_of,
     load_credentials,
     write_credentials,
 )
+from services.shared.settings import load_settings
 
 SECRET = "s3cr3t-password-value"
 
@@ -106,3 +108,18 @@ def test_passwords_stay_out_of_reprs() -> None:
 
     assert SECRET not in repr(creds)
     assert SECRET not in repr(creds.security_for("registry"))
+
+
+def test_ndx_credentials_names_the_file_a_process_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_credentials(tmp_path / "p.yaml", made(monitor=SECRET))
+    monkeypatch.setenv("NDX_AUDIT_KEY", "k" * 16)
+
+    monkeypatch.setenv("NDX_CREDENTIALS", str(path))
+    loaded = credentials_of(load_settings())
+    monkeypatch.delenv("NDX_CREDENTIALS")
+    plaintext = credentials_of(load_settings())
+
+    assert loaded is not None and list(loaded.identities) == ["monitor"]
+    assert plaintext is None
