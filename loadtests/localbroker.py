@@ -47,9 +47,12 @@ class LocalBroker:
         heap: str = "1g",
         cache: Path = DEFAULT_CACHE,
         secured: bool = False,
+        tls: bool = False,
     ) -> None:
         self.data_dir = data_dir.resolve()
-        self.credentials = admin_credentials(self.data_dir) if secured else None
+        if tls and not secured:
+            raise BrokerError("TLS comes with a secured broker: pass secured=True too")
+        self.credentials = admin_credentials(self.data_dir, tls) if secured else None
         self.admin = None if self.credentials is None else self.credentials.security_for(ADMIN)
         self.port, self.controller_port = port, controller_port
         self.jmx_exporter_port, self.heap = jmx_exporter_port, heap

@@ -33,12 +33,15 @@ class LocalCluster:
         jmx_exporter_port: int | None = None,
         cache: Path = DEFAULT_CACHE,
         secured: bool = False,
+        tls: bool = False,
     ) -> None:
         if nodes not in SIZES:
             raise BrokerError(f"a local cluster has 1 or 3 nodes, not {nodes}")
         self.data_dir = data_dir.resolve()
         self.layout = self._planned(nodes)
-        self.credentials = admin_credentials(self.data_dir) if secured else None
+        if tls and not secured:
+            raise BrokerError("TLS comes with a secured cluster: pass secured=True too")
+        self.credentials = admin_credentials(self.data_dir, tls) if secured else None
         self.nodes = {
             n.node_id: KafkaNode(
                 self.layout,

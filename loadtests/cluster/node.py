@@ -85,10 +85,11 @@ class KafkaNode:
         if (code := self._proc.poll()) is not None:
             self._forget()
             raise BrokerError(f"node {self.node_id} JVM exited ({code})\n{self.tail()}")
-        login = None
+        login, tls = None, None
         if self.admin is not None:
             login = (SCRAM, self.admin.principal, self.admin.password.get_secret_value())
-        return metadata_brokers(self.address.port, login=login) >= brokers
+            tls = self.admin.ca_file if self.admin.protocol == "SASL_SSL" else None
+        return metadata_brokers(self.address.port, login=login, ca_file=tls) >= brokers
 
     def terminate(self) -> None:
         """Ask for a controlled shutdown (SIGTERM) without waiting for it."""

@@ -6,7 +6,9 @@ On a secured node the probe first logs in with SASL/SCRAM (scramp does the SCRAM
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
+from pathlib import Path
 from typing import BinaryIO
 
 from scramp import ScramClient, ScramException
@@ -63,13 +65,20 @@ def _login(sock: socket.socket, stream: BinaryIO, login: Login) -> None:
         raise ProbeRefused(f"SCRAM exchange failed: {exc}") from None
 
 
-def metadata_brokers(port: int, host: str = HOST, login: Login | None = None) -> int:
-    """Brokers listed in a Metadata (v1) answer: registered and unfenced; 0 if no answer."""
+def _connect(host: str, port: int, ca_file: Path | None) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=2.0)
+    if ca_file is None:
+        return sock
+    return ssl.create_default_context(cafile=str(ca_file)).wrap_socket(sock, server_hostname=host)
+
+
+def metadata_brokers(
+    port: int, host: str = HOST, login: Login | None = None, ca_file: Path | None = None
+) -> int:
+    """Brokers listed in a Metadata (v1) answer: registered and unfenced; 0 if no answer.
+    With ca_file the connection is TLS, trusting that CA."""
     try:
-        with (
-            socket.create_connection((host, port), timeout=2.0) as sock,
-            sock.makefile("rb") as stream,
-        ):
+        with _connect(host, port, ca_file) as sock, sock.makefile("rb") as stream:
             if login is not None:
                 _login(sock, stream, login)
             body = _call(sock, stream, METADATA, 1, struct.pack(">i", 0))  # no topics

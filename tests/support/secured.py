@@ -33,9 +33,9 @@ class SecuredStack:
 
 
 @contextmanager
-def secured_stack(data_dir: Path, topology: Topology) -> Iterator[SecuredStack]:
+def secured_stack(data_dir: Path, topology: Topology, tls: bool = False) -> Iterator[SecuredStack]:
     """Start a secured node, create the topology's users, ACLs and topics; stop it after."""
-    cluster = LocalCluster(data_dir, nodes=1, secured=True)
+    cluster = LocalCluster(data_dir, nodes=1, secured=True, tls=tls)
     admin = cluster.admin
     assert admin is not None
     try:

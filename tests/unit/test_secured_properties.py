@@ -6,7 +6,9 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from loadtests.cluster import LocalCluster
+import pytest
+
+from loadtests.cluster import BrokerError, LocalCluster
 from loadtests.cluster.props import format_args
 from loadtests.localbroker import LocalBroker
 from services.shared.access import ADMIN
@@ -100,3 +102,23 @@ def test_a_plaintext_node_stays_as_it_was(tmp_path: Path) -> None:
     protocols = parse(text)["listener.security.protocol.map"]
     assert protocols == "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     assert "--add-scram" not in format_args(cluster.layout)
+
+
+def test_with_tls_both_listeners_are_sasl_ssl_with_the_clusters_own_certificates(
+    tmp_path: Path,
+) -> None:
+    cluster = LocalCluster(tmp_path, nodes=1, secured=True, tls=True)
+    props = rendered(cluster, 1)
+    assert cluster.admin is not None and cluster.admin.ca_file is not None
+
+    assert props["listener.security.protocol.map"] == "CLIENT:SASL_SSL,CONTROLLER:SASL_SSL"
+    assert props["ssl.truststore.location"] == str(cluster.admin.ca_file)
+    keystore = Path(props["ssl.keystore.location"])
+    assert (props["ssl.keystore.type"], props["ssl.truststore.type"]) == ("PEM", "PEM")
+    assert "PRIVATE KEY" in keystore.read_text() and mode(keystore) == 0o600
+    assert cluster.admin.protocol == "SASL_SSL"
+
+
+def test_tls_without_sasl_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BrokerError, match="secured=True"):
+        LocalCluster(tmp_path, tls=True)
