@@ -118,8 +118,12 @@ def scale_buttons(axis: str, y: float = 1.0, log: bool = False) -> dict[str, obj
         "type": "buttons", "direction": "left", "x": 1, "y": y, "xanchor": "right",
         "yanchor": "bottom", "pad": {"b": 4}, "font": {"size": 11}, "showactive": True,
         "active": 1 if log else 0,
-        "buttons": [{"label": "linear", "method": "relayout", "args": [{f"{axis}.type": "linear"}]},
-                    {"label": "log", "method": "relayout", "args": [{f"{axis}.type": "log"}]}],
+        "buttons": [
+            {"label": "linear", "method": "relayout",
+             "args": [{f"{axis}.type": "linear", f"{axis}.dtick": None}]},
+            {"label": "log", "method": "relayout",  # a tick per power of ten, not 2 and 5 too
+             "args": [{f"{axis}.type": "log", f"{axis}.dtick": 1}]},
+        ],
     }  # fmt: skip
 
 

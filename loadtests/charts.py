@@ -103,7 +103,8 @@ def outcomes(report: RunReport) -> Chart:
                     marker_color=PERIOD_COLOURS[i % len(PERIOD_COLOURS)],
                     hovertemplate="%{y:,} (%{customdata:.2%} of sent)")  # fmt: skip
     base_layout(fig, 380)
-    fig.update_layout(barmode="group", bargap=0.3, yaxis={"title": "requests", "type": "log"},
+    axis = {"title": "requests", "type": "log", "dtick": 1}
+    fig.update_layout(barmode="group", bargap=0.3, yaxis=axis,
                       updatemenus=[scale_buttons("yaxis", log=True)])  # fmt: skip
     note = ("Every request sent ends in one of these; a log scale so that rare outcomes show. "
             "Click a period in the legend to hide it.")  # fmt: skip
