@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests.ledger import PhaseLedger
+from loadtests.reportmodel import Growth, OnlineShare
 from loadtests.scenario import Scenario
 from loadtests.stack import scrape
 
@@ -77,35 +77,47 @@ def _share(online: float, counter: float) -> float | None:
     return None if online + counter == 0 else round(online / (online + counter), 4)
 
 
-def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PeriodMeasure:
+    """What the platform's counters said about one period, beside the driver's own count."""
+
+    measured_rate: float
+    dead_letters: float
+    driver_rate: float
+    online_share: OnlineShare
+
+
+@dataclass(frozen=True)
+class Measured:
+    periods: dict[str, PeriodMeasure]
+    growth: list[Growth]
+
+
+def _ratio(now: float, base: float) -> float | None:
+    return round(now / base - 1, 4) if base else None
+
+
+def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> Measured:
     """Per-period measured rates and online shares, and growth against each baseline."""
-    periods: dict[str, dict[str, Any]] = {}
+    periods: dict[str, PeriodMeasure] = {}
     for i, (period, ledger) in enumerate(zip(scenario.periods, ledgers, strict=True)):
         delta = meter.period(i)
-        periods[period.name] = {
-            "measured_rate": delta.transactions / period.duration_s,
-            "dead_letters": delta.dead_letters,
-            "driver_rate": ledger.sent / period.duration_s,
-            "online_share": {
-                "target": period.online_share,
-                "measured": _share(
-                    delta.dossiers.get("ONLINE", 0), delta.dossiers.get("COUNTER", 0)
-                ),
-                "driver": _share(ledger.dossiers["ONLINE"], ledger.dossiers["COUNTER"]),
-            },
-        }
+        online = _share(delta.dossiers.get("ONLINE", 0), delta.dossiers.get("COUNTER", 0))
+        driver = _share(ledger.dossiers["ONLINE"], ledger.dossiers["COUNTER"])
+        periods[period.name] = PeriodMeasure(
+            measured_rate=delta.transactions / period.duration_s,
+            dead_letters=delta.dead_letters,
+            driver_rate=ledger.sent / period.duration_s,
+            online_share=OnlineShare(target=period.online_share, measured=online, driver=driver),
+        )
     growth = []
     for period in scenario.periods:
         if period.baseline is None or period.growth is None:
             continue
         now, base = periods[period.name], periods[period.baseline]
-        growth.append({
-            "period": period.name,
-            "baseline": period.baseline,
-            "target": period.growth,
-            "measured": round(now["measured_rate"] / base["measured_rate"] - 1, 4)
-            if base["measured_rate"] else None,
-            "driver": round(now["driver_rate"] / base["driver_rate"] - 1, 4)
-            if base["driver_rate"] else None,
-        })  # fmt: skip
-    return {"periods": periods, "growth": growth}
+        growth.append(Growth(
+            period=period.name, baseline=period.baseline, target=period.growth,
+            measured=_ratio(now.measured_rate, base.measured_rate),
+            driver=_ratio(now.driver_rate, base.driver_rate),
+        ))  # fmt: skip
+    return Measured(periods, growth)
