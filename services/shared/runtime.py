@@ -75,6 +75,7 @@ class ServiceLoop:
         self.letters = DeadLetters(producer, service)
         self.handled = 0
         self._stop = asyncio.Event()
+        self._fresh: dict[str, list[Outgoing]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
@@ -132,6 +133,7 @@ class ServiceLoop:
         """Handle every record and wait until all their outputs are durable."""
         pending: list[asyncio.Future[Any]] = []
         handled: list[Handled] = []
+        self._fresh = {}  # a resend may share its original's batch
         try:
             for rec in records:
                 one, sent = await self._one(rec)
@@ -157,7 +159,7 @@ class ServiceLoop:
         if problem is not None:  # never answered: an answer or audit would copy the field
             return await self._dead(rec, "oversized_field", problem)
         key = self.request_id(message)
-        outs = self.dedup.get(key) if key else None
+        outs = (self.dedup.get(key) or self._fresh.get(key)) if key else None
         if outs is not None:  # answered durably before: the answer again, the audit not twice
             one = Handled(rec, message, [o for o in outs if o.repeat], duplicate=True)
         else:
@@ -170,6 +172,8 @@ class ServiceLoop:
                 log.exception("%s: handler failed on %s", self.service, type(message).__name__)
                 return await self._dead(rec, "handler_error", type(exc).__name__)
             one = Handled(rec, message, outs, time.perf_counter() - started, key)
+            if key:
+                self._fresh[key] = outs
         sent = [
             await self.producer.send(o.topic, self.codec.encode(o.message), key=o.key)
             for o in one.outs
