@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from services.shared.bounds import DETAIL_CHARS, DLQ_COPY_LIMIT, clip
+from services.shared.bounds import DETAIL_CHARS, DLQ_COPY_LIMIT, LABEL_CHARS, clip
 from services.shared.topics import DLQ
 from services.shared.transport import Producer, Record
 
 log = logging.getLogger("ndx.runtime")
-
-REASON_CHARS = 64
 TRUE = b"true"
 
 
@@ -33,7 +30,7 @@ def headers(rec: Record, reason: str, service: str, detail: str) -> list[tuple[s
         ("source_topic", rec.topic.encode()),
         ("source_partition", str(rec.partition).encode()),
         ("source_offset", str(rec.offset).encode()),
-        ("reason", clip(reason, REASON_CHARS).encode("utf-8", "replace")),
+        ("reason", clip(reason, LABEL_CHARS).encode("utf-8", "replace")),
         ("service", service.encode()),
         ("detail", clip(detail, DETAIL_CHARS).encode("utf-8", "replace")),
     ]
@@ -84,9 +81,16 @@ class DeadLetters:
         letter = copy_of(rec, reason, self.service, detail)
         sent = None
         if letter is not None:
-            with contextlib.suppress(Exception):  # refused before it left: the reference goes
+            try:
                 sent = await self._send(letter)
+            except Exception as exc:  # refused before it left: the reference goes instead
+                self._refused(rec, exc)
         return asyncio.ensure_future(self._settle(sent, rec, reason, detail))
+
+    def _refused(self, rec: Record, exc: Exception) -> None:
+        log.warning("%s: dead letter of %s[%d]@%d refused (%s); writing a reference",
+                    self.service, rec.topic, rec.partition, rec.offset,
+                    type(exc).__name__)  # fmt: skip
 
     async def _settle(
         self, sent: asyncio.Future[Any] | None, rec: Record, reason: str, detail: str
@@ -96,9 +100,7 @@ class DeadLetters:
                 await sent
                 return
             except Exception as exc:
-                log.warning("%s: dead letter of %s[%d]@%d refused (%s); writing a reference",
-                            self.service, rec.topic, rec.partition, rec.offset,
-                            type(exc).__name__)  # fmt: skip
+                self._refused(rec, exc)
         await (await self._send(reference_to(rec, reason, self.service, detail)))
 
     async def refer(self, rec: Record, reason: str, detail: str, limit_s: float = 60.0) -> None:
