@@ -77,6 +77,7 @@ async def play(
     faults.driver = driver
     await driver.start()
     try:
+        await meter.start()
         view = LiveView(driver, console) if live else None
         with view if view is not None else contextlib.nullcontext():
             await meter.mark(await driver.warm_up())
@@ -85,6 +86,7 @@ async def play(
             await faults.finish()
             elapsed = time.monotonic() - t0
     finally:
+        await meter.stop()
         await driver.stop()
     report = build_report(scenario, plan.path, run_dir.name, started_at, elapsed, driver,
                           ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
