@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -20,6 +20,7 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 
+from services.shared.bounds import MAX_REQUEST_BYTES
 from services.shared.credentials import ClientSecurity
 from services.shared.kafkagroup import BatchFence
 from services.shared.topics import TopicSpec
@@ -81,6 +82,7 @@ class KafkaProducer:
             enable_idempotence=True,
             linger_ms=2,
             max_batch_size=256 * 1024,
+            max_request_size=MAX_REQUEST_BYTES,  # dead-letter copies are sized from it
             request_timeout_ms=int(self.connect_timeout * 1000),
             **sasl_options(self.security),
         )
@@ -107,7 +109,7 @@ class KafkaProducer:
             self._stale = True
 
     async def send(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = ()
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
         if self._stale or self._sender_died():
             log.warning("%s: producer unusable; starting a new one", self.client_id)
@@ -202,15 +204,18 @@ class KafkaConsumer:
             self._fence.taken()
         return out
 
-    async def commit(self) -> None:
-        """Commit what was read; a commit lost to a rebalance is logged, not raised."""
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+        """Commit what was read (or the given next offsets); a commit lost to a rebalance is
+        logged, not raised."""
+        given = None if offsets is None else {TopicPartition(*tp): o for tp, o in offsets.items()}
         try:
-            await self._c.commit()
+            await self._c.commit(given)
         except (CommitFailedError, IllegalStateError) as exc:
             # At-least-once: the partitions' new owner reads these records again.
             log.warning("%s: commit lost to a rebalance (%s)", self.client_id, type(exc).__name__)
         finally:
-            self._fence.done()
+            if offsets is None:  # part of a batch committed: the rest is still in hand
+                self._fence.done()
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}
