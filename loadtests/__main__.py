@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from loadtests import upstack
+from loadtests.acltable import acl_view
 from loadtests.capacity import Search, search
 from loadtests.localbroker import BrokerError, ensure_jars
 from loadtests.report import print_summary
@@ -18,9 +19,10 @@ from loadtests.run import prepare, run_blocking
 from loadtests.scenario import ScenarioError
 from loadtests.stack import StackError
 from services.shared import metrics
+from services.shared.access import acl_table
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
-from services.shared.topology import TopologyError
+from services.shared.topology import TopologyError, load_topology
 from services.shared.transport import TransportError
 
 app = typer.Typer(
@@ -140,6 +142,18 @@ def down() -> None:
     """Stop everything `up` started."""
     stopped = upstack.down()
     Console().print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command()
+def acls(
+    topology: Annotated[Path, typer.Option(help="Topology YAML file.")] = DEMO_TOPOLOGY,
+) -> None:
+    """Print the ACL table a secured stack on TOPOLOGY applies (deny by default)."""
+    try:
+        world = load_topology(topology)
+    except TopologyError as exc:
+        raise fail(str(exc), EXIT_INPUT_ERROR) from None
+    _console().print(acl_view(acl_table(world), f"ACLs for topology {world.name} ({topology})"))
 
 
 @app.command()

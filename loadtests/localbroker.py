@@ -15,6 +15,8 @@ from loadtests.cluster.node import KafkaNode, await_serving
 from loadtests.cluster.pids import PID_FILE, pid_alive, running_pid, stop_from_pidfile
 from loadtests.cluster.probe import HOST, port_in_use
 from loadtests.cluster.props import ClusterLayout, NodeAddress, kafka_uuid
+from loadtests.cluster.secured import admin_credentials
+from services.shared.access import ADMIN
 
 __all__ = [
     "HOST",
@@ -44,15 +46,21 @@ class LocalBroker:
         jmx_exporter_port: int | None = None,
         heap: str = "1g",
         cache: Path = DEFAULT_CACHE,
+        secured: bool = False,
+        tls: bool = False,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        if tls and not secured:
+            raise BrokerError("TLS comes with a secured broker: pass secured=True too")
+        self.credentials = admin_credentials(self.data_dir, tls) if secured else None
+        self.admin = None if self.credentials is None else self.credentials.security_for(ADMIN)
         self.port, self.controller_port = port, controller_port
         self.jmx_exporter_port, self.heap = jmx_exporter_port, heap
         node = NodeAddress(
             node_id=1, port=port, controller_port=controller_port, directory_id=kafka_uuid()
         )
         layout = ClusterLayout(cluster_id=kafka_uuid(), nodes=(node,))
-        self._node = KafkaNode(layout, 1, self.data_dir, heap, jmx_exporter_port, cache)
+        self._node = KafkaNode(layout, 1, self.data_dir, heap, jmx_exporter_port, cache, self.admin)
 
     @property
     def bootstrap(self) -> str:

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from loadtests.cluster.jars import DEFAULT_CACHE, BrokerError, read_text
 from loadtests.cluster.node import KafkaNode, await_serving
 from loadtests.cluster.props import ClusterLayout
+from loadtests.cluster.secured import ClientSecurity, admin_credentials
+from services.shared.access import ADMIN
 
 LAYOUT_FILE = "cluster.json"
 SIZES = (1, 3)  # an even quorum survives no more failures than one node fewer
@@ -18,7 +20,9 @@ SIZES = (1, 3)  # an even quorum survives no more failures than one node fewer
 class LocalCluster:
     """N broker+controller JVMs in data_dir/node-<id>; ports and ids kept in data_dir/cluster.json.
 
-    A JMX exporter, when asked for, listens on jmx_exporter_port + node id - 1.
+    A JMX exporter, when asked for, listens on jmx_exporter_port + node id - 1. A secured
+    cluster takes SASL clients only, denies what no ACL grants, and keeps its admin's generated
+    password in data_dir/admin-credentials.yaml (mode 0600).
     """
 
     def __init__(
@@ -28,11 +32,16 @@ class LocalCluster:
         heap: str = "512m",
         jmx_exporter_port: int | None = None,
         cache: Path = DEFAULT_CACHE,
+        secured: bool = False,
+        tls: bool = False,
     ) -> None:
         if nodes not in SIZES:
             raise BrokerError(f"a local cluster has 1 or 3 nodes, not {nodes}")
         self.data_dir = data_dir.resolve()
         self.layout = self._planned(nodes)
+        if tls and not secured:
+            raise BrokerError("TLS comes with a secured cluster: pass secured=True too")
+        self.credentials = admin_credentials(self.data_dir, tls) if secured else None
         self.nodes = {
             n.node_id: KafkaNode(
                 self.layout,
@@ -41,6 +50,7 @@ class LocalCluster:
                 heap,
                 None if jmx_exporter_port is None else jmx_exporter_port + n.node_id - 1,
                 cache,
+                self.admin,
             )
             for n in self.layout.nodes
         }
@@ -49,6 +59,11 @@ class LocalCluster:
     def bootstrap(self) -> str:
         """Every node's client address, so clients find the cluster whichever node is down."""
         return self.layout.bootstrap
+
+    @property
+    def admin(self) -> ClientSecurity | None:
+        """The super user of a secured cluster (it provisions the others); None when plaintext."""
+        return None if self.credentials is None else self.credentials.security_for(ADMIN)
 
     def pid(self, node: int) -> int | None:
         return self._node(node).pid

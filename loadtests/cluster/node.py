@@ -21,6 +21,8 @@ from loadtests.cluster.jars import (
 from loadtests.cluster.pids import PID_FILE, PROPERTIES, running_pid, signal_group
 from loadtests.cluster.probe import HOST, metadata_brokers, port_in_use
 from loadtests.cluster.props import ClusterLayout, format_args, node_settings, render_properties
+from loadtests.cluster.secured import SCRAM, ClientSecurity
+from services.shared.credentials import write_private
 
 GC_FLAGS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35")
 
@@ -40,10 +42,12 @@ class KafkaNode:
         heap: str,
         jmx_exporter_port: int | None = None,
         cache: Path = DEFAULT_CACHE,
+        admin: ClientSecurity | None = None,
     ) -> None:
         self.layout, self.node_id, self.address = layout, node_id, layout.node(node_id)
         self.node_dir, self.cache = node_dir.resolve(), cache.resolve()
         self.heap, self.jmx_exporter_port = heap, jmx_exporter_port
+        self.admin = admin  # None: plaintext listeners; else SASL and ACLs, this the super user
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,7 +85,11 @@ class KafkaNode:
         if (code := self._proc.poll()) is not None:
             self._forget()
             raise BrokerError(f"node {self.node_id} JVM exited ({code})\n{self.tail()}")
-        return metadata_brokers(self.address.port) >= brokers
+        login, tls = None, None
+        if self.admin is not None:
+            login = (SCRAM, self.admin.principal, self.admin.password.get_secret_value())
+            tls = self.admin.ca_file if self.admin.protocol == "SASL_SSL" else None
+        return metadata_brokers(self.address.port, login=login, ca_file=tls) >= brokers
 
     def terminate(self) -> None:
         """Ask for a controlled shutdown (SIGTERM) without waiting for it."""
@@ -98,10 +106,8 @@ class KafkaNode:
 
     def write_properties(self) -> Path:
         template = (DEPLOY_DIR / "server.properties").read_text()
-        settings = node_settings(self.layout, self.node_id, self.node_dir / "kraft")
-        self.node_dir.mkdir(parents=True, exist_ok=True)
-        (target := self.node_dir / PROPERTIES).write_text(render_properties(template, settings))
-        return target
+        settings = node_settings(self.layout, self.node_id, self.node_dir / "kraft", self.admin)
+        return write_private(self.node_dir / PROPERTIES, render_properties(template, settings))
 
     def tail(self) -> str:
         files = [self.node_dir / name for name in ("broker.out", "server.log")]
@@ -126,10 +132,15 @@ class KafkaNode:
         self._proc = None
 
     def _format(self, java: str, libs: Path, props: Path) -> None:
-        tool = ["kafka.tools.StorageTool", *format_args(self.layout)]
+        tool = ["kafka.tools.StorageTool", *format_args(self.layout, self.admin), "-c", str(props)]
         quiet = ["-Xmx256m", "-Dkafka.log.level=warn", *self._log_flags()]  # keep server.log clean
-        cmd = [java, *quiet, "-cp", f"{libs}/*", *tool, "-c", str(props)]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        # The arguments may hold the admin's password: a private @file keeps it off `ps`.
+        argfile = write_private(self.node_dir / "format.args", "\n".join(map(_quoted, tool)) + "\n")
+        cmd = [java, *quiet, "-cp", f"{libs}/*", f"@{argfile}"]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        finally:
+            argfile.unlink(missing_ok=True)
         if done.returncode != 0:
             output = last_lines(done.stdout + done.stderr)
             raise BrokerError(f"formatting {self.node_dir / 'kraft'} failed:\n{output}")
@@ -145,6 +156,11 @@ class KafkaNode:
             agent = self.cache / AGENT_JAR
             flags.append(f"-javaagent:{agent}={HOST}:{self.jmx_exporter_port}:{rules}")
         return [*flags, "-Djava.awt.headless=true"]
+
+
+def _quoted(arg: str) -> str:
+    """One argument of a java @file, quoted so spaces and quotes survive."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def await_serving(nodes: Sequence[KafkaNode], brokers: int, timeout: float) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from loadtests.cluster.probe import HOST, free_port
+from loadtests.cluster.secured import ClientSecurity, admin_scram, secured_listeners
 
 
 class NodeAddress(BaseModel):
@@ -74,8 +75,11 @@ class ClusterLayout(BaseModel):
         )
 
 
-def listener_settings(node: NodeAddress) -> dict[str, str]:
-    """Every listener setting lives here, so securing the listeners changes this one function."""
+def listener_settings(node: NodeAddress, admin: ClientSecurity | None = None) -> dict[str, str]:
+    """Every listener setting lives here: plaintext, or SASL on every listener when given the
+    admin (see secured_listeners)."""
+    if admin is not None:
+        return secured_listeners(node.port, node.controller_port, admin)
     return {
         "listeners": f"PLAINTEXT://{HOST}:{node.port},CONTROLLER://{HOST}:{node.controller_port}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{node.port}",
@@ -85,15 +89,17 @@ def listener_settings(node: NodeAddress) -> dict[str, str]:
     }
 
 
-def node_settings(layout: ClusterLayout, node_id: int, log_dir: Path) -> dict[str, str]:
-    """The keys that differ between nodes or with the cluster's size."""
+def node_settings(
+    layout: ClusterLayout, node_id: int, log_dir: Path, admin: ClientSecurity | None = None
+) -> dict[str, str]:
+    """The keys that differ between nodes or with the cluster's size (and security)."""
     rf, isr = str(layout.replication), str(layout.min_isr)
     return {
         "node.id": str(node_id),
         "controller.quorum.bootstrap.servers": ",".join(
             f"{HOST}:{n.controller_port}" for n in layout.nodes
         ),
-        **listener_settings(layout.node(node_id)),
+        **listener_settings(layout.node(node_id), admin),
         "log.dirs": str(log_dir),
         "default.replication.factor": rf,
         "offsets.topic.replication.factor": rf,
@@ -119,10 +125,15 @@ def render_properties(template: str, settings: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_args(layout: ClusterLayout) -> list[str]:
-    """kafka.tools.StorageTool arguments: the same cluster id and voter set on every node."""
+def format_args(layout: ClusterLayout, admin: ClientSecurity | None = None) -> list[str]:
+    """kafka.tools.StorageTool arguments: the same cluster id and voter set on every node, and
+    the admin's SCRAM credential in the first metadata, so the admin can create every other user.
+    They hold a secret when secured: pass them in a private file, never on a command line."""
     initial = layout.initial_controllers()
-    return ["format", "--cluster-id", layout.cluster_id, "--initial-controllers", initial]
+    args = ["format", "--cluster-id", layout.cluster_id, "--initial-controllers", initial]
+    if admin is not None:
+        args += ["--add-scram", admin_scram(admin)]
+    return args
 
 
 def kafka_uuid() -> str:
