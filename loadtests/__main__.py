@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from loadtests import stackstatus, upstack
+from loadtests.acltable import acl_view
 from loadtests.capacity import Search, search
 from loadtests.localbroker import BrokerError, ensure_jars
 from loadtests.report import print_summary
@@ -19,9 +20,10 @@ from loadtests.scenario import ScenarioError
 from loadtests.stack import StackError
 from loadtests.stackstate import StateError
 from services.shared import metrics
+from services.shared.access import acl_table
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
-from services.shared.topology import TopologyError
+from services.shared.topology import TopologyError, load_topology
 from services.shared.transport import TransportError
 
 app = typer.Typer(
@@ -72,7 +74,7 @@ def run(
     except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
     print_summary(report, console)
-    raise typer.Exit(0 if report["slo"]["passed"] else 1)
+    raise typer.Exit(0 if report.slo.passed else 1)
 
 
 @app.command()
@@ -99,15 +101,16 @@ def capacity(
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
-    result = report["capacity"]
-    if result["knee"] is None:
+    result = report.capacity
+    if result is None or result.knee is None or result.at_80_percent is None:
         console.print(f"[red]no knee: the SLOs fail already at {start_rate:.0f}/s[/]")
         raise typer.Exit(1)
-    at = result["at_80_percent"]
-    console.print(f"knee: [bold]{result['knee']:.0f}/s[/]; at 80% ({at['rate']:.0f}/s): "
-                  f"{at['throughput_tps']:.0f} tx/s, p50 {at['p50_ms']:.1f} ms, "
-                  f"p99 {at['p99_ms']:.1f} ms")  # fmt: skip
-    console.print(f"report: {report['paths']['json']}")
+    at = result.at_80_percent
+    console.print(f"knee: [bold]{result.knee:.0f}/s[/]; at 80% ({at.rate:.0f}/s): "
+                  f"{at.throughput_tps:.0f} tx/s, p50 {at.p50_ms:.1f} ms, "
+                  f"p99 {at.p99_ms:.1f} ms")  # fmt: skip
+    if report.paths is not None:
+        console.print(f"report: {report.paths.json_path}")
 
 
 @app.command()
@@ -153,6 +156,18 @@ def status() -> None:
         raise typer.Exit(1)
     _console().print(stackstatus.table(found))
     raise typer.Exit(0 if all(r.up for r in found) else 1)
+
+
+@app.command()
+def acls(
+    topology: Annotated[Path, typer.Option(help="Topology YAML file.")] = DEMO_TOPOLOGY,
+) -> None:
+    """Print the ACL table a secured stack on TOPOLOGY applies (deny by default)."""
+    try:
+        world = load_topology(topology)
+    except TopologyError as exc:
+        raise fail(str(exc), EXIT_INPUT_ERROR) from None
+    _console().print(acl_view(acl_table(world), f"ACLs for topology {world.name} ({topology})"))
 
 
 @app.command()

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from loadtests.localbroker import LocalBroker, serves_clients
+from loadtests.cluster.probe import metadata_brokers
+from loadtests.localbroker import LocalBroker
 from services.shared.settings import REPO_ROOT
 
 STATE = REPO_ROOT / ".cache" / "stack"
@@ -60,7 +61,7 @@ class Component:
 def ready(probe: Probe, name: str, port: int) -> bool:
     """True when the component serves: broker answers Metadata, services report ready."""
     if probe == "broker":
-        return serves_clients(port)
+        return metadata_brokers(port) > 0
     path = "/-/ready" if probe == "prometheus" else "/metrics"
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2.0) as resp:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -18,7 +18,10 @@ from aiokafka.errors import (
     OutOfOrderSequenceNumber,
     UnknownProducerId,
 )
+from aiokafka.helpers import create_ssl_context
 
+from services.shared.bounds import MAX_REQUEST_BYTES
+from services.shared.credentials import ClientSecurity
 from services.shared.kafkagroup import BatchFence
 from services.shared.topics import TopicSpec
 from services.shared.transport import BrokerUnreachable, Headers, Record, TransportError
@@ -40,9 +43,33 @@ async def _connect(start: Any, bootstrap: str, limit_s: float) -> None:
         ) from None
 
 
+def sasl_options(security: ClientSecurity | None) -> dict[str, Any]:
+    """aiokafka's keyword arguments to authenticate as one principal; none when plaintext."""
+    if security is None:
+        return {}
+    options: dict[str, Any] = {
+        "security_protocol": security.protocol,
+        "sasl_mechanism": security.mechanism,
+        "sasl_plain_username": security.principal,
+        "sasl_plain_password": security.password.get_secret_value(),
+    }
+    if security.protocol == "SASL_SSL":
+        options["ssl_context"] = create_ssl_context(
+            cafile=str(security.ca_file) if security.ca_file else None
+        )
+    return options
+
+
 class KafkaProducer:
-    def __init__(self, bootstrap: str, client_id: str, connect_timeout: float) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        client_id: str,
+        connect_timeout: float,
+        security: ClientSecurity | None = None,
+    ) -> None:
         self.bootstrap, self.client_id, self.connect_timeout = bootstrap, client_id, connect_timeout
+        self.security = security
         self._p: AIOKafkaProducer
 
     async def start(self) -> None:
@@ -55,7 +82,9 @@ class KafkaProducer:
             enable_idempotence=True,
             linger_ms=2,
             max_batch_size=256 * 1024,
+            max_request_size=MAX_REQUEST_BYTES,  # dead-letter copies are sized from it
             request_timeout_ms=int(self.connect_timeout * 1000),
+            **sasl_options(self.security),
         )
         try:
             await _connect(self._p.start, self.bootstrap, self.connect_timeout)
@@ -80,7 +109,7 @@ class KafkaProducer:
             self._stale = True
 
     async def send(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = ()
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
         if self._stale or self._sender_died():
             log.warning("%s: producer unusable; starting a new one", self.client_id)
@@ -107,8 +136,10 @@ class KafkaConsumer:
         group_id: str | None,
         from_beginning: bool,
         connect_timeout: float,
+        security: ClientSecurity | None = None,
     ) -> None:
         self.bootstrap, self.topics, self.group_id = bootstrap, list(topics), group_id
+        self.security = security
         self.client_id, self.from_beginning = client_id, from_beginning
         self.connect_timeout = connect_timeout
         self._c: AIOKafkaConsumer
@@ -127,6 +158,7 @@ class KafkaConsumer:
             request_timeout_ms=max(40000, int(self.connect_timeout * 1000)),
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
+            **sasl_options(self.security),
         )
         try:
             await _connect(self._c.start, self.bootstrap, self.connect_timeout)
@@ -172,15 +204,18 @@ class KafkaConsumer:
             self._fence.taken()
         return out
 
-    async def commit(self) -> None:
-        """Commit what was read; a commit lost to a rebalance is logged, not raised."""
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+        """Commit what was read (or the given next offsets); a commit lost to a rebalance is
+        logged, not raised."""
+        given = None if offsets is None else {TopicPartition(*tp): o for tp, o in offsets.items()}
         try:
-            await self._c.commit()
+            await self._c.commit(given)
         except (CommitFailedError, IllegalStateError) as exc:
             # At-least-once: the partitions' new owner reads these records again.
             log.warning("%s: commit lost to a rebalance (%s)", self.client_id, type(exc).__name__)
         finally:
-            self._fence.done()
+            if offsets is None:  # part of a batch committed: the rest is still in hand
+                self._fence.done()
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -222,17 +257,35 @@ class KafkaConsumer:
 
 
 class KafkaTransport:
-    """Builds clients for one cluster; connect_timeout bounds every first contact."""
+    """Builds clients for one cluster; connect_timeout bounds every first contact.
 
-    def __init__(self, bootstrap: str, replication: int = 1, connect_timeout: float = 8.0) -> None:
+    Topics it creates get `replication` replicas and accept acks=all writes while
+    `min_insync_replicas` of them are in sync. With `security`, every client it builds
+    authenticates as that one principal (a process hosting several agencies builds one
+    transport per agency).
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        replication: int = 1,
+        connect_timeout: float = 8.0,
+        min_insync_replicas: int = 1,
+        security: ClientSecurity | None = None,
+    ) -> None:
+        if not 1 <= min_insync_replicas <= replication:
+            raise ValueError(
+                f"min_insync_replicas={min_insync_replicas} must be 1..replication={replication}"
+            )
         self.bootstrap, self.replication, self.connect_timeout = (
             bootstrap,
             replication,
             connect_timeout,
         )
+        self.min_insync_replicas, self.security = min_insync_replicas, security
 
     def producer(self, client_id: str) -> KafkaProducer:
-        return KafkaProducer(self.bootstrap, client_id, self.connect_timeout)
+        return KafkaProducer(self.bootstrap, client_id, self.connect_timeout, self.security)
 
     def consumer(
         self,
@@ -242,18 +295,24 @@ class KafkaTransport:
         from_beginning: bool = False,
     ) -> KafkaConsumer:
         return KafkaConsumer(
-            self.bootstrap, topics, client_id, group_id, from_beginning, self.connect_timeout
-        )
+            self.bootstrap, topics, client_id, group_id, from_beginning, self.connect_timeout,
+            self.security,
+        )  # fmt: skip
 
     async def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap, request_timeout_ms=int(self.connect_timeout * 1000)
+            bootstrap_servers=self.bootstrap,
+            request_timeout_ms=int(self.connect_timeout * 1000),
+            **sasl_options(self.security),
         )
         await _connect(admin.start, self.bootstrap, self.connect_timeout)
         try:
             existing = set(await admin.list_topics())
+            durability = {"min.insync.replicas": str(self.min_insync_replicas)}
             new = [
-                NewTopic(s.name, s.partitions, self.replication, topic_configs=dict(s.config))
+                NewTopic(
+                    s.name, s.partitions, self.replication, topic_configs={**durability, **s.config}
+                )
                 for s in specs
                 if s.name not in existing
             ]

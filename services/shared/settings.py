@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     schema_pins: str = Field(
         "", description="Writer versions to keep, e.g. 'VerificationAnswered=1' during a rollout."
     )
+    credentials: Path | None = Field(
+        None, description="Private file of this process's SASL identities; unset: plaintext."
+    )
 
 
 def topology_path(settings: Settings) -> Path:

@@ -74,3 +74,16 @@ def reply_spec(agency: str) -> TopicSpec:
 def topics_for(agencies: list[str]) -> list[TopicSpec]:
     """Every topic a run over these agencies needs, with explicit partition counts."""
     return [*FIXED_TOPICS, *(reply_spec(a) for a in agencies)]
+
+
+# Consumer groups and the name spaces ACLs grant; services and the driver take them from here.
+REGISTRY_GROUP = "ndx.registry"
+MONITOR_GROUP_PREFIX = "ndx.monitor."
+CHANGES_GROUP_PREFIX = "ndx.changes."
+RUN_TOPIC_PREFIX = "ndx.run."
+WORKERS_GROUP_PREFIX = "ndx.workers."
+
+
+def change_group(ministry: str) -> str:
+    """Each subscriber reads every change, so each has a consumer group of its own."""
+    return CHANGES_GROUP_PREFIX + ministry

@@ -1,0 +1,144 @@
+"""Who a process may be on the cluster: SASL identities from a private credentials file.
+
+The file (YAML, mode 0600) holds only the identities one process needs, e.g.:
+
+    protocol: SASL_PLAINTEXT      # or SASL_SSL, then ca_file names the CA that signed the brokers
+    mechanism: SCRAM-SHA-512
+    identities:                   # principal -> password
+      province.001: "…"
+      province.079: "…"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from services.shared.settings import Settings
+
+Protocol = Literal["SASL_PLAINTEXT", "SASL_SSL"]
+Mechanism = Literal["SCRAM-SHA-512"]
+PRINCIPAL = r"^[a-z][a-z0-9_.-]*$"
+PRIVATE = 0o600
+
+
+class CredentialsError(ValueError):
+    """A credentials file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSecurity:
+    """How one client authenticates: everything a Kafka client needs, for one principal."""
+
+    protocol: Protocol
+    mechanism: Mechanism
+    principal: str
+    password: SecretStr
+    ca_file: Path | None = None
+
+
+class Credentials(BaseModel):
+    """Identities one process may take on the cluster, with how to reach its SASL listener."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    protocol: Protocol = "SASL_PLAINTEXT"
+    mechanism: Mechanism = "SCRAM-SHA-512"
+    ca_file: Path | None = Field(None, description="CA certificate (PEM) for SASL_SSL.")
+    identities: dict[str, SecretStr] = Field(min_length=1)
+
+    @field_validator("identities")
+    @classmethod
+    def _principals(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        bad = [p for p in v if not re.fullmatch(PRINCIPAL, p)]
+        if bad:
+            raise ValueError(f"principal names must match {PRINCIPAL}: {bad}")
+        empty = [p for p, secret in v.items() if not secret.get_secret_value()]
+        if empty:
+            raise ValueError(f"empty password for {empty}")
+        return v
+
+    def security_for(self, principal: str) -> ClientSecurity:
+        """The client settings to act as `principal`; KeyError naming it when absent."""
+        try:
+            password = self.identities[principal]
+        except KeyError:
+            have = sorted(self.identities)
+            raise KeyError(f"no identity for {principal!r} (have {have})") from None
+        return ClientSecurity(self.protocol, self.mechanism, principal, password, self.ca_file)
+
+    def only(self, principals: Iterable[str]) -> Credentials:
+        """The same settings holding just these identities (a process gets no more)."""
+        wanted = list(principals)
+        missing = [p for p in wanted if p not in self.identities]
+        if missing:
+            raise KeyError(f"no identity for {missing}")
+        return self.model_copy(update={"identities": {p: self.identities[p] for p in wanted}})
+
+
+def dump_credentials(credentials: Credentials) -> str:
+    """The file's text, passwords in the clear: write it only with write_credentials."""
+    data = {
+        "protocol": credentials.protocol,
+        "mechanism": credentials.mechanism,
+        **({"ca_file": str(credentials.ca_file)} if credentials.ca_file else {}),
+        "identities": {p: s.get_secret_value() for p, s in credentials.identities.items()},
+    }
+    header = "# ndxsim credentials: SASL identities of one process. Keep private (mode 0600).\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Write text readable by its owner only, from the first byte on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), PRIVATE)  # an existing file keeps its mode through O_CREAT
+        out.write(text)
+    return path
+
+
+def write_credentials(path: Path, credentials: Credentials) -> Path:
+    return write_private(path, dump_credentials(credentials))
+
+
+def credentials_of(settings: Settings) -> Credentials | None:
+    """The identities NDX_CREDENTIALS names; None when the cluster is plaintext."""
+    return None if settings.credentials is None else load_credentials(settings.credentials)
+
+
+def load_credentials(path: Path) -> Credentials:
+    """Read and validate a credentials file; refuse one that others may read."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CredentialsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if mode & 0o077:
+        raise CredentialsError(
+            f"{path}: mode {mode:04o} lets other users read the passwords; chmod 600 {path}"
+        )
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise CredentialsError(
+            f"{path}: invalid YAML{at}"
+        ) from None  # no text: it may hold secrets
+    try:
+        return Credentials.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{path}: {where}: {msg}" if where else f"{path}: {msg}")
+        raise CredentialsError("\n".join(problems)) from None

@@ -1,0 +1,48 @@
+"""A secured one-node cluster provisioned for a topology, with its topics, always stopped after."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loadtests.cluster import LocalCluster
+from loadtests.provision import Provisioned, provision
+from services.shared.credentials import ClientSecurity
+from services.shared.kafka import KafkaTransport, sasl_options
+from services.shared.topics import topics_for
+from services.shared.topology import Topology
+
+
+@dataclass(frozen=True)
+class SecuredStack:
+    bootstrap: str
+    admin: ClientSecurity
+    provisioned: Provisioned
+    data_dir: Path
+
+    def login(self, principal: str) -> dict[str, Any]:
+        """aiokafka keyword arguments to connect as one provisioned principal."""
+        return {
+            "bootstrap_servers": self.bootstrap,
+            **sasl_options(self.provisioned.credentials.security_for(principal)),
+        }
+
+
+@contextmanager
+def secured_stack(data_dir: Path, topology: Topology, tls: bool = False) -> Iterator[SecuredStack]:
+    """Start a secured node, create the topology's users, ACLs and topics; stop it after."""
+    cluster = LocalCluster(data_dir, nodes=1, secured=True, tls=tls)
+    admin = cluster.admin
+    assert admin is not None
+    try:
+        bootstrap = cluster.start()
+        provisioned = provision(bootstrap, admin, topology)
+        transport = KafkaTransport(bootstrap, security=admin)
+        asyncio.run(transport.ensure_topics(topics_for(topology.agencies())))
+        yield SecuredStack(bootstrap, admin, provisioned, cluster.data_dir)
+    finally:
+        cluster.stop()
