@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JARS := .cache/kafka/.fetched
 
-.PHONY: setup demo up down test lint growth capacity bench clean system-deps jars
+.PHONY: setup demo up down status test lint growth capacity bench clean system-deps jars
 
 setup: $(STAMP) $(JARS)
 
@@ -42,6 +42,9 @@ bench: setup
 
 down:
 	@if [ -x $(VENV)/bin/ndxsim ]; then $(VENV)/bin/ndxsim down; fi
+
+status: $(STAMP)
+	@$(VENV)/bin/ndxsim status
 
 test: setup system-deps
 	@$(PY) -m pytest tests; code=$$?; \

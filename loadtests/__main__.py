@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from loadtests import upstack
+from loadtests import stackstatus, upstack
 from loadtests.acltable import acl_view
 from loadtests.capacity import Search, search
 from loadtests.localbroker import BrokerError, ensure_jars
@@ -18,6 +18,7 @@ from loadtests.report import print_summary
 from loadtests.run import prepare, run_blocking
 from loadtests.scenario import ScenarioError
 from loadtests.stack import StackError
+from loadtests.stackstate import StateError
 from services.shared import metrics
 from services.shared.access import acl_table
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
@@ -120,28 +121,41 @@ def demo(runs_dir: Annotated[Path, typer.Option()] = Path("runs")) -> None:
 
 @app.command()
 def up() -> None:
-    """Start broker, registry, ministry and province in the background."""
+    """Start the supervised stack (broker, services, Prometheus), or whatever of it is missing.
+
+    A supervisor restarts a component that dies, with backoff; `up` says what it started.
+    """
+    console = Console()
     try:
-        urls = upstack.up(load_settings().kafka_bootstrap_servers, DEMO_TOPOLOGY)
-    except upstack.AlreadyUp as exc:
-        Console().print(str(exc))
-        return
+        report = upstack.up(load_settings().kafka_bootstrap_servers, DEMO_TOPOLOGY)
     except SettingsError as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
-    except StackError as exc:
-        upstack.down()
-        raise fail(str(exc), 1) from None
-    except (TransportError, BrokerError) as exc:
-        upstack.down()
-        raise fail(str(exc), 1) from None
-    Console().print("stack is up:\n  " + "\n  ".join(urls))
+    except (StackError, StateError, TransportError, BrokerError) as exc:
+        hint = "`ndxsim status` shows each component, `ndxsim down` stops them"
+        raise fail(f"{exc}\n{hint}", 1) from None
+    console.print("\n".join(report.lines()), highlight=False, soft_wrap=True)
 
 
 @app.command()
 def down() -> None:
-    """Stop everything `up` started."""
-    stopped = upstack.down()
-    Console().print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    """Stop the supervisor, then everything it started; never a process the stack did not start."""
+    report = upstack.down()
+    lines = report.lines() if report.stopped or report.stale else ["nothing was running"]
+    Console().print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def status() -> None:
+    """Show each component: state, pid, ports, restarts, uptime. Exit 0 when all are up, else 1."""
+    try:
+        found = stackstatus.rows()
+    except StateError as exc:
+        raise fail(str(exc), 1) from None
+    if not found:
+        Console().print("the local stack is not running (`ndxsim up` starts it)")
+        raise typer.Exit(1)
+    _console().print(stackstatus.table(found))
+    raise typer.Exit(0 if all(r.up for r in found) else 1)
 
 
 @app.command()

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from loadtests.cluster.jars import DEFAULT_CACHE, KAFKA_VERSION, REPO_ROOT, BrokerError, ensure_jars
 from loadtests.cluster.node import KafkaNode, await_serving
-from loadtests.cluster.pids import PID_FILE, pid_alive, running_pid, stop_from_pidfile
+from loadtests.cluster.pids import (
+    PID_FILE,
+    pid_alive,
+    running_pid,
+    running_process,
+    stop_from_pidfile,
+    write_pid,
+)
 from loadtests.cluster.probe import HOST, port_in_use
 from loadtests.cluster.props import ClusterLayout, NodeAddress, kafka_uuid
 from loadtests.cluster.secured import admin_credentials
@@ -29,7 +36,9 @@ __all__ = [
     "pid_alive",
     "port_in_use",
     "running_pid",
+    "running_process",
     "stop_from_pidfile",
+    "write_pid",
 ]
 
 DEFAULT_DATA_DIR = REPO_ROOT / ".cache" / "kafka-data"
@@ -84,6 +93,10 @@ class LocalBroker:
             self._node.stop()
             raise
         return self.bootstrap
+
+    def command(self) -> list[str]:
+        """The JVM's argv once everything it needs is ready, for a launcher of its own."""
+        return self._node.command()
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM the JVM's process group (controlled shutdown), SIGKILL it after timeout."""

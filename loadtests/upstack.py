@@ -1,123 +1,191 @@
-"""`make up` / `make down`: the whole stack in the background on fixed ports, with pid files."""
+"""`make up` / `make down`: a supervised stack on fixed ports; only identity-checked pids count."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.localbroker import LocalBroker, pid_alive, stop_from_pidfile
-from loadtests.stack import ServiceProcess, StackError
+import psutil
+
+from loadtests import stackstate
+from loadtests.components import (
+    BROKER_DATA,
+    JMX_PORT,
+    LOGS,
+    MEMBERS,
+    STATE,
+    Member,
+    components,
+)
+from loadtests.localbroker import stop_from_pidfile
+from loadtests.procs import bare_pid, identify, read_pidfile, terminate
+from loadtests.stack import StackError, tail
+from loadtests.stackstate import STATE_FILE, StackState
 from services.shared.settings import REPO_ROOT
 
-STATE = REPO_ROOT / ".cache" / "stack"
-BROKER_PORT, CONTROLLER_PORT, JMX_PORT = 9092, 9093, 9108
+__all__ = ["JMX_PORT", "MEMBERS", "Member", "down", "running", "up"]
+UP_WITHIN_S = 240.0  # the broker's first start formats storage; a loaded machine is slow
 
 
-class AlreadyUp(StackError):
-    """`up` found the stack running and left it as it was."""
+@dataclass
+class Report:
+    """What `up` or `down` did, for one line each."""
+
+    started: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"stale entry removed: {s}" for s in self.stale]
+        if self.running and not (self.started or self.restarted):
+            return [*out, f"already up: {', '.join(self.running)}; nothing changed", *self.urls]
+        done = {"started": self.started, "restarted": self.restarted,
+                "already running": self.running, "stopped": self.stopped}  # fmt: skip
+        for verb, names in done.items():
+            if names:
+                out.append(f"{verb}: {', '.join(names)}")
+        return out + self.urls
 
 
-@dataclass(frozen=True)
-class Member:
-    name: str
-    module: str
-    metrics_port: int
-
-
-MEMBERS = (
-    Member("registry", "services.registry", 9101),
-    Member("ministry", "services.ministry", 9102),
-    Member("province", "services.province", 9103),
-    Member("monitor", "services.monitor", 9105),
-)
-PROMETHEUS_PORT = 9090
-PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
-
-
-def _pid(name: str) -> int | None:
-    path = STATE / f"{name}.pid"
+def _state(report: Report) -> StackState | None:
+    """The saved state, minus the pid files of older versions (bare pids, never trusted)."""
+    for path in [*STATE.glob("*.pid"), BROKER_DATA / "broker.pid"]:
+        if path.exists() and read_pidfile(path) is None:
+            report.stale.append(f"{path.name} (pid {bare_pid(path)}, unverified; not signalled)")
+            path.unlink(missing_ok=True)
     try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
+        return stackstate.load()
+    except stackstate.StateError as exc:
+        report.stale.append(str(exc))
+        STATE_FILE.unlink(missing_ok=True)
         return None
-    return pid if pid_alive(pid) else None
+
+
+def _alive(state: StackState | None, report: Report) -> dict[str, psutil.Process]:
+    """Components whose recorded process is still that very process; stale ones are reported."""
+    alive: dict[str, psutil.Process] = {}
+    for row in state.components if state else []:
+        if (proc := identify(row.process)) is not None:
+            alive[row.name] = proc
+        elif row.process is not None:
+            report.stale.append(_gone(row.name, row.process.pid))
+    return alive
+
+
+def _gone(name: str, pid: int) -> str:
+    try:
+        other = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        other = False
+    return f"{name} pid {pid} ({'now another process, not signalled' if other else 'ended'})"
 
 
 def running() -> list[str]:
-    names = [m.name for m in MEMBERS if _pid(m.name)]
-    if _pid("broker-data/broker"):
-        names.insert(0, "broker")
-    if _pid("prometheus"):
-        names.append("prometheus")
-    return names
+    """Names of the components (and the supervisor) that run as recorded."""
+    state = stackstate.load()
+    if state is None:
+        return []
+    names = ["supervisor"] if identify(state.supervisor) else []
+    return names + [r.name for r in state.components if identify(r.process)]
 
 
-def _start_prometheus() -> str | None:
-    """A Prometheus with the project's configuration, when the binary is installed."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        return None
-    log = (STATE / "logs" / "prometheus.log").open("ab")
-    proc = subprocess.Popen(
-        [binary, f"--config.file={PROMETHEUS_CONFIG}",
-         f"--storage.tsdb.path={STATE / 'prometheus-data'}",
-         f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    log.close()
-    (STATE / "prometheus.pid").write_text(str(proc.pid))
-    return f"prometheus http://127.0.0.1:{PROMETHEUS_PORT}"
+def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> Report:
+    """Start what is missing; a live supervisor is told to start now, a dead one replaced."""
+    report = Report()
+    state = _state(report)
+    alive = _alive(state, report)
+    supervisor = identify(state.supervisor) if state else None
+    if supervisor is not None and state is not None:
+        # not ready yet counts as missing: it died or was just restarted; `up` waits for it
+        missing = [r.name for r in state.components if r.name not in alive or r.phase != "up"]
+        report.running = [r.name for r in state.components if r.name not in missing]
+        if missing:
+            supervisor.send_signal(signal.SIGUSR1)  # start them now, not after their backoff
+            _wait_all_up(supervisor, within_s)
+            report.restarted = missing
+    else:
+        if state is not None and state.supervisor is not None:
+            report.stale.append(_gone("supervisor", state.supervisor.pid))
+        names = [c.name for c in components(bootstrap, topology)]
+        supervisor = _spawn(bootstrap, topology)
+        try:
+            _wait_all_up(supervisor, within_s)
+        except StackError as exc:
+            if alive:  # leave what ran before to the supervisor; `ndxsim status` shows it
+                raise
+            stopped = down().stopped
+            raise StackError(f"{exc}\nstopped again: {', '.join(stopped) or 'nothing'}") from None
+        ended = {r.name for r in state.components if r.process} if state is not None else set()
+        report.running = [n for n in names if n in alive]
+        report.restarted = [n for n in names if n not in alive and n in ended]
+        report.started = [n for n in names if n not in alive and n not in ended]
+    final = stackstate.load()
+    if final is None:
+        raise StackError(f"{STATE_FILE} vanished while the stack started (a concurrent `down`?)")
+    report.urls = [f"{r.name:<10} {url}" for r in final.components for url in r.urls]
+    report.urls.append(f"{'supervisor':<10} {final.metrics_url}")
+    if final.get("prometheus") is None:
+        report.urls.append("prometheus (not installed: apt-get install prometheus)")
+    return report
 
 
-def up(bootstrap: str | None, topology: Path) -> list[str]:
-    """Start the stack; returns the URLs to print. Raises AlreadyUp and changes nothing if up."""
-    if running():
-        raise AlreadyUp(f"the stack is already up ({', '.join(running())}); nothing changed")
-    STATE.mkdir(parents=True, exist_ok=True)
-    if bootstrap is None:
-        broker = LocalBroker(STATE / "broker-data", BROKER_PORT, CONTROLLER_PORT, JMX_PORT)
-        bootstrap = broker.start()
-    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "NDX_TOPOLOGY": str(topology)}
-    procs = []
-    for m in MEMBERS:
-        svc = ServiceProcess(
-            m.name, m.module, env, m.metrics_port, STATE / "logs" / f"{m.name}.log"
-        )
-        svc.start()
-        assert svc.proc is not None
-        (STATE / f"{m.name}.pid").write_text(str(svc.proc.pid))
-        procs.append((svc, m))
-    for svc, m in procs:
-        svc.wait_ready(m.name)
-    urls = [f"kafka      {bootstrap}"]
-    urls += [f"{m.name:<10} http://127.0.0.1:{m.metrics_port}/metrics" for m in MEMBERS]
-    if bootstrap.endswith(f":{BROKER_PORT}"):
-        urls.append(f"broker JMX http://127.0.0.1:{JMX_PORT}/metrics")
-    prometheus = _start_prometheus()
-    urls.append(prometheus or "prometheus (not installed: apt-get install prometheus)")
-    return urls
+def _spawn(bootstrap: str | None, topology: Path) -> psutil.Process:
+    """The supervisor, detached: it outlives this command and its terminal."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "loadtests.supervise", "--topology", str(topology)]
+    with (LOGS / "supervisor.log").open("ab") as log:
+        return psutil.Popen(
+            [*cmd, *(["--bootstrap", bootstrap] if bootstrap else [])], cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
 
 
-def down(timeout: float = 20.0) -> list[str]:
-    """Stop every member that runs; returns what was stopped."""
-    stopped = []
-    for name in ["prometheus", *(m.name for m in reversed(MEMBERS))]:
-        pid = _pid(name)
-        if pid is None:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        (STATE / f"{name}.pid").unlink(missing_ok=True)
-        stopped.append(name)
-    if stop_from_pidfile(STATE / "broker-data"):
-        stopped.append("broker")
-    return stopped
+def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
+    """Until the supervisor reports every component up; its death or the deadline is an error."""
+    deadline = time.monotonic() + within_s
+    while True:
+        state = stackstate.load()
+        ours = state is not None and state.supervisor and state.supervisor.pid == supervisor.pid
+        if (
+            state is not None
+            and ours
+            and all(r.phase == "up" and identify(r.process) for r in state.components)
+        ):
+            return
+        if not supervisor.is_running() or supervisor.status() == psutil.STATUS_ZOMBIE:
+            raise StackError(f"the supervisor ended:\n{tail(LOGS / 'supervisor.log')}")
+        if time.monotonic() > deadline:
+            late = [r for r in state.components if r.phase != "up"] if state else []
+            why = "\n".join(f"{r.name}: {r.phase}, last exit {r.last_exit or '-'}\n"
+                            f"{tail(LOGS / f'{r.name}.log', 8)}" for r in late)  # fmt: skip
+            raise StackError(f"not up after {within_s:.0f}s:\n{why}")
+        time.sleep(0.3)
+
+
+def down(timeout_s: float = 20.0) -> Report:
+    """Stop the supervisor first, then the components in reverse order; never a foreign pid."""
+    report = Report()
+    state = _state(report)
+    supervisor = identify(state.supervisor) if state else None
+    if state is not None and state.supervisor is not None and supervisor is None:
+        report.stale.append(_gone("supervisor", state.supervisor.pid))
+    if supervisor is not None:
+        terminate(supervisor, 10.0)
+        report.stopped.append("supervisor")
+        state = stackstate.load()  # its final word: what it started until it stopped
+    alive = _alive(state, report)
+    for row in reversed(state.components if state else []):
+        if (proc := alive.get(row.name)) is not None:
+            terminate(proc, 40.0 if row.name == "broker" else timeout_s)
+            report.stopped.append(row.name)
+    if stop_from_pidfile(BROKER_DATA) and "broker" not in report.stopped:
+        report.stopped.append("broker")
+    STATE_FILE.unlink(missing_ok=True)
+    return report

@@ -18,7 +18,7 @@ from loadtests.cluster.jars import (
     last_lines,
     read_text,
 )
-from loadtests.cluster.pids import PID_FILE, PROPERTIES, running_pid, signal_group
+from loadtests.cluster.pids import PID_FILE, PROPERTIES, running_pid, signal_group, write_pid
 from loadtests.cluster.probe import HOST, metadata_brokers, port_in_use
 from loadtests.cluster.props import ClusterLayout, format_args, node_settings, render_properties
 from loadtests.cluster.secured import SCRAM, ClientSecurity
@@ -61,6 +61,15 @@ class KafkaNode:
         """Start the JVM and return at once; serves() tells when it is ready."""
         if self.is_running():
             return
+        cmd = self.command()
+        with (self.node_dir / "broker.out").open("ab") as out:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            )
+        write_pid(self.node_dir, self._proc.pid)
+
+    def command(self) -> list[str]:
+        """Everything short of launching (checks, jars, properties, storage): the JVM's argv."""
         if (java := shutil.which("java")) is None:
             raise BrokerError("Java ('java', 17 or newer) is not on PATH; the broker needs it.")
         if (other := running_pid(self.node_dir)) is not None:
@@ -71,12 +80,7 @@ class KafkaNode:
         libs, props = ensure_jars(self.cache), self.write_properties()
         if not (self.node_dir / "kraft" / "meta.properties").exists():
             self._format(java, libs, props)
-        cmd = [java, *self._jvm_flags(), "-cp", f"{libs}/*", "kafka.Kafka", str(props)]
-        with (self.node_dir / "broker.out").open("ab") as out:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-            )
-        (self.node_dir / PID_FILE).write_text(f"{self._proc.pid}\n")
+        return [java, *self._jvm_flags(), "-cp", f"{libs}/*", "kafka.Kafka", str(props)]
 
     def serves(self, brokers: int = 1) -> bool:
         """True once this node answers metadata listing `brokers` or more; raises if it died."""

@@ -40,6 +40,7 @@ from prometheus_client import start_http_server
 from rich.console import Console
 
 from loadtests import stack as stack_module
+from loadtests.components import LOCAL_ONLY_JOBS
 from loadtests.localbroker import LocalBroker
 from loadtests.reportmodel import RunReport
 from loadtests.run import execute
@@ -178,6 +179,9 @@ def prometheus_config(ports: dict[str, int], run_monitors: RunMonitors, into: Pa
     """The project's prometheus.yml with each job pointed at the port the test opened."""
     config = load_yaml(PROM_DIR / "prometheus.yml")
     config["rule_files"] = [str(PROM_DIR / f) for f in config["rule_files"]]
+    config["scrape_configs"] = [  # the supervisor of `make up` is not part of this stack
+        j for j in config["scrape_configs"] if j["job_name"] not in LOCAL_ONLY_JOBS
+    ]
     jobs = [job["job_name"] for job in config["scrape_configs"]]
     assert sorted(jobs) == sorted(JOBS), f"prometheus.yml scrapes {jobs}; the test starts {JOBS}"
     for job in config["scrape_configs"]:

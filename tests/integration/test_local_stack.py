@@ -10,10 +10,12 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadtests import upstack
+from loadtests import stackstate, upstack
+from loadtests.procs import identify
 from loadtests.stack import scrape
 
 REPO = Path(__file__).resolve().parents[2]
+COMPONENTS = ["broker", "registry", "ministry", "province", "monitor", "prometheus"]
 
 
 def ndxsim(*args: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +27,7 @@ def ndxsim(*args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=400,
         check=False,
     )
 
@@ -41,9 +43,12 @@ def transactions(port: int) -> float:
 def test_up_serves_rising_transaction_counts_and_down_stops_everything() -> None:
     assert not upstack.running(), f"a local stack is already running: {upstack.running()}"
     started = ndxsim("up")
+    state = stackstate.load()
     try:
         assert started.returncode == 0, started.stderr
+        assert f"started: {', '.join(COMPONENTS)}" in started.stdout
         assert "http://127.0.0.1:9101/metrics" in started.stdout
+        assert "http://127.0.0.1:9090" in started.stdout
         ports = [m.metrics_port for m in upstack.MEMBERS if m.name != "monitor"]
         first = {p: transactions(p) for p in ports}
         time.sleep(4)
@@ -52,13 +57,19 @@ def test_up_serves_rising_transaction_counts_and_down_stops_everything() -> None
             assert second[port] > first[port], f"no transactions rising on :{port}"
         again = ndxsim("up")
         assert again.returncode == 0
-        assert "already up" in again.stdout
-        expected = ["broker", "registry", "ministry", "province", "monitor", "prometheus"]
-        assert upstack.running() == expected
-        assert "http://127.0.0.1:9090" in started.stdout
+        assert f"already up: {', '.join(COMPONENTS)}; nothing changed" in again.stdout
+        assert upstack.running() == ["supervisor", *COMPONENTS]
+        status = ndxsim("status")
+        assert status.returncode == 0, status.stdout
+        assert all(name in status.stdout for name in ["supervisor", *COMPONENTS])
     finally:
         stopped = ndxsim("down")
     assert stopped.returncode == 0, stopped.stderr
+    assert f"stopped: supervisor, {', '.join(reversed(COMPONENTS))}" in stopped.stdout
     assert upstack.running() == []
-    assert "registry" in stopped.stdout
-    assert "broker" in stopped.stdout
+    assert state is not None
+    records = [state.supervisor, *(c.process for c in state.components)]
+    assert [r for r in records if identify(r) is not None] == []
+    after = ndxsim("status")
+    assert after.returncode == 1
+    assert "not running" in after.stdout

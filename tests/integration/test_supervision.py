@@ -1,0 +1,225 @@
+"""The stack `ndxsim up` starts is supervised: what dies comes back, what is not ours is left alone.
+
+These tests use the fixed ports of `make up` (9090-9110) and run one after the other on one stack.
+The test traffic plays province.092, which the stack's own province process does not host
+(NDX_AGENCIES), so its answers have one reader: the test's ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from loadtests import stackstate, upstack
+from loadtests.components import BROKER_DATA, STATE, SUPERVISOR_PORT, ready
+from loadtests.procs import ProcessRecord, identify
+from loadtests.stack import scrape
+from loadtests.stackstate import STATE_FILE, ComponentState, StackState
+from services.shared.codec import Catalogue, Codec
+from services.shared.kafka import KafkaTransport
+from services.shared.requester import AgencyClient, RetryPolicy
+from tests.support.processes import sample
+from tests.support.traffic import Traffic
+
+REPO = Path(__file__).resolve().parents[2]
+STACK_AGENCIES = "ministry.vss,ministry.tax,ministry.justice,province.001,province.079"
+TEST_AGENCY = "province.092"
+DEMO_TOPOLOGY = REPO / "loadtests" / "topologies" / "demo.yaml"
+RESTART_BOUND_S = 60.0  # SIGKILL to ready on /metrics again, with no user action
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def ndxsim(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    env.update(NDX_RATE_PER_AGENCY="20", NDX_AGENCIES=STACK_AGENCIES)
+    return subprocess.run(
+        [sys.executable, "-m", "loadtests", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=400, check=False,
+    )  # fmt: skip
+
+
+def records() -> dict[str, ProcessRecord]:
+    """What the stack state records for the supervisor and each component."""
+    state = stackstate.load()
+    assert state is not None, "no stack state"
+    rows = [("supervisor", state.supervisor), *((r.name, r.process) for r in state.components)]
+    return {name: record for name, record in rows if record is not None}
+
+
+def pids() -> dict[str, int]:
+    """The identity-checked pid of each component running now, and of the supervisor."""
+    found = {name: identify(record) for name, record in records().items()}
+    return {name: proc.pid for name, proc in found.items() if proc is not None}
+
+
+def wait_for(what: str, condition: Callable[[], bool], within_s: float) -> float:
+    """Seconds until the condition held; fails naming `what` after the deadline."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > within_s:
+            pytest.fail(f"{what} not within {within_s:.0f}s")
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+def registry_row() -> ComponentState:
+    state = stackstate.load()
+    row = state.get("registry") if state else None
+    assert row is not None, "no registry in the stack state"
+    return row
+
+
+@pytest.fixture
+def foreign() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process the stack did not start, whose pid a test plants in the stack's files."""
+    proc = subprocess.Popen(["sleep", "600"])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def reused(pid: int, cmdline: tuple[str, ...]) -> ProcessRecord:
+    """A record as the stack wrote it once, whose pid now belongs to another process."""
+    return ProcessRecord(pid=pid, create_time=psutil.Process(pid).create_time() - 3600,
+                         cmdline=cmdline)  # fmt: skip
+
+
+def test_down_never_signals_a_foreign_pid_in_the_pid_files(
+    foreign: subprocess.Popen[bytes],
+) -> None:
+    assert upstack.running() == [], f"a local stack is already running: {upstack.running()}"
+    python = (sys.executable, "-m")
+    rows = [
+        ComponentState(name=name, probe="service", probe_port=port, ports=(port,), urls=(),
+                       process=reused(foreign.pid, (*python, f"services.{name}")))
+        for name, port in (("registry", 9101), ("monitor", 9105))
+    ]  # fmt: skip
+    sup = reused(foreign.pid, (*python, "loadtests.supervise"))
+    stackstate.save(StackState(supervisor=sup, bootstrap="127.0.0.1:9092", components=rows))
+    (STATE / "province.pid").write_text(f"{foreign.pid}\n")  # the bare pid of older versions
+    BROKER_DATA.mkdir(parents=True, exist_ok=True)
+    (BROKER_DATA / "broker.pid").write_text(f"{foreign.pid}\n")
+
+    status = ndxsim("status")
+    stopped = ndxsim("down")
+
+    assert status.returncode == 1, status.stdout
+    assert f"stale pid {foreign.pid}" in status.stdout
+    assert stopped.returncode == 0, stopped.stderr
+    assert foreign.poll() is None, "down signalled a process the stack did not start"
+    assert "stopped:" not in stopped.stdout, stopped.stdout
+    assert f"registry pid {foreign.pid} (now another process, not signalled)" in stopped.stdout
+    assert f"province.pid (pid {foreign.pid}, unverified; not signalled)" in stopped.stdout
+    assert not STATE_FILE.exists() and not (STATE / "province.pid").exists()
+    assert not (BROKER_DATA / "broker.pid").exists()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[None]:
+    assert upstack.running() == [], f"a local stack is already running: {upstack.running()}"
+    started = ndxsim("up")
+    try:
+        assert started.returncode == 0, started.stderr + started.stdout
+        assert "started: broker, registry, ministry, province, monitor" in started.stdout
+        yield
+    finally:
+        before = records()
+        stopped = ndxsim("down")
+        assert stopped.returncode == 0, stopped.stderr
+        left = [name for name, record in before.items() if identify(record) is not None]
+        assert not left, f"still running after down: {left}\n{stopped.stdout}"
+        assert upstack.running() == []
+
+
+async def test_a_sigkilled_registry_comes_back_by_itself_and_no_request_is_lost(
+    stack: None,
+) -> None:
+    transport = KafkaTransport("127.0.0.1:9092", 1, 8.0)
+    policy = RetryPolicy(retries=2, budget_floor=1000)  # resent on the same id after a deadline
+    traffic = Traffic([AgencyClient(TEST_AGENCY, transport, Codec(Catalogue()), 20.0, policy)])
+    await traffic.start()
+    try:
+        playing = asyncio.create_task(traffic.play(rate=40, count=1600))  # 40 s of load
+        await asyncio.sleep(8)
+        victim = pids()["registry"]
+        os.kill(victim, signal.SIGKILL)
+
+        def back() -> bool:
+            now = pids().get("registry")
+            return now not in (None, victim) and ready("service", "registry", 9101)
+
+        back_after = await asyncio.to_thread(wait_for, "registry back", back, RESTART_BOUND_S)
+        await asyncio.wait_for(playing, 300)
+    finally:
+        await traffic.stop()
+
+    print(f"registry ready again {back_after:.1f}s after SIGKILL")
+    row = registry_row()
+    assert row.restarts == 1 and row.last_exit == "killed by SIGKILL", row
+    restarts = sample(SUPERVISOR_PORT, "ndx_component_restarts_total", {"component": "registry"})
+    assert restarts == 1.0
+    ledger = traffic.ledger()
+    assert ledger["sent"] == 1600, ledger
+    assert (ledger["lost"], ledger["timed_out"], ledger["incorrect"]) == (0, 0, 0), ledger
+    assert ledger["answered"] == 1600, ledger
+
+
+def test_up_after_one_component_dies_restarts_only_that_one(stack: None) -> None:
+    before = pids()
+    os.kill(before["province"], signal.SIGKILL)
+    wait_for("the kill", lambda: "province" not in pids(), 10)
+
+    # In this process, so `up` looks before the supervisor's own restart (a second away) is done.
+    lines = upstack.up(None, DEMO_TOPOLOGY).lines()
+
+    assert "restarted: province" in lines, lines
+    assert any(line.startswith("already running: broker, registry, ministry, monitor")
+               for line in lines), lines  # fmt: skip
+    after = pids()
+    assert after["province"] != before["province"]
+    assert {k: v for k, v in after.items() if k != "province"} == {
+        k: v for k, v in before.items() if k != "province"
+    }
+    assert "ndx_component_up" in scrape(SUPERVISOR_PORT)
+
+
+def test_a_new_supervisor_adopts_what_runs_and_replaces_a_foreign_pid(
+    stack: None, foreign: subprocess.Popen[bytes]
+) -> None:
+    before = pids()
+    for name in ("supervisor", "registry"):  # both die; the registry's pid is then reused
+        os.kill(before[name], signal.SIGKILL)
+    wait_for("the kills", lambda: not {"supervisor", "registry"} & set(pids()), 10)
+    state = stackstate.load()
+    assert state is not None
+    planted = reused(foreign.pid, registry_row().process.cmdline)  # type: ignore[union-attr]
+    rows = [r.model_copy(update={"process": planted}) if r.name == "registry" else r
+            for r in state.components]  # fmt: skip
+    stackstate.save(state.model_copy(update={"components": rows}))
+
+    status = ndxsim("status")
+    again = ndxsim("up")
+
+    assert status.returncode == 1 and f"stale pid {foreign.pid}" in status.stdout, status.stdout
+    assert again.returncode == 0, again.stderr + again.stdout
+    assert foreign.poll() is None, "up signalled a process the stack did not start"
+    assert f"registry pid {foreign.pid} (now another process, not signalled)" in again.stdout
+    assert "restarted: registry" in again.stdout
+    after = pids()
+    assert after["registry"] not in (foreign.pid, before["registry"])
+    assert after["supervisor"] != before["supervisor"]
+    kept = ("broker", "ministry", "province", "monitor")
+    assert {k: after[k] for k in kept} == {k: before[k] for k in kept}
+    assert ndxsim("status").returncode == 0
