@@ -23,7 +23,9 @@ from services.shared import metrics
 from services.shared.app import run_service, setup_logging
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
+from services.shared.kafkaprobe import KafkaProbe
 from services.shared.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
+from services.shared.readiness import watching
 from services.shared.runtime import ServiceLoop
 from services.shared.settings import (
     Settings,
@@ -104,7 +106,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         raise SettingsError(f"NDX_SCHEMA_PINS: no such schema version {exc}") from None
     app = registry_app(transport, topology, settings.seed, settings.audit_key.encode(), name,
                        codec)  # fmt: skip
-    async with app as (loop, follower):
+    probe = KafkaProbe(bootstrap_of(settings), name, settings.connect_timeout_s)
+    async with app as (loop, follower), watching(probe, loop.readiness, bootstrap_of(settings)):
         metrics.serve(settings.metrics_host, settings.metrics_port)
         log.info("%s answering on %s", name, bootstrap_of(settings))
         await run_registry(loop, follower, stop)

@@ -10,6 +10,8 @@ from services.shared import metrics
 from services.shared.agencyhost import AgencyHost
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
+from services.shared.kafkaprobe import KafkaProbe
+from services.shared.readiness import Readiness, watching
 from services.shared.settings import Settings, bootstrap_of, topology_path
 from services.shared.topics import topics_for
 from services.shared.topology import load_topology
@@ -38,9 +40,12 @@ async def host_agencies(kind: str, settings: Settings, stop: asyncio.Event) -> N
     )
     await host.start()
     metrics.serve(settings.metrics_host, settings.metrics_port)
-    metrics.READY.labels(kind).set(1)
+    readiness = Readiness(kind)
+    readiness.mark_started()
     log.info("%s: %d agencies at %.1f requests/s each", kind, len(ours), settings.rate_per_agency)
+    probe = KafkaProbe(transport.bootstrap, kind, settings.connect_timeout_s)
     try:
-        await host.run(settings.rate_per_agency, stop)
+        async with watching(probe, readiness, transport.bootstrap):
+            await host.run(settings.rate_per_agency, stop, readiness.hold)
     finally:
         await host.stop()

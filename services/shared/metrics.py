@@ -91,7 +91,11 @@ LATE_SENDS = Counter(
 AUDIT_RECORDS = Counter(
     "ndx_audit_records", "Audit records read by the monitoring service.", ["flow"]
 )
-READY = Gauge("ndx_service_ready", "1 once the service consumes its partitions.", ["service"])
+READY = Gauge(
+    "ndx_service_ready",
+    "1 while the service consumes its partitions and its broker answers; 0 during an outage.",
+    ["service"],
+)
 SCENARIO_PERIOD = Gauge(
     "ndx_scenario_period_active", "1 while the driver plays this period.", ["scenario", "period"]
 )

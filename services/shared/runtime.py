@@ -13,6 +13,7 @@ from typing import Any
 from services.shared import metrics
 from services.shared.codec import Codec, CodecError
 from services.shared.messages import Message
+from services.shared.readiness import Readiness
 from services.shared.topics import DLQ, TOPIC_OF
 from services.shared.transport import Consumer, Producer, Record
 
@@ -80,8 +81,10 @@ class ServiceLoop:
         handlers: Mapping[type, Handler],
         request_id: Callable[[Any], str | None] = lambda _m: None,
         batch: int = 500,
+        readiness: Readiness | None = None,
     ) -> None:
         self.service, self.group = service, group
+        self.readiness = readiness or Readiness(service)
         self.consumer, self.producer, self.codec = consumer, producer, codec
         self.handlers, self.request_id, self.batch = handlers, request_id, batch
         self.dedup = Deduplicator()
@@ -92,10 +95,11 @@ class ServiceLoop:
         last_lag = 0.0
         ready = False
         while not stop.is_set():
+            await self.readiness.hold(stop)  # outputs written now would only spin the producer
             records = await self.consumer.getmany(timeout_ms=100, max_records=self.batch)
             if not ready and self.consumer.assigned():
                 ready = True
-                metrics.READY.labels(self.service).set(1)
+                self.readiness.mark_started()
             if records:
                 await self.process(records)
             now = time.monotonic()
