@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from services.shared import lograte
 from services.shared.settings import SettingsError
+from services.shared.topology import TopologyError
 from services.shared.transport import TransportError
 
 EXIT_INPUT_ERROR = 2
@@ -86,7 +87,7 @@ def run_service(
     except TransportError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
-    except SettingsError as exc:
+    except (SettingsError, TopologyError) as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     return 0

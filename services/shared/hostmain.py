@@ -12,7 +12,7 @@ from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.kafkaprobe import KafkaProbe
 from services.shared.readiness import Readiness, watching
-from services.shared.settings import Settings, bootstrap_of, topology_path
+from services.shared.settings import Settings, SettingsError, bootstrap_of, topology_path
 from services.shared.topics import topics_for
 from services.shared.topology import load_topology
 
@@ -23,7 +23,13 @@ async def host_agencies(kind: str, settings: Settings, stop: asyncio.Event) -> N
     """Run every agency of `kind` (province or ministry) in the topology, or those listed."""
     topology = load_topology(topology_path(settings))
     listed = [a.strip() for a in settings.agencies.split(",") if a.strip()]
-    ours = listed or [a for a in topology.agencies() if a.startswith(kind + ".")]
+    mine = [a for a in topology.agencies() if a.startswith(kind + ".")]
+    if unknown := [a for a in listed if a not in mine]:
+        raise SettingsError(
+            f"NDX_AGENCIES: {', '.join(unknown)} not {kind} agencies of the topology "
+            f"{topology_path(settings)}"
+        )
+    ours = listed or mine
     codes = {p.id: p.code for p in topology.provinces}
     transport = KafkaTransport(
         bootstrap_of(settings), settings.replication_factor, settings.connect_timeout_s
