@@ -194,10 +194,11 @@ class Scenario(_Strict):
     def _playable(self) -> None:
         """Refuse, before anything starts, a period whose arrivals could not be planned."""
         warmup = Period(name="warm-up", duration_s=self.warmup_s or 1, rate_per_s=1)
-        for p in [*self.periods, *([warmup] if self.warmup_s else [])]:
+        for i, p in enumerate([*self.periods, *([warmup] if self.warmup_s else [])]):
+            where = "warmup_s" if p is warmup else f"periods[{i}] ({p.name})"
             if p.duration_s * self.time_compression > MAX_SIMULATED_S:
                 raise ValueError(
-                    f"period {p.name}: duration_s x time_compression covers more than "
+                    f"{where}: duration_s x time_compression covers more than "
                     f"{MAX_SIMULATED_S // SECONDS_PER_DAY} simulated days"
                 )
             rate = self.rate(self.periods[0] if p is warmup else p)
@@ -206,7 +207,7 @@ class Scenario(_Strict):
                 planned = min(planned, p.max_requests)
             if not math.isfinite(planned) or planned > MAX_PLANNED_ARRIVALS:
                 raise ValueError(
-                    f"period {p.name}: plans {planned:.3g} arrivals ({rate:.3g}/s over "
+                    f"{where}: plans {planned:.3g} arrivals ({rate:.3g}/s over "
                     f"{p.duration_s:g}s), more than the {MAX_PLANNED_ARRIVALS:,} a period may "
                     "hold; lower the rate, volume, scale, time_compression or duration"
                 )
@@ -249,7 +250,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return f"{out}: " if out else ""  # a whole-file check names its field in its message
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -265,5 +266,7 @@ def load_scenario(path: Path) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{_field_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = [
+            f"{_field_path(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        ]
         raise ScenarioError(f"{path}: " + "; ".join(problems)) from None
