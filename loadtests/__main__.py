@@ -21,6 +21,7 @@ from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError
 from loadtests.stack import StackError
 from services.shared import metrics
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
+from services.shared.auditkey import audit_key
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
 from services.shared.topology import TopologyError
 from services.shared.transport import TransportError
@@ -119,6 +120,7 @@ def capacity(
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
         plan = prepare(scenario)
+        audit_key(settings)  # generated or refused now, before anything starts
         console.print(f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
                       f"{start_rate:.0f}/s by x{factor}")  # fmt: skip
         report = asyncio.run(search(plan, settings, runs_dir, console, how))

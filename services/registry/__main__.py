@@ -21,6 +21,7 @@ from services.registry.overlay import Overlay
 from services.registry.population import Population
 from services.shared import metrics
 from services.shared.app import run_service, setup_logging
+from services.shared import auditkey
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.kafkaprobe import KafkaProbe
@@ -95,6 +96,7 @@ async def run_registry(loop: ServiceLoop, follower: ChangeFollower, stop: asynci
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    key = auditkey.audit_key(settings)
     transport = KafkaTransport(
         bootstrap_of(settings), settings.replication_factor, settings.connect_timeout_s
     )
@@ -104,8 +106,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         codec = Codec(Catalogue(), writer_versions=writer_versions(settings))
     except KeyError as exc:
         raise SettingsError(f"NDX_SCHEMA_PINS: no such schema version {exc}") from None
-    app = registry_app(transport, topology, settings.seed, settings.audit_key.encode(), name,
-                       codec)  # fmt: skip
+    app = registry_app(transport, topology, settings.seed, key, name, codec)
     probe = KafkaProbe(bootstrap_of(settings), name, settings.connect_timeout_s)
     async with app as (loop, follower), watching(probe, loop.readiness, bootstrap_of(settings)):
         metrics.serve(settings.metrics_host, settings.metrics_port)

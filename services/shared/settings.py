@@ -1,15 +1,16 @@
-"""Settings read once at start-up from the environment and deploy/.env, then passed down."""
+"""Settings read once at start-up from the environment and deploy/.env(.local), passed down."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_FILE = REPO_ROOT / "deploy" / ".env"
+ENV_LOCAL = REPO_ROOT / "deploy" / ".env.local"  # git-ignored: this installation's own values
 HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,6})")
 
 
@@ -20,7 +21,7 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NDX_",
-        env_file=ENV_FILE,
+        env_file=(ENV_FILE, ENV_LOCAL),
         extra="ignore",
         frozen=True,
         populate_by_name=True,
@@ -34,7 +35,11 @@ class Settings(BaseSettings):
         description="Unset: services refuse to start; the runner starts a local broker.",
     )
     seed: int = Field(6, description="Seed of the procedural population; every side must agree.")
-    audit_key: str = Field(min_length=8, description="Key of the citizen-id hash in audit records.")
+    audit_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Key of the citizen-id hash in audit records; unset: the installation's own.",
+    )
     request_timeout_s: float = Field(5.0, gt=0, le=3600)
     connect_timeout_s: float = Field(8.0, gt=0, le=60)
     replication_factor: int = Field(1, ge=1, le=32)
@@ -98,6 +103,10 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings once; a bad or missing one becomes one clear message."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{ENV_FILE} or {ENV_LOCAL}: not UTF-8 text (byte {exc.start})"
+        ) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -105,5 +114,5 @@ def load_settings(**overrides: object) -> Settings:
             env = name if name.isupper() else f"NDX_{name.upper()}"
             problems.append(f"{env}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError(
-            "bad settings (environment or deploy/.env): " + "; ".join(problems)
+            "bad settings (environment, deploy/.env or deploy/.env.local): " + "; ".join(problems)
         ) from None

@@ -22,16 +22,6 @@ def test_malformed_setting_names_its_environment_variable(monkeypatch: pytest.Mo
         load_settings()
 
 
-def test_missing_audit_key_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        "services.shared.settings.Settings.model_config",
-        {**load_settings().model_config, "env_file": None},
-    )
-    monkeypatch.delenv("NDX_AUDIT_KEY", raising=False)
-    with pytest.raises(SettingsError, match="NDX_AUDIT_KEY"):
-        load_settings()
-
-
 def test_environment_overrides_the_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     monkeypatch.setenv("NDX_SEED", "42")
