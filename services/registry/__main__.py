@@ -19,9 +19,8 @@ from services.registry.handlers import (
 )
 from services.registry.overlay import Overlay
 from services.registry.population import Population
-from services.shared import metrics
+from services.shared import auditkey, metrics
 from services.shared.app import run_service, setup_logging
-from services.shared import auditkey
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.kafkaprobe import KafkaProbe
