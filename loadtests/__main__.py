@@ -94,7 +94,7 @@ def run(
     except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
     print_summary(report, console)
-    raise typer.Exit(0 if report["slo"]["passed"] else 1)
+    raise typer.Exit(0 if report.slo.passed else 1)
 
 
 @app.command()
@@ -128,15 +128,16 @@ def capacity(
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
-    result = report["capacity"]
-    if result["knee"] is None:
+    result = report.capacity
+    if result is None or result.knee is None or result.at_80_percent is None:
         console.print(f"[red]no knee: the SLOs fail already at {start_rate:.0f}/s[/]")
         raise typer.Exit(1)
-    at = result["at_80_percent"]
-    console.print(f"knee: [bold]{result['knee']:.0f}/s[/]; at 80% ({at['rate']:.0f}/s): "
-                  f"{at['throughput_tps']:.0f} tx/s, p50 {at['p50_ms']:.1f} ms, "
-                  f"p99 {at['p99_ms']:.1f} ms")  # fmt: skip
-    console.print(f"report: {report['paths']['json']}")
+    at = result.at_80_percent
+    console.print(f"knee: [bold]{result.knee:.0f}/s[/]; at 80% ({at.rate:.0f}/s): "
+                  f"{at.throughput_tps:.0f} tx/s, p50 {at.p50_ms:.1f} ms, "
+                  f"p99 {at.p99_ms:.1f} ms")  # fmt: skip
+    if report.paths is not None:
+        console.print(f"report: {report.paths.json_path}")
 
 
 @app.command()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from loadtests.htmlreport import write_html
 from loadtests.report import write_report
+from loadtests.reportmodel import CapacityResult, CapacityStep, RunReport
 from loadtests.run import Plan, play
 from loadtests.scenario import Diurnal, Period
 from loadtests.stack import RunStack
@@ -28,37 +28,37 @@ class Search:
     refine: int = 3
 
 
-def _step_summary(rate: float, report: dict[str, Any]) -> dict[str, Any]:
-    phase = report["phases"][0]
-    return {
-        "rate": round(rate, 1),
-        "throughput_tps": phase["throughput_tps"],
-        "p50_ms": phase["latency_ms"]["p50"],
-        "p99_ms": phase["latency_ms"]["p99"],
-        "timed_out": phase["timed_out"],
-        "late_sends": phase["late_sends"],
-        "lost": phase["lost"],
-        "incorrect": phase["incorrect"],
-        "passed": report["slo"]["passed"],
-        "failed": report["slo"]["failed"],
-    }
+def _step_summary(rate: float, report: RunReport) -> CapacityStep:
+    phase = report.phases[0]
+    return CapacityStep(
+        rate=round(rate, 1),
+        throughput_tps=phase.throughput_tps,
+        p50_ms=phase.latency_ms.p50,
+        p99_ms=phase.latency_ms.p99,
+        timed_out=phase.timed_out,
+        late_sends=phase.late_sends,
+        lost=phase.lost,
+        incorrect=phase.incorrect,
+        passed=report.slo.passed,
+        failed=report.slo.failed,
+    )
 
 
 async def search(
     plan: Plan, settings: Settings, runs_dir: Path, console: Console, how: Search = Search()
-) -> dict[str, Any]:
+) -> RunReport:
     """Ramp the rate geometrically until an SLO fails, bisect, then measure at 80% of the knee."""
     name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{plan.scenario.name}-capacity"
     run_dir = runs_dir / name
     # Latency counts from the intended send time, so a late generator already shows in the
     # latency SLOs; the scenario's own SLOs decide the knee.
     slo = plan.scenario.slo
-    steps: list[dict[str, Any]] = []
+    steps: list[tuple[CapacityStep, RunReport]] = []
     stack = RunStack(run_dir, plan.topology_path, plan.scenario.registry_instances,
                      settings.kafka_bootstrap_servers)  # fmt: skip
     async with stack as bootstrap:
 
-        async def step(rate: float) -> dict[str, Any]:
+        async def step(rate: float) -> CapacityStep:
             period = Period(name=f"{rate:.0f}/s", duration_s=how.step_s, rate_per_s=rate)
             # A flat profile, so a step plays the rate it names; the first step warms up.
             warmup = max(plan.scenario.warmup_s, MIN_WARMUP_S) if not steps else 0.0
@@ -67,37 +67,34 @@ async def search(
             step_dir = run_dir / f"step-{len(steps) + 1:02d}"
             report = await play(plan.with_scenario(scenario), stack, bootstrap, step_dir,
                                 settings, console, live=False)  # fmt: skip
-            summary = {**_step_summary(rate, report), "report": report}
-            steps.append(summary)
-            verdict = (
-                "[green]holds[/]" if summary["passed"] else f"[red]fails {summary['failed']}[/]"
-            )
-            console.print(f"  {rate:8.0f}/s  {summary['throughput_tps']:8.1f} tx/s  "
-                          f"p99 {summary['p99_ms']:8.1f} ms  {verdict}")  # fmt: skip
+            summary = _step_summary(rate, report)
+            steps.append((summary, report))
+            verdict = "[green]holds[/]" if summary.passed else f"[red]fails {summary.failed}[/]"
+            console.print(f"  {rate:8.0f}/s  {summary.throughput_tps:8.1f} tx/s  "
+                          f"p99 {summary.p99_ms:8.1f} ms  {verdict}")  # fmt: skip
             return summary
 
         good, bad, rate = 0.0, 0.0, how.start_rate
         while rate <= how.max_rate:
-            if not (await step(rate))["passed"]:
+            if not (await step(rate)).passed:
                 bad = rate
                 break
             good, rate = rate, rate * how.factor
         for _ in range(how.refine if good and bad else 0):
             mid = (good + bad) / 2
-            if (await step(mid))["passed"]:
+            if (await step(mid)).passed:
                 good = mid
             else:
                 bad = mid
         at_80 = await step(0.8 * good) if good else None
-    result: dict[str, Any] = {
-        "knee": round(good, 1) if good else None,
-        "first_failing_rate": round(bad, 1) if bad else None,
-        "steps": [{k: v for k, v in s.items() if k != "report"} for s in steps],
-        "at_80_percent": {k: v for k, v in at_80.items() if k != "report"} if at_80 else None,
-    }
-    report = dict(at_80["report"] if at_80 else steps[-1]["report"])
-    report["run_id"] = name
-    report["capacity"] = result
+    result = CapacityResult(
+        knee=round(good, 1) if good else None,
+        first_failing_rate=round(bad, 1) if bad else None,
+        steps=[summary for summary, _ in steps],
+        at_80_percent=at_80,
+    )
+    # The page shows the last step played: the one at 80% of the knee when there is a knee.
+    report = steps[-1][1].model_copy(update={"run_id": name, "capacity": result})
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report

@@ -7,6 +7,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from loadtests.reportmodel import FaultRecord
 from loadtests.scenario import Fault, Scenario
 from loadtests.stack import RunStack
 from services.shared.topics import VERIFY
@@ -21,7 +22,7 @@ class FaultRunner:
 
     def __init__(self, scenario: Scenario, stack: RunStack, transport: Transport) -> None:
         self.scenario, self.stack, self.transport = scenario, stack, transport
-        self.log: list[dict[str, Any]] = []
+        self.log: list[FaultRecord] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.driver: Driver | None = None
 
@@ -39,8 +40,8 @@ class FaultRunner:
         started = time.monotonic()
         detail = await self._act(fault)
         recovered = round(time.monotonic() - started, 2)
-        entry = {"action": fault.action, "period": period, "at_s": fault.at_s}
-        self.log.append({**entry, "recovered_s": recovered, **detail})
+        self.log.append(FaultRecord(action=fault.action, period=period, at_s=fault.at_s,
+                                    recovered_s=recovered, **detail))  # fmt: skip
 
     async def _act(self, fault: Fault) -> dict[str, Any]:
         name = f"registry-{fault.instance}"
@@ -50,7 +51,7 @@ class FaultRunner:
             return {"instance": name}
         if fault.action == "restart_broker":
             outage = await asyncio.to_thread(self.stack.restart_broker, fault.down_s)
-            return outage.as_report()
+            return {"outage": outage}
         if fault.action == "slow_agency":
             assert self.driver is not None and fault.agency is not None
             self.driver.pause_agency(fault.agency)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from loadtests.reportmodel import Latency, PhaseReport, Totals
 from services.shared.messages import VERIFY_OUTCOMES
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 120_000_000, 3
@@ -17,15 +17,15 @@ def new_histogram(digits: int = DIGITS) -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, digits)
 
 
-def latency_summary(hist: HdrHistogram) -> dict[str, float]:
+def latency_summary(hist: HdrHistogram) -> Latency:
     if hist.get_total_count() == 0:
-        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
-    return {
-        "p50": hist.get_value_at_percentile(50) / 1000,
-        "p95": hist.get_value_at_percentile(95) / 1000,
-        "p99": hist.get_value_at_percentile(99) / 1000,
-        "max": hist.get_max_value() / 1000,
-    }
+        return Latency(p50=0.0, p95=0.0, p99=0.0, max=0.0)
+    return Latency(
+        p50=hist.get_value_at_percentile(50) / 1000,
+        p95=hist.get_value_at_percentile(95) / 1000,
+        p99=hist.get_value_at_percentile(99) / 1000,
+        max=hist.get_max_value() / 1000,
+    )
 
 
 @dataclass
@@ -80,44 +80,49 @@ class PhaseLedger:
         known = {o: self.outcomes.get(o, 0) for o in VERIFY_OUTCOMES}
         return {**known, **dict(sorted(self.outcomes.items()))}
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> PhaseReport:
+        """The ledger's part of the phase report; what Prometheus measured is added by run."""
         elapsed = max(self.ended - self.started, 1e-9)
-        return {
-            "name": self.name,
-            "target_rate_per_s": round(self.target_rate, 3),
-            "duration_s": round(elapsed, 3),
-            "sent": self.sent,
-            "answered": self.answered,
-            "timed_out": self.timed_out,
-            "dead_lettered": self.dead_lettered,
-            "lost": self.lost,
-            "incorrect": self.incorrect,
-            "late_sends": self.late_sends,
-            "throughput_tps": round(self.answered / elapsed, 2),
-            "latency_ms": latency_summary(self.latency),
-            "outcomes": self._outcomes(),
-            "flows": dict(sorted(self.flows.items())),
-            "agencies": dict(sorted(self.agencies.items())),
-            "flow_latency_ms": {
-                f: latency_summary(h) for f, h in sorted(self.flow_latency.items())
-            },
-            "dossiers": dict(sorted(self.dossiers.items())),
-            "change_deliveries": self.change_deliveries,
-            "retries": self.retries,
-            "late_answers": self.late_answers,
-            "incorrect_examples": self.examples_incorrect,
-        }
+        return PhaseReport(
+            name=self.name,
+            target_rate_per_s=round(self.target_rate, 3),
+            duration_s=round(elapsed, 3),
+            sent=self.sent,
+            answered=self.answered,
+            timed_out=self.timed_out,
+            dead_lettered=self.dead_lettered,
+            lost=self.lost,
+            incorrect=self.incorrect,
+            late_sends=self.late_sends,
+            throughput_tps=round(self.answered / elapsed, 2),
+            latency_ms=latency_summary(self.latency),
+            outcomes=self._outcomes(),
+            flows=dict(sorted(self.flows.items())),
+            agencies=dict(sorted(self.agencies.items())),
+            flow_latency_ms={f: latency_summary(h) for f, h in sorted(self.flow_latency.items())},
+            dossiers=dict(sorted(self.dossiers.items())),
+            change_deliveries=self.change_deliveries,
+            retries=self.retries,
+            late_answers=self.late_answers,
+            incorrect_examples=list(self.examples_incorrect),
+        )
 
 
-def totals(phases: list[PhaseLedger]) -> dict[str, Any]:
+def totals(phases: list[PhaseLedger]) -> Totals:
     """The whole run as one ledger; histograms are merged, not averaged."""
     merged = new_histogram()
     for p in phases:
         merged.add(p.latency)
-    keys = ("sent", "answered", "timed_out", "dead_lettered", "incorrect", "late_sends")
-    out: dict[str, Any] = {k: sum(getattr(p, k) for p in phases) for k in keys}
-    out["lost"] = sum(p.lost for p in phases)
-    out["latency_ms"] = latency_summary(merged)
+    answered = sum(p.answered for p in phases)
     elapsed = sum(max(p.ended - p.started, 0.0) for p in phases) or 1e-9
-    out["throughput_tps"] = round(out["answered"] / elapsed, 2)
-    return out
+    return Totals(
+        sent=sum(p.sent for p in phases),
+        answered=answered,
+        timed_out=sum(p.timed_out for p in phases),
+        dead_lettered=sum(p.dead_lettered for p in phases),
+        incorrect=sum(p.incorrect for p in phases),
+        late_sends=sum(p.late_sends for p in phases),
+        lost=sum(p.lost for p in phases),
+        latency_ms=latency_summary(merged),
+        throughput_tps=round(answered / elapsed, 2),
+    )

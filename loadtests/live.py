@@ -42,7 +42,7 @@ class LiveView:
         for ledger in ledgers:
             current = ledger is ledgers[-1]
             now_rate = str(last.answered) if current and last else ""
-            now_p99 = f"{latency_summary(last.latency)['p99']:.1f}" if current and last else ""
+            now_p99 = f"{latency_summary(last.latency).p99:.1f}" if current and last else ""
             in_flight = ledger.sent - ledger.answered - ledger.timed_out - ledger.dead_lettered
             table.add_row(
                 ledger.name,

@@ -1,58 +1,87 @@
-"""Growth and online share read where an operator would read them: the services' own metrics."""
+"""Growth and online share read where an operator would read them: the services' own metrics.
+
+Counters are scraped every second and their increases accumulated across process restarts, as
+PromQL's increase() does, so a fault scenario's figures stay meaningful.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
-
+from loadtests.counters import Increases, Series, read_all
 from loadtests.ledger import PhaseLedger
+from loadtests.reportmodel import Growth, OnlineShare
 from loadtests.scenario import Scenario
-from loadtests.stack import scrape
+
+TRANSACTIONS = "ndx_sharing_transactions_total"
+DEAD_LETTERS = "ndx_dead_letters_total"
+DOSSIERS = "ndx_dossiers_total"
+REGISTRY_SERIES = frozenset({TRANSACTIONS, DEAD_LETTERS})
+MONITOR_SERIES = frozenset({DOSSIERS})
 
 
 @dataclass
 class Snapshot:
-    """Counter totals summed over every scraped instance at one moment."""
+    """Counter increases since the meter started, summed over every scraped instance."""
 
     transactions: float = 0.0
     dead_letters: float = 0.0
     dossiers: dict[str, float] = field(default_factory=dict)
 
 
-def take_snapshot(registry_ports: list[int], monitor_ports: list[int]) -> Snapshot:
+def snapshot(total: Mapping[Series, float]) -> Snapshot:
     snap = Snapshot()
-    for port in registry_ports:
-        for family in text_string_to_metric_families(scrape(port)):
-            if family.name == "ndx_dead_letters":
-                snap.dead_letters += sum(
-                    s.value for s in family.samples if s.name.endswith("_total")
-                )
-            if family.name == "ndx_sharing_transactions":
-                snap.transactions += sum(
-                    s.value for s in family.samples
-                    if s.name.endswith("_total") and s.labels.get("observer") == "provider"
-                )  # fmt: skip
-    for port in monitor_ports:
-        for family in text_string_to_metric_families(scrape(port)):
-            if family.name == "ndx_dossiers":
-                for s in family.samples:
-                    if s.name.endswith("_total"):
-                        channel = s.labels["channel"]
-                        snap.dossiers[channel] = snap.dossiers.get(channel, 0.0) + s.value
+    for (name, labels), value in total.items():
+        label = dict(labels)
+        if name == TRANSACTIONS and label.get("observer") == "provider":
+            snap.transactions += value
+        elif name == DEAD_LETTERS:
+            snap.dead_letters += value
+        elif name == DOSSIERS:
+            channel = label.get("channel", "")
+            snap.dossiers[channel] = snap.dossiers.get(channel, 0.0) + value
     return snap
 
 
 class Meter:
-    """Takes a snapshot after each period; the differences are what the platform counted."""
+    """Scrapes the services every second; a snapshot after each period gives what it counted."""
 
-    def __init__(self, registry_ports: list[int], monitor_ports: list[int]) -> None:
-        self.registry_ports, self.monitor_ports = registry_ports, monitor_ports
+    def __init__(
+        self, registry_ports: list[int], monitor_ports: list[int], interval_s: float = 1.0
+    ) -> None:
+        self.sources = [(p, REGISTRY_SERIES) for p in registry_ports]
+        self.sources += [(p, MONITOR_SERIES) for p in monitor_ports]
+        self.interval_s = interval_s
+        self.increases = Increases()
         self.marks: list[Snapshot] = []
         self.dossiers_sent = 0
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Take the baseline now, then keep scraping in the background."""
+        await self.scrape()
+        self._task = asyncio.create_task(self._every())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _every(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            await self.scrape()
+
+    async def scrape(self) -> None:
+        async with self._lock:  # one scrape at a time, so each instance's samples stay in order
+            for instance, samples, started in await asyncio.to_thread(read_all, self.sources):
+                self.increases.add(instance, samples, started)
 
     async def mark(self, ledger: PhaseLedger | None = None, settle_s: float = 15.0) -> None:
         """Snapshot once the monitor has tallied every dossier sent so far (bounded wait)."""
@@ -60,7 +89,8 @@ class Meter:
             self.dossiers_sent += sum(ledger.dossiers.values())
         deadline = time.monotonic() + settle_s
         while True:
-            snap = await asyncio.to_thread(take_snapshot, self.registry_ports, self.monitor_ports)
+            await self.scrape()
+            snap = snapshot(self.increases.total)
             if sum(snap.dossiers.values()) >= self.dossiers_sent or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
@@ -77,35 +107,47 @@ def _share(online: float, counter: float) -> float | None:
     return None if online + counter == 0 else round(online / (online + counter), 4)
 
 
-def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PeriodMeasure:
+    """What the platform's counters said about one period, beside the driver's own count."""
+
+    measured_rate: float
+    dead_letters: float
+    driver_rate: float
+    online_share: OnlineShare
+
+
+@dataclass(frozen=True)
+class Measured:
+    periods: dict[str, PeriodMeasure]
+    growth: list[Growth]
+
+
+def _ratio(now: float, base: float) -> float | None:
+    return round(now / base - 1, 4) if base else None
+
+
+def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> Measured:
     """Per-period measured rates and online shares, and growth against each baseline."""
-    periods: dict[str, dict[str, Any]] = {}
+    periods: dict[str, PeriodMeasure] = {}
     for i, (period, ledger) in enumerate(zip(scenario.periods, ledgers, strict=True)):
         delta = meter.period(i)
-        periods[period.name] = {
-            "measured_rate": delta.transactions / period.duration_s,
-            "dead_letters": delta.dead_letters,
-            "driver_rate": ledger.sent / period.duration_s,
-            "online_share": {
-                "target": period.online_share,
-                "measured": _share(
-                    delta.dossiers.get("ONLINE", 0), delta.dossiers.get("COUNTER", 0)
-                ),
-                "driver": _share(ledger.dossiers["ONLINE"], ledger.dossiers["COUNTER"]),
-            },
-        }
+        online = _share(delta.dossiers.get("ONLINE", 0), delta.dossiers.get("COUNTER", 0))
+        driver = _share(ledger.dossiers["ONLINE"], ledger.dossiers["COUNTER"])
+        periods[period.name] = PeriodMeasure(
+            measured_rate=delta.transactions / period.duration_s,
+            dead_letters=delta.dead_letters,
+            driver_rate=ledger.sent / period.duration_s,
+            online_share=OnlineShare(target=period.online_share, measured=online, driver=driver),
+        )
     growth = []
     for period in scenario.periods:
         if period.baseline is None or period.growth is None:
             continue
         now, base = periods[period.name], periods[period.baseline]
-        growth.append({
-            "period": period.name,
-            "baseline": period.baseline,
-            "target": period.growth,
-            "measured": round(now["measured_rate"] / base["measured_rate"] - 1, 4)
-            if base["measured_rate"] else None,
-            "driver": round(now["driver_rate"] / base["driver_rate"] - 1, 4)
-            if base["driver_rate"] else None,
-        })  # fmt: skip
-    return {"periods": periods, "growth": growth}
+        growth.append(Growth(
+            period=period.name, baseline=period.baseline, target=period.growth,
+            measured=_ratio(now.measured_rate, base.measured_rate),
+            driver=_ratio(now.driver_rate, base.driver_rate),
+        ))  # fmt: skip
+    return Measured(periods, growth)

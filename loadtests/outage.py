@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
+
+from loadtests.reportmodel import BrokerOutage
 
 POLL_S = 0.2
 
@@ -60,22 +61,6 @@ def cpu_seconds(pid: int | None) -> float:
     return float(times.user + times.system)
 
 
-@dataclass
-class Outage:
-    """One broker outage as each service lived it; the fault report carries it."""
-
-    down_s: float = 0.0  # broker process gone, before its start began
-    restart_s: float = 0.0  # its start, until it serves clients
-    not_ready_after_s: dict[str, float | None] = field(default_factory=dict)  # None: never 0
-    ready_again_s: dict[str, float | None] = field(default_factory=dict)  # after the restart
-    log_lines_down: dict[str, int] = field(default_factory=dict)  # written in down_s
-    cpu_share_down: dict[str, float] = field(default_factory=dict)  # of one core in down_s
-    log_lines: dict[str, int] = field(default_factory=dict)  # from stop until ready again
-
-    def as_report(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def _poll(
     services: Sequence[Observed], want: float, limit_s: float, into: dict[str, float | None]
 ) -> None:
@@ -94,23 +79,29 @@ def _poll(
 def observe_outage(
     services: Sequence[Observed], stop: Callable[[], object], start: Callable[[], object],
     down_s: float, ready_limit_s: float = 90.0,
-) -> Outage:  # fmt: skip
+) -> BrokerOutage:  # fmt: skip
     """Stop the broker for down_s, watching readiness fall, then start it and watch it return."""
-    out = Outage()
     lines = {s.name: log_lines(s.log_path) for s in services}
     stop()
     t_down = time.monotonic()
     cpu = {s.name: cpu_seconds(s.pid) for s in services}
-    _poll(services, 0.0, down_s, out.not_ready_after_s)
+    not_ready: dict[str, float | None] = {}
+    _poll(services, 0.0, down_s, not_ready)
     time.sleep(max(0.0, down_s - (time.monotonic() - t_down)))
     elapsed = time.monotonic() - t_down
-    out.down_s = round(elapsed, 2)
-    out.cpu_share_down = {s.name: round((cpu_seconds(s.pid) - cpu[s.name]) / elapsed, 4)
-                          for s in services}  # fmt: skip
-    out.log_lines_down = {s.name: log_lines(s.log_path) - lines[s.name] for s in services}
+    cpu_down = {s.name: round((cpu_seconds(s.pid) - cpu[s.name]) / elapsed, 4) for s in services}
+    lines_down = {s.name: log_lines(s.log_path) - lines[s.name] for s in services}
     t_start = time.monotonic()
     start()
-    out.restart_s = round(time.monotonic() - t_start, 2)
-    _poll(services, 1.0, ready_limit_s, out.ready_again_s)
-    out.log_lines = {s.name: log_lines(s.log_path) - lines[s.name] for s in services}
-    return out
+    restart_s = time.monotonic() - t_start
+    ready: dict[str, float | None] = {}
+    _poll(services, 1.0, ready_limit_s, ready)
+    return BrokerOutage(
+        down_s=round(elapsed, 2),
+        restart_s=round(restart_s, 2),
+        not_ready_after_s=not_ready,
+        ready_again_s=ready,
+        log_lines_down=lines_down,
+        cpu_share_down=cpu_down,
+        log_lines={s.name: log_lines(s.log_path) - lines[s.name] for s in services},
+    )

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from loadtests.reportmodel import Paths, PhaseReport, RunReport, Totals
 
-def write_report(run_dir: Path, report: dict[str, Any]) -> Path:
+COLUMNS = ("phase", "sent", "answered", "timed out", "dead-lettered", "lost", "incorrect", "tx/s",
+           "p50 ms", "p99 ms")  # fmt: skip
+
+
+def write_report(run_dir: Path, report: RunReport) -> Path:
+    """report.json written atomically; its paths are set on the report it was given."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    report["paths"] = {"json": str(run_dir / "report.json"), "html": str(run_dir / "report.html")}
     path = run_dir / "report.json"
+    report.paths = Paths(json_path=str(path), html_path=str(run_dir / "report.html"))
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(report.model_dump_json(indent=2), encoding="utf-8")
     tmp.replace(path)
     latest = run_dir.parent / "latest"
     link_tmp = run_dir.parent / ".latest.tmp"
@@ -27,59 +31,42 @@ def write_report(run_dir: Path, report: dict[str, Any]) -> Path:
     return path
 
 
-def print_summary(report: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"ndxsim run {report['run_id']}", show_lines=False)
-    for col in (
-        "phase",
-        "sent",
-        "answered",
-        "timed out",
-        "dead-lettered",
-        "lost",
-        "incorrect",
-        "tx/s",
-        "p50 ms",
-        "p99 ms",
-    ):
+def _row(name: str, p: PhaseReport | Totals) -> list[str]:
+    lat = p.latency_ms
+    counts = (p.sent, p.answered, p.timed_out, p.dead_lettered, p.lost, p.incorrect)
+    return [name, *map(str, counts), f"{p.throughput_tps:.1f}", f"{lat.p50:.1f}", f"{lat.p99:.1f}"]
+
+
+def print_summary(report: RunReport, console: Console) -> None:
+    table = Table(title=f"ndxsim run {report.run_id}", show_lines=False)
+    for col in COLUMNS:
         table.add_column(col, justify="right" if col != "phase" else "left")
-    warmup = [report["warmup"]] if "warmup" in report else []
-    rows = [*warmup, *report["phases"], {**report["totals"], "name": "total"}]
-    for p in rows:
-        lat = p["latency_ms"]
-        table.add_row(
-            p["name"],
-            str(p["sent"]),
-            str(p["answered"]),
-            str(p["timed_out"]),
-            str(p["dead_lettered"]),
-            str(p["lost"]),
-            str(p["incorrect"]),
-            f"{p['throughput_tps']:.1f}",
-            f"{lat['p50']:.1f}",
-            f"{lat['p99']:.1f}",
-        )
+    warmup = [report.warmup] if report.warmup is not None else []
+    for p in [*warmup, *report.phases]:
+        table.add_row(*_row(p.name, p))
+    table.add_row(*_row("total", report.totals))
     console.print(table)
-    growth = report.get("growth")
+    growth = report.growth
     if growth is not None:
+        measured = "—" if growth.measured is None else f"{growth.measured:+.2%}"
+        driver = "—" if growth.driver is None else f"{growth.driver:+.2%}"
         console.print(
-            f"growth {growth['baseline']} → {growth['period']}: target {growth['target']:+.1%}, "
-            f"measured {growth['measured']:+.2%} from the registry's counters "
-            f"(driver's own count {growth['driver']:+.2%})"
+            f"growth {growth.baseline} → {growth.period}: target {growth.target:+.1%}, "
+            f"measured {measured} from the registry's counters (driver's own count {driver})"
         )
-    for p in report["phases"]:
-        share = p.get("online_share")
-        if share and share["measured"] is not None:
+    for p in report.phases:
+        share = p.online_share
+        if share is not None and share.measured is not None:
             console.print(
-                f"online dossiers {p['name']}: target {share['target']:.0%}, "
-                f"measured {share['measured']:.1%} (from the monitor's counters)"
+                f"online dossiers {p.name}: target {share.target:.0%}, "
+                f"measured {share.measured:.1%} (from the monitor's counters)"
             )
-    slo = report["slo"]
-    for warning in report.get("warnings", []):
+    for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    slo = report.slo
     verdict = (
-        "[green]SLOs hold[/]"
-        if slo["passed"]
-        else f"[red]SLO failed: {', '.join(slo['failed'])}[/]"
+        "[green]SLOs hold[/]" if slo.passed else f"[red]SLO failed: {', '.join(slo.failed)}[/]"
     )
     console.print(verdict)
-    console.print(f"report: {report['paths']['json']}")
+    if report.paths is not None:
+        console.print(f"report: {report.paths.json_path}")

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -18,8 +17,9 @@ from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
 from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
-from loadtests.measure import Meter, measured
+from loadtests.measure import Measured, Meter, measured
 from loadtests.report import write_report
+from loadtests.reportmodel import PhaseReport, RunReport
 from loadtests.scenario import Scenario, load_scenario
 from loadtests.slo import verdict
 from loadtests.stack import RunStack
@@ -64,11 +64,11 @@ def prepare(scenario_path: Path) -> Plan:
 async def play(
     plan: Plan, stack: RunStack, bootstrap: str, run_dir: Path, settings: Settings,
     console: Console, live: bool,
-) -> dict[str, Any]:  # fmt: skip
+) -> RunReport:  # fmt: skip
     """Play the plan's periods on a running stack; returns the report (not yet written)."""
     scenario = plan.scenario
     seed = settings.seed if scenario.seed is None else scenario.seed
-    started_at = datetime.now(UTC).isoformat()
+    started_at = datetime.now(UTC)
     transport = KafkaTransport(bootstrap, settings.replication_factor, settings.connect_timeout_s)
     await transport.ensure_topics(topics_for(plan.topology.agencies()))
     driver = Driver(scenario, plan.agencies, transport, Codec(Catalogue()), Population(seed), seed,
@@ -78,6 +78,7 @@ async def play(
     faults.driver = driver
     await driver.start()
     try:
+        await meter.start()
         view = LiveView(driver, console) if live else None
         with view if view is not None else contextlib.nullcontext():
             await meter.mark(await driver.warm_up())
@@ -86,17 +87,17 @@ async def play(
             await faults.finish()
             elapsed = time.monotonic() - t0
     finally:
+        await meter.stop()
         await driver.stop()
     report = build_report(scenario, plan.path, run_dir.name, started_at, elapsed, driver,
                           ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
-    if faults.log:
-        report["faults"] = faults.log
+    report.faults = list(faults.log)
     return report
 
 
 async def execute(
     scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True
-) -> dict[str, Any]:
+) -> RunReport:
     plan = prepare(scenario_path)
     audit_key(settings)  # generated or refused now, before anything starts
     run_dir = runs_dir / new_run_id(plan.scenario)
@@ -112,58 +113,56 @@ async def execute(
     return report
 
 
+def _phase(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
+    """The ledger's accounting of a period with what the platform's counters measured."""
+    period = m.periods[ledger.name]
+    return ledger.summary().model_copy(update={
+        "measured_rate_per_s": round(period.measured_rate, 3),
+        "dead_letters_measured": period.dead_letters,
+        "national_daily_equivalent": round(
+            period.measured_rate / (scenario.scale * scenario.time_compression) * 86_400),
+        "online_share": period.online_share if ledger.dossiers else None,
+    })  # fmt: skip
+
+
 def build_report(
-    scenario: Scenario, scenario_path: Path, run_id: str, started_at: str, elapsed: float,
-    driver: Driver, ledgers: list[PhaseLedger], metered: dict[str, Any], bootstrap: str,
-) -> dict[str, Any]:  # fmt: skip
+    scenario: Scenario, scenario_path: Path, run_id: str, started_at: datetime, elapsed: float,
+    driver: Driver, ledgers: list[PhaseLedger], metered: Measured, bootstrap: str,
+) -> RunReport:  # fmt: skip
     total = totals(ledgers)
-    phases = []
-    for ledger, period in zip(ledgers, scenario.periods, strict=True):
-        phase = ledger.summary()
-        m = metered["periods"][period.name]
-        phase["measured_rate_per_s"] = round(m["measured_rate"], 3)
-        phase["dead_letters_measured"] = m["dead_letters"]
-        phase["national_daily_equivalent"] = round(
-            m["measured_rate"] / (scenario.scale * scenario.time_compression) * 86_400
-        )
-        if ledger.dossiers:
-            phase["online_share"] = m["online_share"]
-        phases.append(phase)
+    phases = [_phase(ledger, metered, scenario) for ledger in ledgers]
     warnings = []
-    if total["sent"] and total["late_sends"] / total["sent"] > LATE_WARNING_SHARE:
+    if total.sent and total.late_sends / total.sent > LATE_WARNING_SHARE:
         warnings.append(
-            f"{total['late_sends']} of {total['sent']} sends left late: the generator, not the "
+            f"{total.late_sends} of {total.sent} sends left late: the generator, not the "
             "system, limited this run; latency is still measured from the intended times"
         )
-    growth = metered["growth"][-1] if metered["growth"] else None
+    growth = metered.growth[-1] if metered.growth else None
     warmup = driver.warmup.summary() if driver.warmup is not None else None
-    report: dict[str, Any] = {
-        "run_id": run_id,
-        "scenario": scenario.name,
-        "scenario_file": str(scenario_path),
-        "topology": scenario.topology,
-        "started_at": started_at,
-        "elapsed_s": round(elapsed, 3),
-        "bootstrap": bootstrap,
-        "scale": scenario.scale,
-        "time_compression": scenario.time_compression,
-        "phases": phases,
-        "totals": total,
-        "late_answers": driver.late_answers,
-        "slo": verdict(scenario.slo, phases, total, growth, warmup),
-        "timeline": driver.timeline.as_report(),
-        "assumptions": scenario.assumptions,
-        "warnings": warnings,
-    }
-    if warmup is not None:
-        report["warmup"] = warmup
-    if growth is not None:
-        report["growth"] = growth
-        report["growth_all"] = metered["growth"]
-    return report
+    return RunReport(
+        run_id=run_id,
+        scenario=scenario.name,
+        scenario_file=str(scenario_path),
+        topology=scenario.topology,
+        started_at=started_at,
+        elapsed_s=round(elapsed, 3),
+        bootstrap=bootstrap,
+        scale=scenario.scale,
+        time_compression=scenario.time_compression,
+        phases=phases,
+        totals=total,
+        late_answers=driver.late_answers,
+        slo=verdict(scenario.slo, phases, total, growth, warmup),
+        timeline=driver.timeline.as_report(),
+        assumptions=scenario.assumptions,
+        warnings=warnings,
+        warmup=warmup,
+        growth=growth,
+        growth_all=metered.growth,
+    )
 
 
 def run_blocking(
     scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True
-) -> dict[str, Any]:
+) -> RunReport:
     return asyncio.run(execute(scenario_path, runs_dir, settings, console, live))

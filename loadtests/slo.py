@@ -2,63 +2,66 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from loadtests.reportmodel import Growth, PhaseReport, SloCheck, SloVerdict, Totals
 from loadtests.scenario import Slo
 
-
-def _check(name: str, target: float, measured: float | None, passed: bool) -> dict[str, Any]:
-    return {"name": name, "target": target, "measured": measured, "passed": passed}
+PERCENTILES = ("p50", "p99")
 
 
-def _latency_checks(slo: Slo, phase: dict[str, Any]) -> list[dict[str, Any]]:
+def _latency_checks(slo: Slo, phase: PhaseReport) -> list[SloCheck]:
     """Per flow: the flow's own target where the scenario names one, else the global one."""
     checks = []
-    for flow, lat in phase.get("flow_latency_ms", {"all": phase["latency_ms"]}).items():
-        flow_slo = slo.flows.get(flow)
-        for pct in ("p50", "p99"):
+    per_flow = phase.flow_latency_ms or {"all": phase.latency_ms}
+    for flow, lat in per_flow.items():
+        flow_slo = slo.flows.get(flow)  # type: ignore[call-overload]
+        for pct in PERCENTILES:
             target = getattr(flow_slo, f"{pct}_ms", None) if flow_slo else None
             target = target if target is not None else getattr(slo, f"{pct}_ms")
             if target is not None:
-                name = f"{phase['name']}.{flow}.{pct}_ms"
-                checks.append(_check(name, target, lat[pct], lat[pct] <= target))
+                measured = float(getattr(lat, pct))
+                checks.append(SloCheck(
+                    name=f"{phase.name}.{flow}.{pct}_ms", target=target, measured=measured,
+                    passed=measured <= target, period=phase.name, flow=flow, percentile=pct,
+                ))  # fmt: skip
     return checks
+
+
+def _at_most(name: str, target: float, measured: float) -> SloCheck:
+    return SloCheck(name=name, target=target, measured=measured, passed=measured <= target)
+
+
+def _near(name: str, target: float, measured: float | None, tolerance: float,
+          period: str) -> SloCheck:  # fmt: skip
+    ok = measured is not None and abs(measured - target) <= tolerance
+    return SloCheck(name=name, target=target, measured=measured, passed=ok, period=period)
 
 
 def verdict(
     slo: Slo,
-    phases: list[dict[str, Any]],
-    total: dict[str, Any],
-    growth: dict[str, Any] | None = None,
-    warmup: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    phases: list[PhaseReport],
+    total: Totals,
+    growth: Growth | None = None,
+    warmup: PhaseReport | None = None,
+) -> SloVerdict:
     """Every check names what it measured; the run passes only if all pass."""
-    checks = [
-        _check("lost", 0, total["lost"], total["lost"] == 0),
-        _check("incorrect", 0, total["incorrect"], total["incorrect"] == 0),
-    ]
+    checks = [_at_most("lost", 0, total.lost), _at_most("incorrect", 0, total.incorrect)]
     if warmup is not None:  # unmeasured, but accounted for like the rest
-        checks.append(_check("warm-up.lost", 0, warmup["lost"], warmup["lost"] == 0))
-        checks.append(_check("warm-up.incorrect", 0, warmup["incorrect"],
-                             warmup["incorrect"] == 0))  # fmt: skip
-    sent = max(total["sent"], 1)
-    timeout_share = total["timed_out"] / sent
-    checks.append(_check("timeout_share", slo.max_timeout_share, round(timeout_share, 6),
-                         timeout_share <= slo.max_timeout_share))  # fmt: skip
+        checks.append(_at_most("warm-up.lost", 0, warmup.lost))
+        checks.append(_at_most("warm-up.incorrect", 0, warmup.incorrect))
+    sent = max(total.sent, 1)
+    checks.append(_at_most("timeout_share", slo.max_timeout_share,
+                           round(total.timed_out / sent, 6)))  # fmt: skip
     if slo.max_late_send_share is not None:
-        late = total["late_sends"] / sent
-        checks.append(_check("late_send_share", slo.max_late_send_share, round(late, 6),
-                             late <= slo.max_late_send_share))  # fmt: skip
+        checks.append(_at_most("late_send_share", slo.max_late_send_share,
+                               round(total.late_sends / sent, 6)))  # fmt: skip
     for phase in phases:
         checks.extend(_latency_checks(slo, phase))
-        share = phase.get("online_share")
+        share = phase.online_share
         if slo.online_share_tolerance is not None and share is not None:
-            m = share["measured"]
-            ok = m is not None and abs(m - share["target"]) <= slo.online_share_tolerance
-            checks.append(_check(f"{phase['name']}.online_share", share["target"], m, ok))
+            checks.append(_near(f"{phase.name}.online_share", share.target, share.measured,
+                                slo.online_share_tolerance, phase.name))  # fmt: skip
     if slo.growth_tolerance is not None and growth is not None:
-        m = growth["measured"]
-        ok = m is not None and abs(m - growth["target"]) <= slo.growth_tolerance
-        checks.append(_check(f"growth.{growth['period']}", growth["target"], m, ok))
-    failed = [c["name"] for c in checks if not c["passed"]]
-    return {"passed": not failed, "failed": failed, "checks": checks}
+        checks.append(_near(f"growth.{growth.period}", growth.target, growth.measured,
+                            slo.growth_tolerance, growth.period))  # fmt: skip
+    failed = [c.name for c in checks if not c.passed]
+    return SloVerdict(passed=not failed, failed=failed, checks=checks)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.localbroker import LocalBroker
-from loadtests.outage import Outage, observe_outage
+from loadtests.outage import observe_outage
+from loadtests.reportmodel import BrokerOutage
 from services.shared.settings import REPO_ROOT
 
 
@@ -156,7 +157,7 @@ class RunStack:
         svc.wait_ready(svc.kind)
         return time.monotonic() - started
 
-    def restart_broker(self, down_s: float) -> Outage:
+    def restart_broker(self, down_s: float) -> BrokerOutage:
         """Stop the local broker for down_s and start it on its data again, watching the
         services: their readiness falls and returns, their log lines and CPU while it is away."""
         broker = self.broker

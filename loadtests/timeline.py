@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from hdrh.histogram import HdrHistogram
 
 from loadtests.ledger import HIGHEST_US, LOWEST_US, latency_summary, new_histogram
+from loadtests.reportmodel import TimelineSecond
 
 
 @dataclass
@@ -35,9 +36,9 @@ class Timeline:
             return self.seconds[-2]
         return self.seconds[-1] if self.seconds else None
 
-    def as_report(self) -> list[dict[str, object]]:
+    def as_report(self) -> list[TimelineSecond]:
         return [
-            {"t": i, "phase": s.phase, "answered": s.answered,
-             "latency_ms": latency_summary(s.latency)}
+            TimelineSecond(t=i, phase=s.phase, answered=s.answered,
+                           latency_ms=latency_summary(s.latency))
             for i, s in enumerate(self.seconds)
         ]  # fmt: skip

@@ -8,6 +8,7 @@ import functools
 from collections.abc import Mapping, Sequence
 
 from services.ministry.subscriber import group_of, handle_change
+from services.ministry.tally import tally_for
 from services.shared.codec import Codec, CodecError
 from services.shared.messages import CitizenChanged
 from services.shared.requester import AgencyClient
@@ -88,6 +89,7 @@ class Subscribers:
                 transport.consumer([CHANGES.name], client_id=f"{m}.changes", group_id=group_of(m)),
                 clients[m].producer, codec,
                 {CitizenChanged: functools.partial(handle_change, ministry=m, audit_key=audit_key)},
+                tally=tally_for(m),
             )
             for m in ministries
         ]  # fmt: skip

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import shutil
 import sys
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from loadtests.bench.ceiling import RAW_TOPIC, raw_ceiling, typical_record_size
 from loadtests.bench.figures import QUICK_RATES, RATES, BenchError, headline
-from loadtests.bench.steps import Options, series
+from loadtests.bench.model import BenchResult, Host, Options
+from loadtests.bench.steps import series
 from loadtests.bench.table import print_result, step_line
 from loadtests.localbroker import BrokerError, LocalBroker
 from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError
@@ -37,7 +35,7 @@ DESCRIPTION = (
 )
 
 
-async def bench(opts: Options, console: Console) -> dict[str, Any]:
+async def bench(opts: Options, console: Console) -> BenchResult:
     """Everything on one fresh local broker, which is stopped whatever happens."""
     started, t0 = datetime.now(UTC), time.monotonic()
     out = opts.runs_dir / f"bench-{started:%Y%m%d-%H%M%S}"
@@ -57,7 +55,7 @@ async def bench(opts: Options, console: Console) -> dict[str, Any]:
         ceiling = await asyncio.to_thread(
             raw_ceiling, bootstrap, size, opts.ceiling_seconds, broker.pid
         )
-        console.print(f"raw Kafka ceiling: {ceiling['records_per_s']:,.0f} records/s")
+        console.print(f"raw Kafka ceiling: {ceiling.records_per_s:,.0f} records/s")
         steps = await series(
             opts, bootstrap, broker.pid, out, t0 + opts.budget_s,
             lambda i, step: console.print(step_line(i, step)),
@@ -65,18 +63,18 @@ async def bench(opts: Options, console: Console) -> dict[str, Any]:
     finally:
         await asyncio.to_thread(broker.stop)
         shutil.rmtree(broker.data_dir, ignore_errors=True)
-    result = {
-        "started_at": started.isoformat(),
-        "elapsed_s": round(time.monotonic() - t0, 1),
-        "host": {"cpus": os.cpu_count(), "loadavg_start": load, "loadavg_end": os.getloadavg()},
-        "options": {**asdict(opts), "runs_dir": str(opts.runs_dir)},
-        "raw_ceiling": ceiling,
-        "steps": steps,
-        "headline": headline(steps, ceiling["records_per_s"]),
-        "path": str(out / "bench.json"),
-    }
+    result = BenchResult(
+        started_at=started,
+        elapsed_s=round(time.monotonic() - t0, 1),
+        host=Host(cpus=os.cpu_count(), loadavg_start=load, loadavg_end=os.getloadavg()),
+        options=opts,
+        raw_ceiling=ceiling,
+        steps=steps,
+        headline=headline(steps, ceiling.records_per_s),
+        path=str(out / "bench.json"),
+    )
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    (out / "bench.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
 
 

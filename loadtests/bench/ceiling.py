@@ -15,6 +15,7 @@ import yaml
 
 from loadtests.bench.cpu import HZ, proc_ticks
 from loadtests.bench.figures import BenchError, parse_producer_performance
+from loadtests.bench.model import ProducerRun, RawCeiling
 from loadtests.localbroker import ensure_jars
 from loadtests.scenario import Errors
 from loadtests.workload import Workload
@@ -46,7 +47,7 @@ def typical_record_size(seed: int) -> int:
     return round(statistics.median(sizes))
 
 
-def producer_performance(bootstrap: str, size: int, records: int) -> dict[str, Any]:
+def producer_performance(bootstrap: str, size: int, records: int) -> ProducerRun:
     """One run of Kafka's own producer benchmark, unthrottled, acks=all."""
     if (java := shutil.which("java")) is None:
         raise BenchError("Java ('java') is not on PATH; Kafka's producer tool needs it")
@@ -63,15 +64,16 @@ def producer_performance(bootstrap: str, size: int, records: int) -> dict[str, A
     if done.returncode != 0:
         raise BenchError(f"ProducerPerformance exited {done.returncode}:\n{done.stderr[-800:]}")
     wall = round(time.monotonic() - t0, 2)
-    return {**parse_producer_performance(done.stdout), "wall_s": wall}
+    return parse_producer_performance(done.stdout).model_copy(update={"wall_s": wall})
 
 
-def raw_ceiling(bootstrap: str, size: int, seconds: float, broker: int) -> dict[str, Any]:
+def raw_ceiling(bootstrap: str, size: int, seconds: float, broker: int) -> RawCeiling:
     """A short probe sizes the measured run so that it lasts about `seconds`."""
     probe = producer_performance(bootstrap, size, PROBE_RECORDS)
-    wanted = probe["records_per_s"] * COLD_FACTOR * seconds
+    wanted = probe.records_per_s * COLD_FACTOR * seconds
     records = int(min(max(wanted, PROBE_RECORDS), MAX_RECORDS))
     ticks = proc_ticks(broker)
     result = producer_performance(bootstrap, size, records)
     broker_ms = 1000 * (proc_ticks(broker) - ticks) / HZ / records
-    return {**result, "record_size": size, "broker_cpu_ms_per_record": round(broker_ms, 4)}
+    return RawCeiling(**result.model_dump(), record_size=size,
+                      broker_cpu_ms_per_record=round(broker_ms, 4))  # fmt: skip

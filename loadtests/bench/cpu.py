@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prometheus_client.metrics import MetricWrapperBase
 
+from loadtests.bench.model import CpuPerTransaction
 from services.shared import metrics
 
 HZ = os.sysconf("SC_CLK_TCK")
@@ -51,22 +52,27 @@ class CpuSnapshot:
     broker_jit: float = 0.0  # part of broker: its JIT compiler threads, a cost that fades
 
 
-def cpu_per_transaction(a: CpuSnapshot, b: CpuSnapshot, transactions: int) -> dict[str, float]:
+def cpu_per_transaction(a: CpuSnapshot, b: CpuSnapshot, transactions: int) -> CpuPerTransaction:
     """CPU-ms per transaction of each part between two snapshots, and others' cores meanwhile."""
     n, wall = max(transactions, 1), max(b.wall - a.wall, 1e-9)
-    parts = {"driver": b.driver - a.driver, "broker": b.broker - a.broker}
-    for kind, spent in b.services.items():
-        parts[kind] = spent - a.services.get(kind, 0.0)
-    parts.setdefault("registry", 0.0)
-    ours = sum(parts.values())
-    return {
-        **{f"{k}_ms": round(1000 * v / n, 4) for k, v in parts.items()},
-        "total_ms": round(1000 * ours / n, 4),
-        "broker_jit_ms": round(1000 * (b.broker_jit - a.broker_jit) / n, 4),
-        "window_s": round(wall, 3),
-        "our_cores": round(ours / wall, 3),
-        "other_cores": round(max(0.0, b.machine - a.machine - ours) / wall, 3),
-    }
+
+    def per_tx(seconds: float) -> float:
+        return round(1000 * seconds / n, 4)
+
+    services = {kind: spent - a.services.get(kind, 0.0) for kind, spent in b.services.items()}
+    driver, broker = b.driver - a.driver, b.broker - a.broker
+    ours = driver + broker + sum(services.values())
+    return CpuPerTransaction(
+        driver_ms=per_tx(driver),
+        broker_ms=per_tx(broker),
+        registry_ms=per_tx(services.pop("registry", 0.0)),
+        other_services_ms={kind: per_tx(spent) for kind, spent in sorted(services.items())},
+        total_ms=per_tx(ours),
+        broker_jit_ms=per_tx(b.broker_jit - a.broker_jit),
+        window_s=round(wall, 3),
+        our_cores=round(ours / wall, 3),
+        other_cores=round(max(0.0, b.machine - a.machine - ours) / wall, 3),
+    )
 
 
 def proc_ticks(pid: int) -> int:

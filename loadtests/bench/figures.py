@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from loadtests.bench.cpu import Window, cpu_per_transaction
+from loadtests.bench.model import (
+    At80,
+    BenchStep,
+    Headline,
+    HeadlineCheck,
+    ProducerRun,
+    Role,
+    ToolLatency,
+)
+from loadtests.reportmodel import RunReport
 
 NATIONAL_DAY_2024 = 2_800_000  # transactions in a national day of 2024 (DESIGN.md)
 FIRST_TARGET_TPS, AIM_TPS, P99_SLO_MS = 2_000, 10_000, 250.0
@@ -26,76 +35,91 @@ class BenchError(RuntimeError):
     """A part of the benchmark could not run; the message says which."""
 
 
-def parse_producer_performance(output: str) -> dict[str, Any]:
+def parse_producer_performance(output: str) -> ProducerRun:
     """The tool's final summary line as numbers (its interim lines carry no percentiles)."""
     found = list(_SUMMARY.finditer(output))
     if not found:
         raise BenchError(f"no ProducerPerformance summary in its output:\n{output[-500:]}")
     g = found[-1].groupdict()
-    return {
-        "records": int(g["records"]),
-        "records_per_s": float(g["rps"]),
-        "mb_per_s": float(g["mbps"]),
-        "latency_ms": {k: float(g[k]) for k in ("avg", "p50", "p95", "p99", "p999", "max")},
-    }
+    return ProducerRun(
+        records=int(g["records"]),
+        records_per_s=float(g["rps"]),
+        mb_per_s=float(g["mbps"]),
+        latency_ms=ToolLatency(**{k: float(g[k]) for k in ("avg", "p50", "p95", "p99", "p999",
+                                                            "max")}),
+    )  # fmt: skip
 
 
-def judge(step: dict[str, Any]) -> list[str]:
+def judge(step: BenchStep) -> list[str]:
     """Why a step is not sustained; empty when it is."""
     reasons = []
-    if step["achieved_tps"] < SUSTAINED_SHARE * step["offered_tps"]:
-        reasons.append(f"achieved {step['achieved_tps'] / step['offered_tps']:.0%} of offered")
-    if step["p99_ms"] > P99_SLO_MS:
-        reasons.append(f"p99 {step['p99_ms']:.0f} ms > {P99_SLO_MS:.0f}")
-    for key in ("timed_out", "lost", "incorrect"):
-        if step[key]:
-            reasons.append(f"{step[key]} {key.replace('_', ' ')}")
+    if step.achieved_tps < SUSTAINED_SHARE * step.offered_tps:
+        reasons.append(f"achieved {step.achieved_tps / step.offered_tps:.0%} of offered")
+    if step.p99_ms > P99_SLO_MS:
+        reasons.append(f"p99 {step.p99_ms:.0f} ms > {P99_SLO_MS:.0f}")
+    for name, count in (("timed out", step.timed_out), ("lost", step.lost),
+                        ("incorrect", step.incorrect)):  # fmt: skip
+        if count:
+            reasons.append(f"{count} {name}")
     return reasons
 
 
-def step_result(rate: float, role: str, report: dict[str, Any], window: Window) -> dict[str, Any]:
+def step_result(rate: float, role: Role, report: RunReport, window: Window) -> BenchStep:
     """One step's figures from its run report and CPU window."""
-    phase = report["phases"][0]
-    sent = phase["sent"]
-    step: dict[str, Any] = {
-        "role": role,
-        "offered_tps": rate,
-        "achieved_tps": phase["throughput_tps"],
-        "p50_ms": phase["latency_ms"]["p50"],
-        "p99_ms": phase["latency_ms"]["p99"],
-        **{k: phase[k] for k in ("sent", "answered", "timed_out", "lost", "incorrect")},
-        "late_send_share": round(phase["late_sends"] / max(sent, 1), 4),
-        "late_answers": report.get("late_answers", 0),
-        "run_id": report["run_id"],
-    }
+    phase = report.phases[0]
+    step = BenchStep(
+        role=role,
+        offered_tps=rate,
+        achieved_tps=phase.throughput_tps,
+        p50_ms=phase.latency_ms.p50,
+        p99_ms=phase.latency_ms.p99,
+        sent=phase.sent,
+        answered=phase.answered,
+        timed_out=phase.timed_out,
+        lost=phase.lost,
+        incorrect=phase.incorrect,
+        late_send_share=round(phase.late_sends / max(phase.sent, 1), 4),
+        late_answers=report.late_answers,
+        run_id=report.run_id,
+    )
     if window.start is not None and window.end is not None:
-        step["cpu"] = cpu_per_transaction(window.start, window.end, sent)
-    step["reasons"] = judge(step)
-    step["passed"] = not step["reasons"]
-    step["generator_bound"] = step["late_send_share"] > LATE_SHARE
-    return step
+        step.cpu = cpu_per_transaction(window.start, window.end, phase.sent)
+    return judged(step)
 
 
-def headline(steps: list[dict[str, Any]], ceiling_rps: float | None) -> dict[str, Any]:
+def judged(step: BenchStep) -> BenchStep:
+    """The step with its verdict: the reasons it is not sustained, and who set the pace."""
+    reasons = judge(step)
+    return step.model_copy(
+        update={
+            "reasons": reasons,
+            "passed": not reasons,
+            "generator_bound": step.late_send_share > LATE_SHARE,
+        }
+    )
+
+
+def headline(steps: list[BenchStep], ceiling_rps: float | None) -> Headline:
     """Maximum sustained rate, figures at 80% of it, ratio to the raw ceiling, and verdicts."""
-    passed = [s for s in steps if s["passed"] and s["role"] in ("step", "retry", "refine")]
-    top = max(passed, key=lambda s: s["offered_tps"], default=None)
-    best = float(top["achieved_tps"]) if top else 0.0
-    at80 = next((s for s in steps if s["role"] == "at-80%"), None)
+    passed = [s for s in steps if s.passed and s.role in ("step", "retry", "refine")]
+    top = max(passed, key=lambda s: s.offered_tps, default=None)
+    best = float(top.achieved_tps) if top else 0.0
+    at80 = next((s for s in steps if s.role == "at-80%"), None)
     checks = [
         ("max sustained >= 2,000 verifications/s", best >= FIRST_TARGET_TPS),
         ("p99 <= 250 ms, no timeouts, at 80% of max", at80 is not None and not judge(at80)),
         ("aim: max >= 10,000/s (a national day in < 5 min)", best >= AIM_TPS),
     ]
-    keys = ("offered_tps", "achieved_tps", "p50_ms", "p99_ms")
-    return {
-        "max_sustained_tps": best,
-        "max_step_offered_tps": top["offered_tps"] if top else None,
-        "at_80pct": None if at80 is None else {k: at80[k] for k in keys},
-        "ratio_to_raw_ceiling": round(best / ceiling_rps, 4) if ceiling_rps and best else None,
-        "national_day_minutes": round(NATIONAL_DAY_2024 / best / 60, 1) if best else None,
-        "checks": [{"name": n, "result": "PASS" if ok else "MISS"} for n, ok in checks],
-    }
+    return Headline(
+        max_sustained_tps=best,
+        max_step_offered_tps=top.offered_tps if top else None,
+        at_80pct=None if at80 is None else At80(
+            offered_tps=at80.offered_tps, achieved_tps=at80.achieved_tps, p50_ms=at80.p50_ms,
+            p99_ms=at80.p99_ms),
+        ratio_to_raw_ceiling=round(best / ceiling_rps, 4) if ceiling_rps and best else None,
+        national_day_minutes=round(NATIONAL_DAY_2024 / best / 60, 1) if best else None,
+        checks=[HeadlineCheck(name=n, result="PASS" if ok else "MISS") for n, ok in checks],
+    )  # fmt: skip
 
 
 def step_rates(max_rate: float, quick: bool) -> list[float]:

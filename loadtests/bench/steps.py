@@ -7,9 +7,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -19,6 +17,7 @@ from rich.console import Console
 from loadtests.bench.ceiling import TEMPLATE, template
 from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
+from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.run import execute
 from services.shared.settings import load_settings
 from services.shared.topics import VERIFY
@@ -27,18 +26,6 @@ PERIOD = "steady"
 NOISY_CORES = 0.5  # a failed step is played once more when others took this much CPU
 REGISTRY_GROUP = "ndx.registry"
 FIRST_GUESS_S = 15.0  # start-up and shutdown around a step, until one is measured
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    quick: bool
-    max_rate: float
-    step_seconds: float
-    warm_up_s: float  # a fresh broker's JIT compilers take about a core for the first ~30 s
-    registries: int
-    budget_s: float
-    ceiling_seconds: float
-    runs_dir: Path
 
 
 def write_step(path: Path, name: str, rate: float, seconds: float, registries: int) -> Path:
@@ -74,8 +61,8 @@ async def skip_backlog(bootstrap: str) -> int | None:
 
 
 async def run_step(
-    index: int, rate: float, role: str, opts: Options, bootstrap: str, broker: int, out: Path
-) -> dict[str, Any]:
+    index: int, rate: float, role: Role, opts: Options, bootstrap: str, broker: int, out: Path
+) -> BenchStep:
     """One single-period scenario through execute(), with its CPU window watched alongside."""
     name = f"bench-{index:02d}-{round(rate)}"
     seconds = opts.warm_up_s if role == "warm-up" else opts.step_seconds
@@ -91,17 +78,16 @@ async def run_step(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-    return {
-        **step_result(rate, role, report, window),
+    return step_result(rate, role, report, window).model_copy(update={
         "wall_s": round(time.monotonic() - t0, 1),
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "skipped_backlog": skipped,
-    }
+    })  # fmt: skip
 
 
-def noisy(step: dict[str, Any]) -> bool:
+def noisy(step: BenchStep) -> bool:
     """Other processes took enough of the machine during the step to spoil its verdict."""
-    return bool(step.get("cpu", {}).get("other_cores", 0.0) > NOISY_CORES)
+    return step.cpu is not None and step.cpu.other_cores > NOISY_CORES
 
 
 async def series(
@@ -110,24 +96,24 @@ async def series(
     broker: int,
     out: Path,
     deadline: float,
-    report: Callable[[int, dict[str, Any]], None],
-) -> list[dict[str, Any]]:
+    report: Callable[[int, BenchStep], None],
+) -> list[BenchStep]:
     """Warm-up, rising steps until one fails (twice if noisy), a refinement, then 80% of max."""
-    steps: list[dict[str, Any]] = []
+    steps: list[BenchStep] = []
     cost = opts.step_seconds + FIRST_GUESS_S
 
     def fits(n: int) -> bool:
         return time.monotonic() + n * cost <= deadline
 
-    async def step(rate: float, role: str) -> dict[str, Any]:
+    async def step(rate: float, role: Role) -> BenchStep:
         nonlocal cost
         result = await run_step(len(steps) + 1, rate, role, opts, bootstrap, broker, out)
-        cost = max(cost, result["wall_s"])
+        cost = max(cost, result.wall_s)
         steps.append(result)
         report(len(steps), result)
         return result
 
-    last: dict[str, Any] | None = None
+    last: BenchStep | None = None
     failed: float | None = None
     rates = step_rates(opts.max_rate, opts.quick)
     await step(min(WARM_UP_RATE, opts.max_rate), "warm-up")
@@ -135,17 +121,17 @@ async def series(
         if not fits(2):  # keep room for the step at 80%
             break
         result = await step(rate, "step")
-        if not result["passed"] and noisy(result) and fits(2):
+        if not result.passed and noisy(result) and fits(2):
             result = await step(rate, "retry")
-        if not result["passed"]:
+        if not result.passed:
             failed = rate
             break
         last = result
-        if result["generator_bound"]:
+        if result.generator_bound:
             break
-    if failed and last and not opts.quick and failed > 1.2 * last["offered_tps"] and fits(2):
-        await step(round((failed + last["offered_tps"]) / 2, -2), "refine")
-    top = headline(steps, None)["max_sustained_tps"]
+    if failed and last and not opts.quick and failed > 1.2 * last.offered_tps and fits(2):
+        await step(round((failed + last.offered_tps) / 2, -2), "refine")
+    top = headline(steps, None).max_sustained_tps
     if top and fits(1):
         await step(round(0.8 * top), "at-80%")
     return steps

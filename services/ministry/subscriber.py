@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from services.shared import metrics
 from services.shared.audit import audit
 from services.shared.messages import CitizenChanged
 from services.shared.runtime import Outgoing
@@ -17,8 +16,7 @@ def group_of(ministry: str) -> str:
 
 
 async def handle_change(change: CitizenChanged, ministry: str, audit_key: bytes) -> list[Outgoing]:
-    """Count the delivery and leave the subscriber's audit record of it."""
-    metrics.TRANSACTIONS.labels(ministry, PROVIDER, "change", change.change, "requester").inc()
+    """Leave the subscriber's audit record of the delivery (counted in tally.py once committed)."""
     return [
         audit(audit_key, f"{change.event_id}>{ministry}", ministry, PROVIDER, "change", PURPOSE,
               change.change, change.citizen_id, change.changed_at_us, change.changed_at_us)

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from services.monitor.handlers import handle_audit, handle_dossier
+from services.monitor.tally import tally
 from services.shared import metrics
 from services.shared.app import run_service, setup_logging
 from services.shared.codec import Catalogue, Codec
@@ -40,7 +41,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             DossierSubmitted: handle_dossier,
             SharingAudited: handle_audit,
         }
-        loop = ServiceLoop("monitor", group, consumer, producer, Codec(Catalogue()), handlers)
+        loop = ServiceLoop(
+            "monitor", group, consumer, producer, Codec(Catalogue()), handlers, tally=tally
+        )
         log.info("%s tallying dossiers and audit records", name)
         probe = KafkaProbe(transport.bootstrap, name, settings.connect_timeout_s)
         async with watching(probe, loop.readiness, transport.bootstrap):

@@ -1,17 +1,17 @@
-"""The e-government monitoring system's tallies: dossiers by province, service and channel."""
+"""The e-government monitoring system takes in dossiers and audit records; it writes nothing.
+
+What it tallies is counted once each batch is committed (services/monitor/tally.py).
+"""
 
 from __future__ import annotations
 
-from services.shared import metrics
 from services.shared.messages import DossierSubmitted, SharingAudited
 from services.shared.runtime import Outgoing
 
 
 async def handle_dossier(dossier: DossierSubmitted) -> list[Outgoing]:
-    metrics.DOSSIERS.labels(dossier.province, dossier.service_code, dossier.channel).inc()
     return []
 
 
 async def handle_audit(record: SharingAudited) -> list[Outgoing]:
-    metrics.AUDIT_RECORDS.labels(record.flow).inc()
     return []

@@ -19,6 +19,7 @@ from services.registry.handlers import (
 )
 from services.registry.overlay import Overlay
 from services.registry.population import Population
+from services.registry.tally import tally
 from services.shared import auditkey, metrics
 from services.shared.app import run_service, setup_logging
 from services.shared.codec import Catalogue, Codec
@@ -74,7 +75,14 @@ async def registry_app(
             CivilStatusRegistered: functools.partial(handle_civil_event, registry=registry),
         }
         loop = ServiceLoop(
-            "registry", GROUP, consumer, producer, codec, handlers, request_id=_request_id
+            "registry",
+            GROUP,
+            consumer,
+            producer,
+            codec,
+            handlers,
+            request_id=_request_id,
+            tally=tally,
         )
         yield loop, follower
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from services.registry.agreements import LegalBasis
 from services.registry.overlay import Overlay
 from services.registry.population import Citizen, InvalidCitizenId, Population, normalise_name
-from services.shared import metrics
 from services.shared.audit import audit
+from services.shared.bounds import REASON_CHARS, clip
 from services.shared.messages import (
     Answer,
     CitizenChanged,
@@ -103,12 +103,8 @@ def audit_record(
                  citizen_id, requested_at_us, answered_at_us)  # fmt: skip
 
 
-def _answered(
-    registry: Registry, req: Request, flow: str, answer: Answer, started: float
-) -> list[Outgoing]:
-    """Count the transaction, then the answer on the requester's own topic and its audit record."""
-    metrics.REGISTRY_PROCESSING.labels(flow).observe(time.perf_counter() - started)
-    metrics.transactions(req.requester, PROVIDER, flow, answer.outcome, "provider").inc()
+def _answered(registry: Registry, req: Request, flow: str, answer: Answer) -> list[Outgoing]:
+    """The answer on the requester's own topic and its audit record."""
     return [
         Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
         audit_record(registry, req.request_id, req.requester, flow, req.purpose, answer.outcome,
@@ -118,22 +114,20 @@ def _answered(
 
 async def handle_verification(req: VerificationRequested, registry: Registry) -> list[Outgoing]:
     """Verdict on presented identity data; every outcome is answered and audited."""
-    started = time.perf_counter()
     registry.check_requester(req.requester)
     outcome, differing, reason = decide_verification(registry, req)
     answer = VerificationAnswered(req.request_id, req.requester, registry.responder, outcome,
-                                  now_us(), differing, reason)  # fmt: skip
-    return _answered(registry, req, "verify", answer, started)
+                                  now_us(), differing, clip(reason, REASON_CHARS))  # fmt: skip
+    return _answered(registry, req, "verify", answer)
 
 
 async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoing]:
     """Release agreed fields only; a refusal is answered and audited like any other outcome."""
-    started = time.perf_counter()
     registry.check_requester(req.requester)
     outcome, data, reason = decide_lookup(registry, req)
     answer = LookupAnswered(req.request_id, req.requester, registry.responder, outcome, now_us(),
-                            data, reason)  # fmt: skip
-    return _answered(registry, req, "lookup", answer, started)
+                            data, clip(reason, REASON_CHARS))  # fmt: skip
+    return _answered(registry, req, "lookup", answer)
 
 
 async def handle_civil_event(event: CivilStatusRegistered, registry: Registry) -> list[Outgoing]:
@@ -157,8 +151,6 @@ async def handle_civil_event(event: CivilStatusRegistered, registry: Registry) -
         deceased=died,
     )
     registry.overlay.apply(change)
-    metrics.CHANGE_EVENTS.labels(event.source, change.change).inc()
-    metrics.TRANSACTIONS.labels(event.source, PROVIDER, "civil", change.change, "provider").inc()
     return [
         Outgoing(CHANGES.name, change, event.citizen_id.encode()),
         audit_record(registry, change.event_id, event.source, "civil", "civil-status-registration",

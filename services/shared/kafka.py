@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -19,6 +19,7 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 
+from services.shared.bounds import MAX_REQUEST_BYTES
 from services.shared.kafkagroup import BatchFence
 from services.shared.topics import TopicSpec
 from services.shared.transport import BrokerUnreachable, Headers, Record, TransportError
@@ -59,6 +60,7 @@ class KafkaProducer:
             enable_idempotence=True,
             linger_ms=2,
             max_batch_size=256 * 1024,
+            max_request_size=MAX_REQUEST_BYTES,  # dead-letter copies are sized from it
             request_timeout_ms=int(self.connect_timeout * 1000),
             retry_backoff_ms=RETRY_BACKOFF_MS,
         )
@@ -85,7 +87,7 @@ class KafkaProducer:
             self._stale = True
 
     async def send(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = ()
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
         if self._stale or self._sender_died():
             log.warning("%s: producer unusable; starting a new one", self.client_id)
@@ -178,15 +180,18 @@ class KafkaConsumer:
             self._fence.taken()
         return out
 
-    async def commit(self) -> None:
-        """Commit what was read; a commit lost to a rebalance is logged, not raised."""
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+        """Commit what was read (or the given next offsets); a commit lost to a rebalance is
+        logged, not raised."""
+        given = None if offsets is None else {TopicPartition(*tp): o for tp, o in offsets.items()}
         try:
-            await self._c.commit()
+            await self._c.commit(given)
         except (CommitFailedError, IllegalStateError) as exc:
             # At-least-once: the partitions' new owner reads these records again.
             log.warning("%s: commit lost to a rebalance (%s)", self.client_id, type(exc).__name__)
         finally:
-            self._fence.done()
+            if offsets is None:  # part of a batch committed: the rest is still in hand
+                self._fence.done()
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -228,14 +233,29 @@ class KafkaConsumer:
 
 
 class KafkaTransport:
-    """Builds clients for one cluster; connect_timeout bounds every first contact."""
+    """Builds clients for one cluster; connect_timeout bounds every first contact.
 
-    def __init__(self, bootstrap: str, replication: int = 1, connect_timeout: float = 8.0) -> None:
+    Topics it creates get `replication` replicas and accept acks=all writes while
+    `min_insync_replicas` of them are in sync.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        replication: int = 1,
+        connect_timeout: float = 8.0,
+        min_insync_replicas: int = 1,
+    ) -> None:
+        if not 1 <= min_insync_replicas <= replication:
+            raise ValueError(
+                f"min_insync_replicas={min_insync_replicas} must be 1..replication={replication}"
+            )
         self.bootstrap, self.replication, self.connect_timeout = (
             bootstrap,
             replication,
             connect_timeout,
         )
+        self.min_insync_replicas = min_insync_replicas
 
     def producer(self, client_id: str) -> KafkaProducer:
         return KafkaProducer(self.bootstrap, client_id, self.connect_timeout)
@@ -258,8 +278,11 @@ class KafkaTransport:
         await _connect(admin.start, self.bootstrap, self.connect_timeout)
         try:
             existing = set(await admin.list_topics())
+            durability = {"min.insync.replicas": str(self.min_insync_replicas)}
             new = [
-                NewTopic(s.name, s.partitions, self.replication, topic_configs=dict(s.config))
+                NewTopic(
+                    s.name, s.partitions, self.replication, topic_configs={**durability, **s.config}
+                )
                 for s in specs
                 if s.name not in existing
             ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.shared.topics import TopicSpec
-from services.shared.transport import Headers, Record
+from services.shared.transport import Headers, Record, RecordTooLarge
+
+RECORD_OVERHEAD = 70  # a one-record batch's framing, as a broker counts it
 
 
 @dataclass(slots=True)
@@ -29,9 +31,13 @@ class _Group:
 
 
 class MemoryBus:
-    """Topics as lists of partitions; groups share partitions between their members."""
+    """Topics as lists of partitions; groups share partitions between their members.
 
-    def __init__(self) -> None:
+    `max_record_bytes` refuses larger records the way a broker's max.message.bytes does.
+    """
+
+    def __init__(self, max_record_bytes: int | None = None) -> None:
+        self.max_record_bytes = max_record_bytes
         self.topics: dict[str, list[list[MemRecord]]] = {}
         self.groups: dict[str, _Group] = {}
         self.changed = asyncio.Event()
@@ -56,10 +62,15 @@ class MemoryBus:
     async def close(self) -> None:
         return None
 
-    def append(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> MemRecord:
+    def append(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: Headers
+    ) -> MemRecord:
         parts = self.topics.get(topic)
         if parts is None:
             raise KeyError(f"unknown topic {topic}")
+        size = record_size(value, key, headers)
+        if self.max_record_bytes is not None and size > self.max_record_bytes:
+            raise RecordTooLarge(f"{topic}: a record of {size} bytes > {self.max_record_bytes}")
         if key is None:
             self._rr += 1
             index = self._rr % len(parts)
@@ -84,6 +95,11 @@ class MemoryBus:
             member.positions[tp] = group.committed.get(tp, 0)
 
 
+def record_size(value: bytes | None, key: bytes | None, headers: Headers) -> int:
+    framing = sum(len(k.encode()) + len(v) for k, v in headers)
+    return RECORD_OVERHEAD + len(value or b"") + len(key or b"") + framing
+
+
 class MemProducer:
     def __init__(self, bus: MemoryBus) -> None:
         self.bus = bus
@@ -95,10 +111,14 @@ class MemProducer:
         return None
 
     async def send(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = ()
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
+        """Like a broker, a refused record fails its delivery, not the send."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        done.set_result(self.bus.append(topic, value, key, headers))
+        try:
+            done.set_result(self.bus.append(topic, value, key, headers))
+        except RecordTooLarge as exc:
+            done.set_exception(exc)
         return done
 
     async def flush(self) -> None:
@@ -152,9 +172,9 @@ class MemConsumer:
             return []
         return [] if self.paused else self._ready(max_records)
 
-    async def commit(self) -> None:
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
         if self.group_id is not None:
-            self.bus.groups[self.group_id].committed.update(self.positions)
+            self.bus.groups[self.group_id].committed.update(offsets or self.positions)
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}

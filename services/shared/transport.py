@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from services.shared.topics import TopicSpec
@@ -32,6 +32,10 @@ class TransportError(RuntimeError):
     """The platform refused or lacks something the service needs; the message says what."""
 
 
+class RecordTooLarge(TransportError):
+    """The platform refuses a record above its size limit."""
+
+
 class BrokerUnreachable(TransportError):
     """Raised within seconds when no broker answers at the configured address."""
 
@@ -40,7 +44,7 @@ class Producer(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def send(
-        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = ()
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
         """Queue a record; the returned future resolves once the broker has it durably."""
         ...
@@ -52,7 +56,10 @@ class Consumer(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def getmany(self, timeout_ms: int, max_records: int) -> list[Record]: ...
-    async def commit(self) -> None: ...
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+        """Commit what was read, or the next offsets given by (topic, partition)."""
+        ...
+
     def lag(self) -> dict[str, int]:
         """Records not yet consumed, by topic, as far as this consumer knows."""
         ...

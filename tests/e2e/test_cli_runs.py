@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.reportmodel import load_report
 from tests.support.browser import open_report_in_browser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,20 +28,23 @@ def test_demo_reproduces_growth_and_online_share_and_its_report_opens_in_chromiu
     runs = tmp_path / "runs"
     done = ndxsim(kafka_bootstrap, "run", str(DEMO), "--runs-dir", str(runs), "--no-live")
     assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((runs / "latest" / "report.json").read_text())
-    assert report["growth"]["target"] == 0.67
-    assert report["growth"]["measured"] == pytest.approx(0.67, abs=0.02)
-    shares = [p["online_share"] for p in report["phases"]]
-    assert [s["target"] for s in shares] == [0.17, 0.42]
+    report = load_report(runs / "latest" / "report.json")
+    assert report.growth is not None
+    assert report.growth.target == 0.67
+    assert report.growth.measured == pytest.approx(0.67, abs=0.02)
+    shares = [p.online_share for p in report.phases]
+    assert [s.target if s else None for s in shares] == [0.17, 0.42]
     for share in shares:
-        assert share["measured"] == pytest.approx(share["target"], abs=0.01)
-    for phase in report["phases"]:
-        assert set(phase["outcomes"]) >= {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"}
-        assert (phase["lost"], phase["incorrect"]) == (0, 0)
+        assert share is not None and share.measured == pytest.approx(share.target, abs=0.01)
+    for phase in report.phases:
+        assert set(phase.outcomes) >= {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"}
+        assert (phase.lost, phase.incorrect) == (0, 0)
     run_dir = (runs / "latest").resolve()
     check = open_report_in_browser(run_dir / "report.html", run_dir / "report.png")
     assert check.console_errors == []
-    assert {"chart-throughput", "chart-latency"} <= set(check.chart_ids)
+    assert {"chart-over-time", "chart-flow-latency", "chart-outcomes"} <= set(check.chart_ids)
+    assert check.drawn_points["chart-over-time"] > 3 * sum(p.duration_s for p in report.phases)
+    assert check.requests == [(run_dir / "report.html").as_uri()]
     assert (run_dir / "report.png").stat().st_size > 10_000
 
 

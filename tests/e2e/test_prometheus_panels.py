@@ -41,6 +41,7 @@ from rich.console import Console
 
 from loadtests import stack as stack_module
 from loadtests.localbroker import LocalBroker
+from loadtests.reportmodel import RunReport
 from loadtests.run import execute
 from loadtests.stack import ServiceProcess, free_port, tail
 from services.shared.settings import load_settings
@@ -265,7 +266,7 @@ def start_prometheus(stack: contextlib.ExitStack, config: Path, tmp: Path) -> Pr
     return prometheus
 
 
-def play_scenario(bootstrap: str, runs: Path) -> dict[str, Any]:
+def play_scenario(bootstrap: str, runs: Path) -> RunReport:
     """Play the scenario on its own event loop and thread, bounded in time."""
     settings = load_settings(kafka_bootstrap_servers=bootstrap)
     console = Console(file=io.StringIO())
@@ -297,7 +298,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         prom.wait_for("every target up", lambda: all_targets_up(prom), 60)
         with run_monitors.watching():
             report = play_scenario(bootstrap, tmp / "runs")
-        assert report["totals"]["sent"] > 0, "the scenario sent nothing"
+        assert report.totals.sent > 0, "the scenario sent nothing"
         prom.wait_for("the run's own monitor dropped", lambda: all_targets_up(prom), 30)
         prom.wait_for(
             "the end of the scenario",

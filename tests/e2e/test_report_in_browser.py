@@ -1,81 +1,93 @@
-"""report.html in a real headless Chromium: it loads cleanly offline and draws its charts."""
+"""report.html in a real headless Chromium: it opens offline, draws its charts, and they answer
+the mouse (hover label, drag to zoom, legend click), while the page fetches nothing."""
 
 from __future__ import annotations
 
-import random
+import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from loadtests.htmlreport import write_html
-from tests.support.browser import open_report_in_browser
+from tests.support.browser import Page, open_page, open_report_in_browser
+from tests.support.reports import capacity_result, run_report
 
-PERIODS = (("2023H1", 300.0, 0.17), ("2024H1", 501.0, 0.42))
 SECONDS = 30
 RUN_ID = "20250101-000000-growth-2023-2024"
-CHARTS = ("chart-throughput", "chart-latency", "chart-capacity")
+CHARTS = ("chart-over-time", "chart-flow-latency", "chart-outcomes", "chart-capacity")
+TICKS = "[...document.querySelectorAll('#chart-over-time .xaxislayer-above text')]" \
+        ".map(t => t.textContent)"  # fmt: skip
+HOVER_TEXT = "document.querySelector('#chart-over-time .hoverlayer').textContent"
 
 
-def lat(p50: float, spread: float) -> dict[str, float]:
-    return {"p50": p50, "p95": p50 * spread / 2, "p99": p50 * spread, "max": p50 * spread * 2}
+def written_report(tmp_path: Path) -> Path:
+    report = run_report(seconds=SECONDS, run_id=RUN_ID)
+    report.capacity = capacity_result()
+    return write_html(tmp_path / "runs" / RUN_ID, report)
 
 
-def realistic_report() -> dict[str, Any]:
-    """Two periods of 30 s at +67%, with growth, online share and a capacity curve."""
-    rng = random.Random(6)
-    timeline: list[dict[str, Any]] = []
-    phases: list[dict[str, Any]] = []
-    for name, rate, share in PERIODS:
-        answered = 0
-        for _ in range(SECONDS):
-            n = max(0, round(rng.gauss(rate, rate * 0.04)))
-            answered += n
-            timeline.append({"t": len(timeline), "phase": name, "answered": n,
-                             "latency_ms": lat(rng.uniform(3, 6), rng.uniform(3, 8))})  # fmt: skip
-        phases.append({
-            "name": name, "target_rate_per_s": rate, "duration_s": float(SECONDS),
-            "sent": answered, "answered": answered, "timed_out": 0, "dead_lettered": 0,
-            "lost": 0, "incorrect": 0, "late_sends": 3, "throughput_tps": answered / SECONDS,
-            "latency_ms": lat(4.5, 6), "outcomes": {"MATCH": answered - 40, "NOT_FOUND": 40},
-            "flows": {"verify": answered}, "online_share": {"target": share, "measured": share},
-        })  # fmt: skip
-    sent = sum(int(p["sent"]) for p in phases)
-    checks = [{"name": f"{n}.p99_ms", "target": 250, "measured": 27.0, "passed": True}
-              for n, _, _ in PERIODS]  # fmt: skip
-    steps = [{"rate": r, "p99_ms": 5 + (r / 1000) ** 4 * 40, "throughput_tps": min(r, 2600.0),
-              "passed": r <= 2500} for r in range(500, 3501, 500)]  # fmt: skip
-    return {
-        "run_id": RUN_ID, "scenario": "growth-2023-2024",
-        "scenario_file": "loadtests/scenarios/growth-2023-2024.yaml", "topology": "vn-2024",
-        "started_at": "2025-01-01T00:00:00+00:00", "elapsed_s": 60.4,
-        "bootstrap": "127.0.0.1:9092", "phases": phases, "late_answers": 0,
-        "totals": {"sent": sent, "answered": sent, "timed_out": 0, "dead_lettered": 0,
-                   "lost": 0, "incorrect": 0, "late_sends": 6, "throughput_tps": sent / 60,
-                   "latency_ms": lat(4.5, 6)},
-        "slo": {"passed": True, "failed": [], "checks": checks}, "timeline": timeline,
-        "growth": {"target": 0.67, "measured": 0.668, "driver": 0.67},
-        "capacity": {"steps": steps, "knee": 2500},
-        "assumptions": ["scale 1:1000 of the national volume"], "warnings": [],
-    }  # fmt: skip
+def trace_visible(page: Page, name: str) -> object:
+    return page.evaluate(
+        f"document.getElementById('chart-over-time').data.find(t => t.name === {name!r}).visible"
+    )
 
 
 @pytest.mark.timeout(120)
 def test_report_opens_offline_without_errors_and_draws_its_charts(tmp_path: Path) -> None:
-    run_dir = tmp_path / "runs" / RUN_ID
-    html = write_html(run_dir, realistic_report())
-    screenshot = run_dir / "report.png"
+    html = written_report(tmp_path)
+    screenshot = html.parent / "report.png"
     seen = open_report_in_browser(html, screenshot)
     assert seen.console_errors == []
     assert RUN_ID in seen.title
-    assert [c for c in CHARTS if c in seen.chart_ids] == list(CHARTS)
-    assert seen.drawn_points["chart-throughput"] >= 2 * SECONDS
-    assert seen.drawn_points["chart-latency"] >= 2 * 2 * SECONDS
+    assert seen.chart_ids == list(CHARTS)
+    # answered/s, p50 and p99: one vertex per second of the two periods, at least
+    assert seen.drawn_points["chart-over-time"] >= 3 * 2 * SECONDS
+    assert seen.drawn_points["chart-flow-latency"] >= 3 * 4  # p50/p95/p99 × 2 periods × 2 flows
+    assert seen.drawn_points["chart-outcomes"] >= 5 * 2  # five verify outcomes × 2 periods
     assert seen.drawn_points["chart-capacity"] >= 7
-    assert all(width > 300 for width in seen.chart_widths.values())
+    assert all(width > 600 for width in seen.chart_widths.values()), seen.chart_widths
     assert seen.requests == [html.resolve().as_uri()]
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert screenshot.stat().st_size > 20_000
+    assert screenshot.stat().st_size > 50_000
+
+
+@pytest.mark.timeout(120)
+def test_charts_answer_hover_drag_to_zoom_and_legend_clicks_without_fetching(
+    tmp_path: Path,
+) -> None:
+    html = written_report(tmp_path)
+    with open_page(html) as page:
+        plot = page.box("#chart-over-time .nsewdrag")  # the throughput panel's plot area
+        page.hover(*plot.at(0.5, 0.5))
+        label = page.wait_for(HOVER_TEXT)
+        assert "answered" in label and "target" in label, label
+
+        page.evaluate("document.getElementById('chart-over-time').on('plotly_relayout', "
+                      "e => { window.relayout = e; })")  # fmt: skip
+        ticks_before = page.evaluate(TICKS)
+        assert len(ticks_before) >= 4, ticks_before
+        page.drag(plot.at(0.3, 0.5), plot.at(0.6, 0.5))
+        event = page.wait_for("window.relayout")
+        low, high = event["xaxis.range[0]"], event["xaxis.range[1]"]
+        assert 0 < low < high < 2 * SECONDS and high - low < SECONDS, event
+        axis = page.evaluate("document.getElementById('chart-over-time').layout.xaxis.range")
+        assert axis == pytest.approx([low, high])
+        assert page.wait_for(f"JSON.stringify({TICKS}) !== {json.dumps(json.dumps(ticks_before))}")
+
+        assert trace_visible(page, "p99 ms") in (None, True)  # not set: shown
+        item = page.evaluate(
+            "[...document.querySelectorAll('#chart-over-time .legend .traces')]"
+            ".findIndex(t => t.textContent === 'p99 ms')"
+        )
+        legend = page.box(f"#chart-over-time .legend .traces:nth-of-type({item + 1})")
+        page.click(*legend.at(0.5, 0.5))
+        page.wait_for(  # plotly waits out a possible double-click first
+            "document.getElementById('chart-over-time').data"
+            ".find(t => t.name === 'p99 ms').visible === 'legendonly'"
+        )
+        page.screenshot(html.parent / "report-after-zoom.png")
+        assert page.console_errors() == []
+        assert page.requests() == [html.resolve().as_uri()]
 
 
 @pytest.mark.timeout(120)

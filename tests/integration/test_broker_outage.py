@@ -31,7 +31,7 @@ async def test_an_idle_stack_without_its_broker_reports_not_ready_logs_little_an
                 await start_ready(host, host.kind)
             stack.services.extend(hosts)
             outage = await asyncio.to_thread(stack.restart_broker, DOWN_S)
-            print(f"broker outage: {outage.as_report()}")
+            print(f"broker outage: {outage.model_dump()}")
             for name in [s.name for s in stack.services]:
                 assert outage.not_ready_after_s[name] is not None, (name, outage)
                 assert outage.ready_again_s[name] is not None, (name, outage)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
 
+from loadtests.reportmodel import RunReport
 from loadtests.run import execute
 from services.shared.codec import Catalogue, Codec
 from services.shared.settings import load_settings
@@ -33,15 +33,15 @@ faults:
 
 
 async def play(tmp_path: Path, faults: str, bootstrap: str | None, instances: int = 1
-               ) -> dict[str, Any]:  # fmt: skip
+               ) -> RunReport:  # fmt: skip
     scenario = tmp_path / "fault.yaml"
     scenario.write_text(BASE.format(instances=instances, faults=faults), encoding="utf-8")
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=bootstrap)
     report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True), live=False)
-    phase = report["phases"][0]
-    assert phase["sent"] > 1500
-    assert (phase["lost"], phase["incorrect"], phase["timed_out"]) == (0, 0, 0), phase
-    assert len(report["faults"]) == faults.count("action:")
+    phase = report.phases[0]
+    assert phase.sent > 1500
+    assert (phase.lost, phase.incorrect, phase.timed_out) == (0, 0, 0), phase
+    assert len(report.faults) == faults.count("action:")
     return report
 
 
@@ -50,8 +50,8 @@ async def test_killing_one_of_two_registries_mid_run_loses_nothing(
 ) -> None:
     report = await play(tmp_path, "  - {action: kill_registry, at_s: 6, instance: 2, down_s: 2}",
                         kafka_bootstrap, instances=2)  # fmt: skip
-    assert report["faults"][0]["instance"] == "registry-2"
-    assert report["phases"][0]["retries"] > 0  # requests on the dead member's partitions waited
+    assert report.faults[0].instance == "registry-2"
+    assert report.phases[0].retries > 0  # requests on the dead member's partitions waited
 
 
 # Under load each kind of warning shows once per 30 s (services.shared.lograte): a registry or
@@ -63,12 +63,13 @@ async def test_restarting_the_broker_mid_run_loses_nothing_and_readiness_follows
     tmp_path: Path,
 ) -> None:
     report = await play(tmp_path, "  - {action: restart_broker, at_s: 6, down_s: 4}", None)
-    assert report["phases"][0]["retries"] > 0
-    outage = report["faults"][0]
+    assert report.phases[0].retries > 0
+    outage = report.faults[0].outage
+    assert outage is not None
     for name in ("registry-1", "monitor"):
-        assert outage["not_ready_after_s"][name] is not None, outage  # 0 while it was away
-        assert outage["ready_again_s"][name] is not None, outage  # 1 again once it is back
-        assert outage["log_lines"][name] <= OUTAGE_LOG_LINES, outage
+        assert outage.not_ready_after_s[name] is not None, outage  # 0 while it was away
+        assert outage.ready_again_s[name] is not None, outage  # 1 again once it is back
+        assert outage.log_lines[name] <= OUTAGE_LOG_LINES, outage
 
 
 async def test_a_slow_ministry_catches_up_and_its_late_answers_are_counted_not_applied(
@@ -76,17 +77,17 @@ async def test_a_slow_ministry_catches_up_and_its_late_answers_are_counted_not_a
 ) -> None:
     report = await play(tmp_path, "  - {action: slow_agency, agency: ministry.vss, at_s: 5, "
                         "for_s: 6}", kafka_bootstrap)  # fmt: skip
-    phase = report["phases"][0]
-    assert phase["retries"] > 0
-    assert phase["late_answers"] > 0  # the first copies arrived once it read again
-    assert phase["change_deliveries"] > 0
+    phase = report.phases[0]
+    assert phase.retries > 0
+    assert phase.late_answers > 0  # the first copies arrived once it read again
+    assert phase.change_deliveries > 0
 
 
 async def test_a_poison_flood_is_dead_lettered_while_traffic_is_answered(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     report = await play(tmp_path, "  - {action: poison, at_s: 5, count: 500}", kafka_bootstrap)
-    assert report["phases"][0]["dead_letters_measured"] == 500
+    assert report.phases[0].dead_letters_measured == 500
 
 
 async def test_rolling_the_registry_to_v1_answers_and_back_to_v2_loses_nothing(
@@ -95,7 +96,7 @@ async def test_rolling_the_registry_to_v1_answers_and_back_to_v2_loses_nothing(
     faults = ("  - {action: schema_roll, at_s: 4, writer_version: 1}\n"
               "  - {action: schema_roll, at_s: 14, writer_version: 2}")  # fmt: skip
     report = await play(tmp_path, faults, kafka_bootstrap, instances=2)
-    assert [f["writer_version"] for f in report["faults"]] == [1, 2]
+    assert [f.writer_version for f in report.faults] == [1, 2]
     codec = Codec(Catalogue())
     replies = await read_topic(kafka_bootstrap, reply_topic("province.001"))
     versions = {codec.writer_of(r.value).version for r in replies}

@@ -1,47 +1,38 @@
-"""Opens an HTML page in headless Chromium over the DevTools pipe, with only the stdlib.
-
-The pipe (``--remote-debugging-pipe``: commands on fd 3, replies on fd 4, NUL-delimited JSON)
-needs no port, no websocket package and no browser download.
-"""
+"""A page in headless Chromium: what it drew, what went wrong, what it fetched; mouse input."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
-import json
-import os
-import select
-import shutil
-import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = os.environ.get("NDX_CHROMIUM", "/usr/bin/chromium")
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--remote-debugging-pipe",
-)  # fmt: skip
+from tests.support.devtools import BrowserError, DevTools, console_errors
+
 WIDTH, HEIGHT = 1280, 900
-TIMEOUT_S = 30.0
+# Vertices of every drawn line (M and L commands of plotly's paths), markers and bars.
 PROBE = """(() => ({
   title: document.title,
-  charts: [...document.querySelectorAll('svg[id^="chart-"]')].map(s => ({
-    id: s.id,
-    width: s.getBoundingClientRect().width,
-    points: [...s.querySelectorAll(':scope > g.series polyline')]
-      .reduce((n, p) => n + p.points.numberOfItems, 0)
-      + s.querySelectorAll(':scope > g.series circle').length,
+  charts: [...document.querySelectorAll('div.js-plotly-plot[id^="chart-"]')].map(d => ({
+    id: d.id,
+    width: d.getBoundingClientRect().width,
+    points: [...d.querySelectorAll('.scatterlayer path.js-line')]
+        .reduce((n, p) => n + ((p.getAttribute('d') || '').match(/[ML]/g) || []).length, 0)
+      + d.querySelectorAll('.scatterlayer path.point, .barlayer g.point').length,
   })),
 }))()"""
-
-
-class BrowserError(RuntimeError):
-    """Chromium could not be started, answered with an error, or did not answer in time."""
+CENTRE = """((selector) => {
+  const el = document.querySelector(selector);
+  if (!el) return null;
+  el.scrollIntoView({block: 'center'});
+  const r = el.getBoundingClientRect();
+  return {x: r.left + r.width / 2, y: r.top + r.height / 2, left: r.left, top: r.top,
+          width: r.width, height: r.height};
+})"""
 
 
 @dataclass
@@ -56,114 +47,101 @@ class BrowserCheck:
     requests: list[str] = field(default_factory=list)
 
 
-class DevTools:
-    """One Chromium process and its DevTools pipe; events are kept for later inspection."""
+@dataclass(frozen=True)
+class Box:
+    """An element's place in the viewport, in CSS pixels."""
 
-    def __init__(self, profile: Path) -> None:
-        exe = shutil.which(CHROMIUM)
-        if exe is None:
-            raise BrowserError(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
-        cmd_r, self.cmd_w = os.pipe()
-        self.out_r, out_w = os.pipe()
-        # Lift the child's ends above fd 4 so the dup2s onto 3 and 4 cannot clobber each other.
-        child_in = fcntl.fcntl(cmd_r, fcntl.F_DUPFD_CLOEXEC, 10)
-        child_out = fcntl.fcntl(out_w, fcntl.F_DUPFD_CLOEXEC, 10)
-        log = os.open(profile / "chromium.log", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        dup = os.POSIX_SPAWN_DUP2
-        actions = [(dup, null, 0), (dup, log, 1), (dup, log, 2), (dup, child_in, 3),
-                   (dup, child_out, 4)]  # fmt: skip
-        args = [exe, *FLAGS, f"--user-data-dir={profile / 'profile'}", "about:blank"]
-        try:
-            env = dict(os.environ)
-            self.pid = os.posix_spawn(exe, args, env, file_actions=actions, setsid=True)
-        finally:
-            for fd in (cmd_r, out_w, child_in, child_out, log, null):
-                os.close(fd)
-        self.buffer, self.next_id = b"", 0
-        self.events: list[dict[str, Any]] = []
+    left: float
+    top: float
+    width: float
+    height: float
 
-    def _read_message(self, deadline: float) -> dict[str, Any]:
-        while b"\0" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.out_r], [], [], left)[0]:
-                raise BrowserError("Chromium did not answer in time")
-            chunk = os.read(self.out_r, 1 << 20)
-            if not chunk:
-                raise BrowserError("Chromium closed the DevTools pipe")
-            self.buffer += chunk
-        raw, self.buffer = self.buffer.split(b"\0", 1)
-        message: dict[str, Any] = json.loads(raw)
-        return message
+    def at(self, fx: float, fy: float) -> tuple[float, float]:
+        """The point at fractions (fx, fy) of the box's width and height."""
+        return self.left + fx * self.width, self.top + fy * self.height
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str = "") -> Any:
-        """Sends one command and returns its result; events that arrive meanwhile are kept."""
-        self.next_id += 1
-        command: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
-        if session:
-            command["sessionId"] = session
-        os.write(self.cmd_w, json.dumps(command).encode() + b"\0")
-        deadline = time.monotonic() + TIMEOUT_S
-        while True:
-            message = self._read_message(deadline)
-            if message.get("id") != self.next_id:
-                self.events.append(message)
-            elif "error" in message:
-                raise BrowserError(f"{method}: {message['error']}")
-            else:
-                return message.get("result", {})
 
-    def wait_event(self, method: str, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+class Page:
+    """One loaded tab: evaluate script, move and press the mouse, take screenshots."""
+
+    def __init__(self, tools: DevTools, session: str) -> None:
+        self.tools, self.session = tools, session
+
+    def evaluate(self, expression: str) -> Any:
+        params = {"expression": expression, "returnByValue": True, "awaitPromise": True}
+        answer = self.tools.send("Runtime.evaluate", params, self.session)
+        if "exceptionDetails" in answer:
+            raise BrowserError(f"{expression[:80]}: {answer['exceptionDetails']}")
+        return answer["result"].get("value")
+
+    def wait_for(self, expression: str, timeout_s: float = 10.0) -> Any:
+        """The expression's first truthy value, polled; BrowserError when none comes in time."""
         deadline = time.monotonic() + timeout_s
-        seen = len(self.events)
         while True:
-            for event in self.events[seen:]:
-                if event.get("method") == method:
-                    return event
-            seen = len(self.events)
-            self.events.append(self._read_message(deadline))
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise BrowserError(f"waited {timeout_s} s for: {expression}")
+            time.sleep(0.1)
 
-    def drain(self, quiet_s: float = 0.3) -> None:
-        """Collects whatever the page still reports until it has been quiet for a moment."""
-        with contextlib.suppress(BrowserError):
-            while True:
-                self.events.append(self._read_message(time.monotonic() + quiet_s))
+    def box(self, selector: str) -> Box:
+        """Scrolls the element into the middle of the viewport and says where it is."""
+        found = self.evaluate(f"{CENTRE}({selector!r})")
+        if found is None:
+            raise BrowserError(f"no element matches {selector}")
+        return Box(found["left"], found["top"], found["width"], found["height"])
 
-    def close(self) -> None:
-        """Asks the browser to quit, then ends its whole process group, which it leads."""
-        with contextlib.suppress(BrowserError, OSError):
-            self.send("Browser.close")
-        # Wait without reaping: while the leader is a zombie its group id cannot be reused.
-        exited = os.WEXITED | os.WNOHANG | os.WNOWAIT
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and os.waitid(os.P_PID, self.pid, exited) is None:
-            time.sleep(0.05)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
-        os.close(self.cmd_w)
-        os.close(self.out_r)
+    def mouse(self, kind: str, x: float, y: float, buttons: int = 0) -> None:
+        button = "left" if kind in ("mousePressed", "mouseReleased") else "none"
+        params = {"type": kind, "x": x, "y": y, "button": button, "buttons": buttons,
+                  "clickCount": 1 if button == "left" else 0}  # fmt: skip
+        self.tools.send("Input.dispatchMouseEvent", params, self.session)
+
+    def hover(self, x: float, y: float) -> None:
+        self.mouse("mouseMoved", x - 3, y)
+        self.mouse("mouseMoved", x, y)
+
+    def click(self, x: float, y: float) -> None:
+        self.mouse("mouseMoved", x, y)
+        self.mouse("mousePressed", x, y, 1)
+        self.mouse("mouseReleased", x, y)
+
+    def drag(self, start: tuple[float, float], end: tuple[float, float], steps: int = 10) -> None:
+        """Press, move in steps as a hand would, release."""
+        self.mouse("mouseMoved", *start)
+        self.mouse("mousePressed", *start, 1)
+        for i in range(1, steps + 1):
+            f = i / steps
+            self.mouse("mouseMoved", start[0] + f * (end[0] - start[0]),
+                       start[1] + f * (end[1] - start[1]), 1)  # fmt: skip
+        self.mouse("mouseReleased", *end)
+
+    def screenshot(self, path: Path) -> Path:
+        """The whole page as a PNG, however long it is."""
+        size = self.tools.send("Page.getLayoutMetrics", session=self.session)["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": WIDTH, "height": size["height"], "scale": 1}
+        shot = self.tools.send("Page.captureScreenshot",
+                               {"format": "png", "captureBeyondViewport": True, "clip": clip},
+                               self.session)  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def requests(self) -> list[str]:
+        """Every URL the page asked for so far, the page itself included."""
+        self.tools.drain()
+        return [e["params"]["request"]["url"] for e in self.tools.events
+                if e.get("method") == "Network.requestWillBeSent"]  # fmt: skip
+
+    def console_errors(self) -> list[str]:
+        self.tools.drain()
+        return console_errors(self.tools.events)
 
 
-def console_errors(events: list[dict[str, Any]]) -> list[str]:
-    """Console errors, uncaught exceptions and browser log errors (such as failed loads)."""
-    out = []
-    for event in events:
-        method, params = event.get("method"), event.get("params", {})
-        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            args = params.get("args", [])
-            out.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            out.append(details.get("exception", {}).get("description") or details.get("text", ""))
-        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-            entry = params["entry"]
-            out.append(f"{entry.get('text', '')} {entry.get('url', '')}".strip())
-    return out
-
-
-def open_report_in_browser(html_path: Path, screenshot: Path) -> BrowserCheck:
-    """Loads the page, collects what went wrong, probes the charts and saves a full-page PNG."""
+@contextlib.contextmanager
+def open_page(html_path: Path) -> Iterator[Page]:
+    """A fresh Chromium with the page loaded from its file:// URL; closed afterwards."""
     with tempfile.TemporaryDirectory(prefix="ndx-chromium-") as tmp:
         tools = DevTools(Path(tmp))
         try:
@@ -177,33 +155,24 @@ def open_report_in_browser(html_path: Path, screenshot: Path) -> BrowserCheck:
             tools.send("Page.navigate", {"url": html_path.resolve().as_uri()}, session)
             tools.wait_event("Page.loadEventFired")
             tools.drain()
-            probe = tools.send(
-                "Runtime.evaluate", {"expression": PROBE, "returnByValue": True}, session
-            )["result"]["value"]
-            size = tools.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
-            clip = {"x": 0, "y": 0, "width": WIDTH, "height": size["height"], "scale": 1}
-            shot = tools.send(
-                "Page.captureScreenshot",
-                {"format": "png", "captureBeyondViewport": True, "clip": clip},
-                session,
-            )
+            yield Page(tools, session)
         except BrowserError as error:
             log = (Path(tmp) / "chromium.log").read_text(errors="replace")[-2000:]
             raise BrowserError(f"{error}; Chromium's log ends with:\n{log}") from error
         finally:
             tools.close()
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    screenshot.write_bytes(base64.b64decode(shot["data"]))
-    requests = [
-        e["params"]["request"]["url"]
-        for e in tools.events
-        if e.get("method") == "Network.requestWillBeSent"
-    ]
-    return BrowserCheck(
-        console_errors=console_errors(tools.events),
-        chart_ids=[c["id"] for c in probe["charts"]],
-        title=probe["title"],
-        drawn_points={c["id"]: int(c["points"]) for c in probe["charts"]},
-        chart_widths={c["id"]: float(c["width"]) for c in probe["charts"]},
-        requests=requests,
-    )
+
+
+def open_report_in_browser(html_path: Path, screenshot: Path) -> BrowserCheck:
+    """Loads the page, collects what went wrong, probes the charts and saves a full-page PNG."""
+    with open_page(html_path) as page:
+        probe = page.evaluate(PROBE)
+        page.screenshot(screenshot)
+        return BrowserCheck(
+            console_errors=page.console_errors(),
+            chart_ids=[c["id"] for c in probe["charts"]],
+            title=probe["title"],
+            drawn_points={c["id"]: int(c["points"]) for c in probe["charts"]},
+            chart_widths={c["id"]: float(c["width"]) for c in probe["charts"]},
+            requests=page.requests(),
+        )

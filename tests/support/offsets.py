@@ -70,3 +70,29 @@ async def request_ids_in(bootstrap: str, ranges: Ranges, codec: Codec) -> list[s
     finally:
         await consumer.stop()
     return out
+
+
+async def skip_to_end(
+    bootstrap: str, group: str, topics: list[TopicSpec], limit_s: float = 40.0
+) -> None:
+    """Once the group has no live member, commit the end of every partition of `topics`, so
+    the next member reads only what is written from now on (earlier tests' leftovers skipped)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        parts = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        deadline = asyncio.get_running_loop().time() + limit_s
+        while True:
+            try:  # refused while a member, even a dead one, still holds the group
+                await consumer.commit({tp: int(end) for tp, end in ends.items()})
+                return
+            except KafkaError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+    finally:
+        await consumer.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +19,11 @@ from loadtests.bench.figures import (
     BenchError,
     headline,
     judge,
+    judged,
     parse_producer_performance,
     step_rates,
 )
+from loadtests.bench.model import BenchResult, BenchStep, Host, Options, RawCeiling, ToolLatency
 
 pytestmark = pytest.mark.unit
 
@@ -30,22 +34,20 @@ latency, 328 ms 50th, 647 ms 95th, 695 ms 99th, 804 ms 99.9th.
 """
 
 
-def step(offered: float, achieved: float, p99: float = 20.0, **over: Any) -> dict[str, Any]:
-    base = {"role": "step", "offered_tps": offered, "achieved_tps": achieved, "p50_ms": 5.0,
-            "p99_ms": p99, "timed_out": 0, "lost": 0, "incorrect": 0}  # fmt: skip
-    base.update(over)
-    base["passed"] = not judge(base)
-    return base
+def step(offered: float, achieved: float, p99: float = 20.0, **over: Any) -> BenchStep:
+    base: dict[str, Any] = {"role": "step", "offered_tps": offered, "achieved_tps": achieved,
+                            "p50_ms": 5.0, "p99_ms": p99, "sent": 1000, "answered": 1000,
+                            "timed_out": 0, "lost": 0, "incorrect": 0}  # fmt: skip
+    return judged(BenchStep(**{**base, **over}))
 
 
 def test_producer_tool_summary_is_read_from_its_final_line() -> None:
     parsed = parse_producer_performance(TOOL_OUTPUT)
-    assert parsed["records"] == 600_000
-    assert parsed["records_per_s"] == pytest.approx(55663.8)
-    assert parsed["mb_per_s"] == pytest.approx(7.96)
-    assert parsed["latency_ms"] == {
-        "avg": 377.85, "p50": 328, "p95": 647, "p99": 695, "p999": 804, "max": 926.0,
-    }  # fmt: skip
+    assert parsed.records == 600_000
+    assert parsed.records_per_s == pytest.approx(55663.8)
+    assert parsed.mb_per_s == pytest.approx(7.96)
+    assert parsed.latency_ms == ToolLatency(avg=377.85, p50=328, p95=647, p99=695, p999=804,
+                                            max=926.0)  # fmt: skip
 
 
 def test_producer_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
@@ -73,14 +75,14 @@ def test_cpu_per_transaction_splits_by_part_and_counts_others_load() -> None:
     a = CpuSnapshot(100.0, driver=10.0, broker=50.0, machine=1e3, services={"registry": 5.0})
     b = CpuSnapshot(110.0, 14.0, 52.0, 1013, {"registry": 8.0, "monitor": 0.2}, broker_jit=0.4)
     cpu = cpu_per_transaction(a, b, transactions=20_000)
-    assert cpu["driver_ms"] == pytest.approx(0.2)
-    assert cpu["registry_ms"] == pytest.approx(0.15)
-    assert cpu["broker_ms"] == pytest.approx(0.1)
-    assert cpu["monitor_ms"] == pytest.approx(0.01)
-    assert cpu["total_ms"] == pytest.approx(0.46)
-    assert cpu["broker_jit_ms"] == pytest.approx(0.02)  # already inside broker_ms
-    assert cpu["our_cores"] == pytest.approx(0.92)
-    assert cpu["other_cores"] == pytest.approx(0.38)
+    assert cpu.driver_ms == pytest.approx(0.2)
+    assert cpu.registry_ms == pytest.approx(0.15)
+    assert cpu.broker_ms == pytest.approx(0.1)
+    assert cpu.other_services_ms == {"monitor": pytest.approx(0.01)}
+    assert cpu.total_ms == pytest.approx(0.46)
+    assert cpu.broker_jit_ms == pytest.approx(0.02)  # already inside broker_ms
+    assert cpu.our_cores == pytest.approx(0.92)
+    assert cpu.other_cores == pytest.approx(0.38)
 
 
 def test_a_step_is_sustained_only_at_rate_within_slo_and_without_loss() -> None:
@@ -98,19 +100,38 @@ def test_headline_takes_the_highest_sustained_step_and_judges_the_targets() -> N
         step(2000, 1995, p99=40, role="at-80%"),
     ]
     head = headline(steps, ceiling_rps=50_000)
-    assert head["max_sustained_tps"] == 2490
-    assert head["ratio_to_raw_ceiling"] == pytest.approx(0.0498)
-    assert head["national_day_minutes"] == pytest.approx(2_800_000 / 2490 / 60, abs=0.05)
-    assert [c["result"] for c in head["checks"]] == ["PASS", "PASS", "MISS"]
+    assert head.max_sustained_tps == 2490
+    assert head.ratio_to_raw_ceiling == pytest.approx(0.0498)
+    assert head.national_day_minutes == pytest.approx(2_800_000 / 2490 / 60, abs=0.05)
+    assert [c.result for c in head.checks] == ["PASS", "PASS", "MISS"]
+    assert head.at_80pct is not None and head.at_80pct.p99_ms == 40
 
 
 def test_headline_misses_every_target_when_no_step_was_sustained() -> None:
     head = headline([step(500, 200, p99=3000)], ceiling_rps=40_000)
-    assert head["max_sustained_tps"] == 0
-    assert head["national_day_minutes"] is None
-    assert {c["result"] for c in head["checks"]} == {"MISS"}
+    assert head.max_sustained_tps == 0
+    assert head.national_day_minutes is None
+    assert {c.result for c in head.checks} == {"MISS"}
 
 
 def test_rate_steps_stop_at_the_maximum_and_end_on_it() -> None:
     assert step_rates(2200, quick=False) == [250, 500, 750, 1000, 1500, 2000, 2200]
     assert step_rates(4000, quick=True) == [250, 500, 1000, 2000, 4000]
+
+
+def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> None:
+    raw = parse_producer_performance(TOOL_OUTPUT)
+    ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
+    steps = [step(1000, 998), step(800, 799, role="at-80%")]
+    opts = Options(quick=True, max_rate=4000, step_seconds=5, warm_up_s=10, registries=1,
+                   budget_s=150, ceiling_seconds=4, runs_dir=tmp_path)  # fmt: skip
+    result = BenchResult(
+        started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=99.0, options=opts,
+        host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
+        raw_ceiling=ceiling, steps=steps, headline=headline(steps, ceiling.records_per_s),
+        path=str(tmp_path / "bench.json"),
+    )  # fmt: skip
+    back = BenchResult.model_validate_json(result.model_dump_json())
+    assert back == result
+    assert back.options.runs_dir == tmp_path
+    assert back.headline.at_80pct is not None and back.headline.at_80pct.offered_tps == 800

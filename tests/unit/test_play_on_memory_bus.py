@@ -45,8 +45,8 @@ async def test_all_four_flows_are_answered_correctly_with_every_verify_outcome()
         phases = await driver.play()
         await driver.stop()
     total = totals(phases)
-    assert total["sent"] == 3000
-    assert (total["lost"], total["incorrect"], total["timed_out"]) == (0, 0, 0), phases[0].summary()
+    assert total.sent == 3000
+    assert (total.lost, total.incorrect, total.timed_out) == (0, 0, 0), phases[0].summary()
     outcomes = set(phases[0].outcomes)
     assert {"MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED"} <= outcomes
     assert {"FOUND", "REFUSED", "DIED"} <= outcomes
@@ -64,5 +64,5 @@ async def test_requests_nobody_answers_end_as_timeouts_not_losses() -> None:
     phases = await driver.play()
     await driver.stop()
     total = totals(phases)
-    assert (total["sent"], total["timed_out"], total["answered"], total["lost"]) == (50, 50, 0, 0)
-    assert total["latency_ms"]["p50"] >= 200
+    assert (total.sent, total.timed_out, total.answered, total.lost) == (50, 50, 0, 0)
+    assert total.latency_ms.p50 >= 200

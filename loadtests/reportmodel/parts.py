@@ -1,0 +1,132 @@
+"""The parts of a run report that are not per phase: growth, SLOs, timeline, faults, capacity."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from loadtests.reportmodel.base import Latency, Part, Sparse
+
+
+class OnlineShare(Part):
+    """Online share of dossiers: the scenario's, the monitor's counters', the driver's own."""
+
+    target: float
+    measured: float | None
+    driver: float | None = None
+
+
+class Growth(Part):
+    """A period's growth over its baseline: the target, the registry's counters, the driver."""
+
+    period: str
+    baseline: str
+    target: float
+    measured: float | None
+    driver: float | None = None
+
+
+class SloCheck(Sparse):
+    """One check; `period` and `flow` say what it is about, so nobody parses its name."""
+
+    name: str
+    target: float
+    measured: float | None
+    passed: bool
+    period: str | None = None
+    flow: str | None = None
+    percentile: str | None = None
+
+
+class SloVerdict(Part):
+    passed: bool
+    failed: list[str]
+    checks: list[SloCheck]
+
+
+class TimelineSecond(Part):
+    """One second of the run: answers received in it and their latency."""
+
+    t: int
+    phase: str
+    answered: int
+    latency_ms: Latency
+
+
+class BrokerOutage(Part):
+    """A broker restart as each service (by name) lived it: readiness, log lines, CPU."""
+
+    down_s: float  # broker process gone, before its start began
+    restart_s: float  # its start, until it served clients
+    not_ready_after_s: dict[str, float | None]  # until readiness showed 0; None: it never did
+    ready_again_s: dict[str, float | None]  # after the restart, until 1 again
+    log_lines_down: dict[str, int]  # written while it was down
+    cpu_share_down: dict[str, float]  # of one core while it was down
+    log_lines: dict[str, int]  # from the stop until ready again
+
+    def summary(self) -> str:
+        def most(values: dict[str, float | None]) -> str:
+            known = [v for v in values.values() if v is not None]
+            missing = len(values) - len(known)
+            return f"{max(known, default=0):g}s" + (f" ({missing} never)" if missing else "")
+
+        lines = max(self.log_lines.values(), default=0)
+        cpu = max(self.cpu_share_down.values(), default=0)
+        return (f"down {self.down_s:g}s, restart {self.restart_s:g}s; not ready within "
+                f"{most(self.not_ready_after_s)}, ready again within {most(self.ready_again_s)}; "
+                f"at most {lines} log lines and {cpu:.0%} of a core per service")  # fmt: skip
+
+
+class FaultRecord(Sparse):
+    """What a fault directive did, and how long until it was over."""
+
+    action: str
+    period: str
+    at_s: float
+    recovered_s: float
+    instance: str | None = None
+    agency: str | None = None
+    for_s: float | None = None
+    count: int | None = None
+    topic: str | None = None
+    writer_version: int | None = None
+    rolled: list[str] | None = None
+    outage: BrokerOutage | None = None
+
+    def detail(self) -> str:
+        """The fields this action has, as words for a table cell."""
+        parts = [] if self.outage is None else [self.outage.summary()]
+        for name in ("instance", "agency", "for_s", "count", "topic", "writer_version", "rolled"):
+            value = getattr(self, name)
+            if value is not None:
+                shown = ", ".join(value) if isinstance(value, list) else value
+                parts.append(f"{name.replace('_', ' ')} {shown}")
+        return "; ".join(parts)
+
+
+class Paths(Part):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    json_path: str = Field(alias="json")
+    html_path: str = Field(alias="html")
+
+
+class CapacityStep(Part):
+    """One rate of the capacity search and whether the scenario's SLOs held there."""
+
+    rate: float
+    throughput_tps: float
+    p50_ms: float
+    p99_ms: float
+    timed_out: int
+    late_sends: int
+    lost: int
+    incorrect: int
+    passed: bool
+    failed: list[str]
+
+
+class CapacityResult(Part):
+    knee: float | None
+    first_failing_rate: float | None
+    steps: list[CapacityStep]
+    at_80_percent: CapacityStep | None

@@ -1,0 +1,16 @@
+"""What the monitor counts for a record once its batch is committed: dossiers and audit records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.shared import metrics
+from services.shared.messages import DossierSubmitted, SharingAudited
+from services.shared.runtime import Outgoing
+
+
+def tally(message: Any, outs: list[Outgoing], seconds: float) -> None:
+    if isinstance(message, DossierSubmitted):
+        metrics.DOSSIERS.labels(message.province, message.service_code, message.channel).inc()
+    elif isinstance(message, SharingAudited):
+        metrics.AUDIT_RECORDS.labels(message.flow).inc()

@@ -1,0 +1,25 @@
+"""What the registry counts for a record once its batch is committed: each transaction once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.shared import metrics
+from services.shared.messages import CitizenChanged, LookupAnswered, VerificationAnswered
+from services.shared.runtime import Outgoing
+
+PROVIDER = "registry"
+FLOW_OF_ANSWER = {VerificationAnswered: "verify", LookupAnswered: "lookup"}
+
+
+def tally(message: Any, outs: list[Outgoing], seconds: float) -> None:
+    """An answer is a transaction (with the time spent deciding it); a change is one too."""
+    for out in outs:
+        made = out.message
+        if isinstance(made, VerificationAnswered | LookupAnswered):
+            flow = FLOW_OF_ANSWER[type(made)]
+            metrics.REGISTRY_PROCESSING.labels(flow).observe(seconds)
+            metrics.transactions(made.requester, PROVIDER, flow, made.outcome, "provider").inc()
+        elif isinstance(made, CitizenChanged):
+            metrics.CHANGE_EVENTS.labels(made.source, made.change).inc()
+            metrics.transactions(made.source, PROVIDER, "civil", made.change, "provider").inc()

@@ -1,0 +1,48 @@
+"""What the loop keeps of a handled record: its outputs, remembered for redeliveries, and what
+it counts once the record's batch is committed."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.shared.messages import Message
+from services.shared.transport import Record
+
+
+@dataclass(slots=True)
+class Outgoing:
+    topic: str
+    message: Message
+    key: bytes | None = None
+    repeat: bool = True  # sent again for a redelivered request (an answer); False: once (audit)
+
+
+class Deduplicator:
+    """Remembers recent answers by request id so a redelivered request is answered the same."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._seen: OrderedDict[str, list[Outgoing]] = OrderedDict()
+
+    def get(self, key: str) -> list[Outgoing] | None:
+        return self._seen.get(key)
+
+    def put(self, key: str, outs: list[Outgoing]) -> None:
+        self._seen[key] = outs
+        if len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+
+
+@dataclass(slots=True)
+class Handled:
+    """One record of a batch once handled: what is counted and remembered after the commit."""
+
+    rec: Record
+    message: Any = None
+    outs: list[Outgoing] = field(default_factory=list)
+    seconds: float = 0.0
+    key: str | None = None  # request id, remembered for redeliveries
+    dead: str = ""  # dead-letter reason
+    duplicate: bool = False

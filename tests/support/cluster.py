@@ -1,0 +1,59 @@
+"""What a local cluster's metadata says about a topic, and which broker JVMs still run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+# partition -> (leader, replicas, in-sync replicas); leader -1 when it has none
+Placement = dict[int, tuple[int, list[int], list[int]]]
+
+
+async def placement(bootstrap: str, topic: str) -> Placement:
+    """The topic's leaders and replicas; the admin client asks a random known broker, which may
+    be the one just killed, so a failed answer is asked again."""
+    for _ in range(50):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            (described,) = await admin.describe_topics([topic])
+            return {
+                p["partition"]: (p["leader"], p["replicas"], p["isr"])
+                for p in described["partitions"]
+            }
+        except KafkaError:
+            await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+    raise AssertionError(f"no broker of {bootstrap} describes {topic}")
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], what: str, deadline_s: float = 60.0
+) -> float:
+    """Poll an async predicate until true; the seconds it took."""
+    began = time.monotonic()
+    while not await condition():
+        assert time.monotonic() - began < deadline_s, f"{what} not within {deadline_s:g}s"
+        await asyncio.sleep(0.1)
+    return time.monotonic() - began
+
+
+def java_processes_using(data_dir: Path) -> list[int]:
+    """Live broker JVMs whose command line names a path under data_dir."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().decode(errors="replace")
+            stat = (cmdline.parent / "stat").read_text()
+        except OSError:
+            continue
+        alive = stat.rsplit(")", 1)[1].split()[0] != "Z"
+        if alive and "kafka.Kafka" in text and str(data_dir.resolve()) in text:
+            found.append(int(cmdline.parent.name))
+    return found
