@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JARS := .cache/kafka/.fetched
+AUDIT_KEY := .cache/secrets/audit.key
 
 .PHONY: setup demo up down status test lint growth capacity bench clean system-deps jars
 
-setup: $(STAMP) $(JARS)
+setup: $(STAMP) $(JARS) $(AUDIT_KEY)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,10 @@ $(JARS): deploy/kafka/pom.xml $(STAMP)
 	touch $(JARS)
 
 jars: $(JARS)
+
+# This installation's audit key (mode 0600, never printed); NDX_AUDIT_KEY overrides it.
+$(AUDIT_KEY): $(STAMP)
+	$(PY) -m services.shared.auditkey
 
 system-deps:
 	bash deploy/install-system-deps.sh

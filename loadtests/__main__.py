@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -16,12 +18,13 @@ from loadtests.capacity import Search, search
 from loadtests.localbroker import BrokerError, ensure_jars
 from loadtests.report import print_summary
 from loadtests.run import prepare, run_blocking
-from loadtests.scenario import ScenarioError
+from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError
 from loadtests.stack import StackError
 from loadtests.stackstate import StateError
 from services.shared import metrics
 from services.shared.access import acl_table
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
+from services.shared.auditkey import audit_key
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
 from services.shared.topology import TopologyError, load_topology
 from services.shared.transport import TransportError
@@ -48,19 +51,39 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def finite(value: float) -> float:
+    """typer's ranges let nan and inf through; a number of this CLI is an ordinary one."""
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def writable_dir(path: Path) -> Path:
+    """Refuse a runs dir that cannot be written before anything starts, not after the run."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise typer.BadParameter(f"{path}: {exc.strerror or exc}") from None
+    return path
+
+
 def serve_driver_metrics(host: str, port: int) -> None:
     """The driver's own /metrics (requester side) for Prometheus; skipped if the port is taken."""
     port = port or DRIVER_METRICS_PORT
     try:
         metrics.serve(host, port)
-    except OSError as exc:
-        err.print(f"ndxsim: driver metrics not served on {host}:{port}: {exc.strerror}")
+    except SettingsError as exc:
+        err.print(f"ndxsim: driver metrics not served: {exc}")
 
 
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    runs_dir: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("runs"),
+    runs_dir: Annotated[
+        Path, typer.Option(help="Where run folders go.", callback=writable_dir)
+    ] = Path("runs"),
     live: Annotated[bool, typer.Option(help="Show the live terminal view.")] = True,
 ) -> None:
     """Play SCENARIO; exit 0 when every SLO holds, 1 when one fails, 2 for bad input."""
@@ -80,20 +103,27 @@ def run(
 @app.command()
 def capacity(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (topology, mix, SLOs).")],
-    runs_dir: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("runs"),
-    start_rate: Annotated[float, typer.Option(min=1)] = 100.0,
-    factor: Annotated[float, typer.Option(min=1.05)] = 1.5,
-    step_seconds: Annotated[float, typer.Option(min=2)] = 15.0,
-    max_rate: Annotated[float, typer.Option(min=1)] = 20_000.0,
+    runs_dir: Annotated[
+        Path, typer.Option(help="Where run folders go.", callback=writable_dir)
+    ] = Path("runs"),
+    start_rate: Annotated[float, typer.Option(min=1, callback=finite)] = 100.0,
+    factor: Annotated[float, typer.Option(min=1.05, max=10, callback=finite)] = 1.5,
+    step_seconds: Annotated[float, typer.Option(min=2, max=3600, callback=finite)] = 15.0,
+    max_rate: Annotated[float, typer.Option(min=1, callback=finite)] = 20_000.0,
     refine: Annotated[int, typer.Option(min=0, max=8)] = 3,
 ) -> None:
     """Find the highest rate at which SCENARIO's SLOs hold (the knee), then measure 80% of it."""
+    if max_rate * step_seconds > MAX_PLANNED_ARRIVALS:
+        raise fail(f"--max-rate x --step-seconds plans {max_rate * step_seconds:.3g} arrivals in "
+                   f"a step, more than the {MAX_PLANNED_ARRIVALS:,} a period may hold",
+                   EXIT_INPUT_ERROR)  # fmt: skip
     console = _console()
     how = Search(start_rate, factor, step_seconds, max_rate, refine)
     try:
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
         plan = prepare(scenario)
+        audit_key(settings)  # generated or refused now, before anything starts
         console.print(f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
                       f"{start_rate:.0f}/s by x{factor}")  # fmt: skip
         report = asyncio.run(search(plan, settings, runs_dir, console, how))
@@ -114,7 +144,9 @@ def capacity(
 
 
 @app.command()
-def demo(runs_dir: Annotated[Path, typer.Option()] = Path("runs")) -> None:
+def demo(
+    runs_dir: Annotated[Path, typer.Option(callback=writable_dir)] = Path("runs"),
+) -> None:
     """Play the demo scenario against a local broker."""
     run(DEMO, runs_dir, live=True)
 

@@ -50,8 +50,8 @@ class FaultRunner:
             await asyncio.to_thread(self.stack.restart_service, name, kill, fault.down_s)
             return {"instance": name}
         if fault.action == "restart_broker":
-            await asyncio.to_thread(self.stack.restart_broker, fault.down_s)
-            return {}
+            outage = await asyncio.to_thread(self.stack.restart_broker, fault.down_s)
+            return {"outage": outage}
         if fault.action == "slow_agency":
             assert self.driver is not None and fault.agency is not None
             self.driver.pause_agency(fault.agency)

@@ -24,6 +24,7 @@ from loadtests.scenario import Scenario, load_scenario
 from loadtests.slo import verdict
 from loadtests.stack import RunStack
 from services.registry.population import Population
+from services.shared.auditkey import audit_key
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.settings import Settings
@@ -71,7 +72,7 @@ async def play(
     transport = KafkaTransport(bootstrap, settings.replication_factor, settings.connect_timeout_s)
     await transport.ensure_topics(topics_for(plan.topology.agencies()))
     driver = Driver(scenario, plan.agencies, transport, Codec(Catalogue()), Population(seed), seed,
-                    run_dir.name, settings.audit_key.encode())  # fmt: skip
+                    run_dir.name, audit_key(settings))  # fmt: skip
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     faults = FaultRunner(scenario, stack, transport)
     faults.driver = driver
@@ -98,6 +99,7 @@ async def execute(
     scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True
 ) -> RunReport:
     plan = prepare(scenario_path)
+    audit_key(settings)  # generated or refused now, before anything starts
     run_dir = runs_dir / new_run_id(plan.scenario)
     given = settings.kafka_bootstrap_servers
     console.print(f"[bold]ndxsim[/] {plan.scenario.name}: {len(plan.agencies)} agencies, "

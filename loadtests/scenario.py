@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,8 +16,14 @@ from pydantic import (
     model_validator,
 )
 
+from services.shared.textfile import UnreadableFile, read_text
+
 SECONDS_PER_DAY = 86_400
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+# Arrival times of a period are planned in memory before it plays: a period (the warm-up too)
+# may plan at most this many, i.e. 10 million, about 3.6 national days of 2024 at real volume.
+MAX_PLANNED_ARRIVALS = 10_000_000
+MAX_SIMULATED_S = 366 * SECONDS_PER_DAY  # a period covers at most a simulated year
 
 
 class ScenarioError(ValueError):
@@ -24,7 +31,7 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Period(_Strict):
@@ -181,7 +188,35 @@ class Scenario(_Strict):
                 raise ValueError(
                     f"period {p.name}: baseline {p.baseline!r} is not an earlier period"
                 )
+        self._playable()
         return self
+
+    def _playable(self) -> None:
+        """Refuse, before anything starts, a period whose arrivals could not be planned."""
+        warmup = Period(name="warm-up", duration_s=self.warmup_s or 1, rate_per_s=1)
+        for i, p in enumerate([*self.periods, *([warmup] if self.warmup_s else [])]):
+            where = "warmup_s" if p is warmup else f"periods[{i}] ({p.name})"
+            if p.duration_s * self.time_compression > MAX_SIMULATED_S:
+                raise ValueError(
+                    f"{where}: duration_s x time_compression covers more than "
+                    f"{MAX_SIMULATED_S // SECONDS_PER_DAY} simulated days"
+                )
+            rate = self.rate(self.periods[0] if p is warmup else p)
+            planned = self.planned_arrivals(p, rate)
+            if p.max_requests is not None:
+                planned = min(planned, p.max_requests)
+            if not math.isfinite(planned) or planned > MAX_PLANNED_ARRIVALS:
+                raise ValueError(
+                    f"{where}: plans {planned:.3g} arrivals ({rate:.3g}/s over "
+                    f"{p.duration_s:g}s), more than the {MAX_PLANNED_ARRIVALS:,} a period may "
+                    "hold; lower the rate, volume, scale, time_compression or duration"
+                )
+
+    def planned_arrivals(self, period: Period, rate: float) -> float:
+        """Arrivals the period plans: its rate weighted by the diurnal profile, as played."""
+        from loadtests.arrivals import expected_count  # arrivals imports this module
+
+        return expected_count(rate, period.duration_s, self.time_compression, self.diurnal)
 
     def daily_volume(self, period: Period) -> float | None:
         if period.daily_transactions is not None:
@@ -215,20 +250,23 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return f"{out}: " if out else ""  # a whole-file check names its field in its message
 
 
 def load_scenario(path: Path) -> Scenario:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
+        raw = yaml.safe_load(read_text(path))
+    except UnreadableFile as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        # ValueError: a scalar YAML reads as a date that does not exist (2023-02-30)
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: expected a mapping at the top level")
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{_field_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = [
+            f"{_field_path(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        ]
         raise ScenarioError(f"{path}: " + "; ".join(problems)) from None

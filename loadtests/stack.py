@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.localbroker import LocalBroker
+from loadtests.outage import observe_outage
+from loadtests.reportmodel import BrokerOutage
 from services.shared.settings import REPO_ROOT
 
 
@@ -87,6 +89,10 @@ class ServiceProcess:
         raise StackError(f"{self.name} not ready after {timeout:.0f}s:\n{tail(self.log_path)}")
 
     @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    @property
     def kind(self) -> str:
         """registry, monitor, ...: the label its readiness gauge carries."""
         return self.module.rsplit(".", 1)[-1]
@@ -151,17 +157,15 @@ class RunStack:
         svc.wait_ready(svc.kind)
         return time.monotonic() - started
 
-    def restart_broker(self, down_s: float) -> float:
-        """Stop the local broker, wait, start it on its data again; returns seconds until up."""
-        if self.broker is None:
+    def restart_broker(self, down_s: float) -> BrokerOutage:
+        """Stop the local broker for down_s and start it on its data again, watching the
+        services: their readiness falls and returns, their log lines and CPU while it is away."""
+        broker = self.broker
+        if broker is None:
             raise StackError(
                 "restart_broker needs the local broker (KAFKA_BOOTSTRAP_SERVERS is set)"
             )
-        started = time.monotonic()
-        self.broker.stop()
-        time.sleep(down_s)
-        self.broker.start()
-        return time.monotonic() - started
+        return observe_outage(self.services, broker.stop, broker.start, down_s)
 
     def ports(self, kind: str) -> list[int]:
         """Metrics ports of the running services of one kind (registry, monitor)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import sys
@@ -19,7 +20,7 @@ from loadtests.bench.model import BenchResult, Host, Options
 from loadtests.bench.steps import series
 from loadtests.bench.table import print_result, step_line
 from loadtests.localbroker import BrokerError, LocalBroker
-from loadtests.scenario import ScenarioError
+from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError
 from loadtests.stack import StackError, free_port
 from services.shared.app import setup_logging
 from services.shared.kafka import KafkaTransport
@@ -90,10 +91,14 @@ def options(argv: list[str] | None) -> Options:
     if not 1 <= a.registries <= 8:
         p.error("--registries must be between 1 and 8")
     for name in ("max_rate", "step_seconds", "warm_up_s", "budget_s"):
-        if (value := getattr(a, name)) is not None and value <= 0:
-            p.error(f"--{name.replace('_', '-')} must be positive")
+        if (value := getattr(a, name)) is not None and not 0 < value < math.inf:
+            p.error(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    try:
+        a.runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        p.error(f"--runs-dir {a.runs_dir}: {exc.strerror or exc}")
     q = a.quick
-    return Options(
+    opts = Options(
         quick=q,
         max_rate=a.max_rate or (QUICK_RATES[-1] if q else RATES[-1]),
         step_seconds=a.step_seconds or (5.0 if q else 15.0),
@@ -103,6 +108,10 @@ def options(argv: list[str] | None) -> Options:
         ceiling_seconds=4.0 if q else 12.0,
         runs_dir=a.runs_dir,
     )
+    if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:
+        p.error(f"--max-rate x --step-seconds (or --warm-up-s) plans more than the "
+                f"{MAX_PLANNED_ARRIVALS:,} arrivals a step may hold")  # fmt: skip
+    return opts
 
 
 def main(argv: list[str] | None = None) -> int:

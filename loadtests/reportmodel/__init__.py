@@ -2,6 +2,7 @@
 
 from loadtests.reportmodel.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
 from loadtests.reportmodel.parts import (
+    BrokerOutage,
     CapacityResult,
     CapacityStep,
     FaultRecord,
@@ -16,6 +17,7 @@ from loadtests.reportmodel.run import PhaseReport, RunReport, Totals, load_repor
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BrokerOutage",
     "CapacityResult",
     "CapacityStep",
     "FaultRecord",

@@ -52,6 +52,30 @@ class TimelineSecond(Part):
     latency_ms: Latency
 
 
+class BrokerOutage(Part):
+    """A broker restart as each service (by name) lived it: readiness, log lines, CPU."""
+
+    down_s: float  # broker process gone, before its start began
+    restart_s: float  # its start, until it served clients
+    not_ready_after_s: dict[str, float | None]  # until readiness showed 0; None: it never did
+    ready_again_s: dict[str, float | None]  # after the restart, until 1 again
+    log_lines_down: dict[str, int]  # written while it was down
+    cpu_share_down: dict[str, float]  # of one core while it was down
+    log_lines: dict[str, int]  # from the stop until ready again
+
+    def summary(self) -> str:
+        def most(values: dict[str, float | None]) -> str:
+            known = [v for v in values.values() if v is not None]
+            missing = len(values) - len(known)
+            return f"{max(known, default=0):g}s" + (f" ({missing} never)" if missing else "")
+
+        lines = max(self.log_lines.values(), default=0)
+        cpu = max(self.cpu_share_down.values(), default=0)
+        return (f"down {self.down_s:g}s, restart {self.restart_s:g}s; not ready within "
+                f"{most(self.not_ready_after_s)}, ready again within {most(self.ready_again_s)}; "
+                f"at most {lines} log lines and {cpu:.0%} of a core per service")  # fmt: skip
+
+
 class FaultRecord(Sparse):
     """What a fault directive did, and how long until it was over."""
 
@@ -66,10 +90,11 @@ class FaultRecord(Sparse):
     topic: str | None = None
     writer_version: int | None = None
     rolled: list[str] | None = None
+    outage: BrokerOutage | None = None
 
     def detail(self) -> str:
         """The fields this action has, as words for a table cell."""
-        parts = []
+        parts = [] if self.outage is None else [self.outage.summary()]
         for name in ("instance", "agency", "for_s", "count", "topic", "writer_version", "rolled"):
             value = getattr(self, name)
             if value is not None:

@@ -12,7 +12,9 @@ from services.shared import metrics
 from services.shared.app import run_service, setup_logging
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
+from services.shared.kafkaprobe import KafkaProbe
 from services.shared.messages import DossierSubmitted, SharingAudited
+from services.shared.readiness import watching
 from services.shared.runtime import Handler, ServiceLoop
 from services.shared.settings import Settings, bootstrap_of, load_settings, topology_path
 from services.shared.topics import AUDIT, DOSSIERS, topics_for
@@ -43,7 +45,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             "monitor", group, consumer, producer, Codec(Catalogue()), handlers, tally=tally
         )
         log.info("%s tallying dossiers and audit records", name)
-        await loop.run(stop)
+        probe = KafkaProbe(transport.bootstrap, name, settings.connect_timeout_s)
+        async with watching(probe, loop.readiness, transport.bootstrap):
+            await loop.run(stop)
     finally:
         await consumer.stop()
         await producer.stop()

@@ -20,11 +20,13 @@ from services.registry.handlers import (
 from services.registry.overlay import Overlay
 from services.registry.population import Population
 from services.registry.tally import tally
-from services.shared import metrics
+from services.shared import auditkey, metrics
 from services.shared.app import run_service, setup_logging
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
+from services.shared.kafkaprobe import KafkaProbe
 from services.shared.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
+from services.shared.readiness import watching
 from services.shared.runtime import ServiceLoop
 from services.shared.settings import (
     Settings,
@@ -101,6 +103,7 @@ async def run_registry(loop: ServiceLoop, follower: ChangeFollower, stop: asynci
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    key = auditkey.audit_key(settings)
     transport = KafkaTransport(
         bootstrap_of(settings), settings.replication_factor, settings.connect_timeout_s
     )
@@ -110,9 +113,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         codec = Codec(Catalogue(), writer_versions=writer_versions(settings))
     except KeyError as exc:
         raise SettingsError(f"NDX_SCHEMA_PINS: no such schema version {exc}") from None
-    app = registry_app(transport, topology, settings.seed, settings.audit_key.encode(), name,
-                       codec)  # fmt: skip
-    async with app as (loop, follower):
+    app = registry_app(transport, topology, settings.seed, key, name, codec)
+    probe = KafkaProbe(bootstrap_of(settings), name, settings.connect_timeout_s)
+    async with app as (loop, follower), watching(probe, loop.readiness, bootstrap_of(settings)):
         metrics.serve(settings.metrics_host, settings.metrics_port)
         log.info("%s answering on %s", name, bootstrap_of(settings))
         await run_registry(loop, follower, stop)

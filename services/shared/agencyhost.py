@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from services.registry.population import Population
 from services.shared.codec import Codec
@@ -18,6 +18,7 @@ log = logging.getLogger("ndx.agencies")
 BACKGROUND_PURPOSE = "public-service-dossier"
 
 Province = Callable[[str], str | None]
+Hold = Callable[[asyncio.Event], Awaitable[None]]
 
 
 class AgencyHost:
@@ -51,7 +52,10 @@ class AgencyHost:
     async def stop(self) -> None:
         await asyncio.gather(*(c.stop() for c in self.clients), return_exceptions=True)
 
-    async def run(self, rate_per_agency: float, stop: asyncio.Event) -> None:
+    async def run(
+        self, rate_per_agency: float, stop: asyncio.Event, hold: Hold | None = None
+    ) -> None:
+        """Send until stopped; `hold` returns once sending makes sense (the broker answers)."""
         if rate_per_agency <= 0 or not self.clients:
             await stop.wait()
             return
@@ -59,6 +63,10 @@ class AgencyHost:
         total_rate = rate_per_agency * len(self.clients)
         while not stop.is_set():
             await asyncio.sleep(self.rng.expovariate(total_rate))
+            if hold is not None:  # queued while the broker is away, records only spin the sender
+                await hold(stop)
+                if stop.is_set():
+                    break
             client = self.rng.choice(self.clients)
             task = asyncio.create_task(client.request(self._verification(client.agency)))
             tasks.add(task)

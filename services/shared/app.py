@@ -10,7 +10,9 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 
+from services.shared import lograte
 from services.shared.settings import SettingsError
+from services.shared.topology import TopologyError
 from services.shared.transport import TransportError
 
 EXIT_INPUT_ERROR = 2
@@ -20,12 +22,16 @@ log = logging.getLogger("ndx.app")
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:
+    """One stderr handler for every logger, aiokafka's included, with repeats rate-limited."""
     logging.basicConfig(
         level=level,
         format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "stream", None) is sys.stderr:  # ours, not a test's capture
+            lograte.install(handler)
 
 
 def _force_exit(name: str, why: str, code: int) -> None:
@@ -81,7 +87,7 @@ def run_service(
     except TransportError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
-    except SettingsError as exc:
+    except (SettingsError, TopologyError) as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     return 0

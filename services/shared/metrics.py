@@ -6,6 +6,8 @@ from functools import lru_cache
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from services.shared.settings import SettingsError
+
 LATENCY_BUCKETS = (
     0.001,
     0.0025,
@@ -91,7 +93,11 @@ LATE_SENDS = Counter(
 AUDIT_RECORDS = Counter(
     "ndx_audit_records", "Audit records read by the monitoring service.", ["flow"]
 )
-READY = Gauge("ndx_service_ready", "1 once the service consumes its partitions.", ["service"])
+READY = Gauge(
+    "ndx_service_ready",
+    "1 while the service consumes its partitions and its broker answers; 0 during an outage.",
+    ["service"],
+)
 SCENARIO_PERIOD = Gauge(
     "ndx_scenario_period_active", "1 while the driver plays this period.", ["scenario", "period"]
 )
@@ -111,4 +117,10 @@ def request_duration(requester: str, flow: str) -> Histogram:
 def serve(host: str, port: int) -> None:
     """Expose /metrics on a background thread; port 0 means the process serves none."""
     if port:
-        start_http_server(port, addr=host)
+        try:
+            start_http_server(port, addr=host)
+        except OSError as exc:  # a name that does not resolve, a port taken or refused
+            raise SettingsError(
+                f"NDX_METRICS_HOST, NDX_METRICS_PORT: cannot serve /metrics on {host}:{port}: "
+                f"{exc.strerror or exc}"
+            ) from None

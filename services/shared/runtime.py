@@ -14,6 +14,7 @@ from services.shared.codec import Codec, CodecError
 from services.shared.deadletters import DeadLetters
 from services.shared.handled import Deduplicator, Handled
 from services.shared.handled import Outgoing as Outgoing  # handlers build these
+from services.shared.readiness import Readiness
 from services.shared.rereads import Rereads, describe
 from services.shared.topics import TOPIC_OF
 from services.shared.transport import Consumer, Producer, Record
@@ -65,8 +66,10 @@ class ServiceLoop:
         batch: int = 500,
         tally: Tally = no_tally,
         rereads: Rereads | None = None,
+        readiness: Readiness | None = None,
     ) -> None:
         self.service, self.group = service, group
+        self.readiness = readiness or Readiness(service)
         self.consumer, self.producer, self.codec = consumer, producer, codec
         self.handlers, self.request_id, self.batch = handlers, request_id, batch
         self.tally = tally
@@ -82,10 +85,11 @@ class ServiceLoop:
         last_lag = 0.0
         ready = False
         while not stop.is_set():
+            await self.readiness.hold(stop)  # outputs written now would only spin the producer
             records = await self.consumer.getmany(timeout_ms=100, max_records=self.batch)
             if not ready and self.consumer.assigned():
                 ready = True
-                metrics.READY.labels(self.service).set(1)
+                self.readiness.mark_started()
             if records:
                 await self.process(records)
             now = time.monotonic()

@@ -9,6 +9,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from services.shared.textfile import UnreadableFile, read_text
+
 Role = Literal["verify", "lookup", "subscribe_changes", "publish_civil_events"]
 SharedField = Literal[
     "full_name", "sex", "birth_date", "birth_province", "residence_province", "deceased"
@@ -21,7 +23,7 @@ class TopologyError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Agreement(_Frozen):
@@ -163,14 +165,16 @@ def _where(loc: tuple[int | str, ...]) -> str:
 def load_topology(path: Path) -> Topology:
     """Read and validate a topology file; every problem is reported with file and field path."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except OSError as exc:
-        raise TopologyError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raw = yaml.load(read_text(path), Loader=_UniqueKeyLoader)
+    except UnreadableFile as exc:
+        raise TopologyError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise TopologyError(f"{path}: invalid YAML{at}: {problem}") from exc
+        raise TopologyError(f"{path}: invalid YAML{at}: {problem}") from None
+    except (ValueError, RecursionError) as exc:  # a date that does not exist; deep nesting
+        raise TopologyError(f"{path}: invalid YAML: {exc}") from None
     try:
         return Topology.model_validate(raw)
     except ValidationError as exc:

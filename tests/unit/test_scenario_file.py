@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.scenario import ScenarioError, load_scenario
+from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError, load_scenario
 
 GOOD = """
 name: growth
@@ -79,3 +79,52 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 def test_shipped_scenarios_load() -> None:
     for path in sorted(Path("loadtests/scenarios").glob("*.yaml")):
         assert load_scenario(path).periods
+
+
+def test_a_period_planning_more_arrivals_than_the_bound_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("scale: 0.01", "scale: 1000000"))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(path) in str(info.value)
+    assert "periods[0] (2023H1): plans 1.77e+09 arrivals" in str(info.value)
+    assert f"{MAX_PLANNED_ARRIVALS:,}" in str(info.value)
+
+
+def test_the_bound_counts_arrivals_through_the_diurnal_profile(tmp_path: Path) -> None:
+    # 2,000/s for 3,600 s is 7.2 million flat, but the hour played is 2.8x the day's mean
+    flat = "name: x\ntopology: t.yaml\nperiods: [{name: p, duration_s: 3600, rate_per_s: 2000}]\n"
+    load_scenario(write(tmp_path, flat))
+    peak = (
+        flat
+        + "diurnal: {start_hour: 10, hourly: [1,1,1,1,1,1,1,1,1,1,3,1,1,1,1,1,1,1,1,1,1,1,1,1]}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"periods\[0\] \(p\): plans 1.99e\+07"):
+        load_scenario(write(tmp_path, peak))
+
+
+def test_max_requests_and_the_warm_up_count_toward_the_bound(tmp_path: Path) -> None:
+    big = "name: x\ntopology: t.yaml\nperiods: [{name: p, duration_s: 600, rate_per_s: 50000}]\n"
+    capped = big.replace("50000", "50000, max_requests: 1000")
+    load_scenario(write(tmp_path, capped))
+    with pytest.raises(ScenarioError, match=r"warmup_s: plans 3e\+07"):
+        load_scenario(write(tmp_path, capped + "warmup_s: 600\n"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        ("time_compression: 10", "time_compression: .inf"),
+        ("scale: 0.01", "scale: .nan"),
+        ("time_compression: 10", "time_compression: 10000000"),
+    ],
+)
+def test_non_finite_or_endless_numbers_are_refused(tmp_path: Path, edit: str, field: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, GOOD.replace(edit, field)))
+    assert str(tmp_path / "s.yaml") in str(info.value)
+    assert field.split(":")[0] in str(info.value)
+
+
+def test_shipped_scenarios_stay_within_the_bound() -> None:
+    for path in (Path(__file__).resolve().parents[2] / "loadtests" / "scenarios").glob("*.yaml"):
+        load_scenario(path)

@@ -1,0 +1,41 @@
+"""A broker away for a while: every service says it is not ready, stays quiet and idle."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from loadtests.stack import RunStack
+from services.shared.settings import REPO_ROOT
+from tests.support.processes import DEMO_TOPOLOGY, reaped, service, start_ready
+
+DOWN_S = 10.0
+# Each kind of warning is shown once per 30 s (services.shared.lograte) and about six kinds come
+# from aiokafka while it cannot connect: a service writes about a dozen lines in 10 s down, where
+# it used to write thousands a second.
+MAX_LINES_DOWN = 20
+MAX_LINES_IN_ALL = 40  # from the stop until ready again, the broker's restart included
+MAX_CPU_SHARE = 0.2  # of one core, per service, while it waits
+
+
+async def test_an_idle_stack_without_its_broker_reports_not_ready_logs_little_and_idles(
+    tmp_path: Path,
+) -> None:
+    run_dir = REPO_ROOT / ".cache" / "brokers" / f"outage-{tmp_path.name}"
+    stack = RunStack(run_dir, DEMO_TOPOLOGY, registries=1, bootstrap=None)
+    async with stack as bootstrap:
+        hosts = [service(kind, kind, bootstrap, run_dir / "logs", NDX_RATE_PER_AGENCY="0")
+                 for kind in ("ministry", "province")]  # fmt: skip
+        async with reaped(*hosts):
+            for host in hosts:
+                await start_ready(host, host.kind)
+            stack.services.extend(hosts)
+            outage = await asyncio.to_thread(stack.restart_broker, DOWN_S)
+            print(f"broker outage: {outage.model_dump()}")
+            for name in [s.name for s in stack.services]:
+                assert outage.not_ready_after_s[name] is not None, (name, outage)
+                assert outage.ready_again_s[name] is not None, (name, outage)
+                assert outage.log_lines_down[name] < MAX_LINES_DOWN, (name, outage)
+                assert outage.log_lines[name] < MAX_LINES_IN_ALL, (name, outage)
+                assert outage.cpu_share_down[name] < MAX_CPU_SHARE, (name, outage)
+            stack.services = [s for s in stack.services if s not in hosts]
