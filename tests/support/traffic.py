@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.registry.population import Population
-from services.shared.codec import Codec
-from services.shared.messages import VerificationAnswered, VerificationRequested
+from services.shared.codec import Catalogue, Codec, CodecError
+from services.shared.messages import CitizenChanged, VerificationAnswered, VerificationRequested
 from services.shared.requester import AgencyClient
+from services.shared.topics import CHANGES
 from services.shared.transport import Transport
 from tests.support.inproc import SEED
 
@@ -37,14 +38,21 @@ class Traffic:
     sent: int = 0
     sent_ids: set[str] = field(default_factory=set)
     results: dict[str, Outcome] = field(default_factory=dict)
+    transport: Transport | None = None
+    changed: set[str] = field(default_factory=set)  # citizens with a change on record
 
     @classmethod
     def build(
         cls, agencies: Sequence[str], transport: Transport, codec: Codec, timeout_s: float
     ) -> Traffic:
-        return cls([AgencyClient(a, transport, codec, timeout_s) for a in agencies])
+        return cls([AgencyClient(a, transport, codec, timeout_s) for a in agencies],
+                   transport=transport)  # fmt: skip
 
     async def start(self) -> None:
+        """Read the change log first: earlier runs on the same broker may have registered
+        deaths, and those citizens' answers are no longer the procedural MATCH."""
+        if self.transport is not None:
+            self.changed = await changed_citizens(self.transport)
         for client in self.clients:
             await client.start()
 
@@ -67,6 +75,8 @@ class Traffic:
         loop = asyncio.get_running_loop()
         province = client.agency.split(".", 1)[1] if client.agency.startswith("province.") else None
         citizen = self.population.draw_living(self.rng, province)
+        while citizen.citizen_id in self.changed:
+            citizen = self.population.draw_living(self.rng, province)
         self.sent += 1
         request_id = f"{client.agency}:{time.time_ns():x}:{self.sent:x}"
         self.sent_ids.add(request_id)
@@ -111,3 +121,24 @@ class Traffic:
             - sum(1 for r in self.results.values() if r.correct),
             "lost": self.sent - answered - outcomes["TIMEOUT"],
         }
+
+
+async def changed_citizens(transport: Transport) -> set[str]:
+    """Every citizen the registry holds a change for, read from the compacted change log."""
+    codec = Codec(Catalogue())
+    await transport.ensure_topics([CHANGES])
+    consumer = transport.consumer([CHANGES.name], "traffic.changes", None, True)
+    await consumer.start()
+    out: set[str] = set()
+    try:
+        while not await consumer.at_end():
+            for rec in await consumer.getmany(timeout_ms=200, max_records=5000):
+                try:
+                    change = codec.decode(rec.value or b"")
+                except CodecError:
+                    continue
+                if isinstance(change, CitizenChanged):
+                    out.add(change.citizen_id)
+    finally:
+        await consumer.stop()
+    return out

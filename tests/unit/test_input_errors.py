@@ -26,7 +26,7 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=tmp_path,
-        env={**clean, **env},
+        env={**clean, "COLUMNS": "400", **env},  # a long path is not wrapped inside a word
         capture_output=True,
         text=True,
         timeout=120,
