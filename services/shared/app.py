@@ -11,9 +11,10 @@ import threading
 from collections.abc import Awaitable, Callable
 
 from services.shared import lograte
+from services.shared.credentials import CredentialsError
 from services.shared.settings import SettingsError
-from services.shared.topology import TopologyError
 from services.shared.transport import TransportError
+from services.shared.yamlfile import InputFileError
 
 EXIT_INPUT_ERROR = 2
 EXIT_NOT_DRAINED = 3
@@ -87,7 +88,7 @@ def run_service(
     except TransportError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
-    except (SettingsError, TopologyError) as exc:
+    except (SettingsError, InputFileError, CredentialsError) as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     return 0

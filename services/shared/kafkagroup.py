@@ -11,7 +11,7 @@ log = logging.getLogger("ndx.kafka")
 
 
 class BatchFence(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Knows whether a fetched batch is still being handled; revocation waits (bounded) for it.
+    """Knows whether fetched records are still uncommitted; revocation waits (bounded) for them.
 
     Without it a member joining or leaving mid-batch makes the batch's commit fail and its
     records go to the new owner, to be answered a second time.
@@ -19,6 +19,7 @@ class BatchFence(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def __init__(self, limit_s: float) -> None:
         self.limit_s = limit_s
+        self.draining = False  # a revocation waits: the loop commits what it holds, then reads
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -31,10 +32,13 @@ class BatchFence(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         if not revoked or self._idle.is_set():
             return
+        self.draining = True
         try:
             await asyncio.wait_for(self._idle.wait(), self.limit_s)
         except TimeoutError:
             log.warning("rebalance went ahead after %.0fs with a batch uncommitted", self.limit_s)
+        finally:
+            self.draining = False
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None

@@ -172,9 +172,13 @@ class MemConsumer:
             return []
         return [] if self.paused else self._ready(max_records)
 
-    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
         if self.group_id is not None:
             self.bus.groups[self.group_id].committed.update(offsets or self.positions)
+        return True
+
+    def must_drain(self) -> bool:
+        return False  # the twin rebalances at once, between calls
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}

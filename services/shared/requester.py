@@ -12,6 +12,7 @@ from typing import Any
 
 from services.shared import metrics
 from services.shared.codec import Codec, CodecError
+from services.shared.design import Requesters
 from services.shared.messages import Answer, Request
 from services.shared.topics import FLOW_OF, REQUEST_TOPIC, reply_topic
 from services.shared.transport import Consumer, Producer, Transport
@@ -28,6 +29,10 @@ class RetryPolicy:
     backoff: float = 2.0  # each attempt waits this much longer than the one before
     budget_share: float = 0.2  # retries may add at most this share of first sends...
     budget_floor: int = 20  # ...plus this many, so a short burst of losses is covered
+
+    @classmethod
+    def of(cls, requesters: Requesters) -> RetryPolicy:
+        return cls(requesters.retries, requesters.backoff, requesters.retry_budget)
 
 
 @dataclass(slots=True)

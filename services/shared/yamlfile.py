@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from services.shared.textfile import UnreadableFile, read_text
+
 __all__ = ["InputFileError", "field_path", "load_model", "read_yaml"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -31,30 +33,26 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
-    """`periods[1].rate_per_s` from pydantic's location tuple."""
+    """`periods[1].rate_per_s: ` from pydantic's location tuple; empty for a whole-file check."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return f"{out}: " if out else ""
 
 
 def read_yaml(path: Path, error: type[InputFileError]) -> dict[str, Any]:
     """The top-level mapping of a UTF-8 YAML file."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(read_text(path), Loader=_UniqueKeyLoader)
+    except UnreadableFile as exc:
+        raise error(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise error(f"{path}: invalid YAML{at}: {problem}") from None
-    except RecursionError:
-        raise error(f"{path}: YAML nested too deeply") from None
+    except (ValueError, RecursionError) as exc:  # a date that does not exist; deep nesting
+        raise error(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise error(f"{path}: expected a mapping at the top level")
     return raw
@@ -67,7 +65,7 @@ def load_model(path: Path, model: type[M], error: type[InputFileError]) -> M:
         return model.model_validate(raw)
     except ValidationError as exc:
         problems = [
-            f"{field_path(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+            f"{field_path(tuple(e['loc']))}{e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors(include_url=False)
         ]
         raise error(f"{path}: " + "; ".join(problems)) from None

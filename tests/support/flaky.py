@@ -43,11 +43,14 @@ class FailingCommits:
     def __init__(self, inner: Consumer, failures: int) -> None:
         self.inner, self.failures = inner, failures
 
-    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
         if self.failures > 0:
             self.failures -= 1
             raise TransportError("commit not acknowledged")
-        await self.inner.commit(offsets)
+        return await self.inner.commit(offsets)
+
+    def must_drain(self) -> bool:
+        return self.inner.must_drain()
 
     async def start(self) -> None:
         await self.inner.start()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadtests.stack import ServiceProcess, free_port, scrape, tail
+from loadtests.serviceproc import ServiceProcess, free_port, scrape, tail
 from services.shared.settings import REPO_ROOT
 
 DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
