@@ -18,6 +18,7 @@ class Database:
     def __init__(self, spec: ServiceTime, concurrency: int, rng: random.Random) -> None:
         self.spec, self.rng = spec, rng
         self._slots = asyncio.Semaphore(concurrency)
+        self.busy = self.peak = 0  # requests in service now, and at most so far
         self._sigma = 0.0
         if spec.model == "lognormal" and spec.p50_ms and spec.p99_ms:
             self._sigma = math.log(spec.p99_ms / spec.p50_ms) / Z99
@@ -40,4 +41,9 @@ class Database:
         if self.idle:
             return
         async with self._slots:
-            await asyncio.sleep(self.draw_s())
+            self.busy += 1
+            self.peak = max(self.peak, self.busy)
+            try:
+                await asyncio.sleep(self.draw_s())
+            finally:
+                self.busy -= 1

@@ -46,8 +46,9 @@ class DeadLetter(Exception):
 class ServiceLoop:
     """Reads a batch, handles it, sends its outputs and reads on while they become durable.
 
-    Only durable batches are committed (after each one, or on a cadence), in the order they
-    were read, and only committed records are counted, so a batch read again counts once.
+    Only durable batches are committed (after each one, or on a cadence while input keeps
+    coming, at once when it runs dry), in the order they were read, and only committed records
+    are counted, so a batch read again counts once.
     """
 
     def __init__(
@@ -76,7 +77,7 @@ class ServiceLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
-        last_lag = 0.0
+        last_lag, self._last_commit = 0.0, time.monotonic()
         try:
             while not stop.is_set():
                 await self.readiness.hold(stop)  # outputs written now would only spin the producer

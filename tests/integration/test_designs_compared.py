@@ -101,7 +101,10 @@ async def test_compare_plays_one_workload_on_two_designs_and_the_cache_spares_th
     assert base.run.totals.sent == cached.run.totals.sent  # the same arrivals
     assert base.run.cache is None
     assert cached.run.cache is not None and cached.run.cache.hit_ratio > 0.2
-    registry_base, registry_cached = base.registry_answers("verify"), cached.registry_answers("verify")
+    registry_base, registry_cached = (
+        base.registry_answers("verify"),
+        cached.registry_answers("verify"),
+    )
     assert registry_base >= base.run.totals.sent * 0.98  # the registry counted every verification
     assert registry_cached <= registry_base * 0.85, (registry_cached, registry_base)
     assert abs((registry_base - registry_cached) - cached.run.cache.hits) <= registry_base * 0.02

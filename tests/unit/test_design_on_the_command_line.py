@@ -30,7 +30,9 @@ def test_run_refuses_a_bad_design_naming_the_file_and_the_field(
 
 def test_a_fault_naming_a_registry_instance_the_design_lacks_is_refused(tmp_path: Path) -> None:
     path = scenario(tmp_path)
-    path.write_text(path.read_text() + "faults:\n  - {action: kill_registry, at_s: 1, instance: 3}\n")
+    path.write_text(
+        path.read_text() + "faults:\n  - {action: kill_registry, at_s: 1, instance: 3}\n"
+    )
     args = ["loadtests", "run", str(path), "--no-live", "--runs-dir", str(tmp_path / "runs")]
     refused(run(args, tmp_path, KAFKA_BOOTSTRAP_SERVERS=CLOSED), str(path), "faults[0].instance",
             "baseline")  # fmt: skip
