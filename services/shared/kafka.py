@@ -24,7 +24,7 @@ from aiokafka.helpers import create_ssl_context
 from services.shared.bounds import MAX_REQUEST_BYTES
 from services.shared.credentials import ClientSecurity
 from services.shared.design import Design
-from services.shared.kafkagroup import BatchFence
+from services.shared.kafkagroup import BatchFence, Drain
 from services.shared.topics import TopicSpec
 from services.shared.transport import BrokerUnreachable, Headers, Record, TransportError
 
@@ -190,7 +190,6 @@ class KafkaConsumer:
         self.connect_timeout = tuning.connect_timeout
         self._c: AIOKafkaConsumer
         self._next: dict[TopicPartition, int] = {}
-        self._committed: dict[TopicPartition, int] = {}
         self._fence = BatchFence(REVOKE_WAIT_S)
 
     async def start(self) -> None:
@@ -246,8 +245,6 @@ class KafkaConsumer:
         for tp, records in batches.items():
             self._next[tp] = records[-1].offset + 1
             out.extend(cast(list[Record], records))
-        if out:
-            self._fence.taken()
         return out
 
     async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
@@ -259,15 +256,11 @@ class KafkaConsumer:
         except (CommitFailedError, IllegalStateError) as exc:
             # At-least-once: the partitions' new owner reads these records again.
             log.warning("%s: commit lost to a rebalance (%s)", self.client_id, type(exc).__name__)
-            self._fence.done()
             return False
-        self._committed.update(given or dict(self._next))
-        if all(self._committed.get(tp, -1) >= n for tp, n in self._next.items()):
-            self._fence.done()  # nothing fetched is left uncommitted
         return True
 
-    def must_drain(self) -> bool:
-        return self._fence.draining
+    def before_revoke(self, drain: Drain) -> None:
+        self._fence.drain = drain
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -280,17 +273,14 @@ class KafkaConsumer:
         return out
 
     async def rewind(self) -> None:
-        try:
-            for tp in self._c.assignment():
-                committed = await self._c.committed(tp)
-                if committed is None:
-                    await self._c.seek_to_beginning(tp)
-                    self._next.pop(tp, None)
-                else:
-                    self._c.seek(tp, committed)
-                    self._next[tp] = committed
-        finally:
-            self._fence.done()
+        for tp in self._c.assignment():
+            committed = await self._c.committed(tp)
+            if committed is None:
+                await self._c.seek_to_beginning(tp)
+                self._next.pop(tp, None)
+            else:
+                self._c.seek(tp, committed)
+                self._next[tp] = committed
 
     async def at_end(self) -> bool:
         parts = list(self._c.assignment())

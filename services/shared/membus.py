@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,8 +177,8 @@ class MemConsumer:
             self.bus.groups[self.group_id].committed.update(offsets or self.positions)
         return True
 
-    def must_drain(self) -> bool:
-        return False  # the twin rebalances at once, between calls
+    def before_revoke(self, drain: Callable[[], Awaitable[None]]) -> None:
+        return None  # the twin rebalances at once, between calls
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}

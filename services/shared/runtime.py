@@ -74,6 +74,8 @@ class ServiceLoop:
         self._flights: deque[Flight] = deque()
         self._durable: list[Flight] = []
         self._last_commit = 0.0
+        self._hand = asyncio.Lock()  # the loop and a rebalance's drain take turns with flights
+        consumer.before_revoke(self._drain)
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
@@ -81,19 +83,23 @@ class ServiceLoop:
         try:
             while not stop.is_set():
                 await self.readiness.hold(stop)  # outputs written now would only spin the producer
-                if self.consumer.must_drain():  # a rebalance waits for what is in hand
-                    await self._settle(everything=True)
                 records = await self.consumer.getmany(timeout_ms=POLL_MS, max_records=self.batch)
                 if not self.readiness.started and self.consumer.assigned():
                     self.readiness.mark_started()
-                if records:
-                    await self._take(records)
-                await self._settle(everything=not records)
+                async with self._hand:
+                    if records:
+                        await self._take(records)
+                    await self._settle(everything=not records)
                 if (now := time.monotonic()) - last_lag > 1.0:
                     last_lag = now
                     for topic, lag in self.consumer.lag().items():
                         metrics.CONSUMER_LAG.labels(self.group, topic).set(lag)
         finally:
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """Everything in hand made durable and committed: before a rebalance, or at the end."""
+        async with self._hand:
             await self._settle(everything=True)
 
     async def _take(self, records: Sequence[Record]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from services.shared.topics import TopicSpec
@@ -61,8 +61,8 @@ class Consumer(Protocol):
         a rebalance took the partitions first (their new owner reads the records again)."""
         ...
 
-    def must_drain(self) -> bool:
-        """True while a rebalance waits for the records in hand to be committed."""
+    def before_revoke(self, drain: Callable[[], Awaitable[None]]) -> None:
+        """Have a rebalance await `drain` (bounded) before this consumer's partitions move."""
         ...
 
     def lag(self) -> dict[str, int]:

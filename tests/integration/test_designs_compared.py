@@ -3,6 +3,7 @@ scenario compared on two designs that differ in one knob."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from rich.console import Console
@@ -109,5 +110,6 @@ async def test_compare_plays_one_workload_on_two_designs_and_the_cache_spares_th
     assert registry_cached <= registry_base * 0.85, (registry_cached, registry_base)
     assert abs((registry_base - registry_cached) - cached.run.cache.hits) <= registry_base * 0.02
     assert report.paths is not None
-    assert Path(report.paths.json_path).exists() and Path(report.paths.html_path).exists()
+    written = [Path(report.paths.json_path), Path(report.paths.html_path)]
+    assert all(await asyncio.to_thread(lambda: [p.exists() for p in written]))
     assert any("ministry-cache" in line and "registry answered" in line for line in report.summary)

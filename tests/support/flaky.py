@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from services.shared.transport import Consumer, Headers, Producer, Record, TransportError
@@ -49,8 +49,8 @@ class FailingCommits:
             raise TransportError("commit not acknowledged")
         return await self.inner.commit(offsets)
 
-    def must_drain(self) -> bool:
-        return self.inner.must_drain()
+    def before_revoke(self, drain: Callable[[], Awaitable[None]]) -> None:
+        self.inner.before_revoke(drain)
 
     async def start(self) -> None:
         await self.inner.start()
