@@ -16,6 +16,7 @@ from aiokafka.errors import (
     IllegalStateError,
     InvalidProducerEpoch,
     KafkaConnectionError,
+    KafkaError,
     OutOfOrderSequenceNumber,
     UnknownProducerId,
 )
@@ -119,10 +120,13 @@ class KafkaProducer:
         self.connect_timeout = tuning.connect_timeout
         self.security = security
         self._p: AIOKafkaProducer
+        self._stale = True  # until connected: a failed renewal is tried again at the next send
+        self._renewing = asyncio.Lock()
+        self._abandoned: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         # Built here, not in __init__, so a client that never starts leaves nothing to close.
-        self._stale = True  # until connected: a failed restart is tried again at the next send
+        self._stale = True
         self._p = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             client_id=self.client_id,
@@ -135,34 +139,45 @@ class KafkaProducer:
         try:
             await _connect(self._p.start, self.bootstrap, self.connect_timeout)
         except BaseException:
-            await self._p.stop()
+            self._abandon(self._p)
             raise
         self._stale = False
 
     async def stop(self) -> None:
         await self._p.stop()
+        if self._abandoned:
+            await asyncio.wait(self._abandoned, timeout=ABANDON_S)
 
-    def _sender_died(self) -> bool:
-        """aiokafka's sender task ends for good on some errors; its producer then queues
-        records that never leave."""
-        task = self._p._sender.sender_task
-        return task is not None and task.done()
+    def _abandon(self, producer: AIOKafkaProducer) -> None:
+        """Close a producer in the background: its queued batches may never leave, and nobody
+        should wait for them."""
+        task = asyncio.create_task(_close_within(producer, ABANDON_S), name="abandon-producer")
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
 
     def _watch(self, delivery: asyncio.Future[Any]) -> None:
-        """After a broker restart an idempotent producer can lose its sequence for good: every
-        later batch fails the same way until a new producer (a new producer id) takes over."""
-        if not delivery.cancelled() and isinstance(delivery.exception(), STALE_PRODUCER):
+        """A delivery that fails for a reason other than Kafka's own errors means the sender
+        ended (aiokafka fails every pending record then); after a broker restart an idempotent
+        producer can also lose its sequence for good. Either way a new producer takes over."""
+        if delivery.cancelled():
+            return
+        exc = delivery.exception()
+        if isinstance(exc, STALE_PRODUCER) or (exc is not None and not isinstance(exc, KafkaError)):
             self._stale = True
+
+    async def _renew(self) -> None:
+        async with self._renewing:  # concurrent senders share one renewal
+            if not self._stale:
+                return
+            log.warning("%s: producer unusable; starting a new one", self.client_id)
+            self._abandon(self._p)
+            await self.start()
 
     async def send(
         self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
-        if self._stale or self._sender_died():
-            log.warning("%s: producer unusable; starting a new one", self.client_id)
-            # Its queued batches can never leave, and stop() would wait for them: abandon it.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._p.stop(), ABANDON_S)
-            await self.start()
+        if self._stale:
+            await self._renew()
         delivery: asyncio.Future[Any] = await self._p.send(
             topic, value, key=key, headers=list(headers) or None
         )
@@ -171,6 +186,11 @@ class KafkaProducer:
 
     async def flush(self) -> None:
         await self._p.flush()
+
+
+async def _close_within(producer: AIOKafkaProducer, limit_s: float) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(producer.stop(), limit_s)
 
 
 class KafkaConsumer:
