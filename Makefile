@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 JARS := .cache/kafka/.fetched
 AUDIT_KEY := .cache/secrets/audit.key
 
-.PHONY: setup demo up down status test lint growth capacity bench clean system-deps jars
+.PHONY: setup demo up down status test lint growth capacity compare bench clean system-deps jars
 
 setup: $(STAMP) $(JARS) $(AUDIT_KEY)
 
@@ -41,6 +41,10 @@ growth: setup
 
 capacity: setup
 	$(VENV)/bin/ndxsim capacity loadtests/scenarios/demo.yaml
+
+compare: setup
+	$(VENV)/bin/ndxsim compare loadtests/scenarios/peak-hour.yaml \
+		--design deploy/designs/baseline.yaml --design deploy/designs/ministry-cache.yaml
 
 bench: setup
 	$(PY) -m loadtests.bench $(BENCH_ARGS)

@@ -15,19 +15,22 @@ from rich.console import Console
 from loadtests import stackstatus, upstack
 from loadtests.acltable import acl_view
 from loadtests.capacity import Search, search
+from loadtests.compare import compare
 from loadtests.localbroker import BrokerError, ensure_jars
 from loadtests.report import print_summary
 from loadtests.run import prepare, run_blocking
-from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError
-from loadtests.stack import StackError
+from loadtests.scenario import MAX_PLANNED_ARRIVALS
+from loadtests.serviceproc import StackError
 from loadtests.stackstate import StateError
 from services.shared import metrics
 from services.shared.access import acl_table
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.auditkey import audit_key
+from services.shared.credentials import CredentialsError
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
 from services.shared.topology import TopologyError, load_topology
 from services.shared.transport import TransportError
+from services.shared.yamlfile import InputFileError
 
 app = typer.Typer(
     add_completion=False,
@@ -39,6 +42,10 @@ err = Console(stderr=True)
 DEMO = REPO_ROOT / "loadtests" / "scenarios" / "demo.yaml"
 DRIVER_METRICS_PORT = 9104
 DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
+DESIGN_OPTION = typer.Option(
+    "--design", help="Design file (deploy/designs/*.yaml); the baseline design when absent."
+)
+INPUT_ERRORS = (InputFileError, SettingsError, CredentialsError)
 
 
 def _console() -> Console:
@@ -85,14 +92,16 @@ def run(
         Path, typer.Option(help="Where run folders go.", callback=writable_dir)
     ] = Path("runs"),
     live: Annotated[bool, typer.Option(help="Show the live terminal view.")] = True,
+    design: Annotated[Path | None, DESIGN_OPTION] = None,
 ) -> None:
-    """Play SCENARIO; exit 0 when every SLO holds, 1 when one fails, 2 for bad input."""
+    """Play SCENARIO on a design; exit 0 when every SLO holds, 1 when one fails, 2 for bad input."""
     console = _console()
     try:
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
-        report = run_blocking(scenario, runs_dir, settings, console, live and console.is_terminal)
-    except (ScenarioError, TopologyError, SettingsError) as exc:
+        report = run_blocking(scenario, runs_dir, settings, console, live and console.is_terminal,
+                              design)  # fmt: skip
+    except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
@@ -111,6 +120,7 @@ def capacity(
     step_seconds: Annotated[float, typer.Option(min=2, max=3600, callback=finite)] = 15.0,
     max_rate: Annotated[float, typer.Option(min=1, callback=finite)] = 20_000.0,
     refine: Annotated[int, typer.Option(min=0, max=8)] = 3,
+    design: Annotated[Path | None, DESIGN_OPTION] = None,
 ) -> None:
     """Find the highest rate at which SCENARIO's SLOs hold (the knee), then measure 80% of it."""
     if max_rate * step_seconds > MAX_PLANNED_ARRIVALS:
@@ -126,8 +136,8 @@ def capacity(
         audit_key(settings)  # generated or refused now, before anything starts
         console.print(f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
                       f"{start_rate:.0f}/s by x{factor}")  # fmt: skip
-        report = asyncio.run(search(plan, settings, runs_dir, console, how))
-    except (ScenarioError, TopologyError, SettingsError) as exc:
+        report = asyncio.run(search(plan, settings, runs_dir, console, how, design))
+    except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
@@ -141,6 +151,40 @@ def capacity(
                   f"p99 {at.p99_ms:.1f} ms")  # fmt: skip
     if report.paths is not None:
         console.print(f"report: {report.paths.json_path}")
+
+
+@app.command("compare")
+def compare_designs(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    design: Annotated[
+        list[Path], typer.Option("--design", help="A design file; give two or more.")
+    ],
+    runs_dir: Annotated[
+        Path, typer.Option(help="Where run folders go.", callback=writable_dir)
+    ] = Path("runs"),
+    with_capacity: Annotated[
+        bool, typer.Option("--capacity", help="Also search each design's knee.")
+    ] = False,
+    step_seconds: Annotated[float, typer.Option(min=2, max=3600, callback=finite)] = 15.0,
+) -> None:
+    """Play SCENARIO on each DESIGN with the same arrivals; exit 0 when every design holds it,
+    1 when one fails its SLOs, 2 for bad input."""
+    console = _console()
+    how = Search(step_s=step_seconds) if with_capacity else None
+    try:
+        settings = load_settings()
+        serve_driver_metrics(settings.metrics_host, settings.metrics_port)
+        audit_key(settings)
+        report = asyncio.run(compare(scenario, design, runs_dir, settings, console, how))
+    except INPUT_ERRORS as exc:
+        raise fail(str(exc), EXIT_INPUT_ERROR) from None
+    except (TransportError, BrokerError, StackError) as exc:
+        raise fail(str(exc), 1) from None
+    for line in report.summary:
+        console.print(f"• {line}", highlight=False)
+    if report.paths is not None:
+        console.print(f"report: {report.paths.json_path} and {report.paths.html_path}")
+    raise typer.Exit(0 if report.passed else 1)
 
 
 @app.command()

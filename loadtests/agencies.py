@@ -8,6 +8,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from loadtests.scenario import Scenario, ScenarioError
+from services.registry.agreements import LegalBasis
 from services.shared.topology import Topology
 
 
@@ -19,6 +20,7 @@ class PlayedAgency:
     agreements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     subscribes: bool = False
     civil: bool = False
+    verify_purposes: frozenset[str] = frozenset()  # what its replica may answer, if it keeps one
 
 
 def flow_pools(
@@ -52,6 +54,7 @@ def played_agencies(scenario: Scenario, topology: Topology, source: Path) -> lis
     has_m = any(a in ministries for a in wanted)
     has_p = any(a in provinces for a in wanted)
     m_share = topology.ministry_share if has_m and has_p else 1.0
+    basis = LegalBasis(topology)
     out = []
     for a in wanted:
         if a in provinces:
@@ -63,5 +66,6 @@ def played_agencies(scenario: Scenario, topology: Topology, source: Path) -> lis
         agreed = {g.purpose: tuple(g.fields) for g in m.agreements} if "lookup" in m.roles else {}
         out.append(PlayedAgency(a, m_share * m.weight / weight, None, agreed,
                                 "subscribe_changes" in m.roles,
-                                "publish_civil_events" in m.roles))  # fmt: skip
+                                "publish_civil_events" in m.roles,
+                                basis.verify_purposes(a)))  # fmt: skip
     return out

@@ -10,10 +10,14 @@ from rich.console import Console
 
 from loadtests.htmlreport import write_html
 from loadtests.report import write_report
-from loadtests.reportmodel import CapacityResult, CapacityStep, RunReport
+from loadtests.reportmodel import CapacityResult, CapacityStep, DesignReport, RunReport
+from loadtests.resolve import resolve
 from loadtests.run import Plan, play
 from loadtests.scenario import Diurnal, Period
 from loadtests.stack import RunStack
+from services.shared.auditkey import audit_key
+from services.shared.credentials import credentials_of
+from services.shared.runconfig import write_run_config
 from services.shared.settings import Settings
 
 MIN_WARMUP_S = 20.0  # a fresh broker compiles its hot paths for its first half minute
@@ -45,17 +49,22 @@ def _step_summary(rate: float, report: RunReport) -> CapacityStep:
 
 
 async def search(
-    plan: Plan, settings: Settings, runs_dir: Path, console: Console, how: Search = Search()
-) -> RunReport:
+    plan: Plan, settings: Settings, runs_dir: Path, console: Console, how: Search = Search(),
+    design_path: Path | None = None,
+) -> RunReport:  # fmt: skip
     """Ramp the rate geometrically until an SLO fails, bisect, then measure at 80% of the knee."""
     name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{plan.scenario.name}-capacity"
     run_dir = runs_dir / name
+    resolved = resolve(plan.scenario, plan.path, plan.topology_path, settings, name,
+                       audit_key(settings), design_path)  # fmt: skip
+    config = resolved.config
+    config_path = write_run_config(config, run_dir / "run-config.json")
     # Latency counts from the intended send time, so a late generator already shows in the
     # latency SLOs; the scenario's own SLOs decide the knee.
     slo = plan.scenario.slo
     steps: list[tuple[CapacityStep, RunReport]] = []
-    stack = RunStack(run_dir, plan.topology_path, plan.scenario.registry_instances,
-                     settings.kafka_bootstrap_servers)  # fmt: skip
+    stack = RunStack(run_dir, config, config_path, settings.kafka_bootstrap_servers,
+                     credentials_of(settings))  # fmt: skip
     async with stack as bootstrap:
 
         async def step(rate: float) -> CapacityStep:
@@ -64,9 +73,9 @@ async def search(
             warmup = max(plan.scenario.warmup_s, MIN_WARMUP_S) if not steps else 0.0
             changes = {"periods": [period], "slo": slo, "diurnal": Diurnal(), "warmup_s": warmup}
             scenario = plan.scenario.model_copy(update=changes)
-            step_dir = run_dir / f"step-{len(steps) + 1:02d}"
-            report = await play(plan.with_scenario(scenario), stack, bootstrap, step_dir,
-                                settings, console, live=False)  # fmt: skip
+            step = config.model_copy(update={"run_id": f"{name}-step-{len(steps) + 1:02d}"})
+            report = await play(plan.with_scenario(scenario), step, stack, bootstrap, settings,
+                                console, live=False)  # fmt: skip
             summary = _step_summary(rate, report)
             steps.append((summary, report))
             verdict = "[green]holds[/]" if summary.passed else f"[red]fails {summary.failed}[/]"
@@ -94,7 +103,9 @@ async def search(
         at_80_percent=at_80,
     )
     # The page shows the last step played: the one at 80% of the knee when there is a knee.
-    report = steps[-1][1].model_copy(update={"run_id": name, "capacity": result})
+    design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
+    report = steps[-1][1].model_copy(update={"run_id": name, "capacity": result,
+                                             "design": design})  # fmt: skip
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report

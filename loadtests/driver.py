@@ -12,6 +12,7 @@ from itertools import accumulate
 
 from loadtests.agencies import PlayedAgency, flow_pools
 from loadtests.arrivals import arrival_times
+from loadtests.cached import ask, replicas_for
 from loadtests.ledger import PhaseLedger
 from loadtests.scenario import Period, Scenario
 from loadtests.timeline import Timeline
@@ -19,9 +20,11 @@ from loadtests.watchers import ChangeWatch, Subscribers
 from loadtests.workload import Expected, Workload
 from services.registry.population import Population
 from services.shared import metrics
+from services.shared.access import DRIVER
 from services.shared.codec import Codec
 from services.shared.messages import Request
 from services.shared.requester import AgencyClient, RetryPolicy
+from services.shared.runconfig import RunConfig
 from services.shared.topics import CIVIL, DOSSIERS
 from services.shared.transport import Transport
 
@@ -32,6 +35,7 @@ DEATH_GRACE_S = 1.0  # after confirmation, before a dead citizen is verified (ot
 
 
 PeriodHook = Callable[[PhaseLedger], Awaitable[None]]
+Transports = Callable[[str], Transport]  # the clients of one principal (an agency, the driver)
 StartHook = Callable[[str], None]
 
 
@@ -39,21 +43,24 @@ class Driver:
     """Plays a scenario's periods against the platform through real agency clients."""
 
     def __init__(
-        self, scenario: Scenario, agencies: Sequence[PlayedAgency], transport: Transport,
-        codec: Codec, population: Population, seed: int, run_id: str, audit_key: bytes,
+        self, scenario: Scenario, agencies: Sequence[PlayedAgency], transports: Transports,
+        codec: Codec, population: Population, config: RunConfig,
     ) -> None:  # fmt: skip
-        self.scenario, self.agencies, self.run_id = scenario, list(agencies), run_id
-        self.rng = random.Random(seed)
-        self.workload = Workload(population, scenario.errors, self.rng)
-        policy = RetryPolicy(retries=scenario.retries, budget_share=scenario.retry_budget)
+        self.scenario, self.agencies, self.run_id = scenario, list(agencies), config.run_id
+        self.rng = random.Random(config.seed)
+        self.workload = Workload(population, scenario.errors, self.rng, scenario.returning)
+        self.requesters = requesters = config.design.requesters
+        policy = RetryPolicy.of(requesters)
+        timeout = requesters.timeout_s
         self.clients = {
-            a.agency: AgencyClient(a.agency, transport, codec, scenario.timeout_s, policy)
+            a.agency: AgencyClient(a.agency, transports(a.agency), codec, timeout, policy)
             for a in agencies
         }
         self.pools = flow_pools(scenario, self.agencies)
-        self.watch = ChangeWatch(transport, codec, self.workload.pending_deaths)
+        self.watch = ChangeWatch(transports(DRIVER), codec, self.workload.pending_deaths)
         subscribing = [a.agency for a in agencies if a.subscribes]
-        self.subscribers = Subscribers(transport, codec, audit_key, self.clients, subscribing)
+        self.replicas = replicas_for(agencies, config.design.ministries)
+        self.subscribers = Subscribers(transports, codec, self.clients, subscribing, self.replicas)
         self.codec = codec
         self.phases: list[PhaseLedger] = []
         self.timeline = Timeline()
@@ -184,8 +191,8 @@ class Driver:
         ledger.agencies[a] += 1
         job: Awaitable[None]
         if flow == "lookup":
-            ask, exp = w.lookup(a, agency.agreements, rid, at_us)
-            job = self._request("lookup", a, ask, exp, intended, ledger)
+            lookup, exp = w.lookup(a, agency.agreements, rid, at_us)
+            job = self._request("lookup", a, lookup, exp, intended, ledger)
         elif flow == "death":
             job = self._death(a, rid, at_us, intended, ledger)
         elif flow == "dossier":
@@ -225,7 +232,7 @@ class Driver:
         for attempt in range(client.policy.retries + 1):  # resent as is: the registry dedups it
             ledger.retries += attempt > 0
             await self._send(client, CIVIL.name, data, event.citizen_id.encode())
-            limit = self.scenario.timeout_s * client.policy.backoff**attempt
+            limit = self.requesters.timeout_s * client.policy.backoff**attempt
             change = await self.watch.wait(waiting, limit)
             if change is not None:
                 break
@@ -257,7 +264,7 @@ class Driver:
         ledger: PhaseLedger,
     ) -> None:  # fmt: skip
         self._late(agency, intended, ledger)
-        result = await self.clients[agency].request(request, intended)
+        result = await ask(self.clients[agency], self.replicas.get(agency), request, intended)
         ledger.retries += result.attempts - 1
         answer = result.answer
         fields = list(getattr(answer, "mismatched_fields", []) or [])

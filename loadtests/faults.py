@@ -49,9 +49,11 @@ class FaultRunner:
             kill = fault.action == "kill_registry"
             await asyncio.to_thread(self.stack.restart_service, name, kill, fault.down_s)
             return {"instance": name}
-        if fault.action == "restart_broker":
-            outage = await asyncio.to_thread(self.stack.restart_broker, fault.down_s)
-            return {"outage": outage}
+        if fault.action in ("restart_broker", "kill_broker"):
+            kill = fault.action == "kill_broker"
+            outage = await asyncio.to_thread(self.stack.restart_broker, fault.down_s, fault.node,
+                                             kill)  # fmt: skip
+            return {"outage": outage, "node": fault.node}
         if fault.action == "slow_agency":
             assert self.driver is not None and fault.agency is not None
             self.driver.pause_agency(fault.agency)

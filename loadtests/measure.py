@@ -31,6 +31,7 @@ class Snapshot:
     transactions: float = 0.0
     dead_letters: float = 0.0
     dossiers: dict[str, float] = field(default_factory=dict)
+    flows: dict[str, float] = field(default_factory=dict)  # the registry's answers by flow
 
 
 def snapshot(total: Mapping[Series, float]) -> Snapshot:
@@ -39,6 +40,8 @@ def snapshot(total: Mapping[Series, float]) -> Snapshot:
         label = dict(labels)
         if name == TRANSACTIONS and label.get("observer") == "provider":
             snap.transactions += value
+            flow = label.get("flow", "")
+            snap.flows[flow] = snap.flows.get(flow, 0.0) + value
         elif name == DEAD_LETTERS:
             snap.dead_letters += value
         elif name == DOSSIERS:
@@ -99,8 +102,9 @@ class Meter:
     def period(self, index: int) -> Snapshot:
         before, after = self.marks[index], self.marks[index + 1]
         dossiers = {c: v - before.dossiers.get(c, 0.0) for c, v in after.dossiers.items()}
+        flows = {f: v - before.flows.get(f, 0.0) for f, v in after.flows.items()}
         return Snapshot(after.transactions - before.transactions,
-                        after.dead_letters - before.dead_letters, dossiers)  # fmt: skip
+                        after.dead_letters - before.dead_letters, dossiers, flows)  # fmt: skip
 
 
 def _share(online: float, counter: float) -> float | None:
@@ -115,6 +119,7 @@ class PeriodMeasure:
     dead_letters: float
     driver_rate: float
     online_share: OnlineShare
+    registry_flows: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,7 @@ def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> Me
             dead_letters=delta.dead_letters,
             driver_rate=ledger.sent / period.duration_s,
             online_share=OnlineShare(target=period.online_share, measured=online, driver=driver),
+            registry_flows={f: round(v) for f, v in sorted(delta.flows.items())},
         )
     growth = []
     for period in scenario.periods:

@@ -17,7 +17,7 @@ POLL_S = 0.2
 
 
 class Observed(Protocol):
-    """A running service as the stack knows it (loadtests.stack.ServiceProcess)."""
+    """A running service as the stack knows it (loadtests.serviceproc.ServiceProcess)."""
 
     name: str
     metrics_port: int

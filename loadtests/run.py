@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from loadtests.agencies import PlayedAgency, played_agencies
+from loadtests.cpumeter import CpuMeter
 from loadtests.driver import Driver
 from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
@@ -19,16 +21,24 @@ from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
 from loadtests.measure import Measured, Meter, measured
 from loadtests.report import write_report
-from loadtests.reportmodel import PhaseReport, RunReport
+from loadtests.reportmodel import (
+    CacheReport,
+    DesignReport,
+    PhaseReport,
+    ReplicaReport,
+    RunReport,
+)
+from loadtests.resolve import resolve
 from loadtests.scenario import Scenario, load_scenario
 from loadtests.slo import verdict
 from loadtests.stack import RunStack
 from services.registry.population import Population
 from services.shared.auditkey import audit_key
 from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
+from services.shared.credentials import credentials_of
+from services.shared.kafka import ClientTuning, KafkaTransport
+from services.shared.runconfig import RunConfig, write_run_config
 from services.shared.settings import Settings
-from services.shared.topics import topics_for
 from services.shared.topology import Topology, load_topology
 
 LATE_WARNING_SHARE = 0.01
@@ -62,52 +72,74 @@ def prepare(scenario_path: Path) -> Plan:
 
 
 async def play(
-    plan: Plan, stack: RunStack, bootstrap: str, run_dir: Path, settings: Settings,
+    plan: Plan, config: RunConfig, stack: RunStack, bootstrap: str, settings: Settings,
     console: Console, live: bool,
 ) -> RunReport:  # fmt: skip
     """Play the plan's periods on a running stack; returns the report (not yet written)."""
     scenario = plan.scenario
-    seed = settings.seed if scenario.seed is None else scenario.seed
     started_at = datetime.now(UTC)
-    transport = KafkaTransport(bootstrap, settings.replication_factor, settings.connect_timeout_s)
-    await transport.ensure_topics(topics_for(plan.topology.agencies()))
-    driver = Driver(scenario, plan.agencies, transport, Codec(Catalogue()), Population(seed), seed,
-                    run_dir.name, audit_key(settings))  # fmt: skip
+    tuning = ClientTuning.of(config.design, settings.connect_timeout_s)
+
+    def transports(principal: str) -> KafkaTransport:
+        return KafkaTransport(bootstrap, tuning, stack.security(principal))
+
+    codec = Codec(Catalogue(), writer_versions=config.schema_pins)
+    driver = Driver(scenario, plan.agencies, transports, codec, Population(config.seed), config)
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
-    faults = FaultRunner(scenario, stack, transport)
+    faults = FaultRunner(scenario, stack, transports(plan.agencies[0].agency))
     faults.driver = driver
+    cpu = CpuMeter(lambda: {"driver": [os.getpid()], **stack.pids()})
     await driver.start()
     try:
         await meter.start()
+        await cpu.start()
         view = LiveView(driver, console) if live else None
         with view if view is not None else contextlib.nullcontext():
             await meter.mark(await driver.warm_up())
+            cpu.mark()
             t0 = time.monotonic()
             ledgers = await driver.play(meter.mark, faults.period_started)
+            cpu.mark()
             await faults.finish()
             elapsed = time.monotonic() - t0
     finally:
+        await cpu.stop()
         await meter.stop()
         await driver.stop()
-    report = build_report(scenario, plan.path, run_dir.name, started_at, elapsed, driver,
+    report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, driver,
                           ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
     report.faults = list(faults.log)
+    report.seed = config.seed
+    report.cpu = cpu.report(report.totals.answered)
+    if driver.replicas:
+        report.cache = CacheReport.of([
+            ReplicaReport(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
+            for m, r in sorted(driver.replicas.items())
+        ])  # fmt: skip
     return report
 
 
 async def execute(
-    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True
-) -> RunReport:
+    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
+    design_path: Path | None = None, run_id: str | None = None,
+) -> RunReport:  # fmt: skip
+    """Resolve the run once, start its platform, play it, write its report."""
     plan = prepare(scenario_path)
-    audit_key(settings)  # generated or refused now, before anything starts
-    run_dir = runs_dir / new_run_id(plan.scenario)
+    key = audit_key(settings)  # generated or refused now, before anything starts
+    run_id = run_id or new_run_id(plan.scenario)
+    resolved = resolve(plan.scenario, plan.path, plan.topology_path, settings, run_id, key,
+                       design_path)  # fmt: skip
+    config = resolved.config
+    run_dir = runs_dir / run_id
+    config_path = write_run_config(config, run_dir / "run-config.json")
     given = settings.kafka_bootstrap_servers
-    console.print(f"[bold]ndxsim[/] {plan.scenario.name}: {len(plan.agencies)} agencies, "
-                  f"{len(plan.scenario.periods)} period(s), "
+    console.print(f"[bold]ndxsim[/] {plan.scenario.name} on design {config.design.name}: "
+                  f"{len(plan.agencies)} agencies, {len(plan.scenario.periods)} period(s), "
                   f"broker {given or 'local (starting)'}")  # fmt: skip
-    stack = RunStack(run_dir, plan.topology_path, plan.scenario.registry_instances, given)
+    stack = RunStack(run_dir, config, config_path, given, credentials_of(settings))
     async with stack as bootstrap:
-        report = await play(plan, stack, bootstrap, run_dir, settings, console, live)
+        report = await play(plan, config, stack, bootstrap, settings, console, live)
+    report.design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report
@@ -119,6 +151,7 @@ def _phase(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
     return ledger.summary().model_copy(update={
         "measured_rate_per_s": round(period.measured_rate, 3),
         "dead_letters_measured": period.dead_letters,
+        "registry_transactions": period.registry_flows,
         "national_daily_equivalent": round(
             period.measured_rate / (scenario.scale * scenario.time_compression) * 86_400),
         "online_share": period.online_share if ledger.dossiers else None,
@@ -163,6 +196,7 @@ def build_report(
 
 
 def run_blocking(
-    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True
-) -> RunReport:
-    return asyncio.run(execute(scenario_path, runs_dir, settings, console, live))
+    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
+    design_path: Path | None = None,
+) -> RunReport:  # fmt: skip
+    return asyncio.run(execute(scenario_path, runs_dir, settings, console, live, design_path))

@@ -6,17 +6,15 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from services.shared.textfile import UnreadableFile, read_text
+from services.shared.yamlfile import InputFileError, load_model
 
 SECONDS_PER_DAY = 86_400
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -26,7 +24,7 @@ MAX_PLANNED_ARRIVALS = 10_000_000
 MAX_SIMULATED_S = 366 * SECONDS_PER_DAY  # a period covers at most a simulated year
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputFileError):
     """A scenario file is unreadable or invalid; the message names the file and the field."""
 
 
@@ -134,11 +132,13 @@ class Fault(_Strict):
     """A scheduled disturbance; `at_s` counts from the start of `period` (the first by default)."""
 
     action: Literal[
-        "kill_registry", "stop_registry", "restart_broker", "slow_agency", "poison", "schema_roll"
-    ]
+        "kill_registry", "stop_registry", "restart_broker", "kill_broker", "slow_agency",
+        "poison", "schema_roll",
+    ]  # fmt: skip
     at_s: float = Field(ge=0)
     period: str | None = None
     instance: int = Field(1, ge=1, description="Registry instance for kill/stop.")
+    node: int = Field(1, ge=1, le=3, description="Local broker for restart/kill_broker.")
     down_s: float = Field(2.0, ge=0, le=120, description="How long it stays down.")
     agency: str | None = Field(None, description="The slow agency.")
     for_s: float = Field(5.0, gt=0, le=600, description="How long the agency stays slow.")
@@ -160,16 +160,19 @@ class Scenario(_Strict):
     seed: int | None = None
     scale: float = Field(1.0, gt=0, description="1 is the real national volume.")
     time_compression: float = Field(1.0, gt=0, description="Simulated seconds per played second.")
-    timeout_s: float = Field(5.0, gt=0)
-    registry_instances: int = Field(1, ge=1, le=8)
+    timeout_s: float | None = Field(None, gt=0, le=600, description="Overrides the design's.")
+    registry_instances: int | None = Field(None, ge=1, le=16, description="Overrides the design's.")
     warmup_s: float = Field(0.0, ge=0, le=600, description="Unmeasured traffic before period 1.")
-    retries: int = Field(0, ge=0, le=10, description="Resends per request after a timeout.")
-    retry_budget: float = Field(0.2, ge=0, le=10, description="Retries per first send, at most.")
+    retries: int | None = Field(None, ge=0, le=10, description="Overrides the design's.")
+    retry_budget: float | None = Field(None, ge=0, le=10, description="Overrides the design's.")
     faults: list[Fault] = []
     periods: list[Period] = Field(min_length=1)
     mix: Mix = Mix()
     diurnal: Diurnal = Diurnal()
     errors: Errors = Errors()
+    returning: Share = Field(
+        0.0, description="Share of an agency's verifications about a citizen it verified before."
+    )
     slo: Slo = Slo()
     assumptions: list[str] = []
 
@@ -181,8 +184,6 @@ class Scenario(_Strict):
         for f in self.faults:
             if f.period is not None and f.period not in names:
                 raise ValueError(f"fault {f.action}: no period {f.period!r}")
-            if f.instance > self.registry_instances:
-                raise ValueError(f"fault {f.action}: instance {f.instance} > registry_instances")
         for p in self.periods:
             if p.baseline is not None and p.baseline not in names[: names.index(p.name)]:
                 raise ValueError(
@@ -246,27 +247,5 @@ class Scenario(_Strict):
         return path if path.is_absolute() else (scenario_path.parent / path).resolve()
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return f"{out}: " if out else ""  # a whole-file check names its field in its message
-
-
 def load_scenario(path: Path) -> Scenario:
-    try:
-        raw = yaml.safe_load(read_text(path))
-    except UnreadableFile as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        # ValueError: a scalar YAML reads as a date that does not exist (2023-02-30)
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: expected a mapping at the top level")
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        problems = [
-            f"{_field_path(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
-        ]
-        raise ScenarioError(f"{path}: " + "; ".join(problems)) from None
+    return load_model(path, Scenario, ScenarioError)

@@ -1,145 +1,105 @@
-"""Starts what a run needs (a broker unless one is given, registry processes) and stops it all."""
+"""Starts what a run needs (the design's cluster, unless one is given, and services); stops it."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
+import functools
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.localbroker import LocalBroker
+from loadtests.cluster import LocalCluster
 from loadtests.outage import observe_outage
+from loadtests.provision import provision, write_process_files
 from loadtests.reportmodel import BrokerOutage
+from loadtests.serviceproc import ServiceProcess, StackError, free_port
+from services.shared.access import DRIVER
+from services.shared.control import State, announce
+from services.shared.credentials import ClientSecurity, Credentials
+from services.shared.design import Design
+from services.shared.kafka import ClientTuning, KafkaTransport
+from services.shared.runconfig import RunConfig
 from services.shared.settings import REPO_ROOT
+from services.shared.topics import topics_for
+from services.shared.topology import load_topology
 
-
-class StackError(RuntimeError):
-    """A part of the stack did not come up; the message says which and why."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def scrape(port: int, timeout: float = 2.0) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as resp:
-        return str(resp.read().decode())
-
-
-@dataclass
-class ServiceProcess:
-    """One service as an OS process, started with its own settings in the environment."""
-
-    name: str
-    module: str
-    env: dict[str, str]
-    metrics_port: int
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        env = {
-            **os.environ,
-            **self.env,
-            "NDX_METRICS_PORT": str(self.metrics_port),
-            "NDX_INSTANCE": self.name,
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-
-    def wait_ready(self, service: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        want = f'ndx_service_ready{{service="{service}"}} 1.0'
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise StackError(
-                    f"{self.name} exited with {self.proc.returncode}:\n{tail(self.log_path)}"
-                )
-            try:
-                if want in scrape(self.metrics_port, 1.0):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise StackError(f"{self.name} not ready after {timeout:.0f}s:\n{tail(self.log_path)}")
-
-    @property
-    def pid(self) -> int | None:
-        return None if self.proc is None else self.proc.pid
-
-    @property
-    def kind(self) -> str:
-        """registry, monitor, ...: the label its readiness gauge carries."""
-        return self.module.rsplit(".", 1)[-1]
-
-    def kill(self) -> None:
-        """SIGKILL: nothing is drained, nothing uncommitted is kept."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+ANNOUNCE_LIMIT_S = 15.0
 
 
 class RunStack:
-    """Context for one run: an existing cluster or a fresh local broker, plus registry instances."""
+    """One run's platform: the design's local cluster (or the cluster given), its users and
+    ACLs when secured, its topics, and the registry instances and monitor, all given the run's
+    configuration file."""
 
     def __init__(
-        self, run_dir: Path, topology: Path, registries: int, bootstrap: str | None
-    ) -> None:
-        self.run_dir, self.topology, self.registries = run_dir, topology, registries
+        self, run_dir: Path, config: RunConfig, config_path: Path, bootstrap: str | None,
+        credentials: Credentials | None = None,
+    ) -> None:  # fmt: skip
+        self.run_dir, self.config, self.config_path = run_dir, config, config_path
         self.bootstrap = bootstrap
-        self.broker: LocalBroker | None = None
+        self.cluster: LocalCluster | None = None
+        self.credentials = credentials  # a secured cluster's given identities, or provisioned
         self.services: list[ServiceProcess] = []
 
+    def security(self, principal: str) -> ClientSecurity | None:
+        """How the driver's side authenticates as `principal`; None on a plaintext cluster."""
+        if self.credentials is None:
+            return None
+        try:
+            return self.credentials.security_for(principal)
+        except KeyError as exc:
+            raise StackError(f"no credentials for {principal}: {exc.args[0]}") from None
+
+    @property
+    def design(self) -> Design:
+        return self.config.design
+
     def start(self) -> str:
-        if self.bootstrap is None:
-            data = REPO_ROOT / ".cache" / "brokers" / self.run_dir.name
-            self.broker = LocalBroker(data, port=free_port(), controller_port=free_port())
-            self.bootstrap = self.broker.start()
-        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "NDX_TOPOLOGY": str(self.topology)}
-        members = [(f"registry-{i}", "registry") for i in range(1, self.registries + 1)]
+        bootstrap = self.bootstrap or self._start_cluster()
+        self.bootstrap = bootstrap
+        files = self._prepare(bootstrap)
+        self._announce("running")  # a registry started by hand for another run stands aside
+        env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "NDX_RUN_CONFIG": str(self.config_path)}
+        instances = self.design.registry.instances
+        members = [(f"registry-{i}", "registry") for i in range(1, instances + 1)]
         for name, kind in [*members, ("monitor", "monitor")]:
             log = self.run_dir / "logs" / f"{name}.log"
-            svc = ServiceProcess(name, f"services.{kind}", env, free_port(), log)
+            own = {"NDX_CREDENTIALS": str(files[kind])} if kind in files else {}
+            svc = ServiceProcess(name, f"services.{kind}", {**env, **own}, free_port(), log)
             svc.start()
             self.services.append(svc)
         for svc in self.services:
             svc.wait_ready(svc.kind)
-        return self.bootstrap
+        return bootstrap
+
+    def _start_cluster(self) -> str:
+        brokers = self.design.cluster.brokers
+        if brokers == "existing":
+            raise StackError(
+                f"design {self.design.name}: cluster.brokers is `existing` but "
+                "KAFKA_BOOTSTRAP_SERVERS is not set"
+            )
+        data = REPO_ROOT / ".cache" / "brokers" / self.run_dir.name
+        secured = self.design.security.enabled
+        self.cluster = LocalCluster(data, brokers, self.design.cluster.heap, secured=secured,
+                                    tls=secured and self.design.security.tls)  # fmt: skip
+        return self.cluster.start()
+
+    def _prepare(self, bootstrap: str) -> dict[str, Path]:
+        """Topics (and, on a secured cluster, users and ACLs) made by the cluster's admin; each
+        process gets a file of its own identities."""
+        topology = load_topology(Path(self.config.topology_file))
+        admin = self.cluster.admin if self.cluster is not None else None
+        files: dict[str, Path] = {}
+        if admin is not None:
+            made = provision(bootstrap, admin, topology)
+            self.credentials = made.credentials
+            files = write_process_files(self.run_dir / "secrets", made.credentials, topology)
+        maker = KafkaTransport(bootstrap, ClientTuning.of(self.design), admin)
+        if admin is not None or self.credentials is None:  # a given secured cluster: its admin's
+            asyncio.run(maker.ensure_topics(topics_for(topology.agencies(), self.design.topics)))
+        return files
 
     def restart_service(
         self, name: str, kill: bool, down_s: float, env: dict[str, str] | None = None
@@ -157,25 +117,49 @@ class RunStack:
         svc.wait_ready(svc.kind)
         return time.monotonic() - started
 
-    def restart_broker(self, down_s: float) -> BrokerOutage:
-        """Stop the local broker for down_s and start it on its data again, watching the
-        services: their readiness falls and returns, their log lines and CPU while it is away."""
-        broker = self.broker
-        if broker is None:
-            raise StackError(
-                "restart_broker needs the local broker (KAFKA_BOOTSTRAP_SERVERS is set)"
-            )
-        return observe_outage(self.services, broker.stop, broker.start, down_s)
+    def _local(self, action: str) -> LocalCluster:
+        if self.cluster is None:
+            raise StackError(f"{action} needs the local cluster (KAFKA_BOOTSTRAP_SERVERS is set)")
+        return self.cluster
+
+    def restart_broker(self, down_s: float, node: int = 1, kill: bool = False) -> BrokerOutage:
+        """Stop (or kill) one broker for down_s and start it on its data again, watching the
+        services: their readiness, log lines and CPU while it is away."""
+        cluster = self._local("restart_broker")
+        if node not in cluster.nodes:
+            raise StackError(f"no broker {node}: the cluster has {sorted(cluster.nodes)}")
+        away = functools.partial(cluster.kill if kill else cluster.stop_node, node)
+        back = functools.partial(cluster.start_node, node)
+        return observe_outage(self.services, away, back, down_s)
+
+    def pids(self) -> dict[str, list[int]]:
+        """The processes of each part of the platform, for CPU accounting."""
+        parts: dict[str, list[int]] = {}
+        for svc in self.services:
+            if svc.pid is not None:
+                parts.setdefault(svc.kind, []).append(svc.pid)
+        if self.cluster is not None:
+            nodes = [self.cluster.pid(n) for n in self.cluster.nodes]
+            parts["broker"] = [pid for pid in nodes if pid is not None]
+        return parts
 
     def ports(self, kind: str) -> list[int]:
         """Metrics ports of the running services of one kind (registry, monitor)."""
         return [s.metrics_port for s in self.services if s.module == f"services.{kind}"]
 
+    def _announce(self, state: State) -> None:
+        driver = KafkaTransport(self.bootstrap or "", ClientTuning.of(self.design),
+                                self.security(DRIVER))  # fmt: skip
+        asyncio.run(asyncio.wait_for(announce(driver, self.config, state), ANNOUNCE_LIMIT_S))
+
     def stop(self) -> dict[str, int | None]:
+        if self.bootstrap is not None and self.services:
+            with contextlib.suppress(Exception):  # best effort: the run is over either way
+                self._announce("ended")
         codes = {svc.name: svc.stop() for svc in self.services}
-        if self.broker is not None:
-            self.broker.stop()
-            shutil.rmtree(self.broker.data_dir, ignore_errors=True)
+        if self.cluster is not None:
+            self.cluster.stop()
+            shutil.rmtree(self.cluster.data_dir, ignore_errors=True)
         return codes
 
     async def __aenter__(self) -> str:

@@ -23,7 +23,7 @@ from loadtests.components import (
 )
 from loadtests.localbroker import stop_from_pidfile
 from loadtests.procs import bare_pid, identify, read_pidfile, terminate
-from loadtests.stack import StackError, tail
+from loadtests.serviceproc import StackError, tail
 from loadtests.stackstate import STATE_FILE, StackState
 from services.shared.settings import REPO_ROOT
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from services.ministry.subscriber import group_of, handle_change
+from services.ministry.replica import CitizenReplica
+from services.ministry.subscriber import handle_change
 from services.ministry.tally import tally_for
 from services.shared.codec import Codec, CodecError
 from services.shared.messages import CitizenChanged
 from services.shared.requester import AgencyClient
 from services.shared.runtime import ServiceLoop
-from services.shared.topics import CHANGES
+from services.shared.topics import CHANGES, change_group
 from services.shared.transport import Consumer, Transport
 
 
@@ -80,15 +81,17 @@ class Subscribers:
     """Ministries with the subscribe role take in every change, each in its own group."""
 
     def __init__(
-        self, transport: Transport, codec: Codec, audit_key: bytes,
+        self, transports: Callable[[str], Transport], codec: Codec,
         clients: Mapping[str, AgencyClient], ministries: Sequence[str],
+        replicas: Mapping[str, CitizenReplica],
     ) -> None:  # fmt: skip
         self.loops = [
             ServiceLoop(
-                m, group_of(m),
-                transport.consumer([CHANGES.name], client_id=f"{m}.changes", group_id=group_of(m)),
+                m, change_group(m),
+                transports(m).consumer([CHANGES.name], client_id=f"{m}.changes",
+                                       group_id=change_group(m)),
                 clients[m].producer, codec,
-                {CitizenChanged: functools.partial(handle_change, ministry=m, audit_key=audit_key)},
+                {CitizenChanged: functools.partial(handle_change, replica=replicas.get(m))},
                 tally=tally_for(m),
             )
             for m in ministries

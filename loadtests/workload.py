@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from services.shared.messages import (
     VerificationRequested,
 )
 
+KNOWN_PER_AGENCY = 10_000
 VERIFY_PURPOSE = "public-service-dossier"
 NO_BASIS_PURPOSE = "marketing-campaign"
 SHAREABLE = ("full_name", "sex", "birth_date", "birth_province", "residence_province", "deceased")
@@ -42,8 +44,12 @@ def _text(value: object) -> str:
 class Workload:
     """Draws citizens and faults for requests; every request carries its expected answer."""
 
-    def __init__(self, population: Population, errors: Errors, rng: random.Random) -> None:
+    def __init__(
+        self, population: Population, errors: Errors, rng: random.Random, returning: float = 0.0
+    ) -> None:
         self.population, self.rng, self.errors = population, rng, errors
+        self.returning = returning
+        self.known: dict[str, deque[Citizen]] = {}  # per agency: citizens it verified before
         e = errors
         shares = [("wrong_name", e.wrong_name), ("wrong_birth_date", e.wrong_birth_date),
                   ("unknown_id", e.unknown_id), ("invalid_id", e.invalid_id),
@@ -68,6 +74,17 @@ class Workload:
             if citizen.citizen_id not in self.pending_deaths:
                 return citizen
 
+    def _known(self, agency: str, province: str | None) -> Citizen:
+        """A citizen the agency asked about before (the returning share), else a new one."""
+        seen = self.known.setdefault(agency, deque(maxlen=KNOWN_PER_AGENCY))
+        if seen and self.returning and self.rng.random() < self.returning:
+            citizen = self.rng.choice(seen)
+            if citizen.citizen_id not in self.pending_deaths:
+                return citizen
+        citizen = self._citizen(province)
+        seen.append(citizen)
+        return citizen
+
     def verification(
         self, agency: str, province: str | None, request_id: str, intended_us: int,
         service_code: str = "",
@@ -82,7 +99,7 @@ class Workload:
             expected = Expected("NOT_FOUND")
         else:
             use_dead = self.deceased_pool and rng.random() < 0.05
-            citizen = rng.choice(self.deceased_pool) if use_dead else self._citizen(province)
+            citizen = rng.choice(self.deceased_pool) if use_dead else self._known(agency, province)
             cid, name, born = citizen.citizen_id, citizen.full_name, citizen.birth_date
             if fault == "wrong_name":
                 name = pop.wrong_name(citizen, rng)

@@ -47,7 +47,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield container.get_bootstrap_server()
         return
     from loadtests.localbroker import LocalBroker
-    from loadtests.stack import free_port
+    from loadtests.serviceproc import free_port
 
     broker = LocalBroker(
         tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port()

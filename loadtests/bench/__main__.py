@@ -21,7 +21,7 @@ from loadtests.bench.steps import series
 from loadtests.bench.table import print_result, step_line
 from loadtests.localbroker import BrokerError, LocalBroker
 from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError
-from loadtests.stack import StackError, free_port
+from loadtests.serviceproc import StackError, free_port
 from services.shared.app import setup_logging
 from services.shared.kafka import KafkaTransport
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings

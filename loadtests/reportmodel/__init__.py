@@ -1,10 +1,14 @@
 """The typed run report: what `run`, `capacity`, the summary, the HTML and the tests all read."""
 
 from loadtests.reportmodel.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
+from loadtests.reportmodel.compare import CompareReport, DesignResult
+from loadtests.reportmodel.design import CacheReport, DesignReport, ReplicaReport
 from loadtests.reportmodel.parts import (
     BrokerOutage,
     CapacityResult,
     CapacityStep,
+    ComponentCpu,
+    CpuReport,
     FaultRecord,
     Growth,
     OnlineShare,
@@ -18,8 +22,14 @@ from loadtests.reportmodel.run import PhaseReport, RunReport, Totals, load_repor
 __all__ = [
     "SCHEMA_VERSION",
     "BrokerOutage",
+    "CacheReport",
     "CapacityResult",
     "CapacityStep",
+    "CompareReport",
+    "ComponentCpu",
+    "CpuReport",
+    "DesignReport",
+    "DesignResult",
     "FaultRecord",
     "Growth",
     "Latency",
@@ -27,6 +37,7 @@ __all__ = [
     "Part",
     "Paths",
     "PhaseReport",
+    "ReplicaReport",
     "ReportError",
     "RunReport",
     "SloCheck",

@@ -76,6 +76,9 @@ class BrokerOutage(Part):
                 f"at most {lines} log lines and {cpu:.0%} of a core per service")  # fmt: skip
 
 
+DETAILS = ("node", "instance", "agency", "for_s", "count", "topic", "writer_version", "rolled")
+
+
 class FaultRecord(Sparse):
     """What a fault directive did, and how long until it was over."""
 
@@ -90,12 +93,23 @@ class FaultRecord(Sparse):
     topic: str | None = None
     writer_version: int | None = None
     rolled: list[str] | None = None
+    node: int | None = None  # the local broker a broker fault took down
     outage: BrokerOutage | None = None
 
     def detail(self) -> str:
         """The fields this action has, as words for a table cell."""
         parts = [] if self.outage is None else [self.outage.summary()]
-        for name in ("instance", "agency", "for_s", "count", "topic", "writer_version", "rolled"):
+        names = (
+            "node",
+            "instance",
+            "agency",
+            "for_s",
+            "count",
+            "topic",
+            "writer_version",
+            "rolled",
+        )
+        for name in names:
             value = getattr(self, name)
             if value is not None:
                 shown = ", ".join(value) if isinstance(value, list) else value
@@ -130,3 +144,21 @@ class CapacityResult(Part):
     first_failing_rate: float | None
     steps: list[CapacityStep]
     at_80_percent: CapacityStep | None
+
+
+class ComponentCpu(Part):
+    """One part of the run (driver, registry, monitor, broker): its CPU per transaction."""
+
+    component: str
+    ms_per_transaction: float
+    cores: float  # average over the measured window
+    peak_cores: float  # the busiest second
+
+
+class CpuReport(Part):
+    """Where the CPU went while the periods played (psutil, every process of the run)."""
+
+    parts: list[ComponentCpu]
+    total_ms_per_transaction: float
+    window_s: float
+    cpus: int

@@ -14,8 +14,10 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from loadtests.reportmodel.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
+from loadtests.reportmodel.design import CacheReport, DesignReport
 from loadtests.reportmodel.parts import (
     CapacityResult,
+    CpuReport,
     FaultRecord,
     Growth,
     OnlineShare,
@@ -51,6 +53,7 @@ class PhaseReport(Sparse):
     incorrect_examples: list[str] = Field(default_factory=list)
     measured_rate_per_s: float | None = None
     dead_letters_measured: float | None = None
+    registry_transactions: dict[str, float] | None = None  # by flow, from the registry's counters
     national_daily_equivalent: int | None = None
     online_share: OnlineShare | None = None
 
@@ -94,6 +97,10 @@ class RunReport(Sparse):
     growth: Growth | None = None
     growth_all: list[Growth] = Field(default_factory=list)
     capacity: CapacityResult | None = None
+    seed: int | None = None
+    design: DesignReport | None = None
+    cache: CacheReport | None = None
+    cpu: CpuReport | None = None
     paths: Paths | None = None
 
     @field_validator("schema_version")

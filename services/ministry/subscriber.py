@@ -1,23 +1,18 @@
-"""A subscribing ministry takes in the registry's change events; each delivery is a transaction."""
+"""A subscribing ministry takes in the registry's change events; each delivery is a transaction.
+
+The registry audits the change once, when it publishes it; a delivery writes nothing back, so a
+ministry needs no right to the audit stream (the ACL table grants it none).
+"""
 
 from __future__ import annotations
 
-from services.shared.audit import audit
+from services.ministry.replica import CitizenReplica
 from services.shared.messages import CitizenChanged
 from services.shared.runtime import Outgoing
 
-PROVIDER = "registry"
-PURPOSE = "event-carried-state-transfer"
 
-
-def group_of(ministry: str) -> str:
-    """Each subscriber reads every change, so each has a consumer group of its own."""
-    return f"ndx.changes.{ministry}"
-
-
-async def handle_change(change: CitizenChanged, ministry: str, audit_key: bytes) -> list[Outgoing]:
-    """Leave the subscriber's audit record of the delivery (counted in tally.py once committed)."""
-    return [
-        audit(audit_key, f"{change.event_id}>{ministry}", ministry, PROVIDER, "change", PURPOSE,
-              change.change, change.citizen_id, change.changed_at_us, change.changed_at_us)
-    ]  # fmt: skip
+async def handle_change(change: CitizenChanged, replica: CitizenReplica | None) -> list[Outgoing]:
+    """Keep the ministry's replica current (counted in tally.py once committed)."""
+    if replica is not None:
+        replica.apply(change)
+    return []

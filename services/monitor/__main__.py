@@ -9,28 +9,26 @@ import sys
 from services.monitor.handlers import handle_audit, handle_dossier
 from services.monitor.tally import tally
 from services.shared import metrics
+from services.shared.access import MONITOR
 from services.shared.app import run_service, setup_logging
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
+from services.shared.context import service_context
 from services.shared.kafkaprobe import KafkaProbe
 from services.shared.messages import DossierSubmitted, SharingAudited
 from services.shared.readiness import watching
 from services.shared.runtime import Handler, ServiceLoop
-from services.shared.settings import Settings, bootstrap_of, load_settings, topology_path
-from services.shared.topics import AUDIT, DOSSIERS, topics_for
-from services.shared.topology import load_topology
+from services.shared.settings import Settings, load_settings
+from services.shared.topics import AUDIT, DOSSIERS, MONITOR_GROUP_PREFIX
 
 log = logging.getLogger("ndx.monitor")
-GROUP = "ndx.monitor"
+MONITOR_COMMIT_S = 0.5  # tallies only: a re-read after a crash repeats at most this much
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    transport = KafkaTransport(
-        bootstrap_of(settings), settings.replication_factor, settings.connect_timeout_s
-    )
-    await transport.ensure_topics(topics_for(load_topology(topology_path(settings)).agencies()))
-    name = settings.instance or "monitor"
-    group = f"{GROUP}.{name}"  # each monitor tallies everything; runs beside a stack never split
+    ctx = service_context(settings)
+    transport = ctx.transport(MONITOR)
+    await ctx.prepare_topics(transport)
+    name = ctx.name or "monitor"
+    group = MONITOR_GROUP_PREFIX + name  # each monitor tallies everything; never split with another
     producer = transport.producer(name)
     consumer = transport.consumer([DOSSIERS.name, AUDIT.name], name, group)
     await producer.start()
@@ -41,12 +39,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             DossierSubmitted: handle_dossier,
             SharingAudited: handle_audit,
         }
-        loop = ServiceLoop(
-            "monitor", group, consumer, producer, Codec(Catalogue()), handlers, tally=tally
-        )
+        loop = ServiceLoop("monitor", group, consumer, producer, ctx.codec(), handlers,
+                           tally=tally, commit_interval_s=MONITOR_COMMIT_S)  # fmt: skip
         log.info("%s tallying dossiers and audit records", name)
-        probe = KafkaProbe(transport.bootstrap, name, settings.connect_timeout_s)
-        async with watching(probe, loop.readiness, transport.bootstrap):
+        probe = KafkaProbe(ctx.bootstrap, name, settings.connect_timeout_s, transport.security)
+        async with watching(probe, loop.readiness, ctx.bootstrap):
             await loop.run(stop)
     finally:
         await consumer.stop()

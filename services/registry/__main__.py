@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import random
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import Any
 
 from services.registry.agreements import LegalBasis
 from services.registry.changes import ChangeFollower
@@ -20,46 +22,56 @@ from services.registry.handlers import (
 from services.registry.overlay import Overlay
 from services.registry.population import Population
 from services.registry.tally import tally
-from services.shared import auditkey, metrics
+from services.registry.worktime import Database
+from services.shared import metrics
+from services.shared.access import REGISTRY
 from services.shared.app import run_service, setup_logging
 from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
+from services.shared.context import ServiceContext, service_context
+from services.shared.control import RunWatch
+from services.shared.design import RegistryDesign
 from services.shared.kafkaprobe import KafkaProbe
 from services.shared.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
 from services.shared.readiness import watching
 from services.shared.runtime import ServiceLoop
-from services.shared.settings import (
-    Settings,
-    SettingsError,
-    bootstrap_of,
-    load_settings,
-    topology_path,
-    writer_versions,
+from services.shared.settings import Settings, load_settings
+from services.shared.topics import (
+    CHANGES,
+    CIVIL,
+    LOOKUP,
+    REGISTRY_GROUP,
+    VERIFY,
+    TopicSpec,
+    topics_for,
 )
-from services.shared.topics import CHANGES, CIVIL, LOOKUP, VERIFY, topics_for
-from services.shared.topology import Topology, load_topology
+from services.shared.topology import Topology
 from services.shared.transport import Transport
 
 log = logging.getLogger("ndx.registry")
-GROUP = "ndx.registry"
 
 
 @contextlib.asynccontextmanager
 async def registry_app(
     transport: Transport, topology: Topology, seed: int, audit_key: bytes, name: str,
-    codec: Codec | None = None,
+    codec: Codec | None = None, design: RegistryDesign | None = None,
+    topics: Sequence[TopicSpec] | None = None,
 ) -> AsyncIterator[tuple[ServiceLoop, ChangeFollower]]:  # fmt: skip
     """A registry with its overlay rebuilt and its clients started; closed on exit."""
-    await transport.ensure_topics(topics_for(topology.agencies()))
+    design = design or RegistryDesign()
+    topics = topics_for(topology.agencies()) if topics is None else topics
+    if topics:  # a secured cluster's admin made them; a bootstrap passes none
+        await transport.ensure_topics(topics)
     codec = codec or Codec(Catalogue())
-    registry = Registry(Population(seed), Overlay(), name, audit_key, LegalBasis(topology))
+    database = Database(design.service_time, design.concurrency, random.Random(f"{seed}:{name}"))
+    registry = Registry(Population(seed), Overlay(), name, audit_key, LegalBasis(topology),
+                        database)  # fmt: skip
     follower = ChangeFollower(
         transport.consumer([CHANGES.name], client_id=f"{name}.changes", from_beginning=True),
         codec,
         registry.overlay,
     )
     producer = transport.producer(name)
-    consumer = transport.consumer([VERIFY.name, LOOKUP.name, CIVIL.name], name, GROUP)
+    consumer = transport.consumer([VERIFY.name, LOOKUP.name, CIVIL.name], name, REGISTRY_GROUP)
     async with contextlib.AsyncExitStack() as stack:
         for client in (follower.consumer, producer):
             await client.start()
@@ -75,15 +87,10 @@ async def registry_app(
             CivilStatusRegistered: functools.partial(handle_civil_event, registry=registry),
         }
         loop = ServiceLoop(
-            "registry",
-            GROUP,
-            consumer,
-            producer,
-            codec,
-            handlers,
-            request_id=_request_id,
-            tally=tally,
-        )
+            "registry", REGISTRY_GROUP, consumer, producer, codec, handlers,
+            request_id=_request_id, tally=tally, batch=design.batch_size,
+            concurrent=not database.idle, commit_interval_s=design.commit_interval_ms / 1000,
+        )  # fmt: skip
         yield loop, follower
 
 
@@ -103,23 +110,66 @@ async def run_registry(loop: ServiceLoop, follower: ChangeFollower, stop: asynci
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    key = auditkey.audit_key(settings)
-    transport = KafkaTransport(
-        bootstrap_of(settings), settings.replication_factor, settings.connect_timeout_s
-    )
-    topology = load_topology(topology_path(settings))
-    name = settings.instance or "registry"
+    ctx = service_context(settings)
+    name = ctx.name or "registry"
+    transport = ctx.transport(REGISTRY)
+    await ctx.prepare_topics(transport)
+    watch = RunWatch(transport, f"{name}.control", ctx.config.fingerprint)
+    await watch.start()
+    metrics.serve(settings.metrics_host, settings.metrics_port)
     try:
-        codec = Codec(Catalogue(), writer_versions=writer_versions(settings))
-    except KeyError as exc:
-        raise SettingsError(f"NDX_SCHEMA_PINS: no such schema version {exc}") from None
-    app = registry_app(transport, topology, settings.seed, key, name, codec)
-    probe = KafkaProbe(bootstrap_of(settings), name, settings.connect_timeout_s)
-    async with app as (loop, follower), watching(probe, loop.readiness, bootstrap_of(settings)):
-        metrics.serve(settings.metrics_host, settings.metrics_port)
-        log.info("%s answering on %s", name, bootstrap_of(settings))
-        await run_registry(loop, follower, stop)
-    log.info("%s stopped after %d records", name, loop.handled)
+        while not stop.is_set():
+            if not await _stand_aside(watch, stop, name, ctx.config.fingerprint):
+                break
+            session = asyncio.Event()  # ends with the service, or when a foreign run begins
+            guard = asyncio.create_task(_end_session(watch, stop, session))
+            try:
+                await _answer(ctx, transport, name, session)
+            finally:
+                guard.cancel()
+    finally:
+        await watch.stop()
+
+
+async def _answer(
+    ctx: ServiceContext, transport: Transport, name: str, session: asyncio.Event
+) -> None:
+    app = registry_app(transport, ctx.topology, ctx.config.seed, ctx.audit_key, name,
+                       ctx.codec(), ctx.config.design.registry, ())  # fmt: skip
+    probe = KafkaProbe(ctx.bootstrap, name, ctx.settings.connect_timeout_s, ctx.security(REGISTRY))
+    async with app as (loop, follower), watching(probe, loop.readiness, ctx.bootstrap):
+        log.info("%s answering on %s (run %s)", name, ctx.bootstrap, ctx.config.run_id)
+        await run_registry(loop, follower, session)
+    log.info("%s stopped answering after %d records", name, loop.handled)
+
+
+async def _stand_aside(watch: RunWatch, stop: asyncio.Event, name: str, mine: str) -> bool:
+    """Wait while a run this registry disagrees with is under way; False once stopped."""
+    while (other := watch.foreign()) is not None and not stop.is_set():
+        metrics.READY.labels("registry").set(0)
+        log.error("%s: run %s is under way with population fingerprint %s, this registry's is %s "
+                  "(seed, topology, audit key): it stands aside until that run ends; start it "
+                  "with that run's NDX_RUN_CONFIG to join it", name, other.run_id,
+                  other.fingerprint, mine)  # fmt: skip
+        watch.changed.clear()
+        await _first(watch.changed.wait(), stop.wait())
+    return not stop.is_set()
+
+
+async def _end_session(watch: RunWatch, stop: asyncio.Event, session: asyncio.Event) -> None:
+    while not stop.is_set() and watch.foreign() is None:
+        watch.changed.clear()
+        await _first(watch.changed.wait(), stop.wait())
+    session.set()
+
+
+async def _first(*waits: Coroutine[Any, Any, object]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def main() -> int:

@@ -28,6 +28,9 @@ class LegalBasis:
     def may_verify(self, requester: str, purpose: str) -> bool:
         return purpose in self._verify.get(requester, ())
 
+    def verify_purposes(self, requester: str) -> frozenset[str]:
+        return self._verify.get(requester, frozenset())
+
     def lookup_fields(self, requester: str, purpose: str) -> tuple[str, ...] | None:
         """The fields agreed for this requester and purpose; None when there is no agreement."""
         return self._fields.get((requester, purpose))

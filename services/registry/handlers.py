@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from services.registry.agreements import LegalBasis
 from services.registry.overlay import Overlay
 from services.registry.population import Citizen, InvalidCitizenId, Population, normalise_name
+from services.registry.worktime import Database
 from services.shared.audit import audit
 from services.shared.bounds import REASON_CHARS, clip
 from services.shared.messages import (
@@ -37,6 +38,7 @@ class Registry:
     responder: str
     audit_key: bytes
     basis: LegalBasis
+    database: Database  # the real database's own work per request, as the design models it
 
     def check_requester(self, requester: str) -> None:
         """Only agencies of the topology have a reply topic; anything else is dead-lettered."""
@@ -115,6 +117,7 @@ def _answered(registry: Registry, req: Request, flow: str, answer: Answer) -> li
 async def handle_verification(req: VerificationRequested, registry: Registry) -> list[Outgoing]:
     """Verdict on presented identity data; every outcome is answered and audited."""
     registry.check_requester(req.requester)
+    await registry.database.work()
     outcome, differing, reason = decide_verification(registry, req)
     answer = VerificationAnswered(req.request_id, req.requester, registry.responder, outcome,
                                   now_us(), differing, clip(reason, REASON_CHARS))  # fmt: skip
@@ -124,6 +127,7 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
 async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoing]:
     """Release agreed fields only; a refusal is answered and audited like any other outcome."""
     registry.check_requester(req.requester)
+    await registry.database.work()
     outcome, data, reason = decide_lookup(registry, req)
     answer = LookupAnswered(req.request_id, req.requester, registry.responder, outcome, now_us(),
                             data, clip(reason, REASON_CHARS))  # fmt: skip

@@ -87,6 +87,7 @@ def _registry() -> list[AclRow]:
         _topic(r, t.CHANGES, "WRITE", "publishes changes"),
         _topic(r, t.AUDIT, "WRITE", "audits every transaction"),
         _topic(r, t.DLQ, "WRITE", "dead-letters bad requests"),
+        _topic(r, t.CONTROL, "READ", "joins only runs it agrees with"),
     ]
 
 

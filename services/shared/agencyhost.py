@@ -9,10 +9,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from services.registry.population import Population
-from services.shared.codec import Codec
 from services.shared.messages import VerificationRequested
 from services.shared.requester import AgencyClient, new_request_id
-from services.shared.transport import Transport
 
 log = logging.getLogger("ndx.agencies")
 BACKGROUND_PURPOSE = "public-service-dossier"
@@ -26,15 +24,12 @@ class AgencyHost:
 
     def __init__(
         self,
-        agencies: Sequence[str],
-        transport: Transport,
-        codec: Codec,
+        clients: Sequence[AgencyClient],
         population: Population,
-        timeout_s: float,
         province_of: Province,
         seed: int,
     ) -> None:
-        self.clients = [AgencyClient(a, transport, codec, timeout_s) for a in agencies]
+        self.clients = list(clients)
         self.population, self.province_of = population, province_of
         self.rng = random.Random(seed)
         self.counter = 0

@@ -11,9 +11,10 @@ import threading
 from collections.abc import Awaitable, Callable
 
 from services.shared import lograte
+from services.shared.credentials import CredentialsError
 from services.shared.settings import SettingsError
-from services.shared.topology import TopologyError
 from services.shared.transport import TransportError
+from services.shared.yamlfile import InputFileError
 
 EXIT_INPUT_ERROR = 2
 EXIT_NOT_DRAINED = 3
@@ -64,7 +65,27 @@ def stop_on_signals(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
+    loop.add_signal_handler(signal.SIGUSR1, show_tasks, name)
     return watchdog.cancel
+
+
+def show_tasks(name: str) -> None:
+    """SIGUSR1: print what every task of the service waits on, to see why it does not move."""
+    for task in asyncio.all_tasks():
+        print(f"{name}: task {task.get_name()}: {' > '.join(_awaiting(task.get_coro()))}",
+              file=sys.stderr)  # fmt: skip
+    sys.stderr.flush()
+
+
+def _awaiting(coro: object) -> list[str]:
+    """The chain of coroutines a task is suspended in, outermost first."""
+    out: list[str] = []
+    while coro is not None and len(out) < 40:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            out.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return out
 
 
 def run_service(
@@ -87,7 +108,7 @@ def run_service(
     except TransportError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
-    except (SettingsError, TopologyError) as exc:
+    except (SettingsError, InputFileError, CredentialsError) as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     return 0

@@ -19,20 +19,34 @@ class Outgoing:
     repeat: bool = True  # sent again for a redelivered request (an answer); False: once (audit)
 
 
+@dataclass(slots=True)
+class Remembered:
+    """Outputs made durable for a request id; `counted` once their batch was committed."""
+
+    outs: list[Outgoing]
+    counted: bool = False
+
+
 class Deduplicator:
     """Remembers recent answers by request id so a redelivered request is answered the same."""
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
-        self._seen: OrderedDict[str, list[Outgoing]] = OrderedDict()
+        self._seen: OrderedDict[str, Remembered] = OrderedDict()
 
-    def get(self, key: str) -> list[Outgoing] | None:
+    def get(self, key: str) -> Remembered | None:
         return self._seen.get(key)
 
     def put(self, key: str, outs: list[Outgoing]) -> None:
-        self._seen[key] = outs
-        if len(self._seen) > self.capacity:
-            self._seen.popitem(last=False)
+        """Remember outputs once durable (a re-read then repeats them instead of deciding)."""
+        if key not in self._seen:
+            self._seen[key] = Remembered(outs)
+            if len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+
+    def counted(self, key: str) -> None:
+        if (seen := self._seen.get(key)) is not None:
+            seen.counted = True
 
 
 @dataclass(slots=True)
@@ -45,4 +59,6 @@ class Handled:
     seconds: float = 0.0
     key: str | None = None  # request id, remembered for redeliveries
     dead: str = ""  # dead-letter reason
-    duplicate: bool = False
+    detail: str = ""  # bounded words for the dead letter's header
+    duplicate: bool = False  # answered from memory; tallied only if its first time never was
+    sends: list[Outgoing] | None = None  # what goes out when not all of `outs` (a repeat)

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -15,6 +16,7 @@ from aiokafka.errors import (
     IllegalStateError,
     InvalidProducerEpoch,
     KafkaConnectionError,
+    KafkaError,
     OutOfOrderSequenceNumber,
     UnknownProducerId,
 )
@@ -22,7 +24,8 @@ from aiokafka.helpers import create_ssl_context
 
 from services.shared.bounds import MAX_REQUEST_BYTES
 from services.shared.credentials import ClientSecurity
-from services.shared.kafkagroup import BatchFence
+from services.shared.design import Design
+from services.shared.kafkagroup import BatchFence, Drain
 from services.shared.topics import TopicSpec
 from services.shared.transport import BrokerUnreachable, Headers, Record, TransportError
 
@@ -47,6 +50,47 @@ async def _connect(start: Any, bootstrap: str, limit_s: float) -> None:
         ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class ClientTuning:
+    """How every client of a run talks to the cluster: the design's producer, consumer and
+    topic-durability knobs (defaults: the baseline design)."""
+
+    acks: Literal["all", 1, 0] = "all"
+    linger_ms: int = 2
+    batch_size: int = 256 * 1024
+    compression: str = "none"
+    fetch_max_wait_ms: int = 500  # a fetch returns as soon as a record arrives; idle polls less
+    fetch_min_bytes: int = 1
+    max_partition_fetch_bytes: int = 1024 * 1024
+    replication: int = 1
+    min_insync_replicas: int = 1
+    connect_timeout: float = 8.0
+
+    @classmethod
+    def of(cls, design: Design, connect_timeout: float = 8.0) -> ClientTuning:
+        p, c, k = design.producers, design.consumers, design.cluster
+        return cls(p.acks, p.linger_ms, p.batch_size, p.compression, c.fetch_max_wait_ms,
+                   c.fetch_min_bytes, c.max_partition_fetch_bytes, k.replication_factor,
+                   k.min_insync_replicas, connect_timeout)  # fmt: skip
+
+    def producer_options(self) -> dict[str, Any]:
+        """Idempotence (no duplicates after a retry) needs acks=all; other acks give it up."""
+        return {
+            "acks": self.acks,
+            "enable_idempotence": self.acks == "all",
+            "linger_ms": self.linger_ms,
+            "max_batch_size": self.batch_size,
+            "compression_type": None if self.compression == "none" else self.compression,
+        }
+
+    def consumer_options(self) -> dict[str, Any]:
+        return {
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
+            "fetch_min_bytes": self.fetch_min_bytes,
+            "max_partition_fetch_bytes": self.max_partition_fetch_bytes,
+        }
+
+
 def sasl_options(security: ClientSecurity | None) -> dict[str, Any]:
     """aiokafka's keyword arguments to authenticate as one principal; none when plaintext."""
     if security is None:
@@ -69,23 +113,24 @@ class KafkaProducer:
         self,
         bootstrap: str,
         client_id: str,
-        connect_timeout: float,
+        tuning: ClientTuning,
         security: ClientSecurity | None = None,
     ) -> None:
-        self.bootstrap, self.client_id, self.connect_timeout = bootstrap, client_id, connect_timeout
+        self.bootstrap, self.client_id, self.tuning = bootstrap, client_id, tuning
+        self.connect_timeout = tuning.connect_timeout
         self.security = security
         self._p: AIOKafkaProducer
+        self._stale = True  # until connected: a failed renewal is tried again at the next send
+        self._renewing = asyncio.Lock()
+        self._abandoned: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         # Built here, not in __init__, so a client that never starts leaves nothing to close.
-        self._stale = True  # until connected: a failed restart is tried again at the next send
+        self._stale = True
         self._p = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             client_id=self.client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=2,
-            max_batch_size=256 * 1024,
+            **self.tuning.producer_options(),
             max_request_size=MAX_REQUEST_BYTES,  # dead-letter copies are sized from it
             request_timeout_ms=int(self.connect_timeout * 1000),
             **sasl_options(self.security),
@@ -94,34 +139,45 @@ class KafkaProducer:
         try:
             await _connect(self._p.start, self.bootstrap, self.connect_timeout)
         except BaseException:
-            await self._p.stop()
+            self._abandon(self._p)
             raise
         self._stale = False
 
     async def stop(self) -> None:
         await self._p.stop()
+        if self._abandoned:
+            await asyncio.wait(self._abandoned, timeout=ABANDON_S)
 
-    def _sender_died(self) -> bool:
-        """aiokafka's sender task ends for good on some errors; its producer then queues
-        records that never leave."""
-        task = self._p._sender.sender_task
-        return task is not None and task.done()
+    def _abandon(self, producer: AIOKafkaProducer) -> None:
+        """Close a producer in the background: its queued batches may never leave, and nobody
+        should wait for them."""
+        task = asyncio.create_task(_close_within(producer, ABANDON_S), name="abandon-producer")
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
 
     def _watch(self, delivery: asyncio.Future[Any]) -> None:
-        """After a broker restart an idempotent producer can lose its sequence for good: every
-        later batch fails the same way until a new producer (a new producer id) takes over."""
-        if not delivery.cancelled() and isinstance(delivery.exception(), STALE_PRODUCER):
+        """A delivery that fails for a reason other than Kafka's own errors means the sender
+        ended (aiokafka fails every pending record then); after a broker restart an idempotent
+        producer can also lose its sequence for good. Either way a new producer takes over."""
+        if delivery.cancelled():
+            return
+        exc = delivery.exception()
+        if isinstance(exc, STALE_PRODUCER) or (exc is not None and not isinstance(exc, KafkaError)):
             self._stale = True
+
+    async def _renew(self) -> None:
+        async with self._renewing:  # concurrent senders share one renewal
+            if not self._stale:
+                return
+            log.warning("%s: producer unusable; starting a new one", self.client_id)
+            self._abandon(self._p)
+            await self.start()
 
     async def send(
         self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
     ) -> asyncio.Future[Any]:
-        if self._stale or self._sender_died():
-            log.warning("%s: producer unusable; starting a new one", self.client_id)
-            # Its queued batches can never leave, and stop() would wait for them: abandon it.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._p.stop(), ABANDON_S)
-            await self.start()
+        if self._stale:
+            await self._renew()
         delivery: asyncio.Future[Any] = await self._p.send(
             topic, value, key=key, headers=list(headers) or None
         )
@@ -132,6 +188,11 @@ class KafkaProducer:
         await self._p.flush()
 
 
+async def _close_within(producer: AIOKafkaProducer, limit_s: float) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(producer.stop(), limit_s)
+
+
 class KafkaConsumer:
     def __init__(
         self,
@@ -140,13 +201,13 @@ class KafkaConsumer:
         client_id: str,
         group_id: str | None,
         from_beginning: bool,
-        connect_timeout: float,
+        tuning: ClientTuning,
         security: ClientSecurity | None = None,
     ) -> None:
         self.bootstrap, self.topics, self.group_id = bootstrap, list(topics), group_id
-        self.security = security
+        self.security, self.tuning = security, tuning
         self.client_id, self.from_beginning = client_id, from_beginning
-        self.connect_timeout = connect_timeout
+        self.connect_timeout = tuning.connect_timeout
         self._c: AIOKafkaConsumer
         self._next: dict[TopicPartition, int] = {}
         self._fence = BatchFence(REVOKE_WAIT_S)
@@ -158,8 +219,7 @@ class KafkaConsumer:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if self.from_beginning or self.group_id else "latest",
-            fetch_max_wait_ms=500,  # a fetch returns as soon as a record arrives; idle polls less
-            max_partition_fetch_bytes=1024 * 1024,
+            **self.tuning.consumer_options(),
             request_timeout_ms=max(40000, int(self.connect_timeout * 1000)),
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
@@ -200,28 +260,27 @@ class KafkaConsumer:
         await self._c.stop()
 
     async def getmany(self, timeout_ms: int, max_records: int) -> list[Record]:
-        self._fence.done()  # asking for more means the previous batch is finished
         batches = await self._c.getmany(timeout_ms=timeout_ms, max_records=max_records)
         out: list[Record] = []
         for tp, records in batches.items():
             self._next[tp] = records[-1].offset + 1
             out.extend(cast(list[Record], records))
-        if out:
-            self._fence.taken()
         return out
 
-    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
         """Commit what was read (or the given next offsets); a commit lost to a rebalance is
-        logged, not raised."""
+        logged and returns False."""
         given = None if offsets is None else {TopicPartition(*tp): o for tp, o in offsets.items()}
         try:
             await self._c.commit(given)
         except (CommitFailedError, IllegalStateError) as exc:
             # At-least-once: the partitions' new owner reads these records again.
             log.warning("%s: commit lost to a rebalance (%s)", self.client_id, type(exc).__name__)
-        finally:
-            if offsets is None:  # part of a batch committed: the rest is still in hand
-                self._fence.done()
+            return False
+        return True
+
+    def before_revoke(self, drain: Drain) -> None:
+        self._fence.drain = drain
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -234,15 +293,14 @@ class KafkaConsumer:
         return out
 
     async def rewind(self) -> None:
-        try:
-            for tp in self._c.assignment():
-                committed = await self._c.committed(tp)
-                if committed is None:
-                    await self._c.seek_to_beginning(tp)
-                else:
-                    self._c.seek(tp, committed)
-        finally:
-            self._fence.done()
+        for tp in self._c.assignment():
+            committed = await self._c.committed(tp)
+            if committed is None:
+                await self._c.seek_to_beginning(tp)
+                self._next.pop(tp, None)
+            else:
+                self._c.seek(tp, committed)
+                self._next[tp] = committed
 
     async def at_end(self) -> bool:
         parts = list(self._c.assignment())
@@ -263,35 +321,34 @@ class KafkaConsumer:
 
 
 class KafkaTransport:
-    """Builds clients for one cluster; connect_timeout bounds every first contact.
+    """Builds clients for one cluster, all tuned alike; `tuning.connect_timeout` bounds every
+    first contact, and topics it creates get the tuning's replication and min in-sync replicas.
 
-    Topics it creates get `replication` replicas and accept acks=all writes while
-    `min_insync_replicas` of them are in sync. With `security`, every client it builds
-    authenticates as that one principal (a process hosting several agencies builds one
-    transport per agency).
+    With `security`, every client it builds authenticates as that one principal (a process
+    hosting several agencies builds one transport per agency).
     """
 
     def __init__(
         self,
         bootstrap: str,
-        replication: int = 1,
-        connect_timeout: float = 8.0,
-        min_insync_replicas: int = 1,
+        tuning: ClientTuning | None = None,
         security: ClientSecurity | None = None,
     ) -> None:
-        if not 1 <= min_insync_replicas <= replication:
+        tuning = tuning or ClientTuning()
+        if not 1 <= tuning.min_insync_replicas <= tuning.replication:
             raise ValueError(
-                f"min_insync_replicas={min_insync_replicas} must be 1..replication={replication}"
+                f"min_insync_replicas={tuning.min_insync_replicas} must be "
+                f"1..replication={tuning.replication}"
             )
-        self.bootstrap, self.replication, self.connect_timeout = (
-            bootstrap,
-            replication,
-            connect_timeout,
-        )
-        self.min_insync_replicas, self.security = min_insync_replicas, security
+        self.bootstrap, self.tuning, self.security = bootstrap, tuning, security
+        self.connect_timeout = tuning.connect_timeout
+
+    def as_principal(self, security: ClientSecurity | None) -> KafkaTransport:
+        """The same cluster and tuning, authenticating as another principal."""
+        return KafkaTransport(self.bootstrap, self.tuning, security)
 
     def producer(self, client_id: str) -> KafkaProducer:
-        return KafkaProducer(self.bootstrap, client_id, self.connect_timeout, self.security)
+        return KafkaProducer(self.bootstrap, client_id, self.tuning, self.security)
 
     def consumer(
         self,
@@ -301,7 +358,7 @@ class KafkaTransport:
         from_beginning: bool = False,
     ) -> KafkaConsumer:
         return KafkaConsumer(
-            self.bootstrap, topics, client_id, group_id, from_beginning, self.connect_timeout,
+            self.bootstrap, topics, client_id, group_id, from_beginning, self.tuning,
             self.security,
         )  # fmt: skip
 
@@ -314,10 +371,13 @@ class KafkaTransport:
         await _connect(admin.start, self.bootstrap, self.connect_timeout)
         try:
             existing = set(await admin.list_topics())
-            durability = {"min.insync.replicas": str(self.min_insync_replicas)}
+            durability = {"min.insync.replicas": str(self.tuning.min_insync_replicas)}
             new = [
                 NewTopic(
-                    s.name, s.partitions, self.replication, topic_configs={**durability, **s.config}
+                    s.name,
+                    s.partitions,
+                    self.tuning.replication,
+                    topic_configs={**durability, **s.config},
                 )
                 for s in specs
                 if s.name not in existing

@@ -1,40 +1,39 @@
-"""Consumer-group rebalances wait for the batch in hand, so it is committed before it moves."""
+"""Consumer-group rebalances let the loop commit what it holds before its partitions move."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 log = logging.getLogger("ndx.kafka")
 
+Drain = Callable[[], Awaitable[None]]
+
 
 class BatchFence(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Knows whether a fetched batch is still being handled; revocation waits (bounded) for it.
+    """Before partitions are revoked, awaits the loop's drain (bounded): its outputs in flight
+    become durable and are committed, so the new owner does not answer them a second time.
 
-    Without it a member joining or leaving mid-batch makes the batch's commit fail and its
-    records go to the new owner, to be answered a second time.
+    aiokafka blocks `getmany` while a group reassigns, so the loop cannot notice a rebalance
+    itself: the revocation has to call it.
     """
 
     def __init__(self, limit_s: float) -> None:
         self.limit_s = limit_s
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def taken(self) -> None:
-        self._idle.clear()
-
-    def done(self) -> None:
-        self._idle.set()
+        self.drain: Drain | None = None
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if not revoked or self._idle.is_set():
+        if not revoked or self.drain is None:
             return
         try:
-            await asyncio.wait_for(self._idle.wait(), self.limit_s)
+            await asyncio.wait_for(self.drain(), self.limit_s)
         except TimeoutError:
-            log.warning("rebalance went ahead after %.0fs with a batch uncommitted", self.limit_s)
+            log.warning("rebalance went ahead after %.0fs with outputs uncommitted", self.limit_s)
+        except Exception as exc:  # the new owner reads what was not committed
+            log.warning("rebalance went ahead; committing first failed (%s)", type(exc).__name__)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None

@@ -7,15 +7,20 @@ import asyncio
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaConnectionError
 
-from services.shared.kafka import RETRY_BACKOFF_MS
+from services.shared.credentials import ClientSecurity
+from services.shared.kafka import RETRY_BACKOFF_MS, sasl_options
 from services.shared.transport import BrokerUnreachable
 
 
 class KafkaProbe:
     """An idle consumer (no group, nothing assigned) whose topics() asks every known broker."""
 
-    def __init__(self, bootstrap: str, client_id: str, timeout_s: float) -> None:
+    def __init__(
+        self, bootstrap: str, client_id: str, timeout_s: float,
+        security: ClientSecurity | None = None,
+    ) -> None:  # fmt: skip
         self.bootstrap, self.client_id, self.timeout_s = bootstrap, client_id, timeout_s
+        self.security = security
         self._c: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
@@ -25,6 +30,7 @@ class KafkaProbe:
             enable_auto_commit=False,
             request_timeout_ms=int(self.timeout_s * 1000),
             retry_backoff_ms=RETRY_BACKOFF_MS,
+            **sasl_options(self.security),
         )
         try:
             await asyncio.wait_for(consumer.start(), self.timeout_s)

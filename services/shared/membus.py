@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,9 +172,13 @@ class MemConsumer:
             return []
         return [] if self.paused else self._ready(max_records)
 
-    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
         if self.group_id is not None:
             self.bus.groups[self.group_id].committed.update(offsets or self.positions)
+        return True
+
+    def before_revoke(self, drain: Callable[[], Awaitable[None]]) -> None:
+        return None  # the twin rebalances at once, between calls
 
     def lag(self) -> dict[str, int]:
         out: dict[str, int] = {}

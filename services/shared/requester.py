@@ -12,6 +12,7 @@ from typing import Any
 
 from services.shared import metrics
 from services.shared.codec import Codec, CodecError
+from services.shared.design import Requesters
 from services.shared.messages import Answer, Request
 from services.shared.topics import FLOW_OF, REQUEST_TOPIC, reply_topic
 from services.shared.transport import Consumer, Producer, Transport
@@ -28,6 +29,10 @@ class RetryPolicy:
     backoff: float = 2.0  # each attempt waits this much longer than the one before
     budget_share: float = 0.2  # retries may add at most this share of first sends...
     budget_floor: int = 20  # ...plus this many, so a short burst of losses is covered
+
+    @classmethod
+    def of(cls, requesters: Requesters) -> RetryPolicy:
+        return cls(requesters.retries, requesters.backoff, requesters.retry_budget)
 
 
 @dataclass(slots=True)
@@ -60,6 +65,7 @@ class AgencyClient:
         self._deadlines: list[tuple[float, str, int]] = []
         self.sent = self.retries = self.late_answers = self.undecodable_replies = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._retrying: set[asyncio.Task[None]] = set()
         self._in_flight = metrics.IN_FLIGHT.labels(agency)
 
     async def start(self) -> None:
@@ -75,9 +81,9 @@ class AgencyClient:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._retrying]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._retrying]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.producer.stop()
@@ -117,6 +123,12 @@ class AgencyClient:
         except Exception as exc:  # the transport refused it: the deadline decides what follows
             log.warning("%s: send failed: %s", self.agency, exc)
 
+    def _resend(self, waiting: _Pending) -> None:
+        """A retry never holds up the deadline loop: a send may wait on a broker that is away."""
+        task = asyncio.create_task(self._send(waiting), name=f"{self.agency}-retry")
+        self._retrying.add(task)
+        task.add_done_callback(self._retrying.discard)
+
     def _may_retry(self, waiting: _Pending) -> bool:
         p = self.policy
         budget = p.budget_floor + p.budget_share * self.sent
@@ -152,7 +164,7 @@ class AgencyClient:
                     waiting.attempt += 1
                     self.retries += 1
                     metrics.RETRIES.labels(self.agency, FLOW_OF[type(waiting.message)]).inc()
-                    await self._send(waiting)
+                    self._resend(waiting)
                 else:
                     self.pending.pop(request_id, None)
                     waiting.future.set_result(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from services.shared import metrics
 from services.shared.bounds import oversized
 from services.shared.codec import Codec, CodecError
 from services.shared.deadletters import DeadLetters
+from services.shared.flights import Flight, next_offsets
 from services.shared.handled import Deduplicator, Handled
 from services.shared.handled import Outgoing as Outgoing  # handlers build these
 from services.shared.readiness import Readiness
@@ -21,7 +23,8 @@ from services.shared.transport import Consumer, Producer, Record
 
 log = logging.getLogger("ndx.runtime")
 DELIVERY_LIMIT_S = 60.0  # outputs not durable by then are written again after a rewind
-
+MAX_FLIGHTS = 4  # batches whose outputs may be on their way while the next is read
+POLL_MS = 100
 
 Handler = Callable[[Any], Awaitable[list[Outgoing]]]
 Tally = Callable[[Any, list[Outgoing], float], None]
@@ -40,76 +43,147 @@ class DeadLetter(Exception):
         self.reason = reason
 
 
-def _abandon(pending: Sequence[asyncio.Future[Any]]) -> None:
-    """Outputs of a failed batch: our own tasks stop, the client's deliveries end unheeded."""
-    for f in pending:
-        if isinstance(f, asyncio.Task):
-            f.cancel()
-        f.add_done_callback(lambda done: done.cancelled() or done.exception())
-
-
 class ServiceLoop:
-    """Reads a batch, handles each record, waits until every output is durable, then commits.
+    """Reads a batch, handles it, sends its outputs and reads on while they become durable.
 
-    Counting happens after the commit, so a batch read again is counted once.
+    Only durable batches are committed (after each one, or on a cadence while input keeps
+    coming, at once when it runs dry), in the order they were read, and only committed records
+    are counted, so a batch read again counts once.
     """
 
     def __init__(
-        self,
-        service: str,
-        group: str,
-        consumer: Consumer,
-        producer: Producer,
-        codec: Codec,
+        self, service: str, group: str, consumer: Consumer, producer: Producer, codec: Codec,
         handlers: Mapping[type, Handler],
         request_id: Callable[[Any], str | None] = lambda _m: None,
-        batch: int = 500,
-        tally: Tally = no_tally,
-        rereads: Rereads | None = None,
-        readiness: Readiness | None = None,
-    ) -> None:
+        batch: int = 500, tally: Tally = no_tally, rereads: Rereads | None = None,
+        readiness: Readiness | None = None, concurrent: bool = False,
+        commit_interval_s: float = 0.0, max_flights: int = MAX_FLIGHTS,
+    ) -> None:  # fmt: skip
         self.service, self.group = service, group
         self.readiness = readiness or Readiness(service)
         self.consumer, self.producer, self.codec = consumer, producer, codec
         self.handlers, self.request_id, self.batch = handlers, request_id, batch
-        self.tally = tally
+        self.tally, self.concurrent = tally, concurrent
+        self.commit_interval_s, self.max_flights = commit_interval_s, max_flights
         self.rereads = rereads or Rereads()
         self.dedup = Deduplicator()
         self.letters = DeadLetters(producer, service)
         self.handled = 0
         self._stop = asyncio.Event()
-        self._fresh: dict[str, list[Outgoing]] = {}
+        self._fresh: dict[str, asyncio.Future[list[Outgoing] | None]] = {}
+        self._flights: deque[Flight] = deque()
+        self._durable: list[Flight] = []
+        self._last_commit = 0.0
+        self._hand = asyncio.Lock()  # the loop and a rebalance's drain take turns with flights
+        consumer.before_revoke(self._drain)
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
-        last_lag = 0.0
-        ready = False
-        while not stop.is_set():
-            await self.readiness.hold(stop)  # outputs written now would only spin the producer
-            records = await self.consumer.getmany(timeout_ms=100, max_records=self.batch)
-            if not ready and self.consumer.assigned():
-                ready = True
-                self.readiness.mark_started()
-            if records:
-                await self.process(records)
-            now = time.monotonic()
-            if now - last_lag > 1.0:
-                last_lag = now
-                for topic, lag in self.consumer.lag().items():
-                    metrics.CONSUMER_LAG.labels(self.group, topic).set(lag)
+        last_lag, self._last_commit = 0.0, time.monotonic()
+        try:
+            while not stop.is_set():
+                await self.readiness.hold(stop)  # outputs written now would only spin the producer
+                records = await self.consumer.getmany(timeout_ms=POLL_MS, max_records=self.batch)
+                if not self.readiness.started and self.consumer.assigned():
+                    self.readiness.mark_started()
+                async with self._hand:
+                    if records:
+                        await self._take(records)
+                    await self._settle(everything=not records)
+                if (now := time.monotonic()) - last_lag > 1.0:
+                    last_lag = now
+                    for topic, lag in self.consumer.lag().items():
+                        metrics.CONSUMER_LAG.labels(self.group, topic).set(lag)
+        finally:
+            await self._drain()
 
-    async def process(self, records: Sequence[Record]) -> None:
+    async def _drain(self) -> None:
+        """Everything in hand made durable and committed: before a rebalance, or at the end."""
+        async with self._hand:
+            await self._settle(everything=True)
+
+    async def _take(self, records: Sequence[Record]) -> None:
         if self.rereads.must_split(records):
-            await self._split(records)
+            if await self._settle(everything=True):
+                await self._split(records)
             return
         try:
-            handled = await self._write(records)
-            await self.consumer.commit()
-        except Exception as exc:  # an output was refused or not made durable: nothing counts
-            await self._reread(records, exc)
-            return
-        self.rereads.committed(records)
-        self._count(handled)
+            self._flights.append(await self._launch(records))
+        except Exception as exc:  # an output was refused before it left
+            if await self._settle(everything=True):
+                await self._abandon(records, exc)
+
+    async def _launch(self, records: Sequence[Record]) -> Flight:
+        """Handle every record (at once when handlers wait on work) and queue their outputs."""
+        if self.concurrent and len(records) > 1:
+            handled = list(await asyncio.gather(*(self._decide(r) for r in records)))
+        else:
+            handled = [await self._decide(r) for r in records]
+        flight = Flight(records, handled)
+        try:
+            for one in handled:
+                flight.deliveries.extend(await self._send(one))
+        except BaseException:
+            flight.abandon()
+            raise
+        return flight
+
+    async def _settle(self, everything: bool) -> bool:
+        """Move durable flights on (all of them when `everything`), commit when due.
+
+        Returns False when a failure made the loop go back to its last commit.
+        """
+        while self._flights:
+            flight = self._flights[0]
+            if not flight.done():
+                if not everything and len(self._flights) < self.max_flights:
+                    break
+                await flight.wait(DELIVERY_LIMIT_S)
+            self._flights.popleft()
+            if (exc := flight.error()) is not None:
+                await self._abandon(flight.records, exc)
+                return False
+            self._remember(flight)
+            self._durable.append(flight)
+        due = time.monotonic() - self._last_commit >= self.commit_interval_s
+        if self._durable and (everything or due):
+            return await self._commit()
+        return True
+
+    def _remember(self, flight: Flight) -> None:
+        """Durable outputs are repeated, not decided again, if their request comes back."""
+        for one in flight.handled:
+            if one.key and not one.duplicate and not one.dead:
+                self.dedup.put(one.key, one.outs)
+                self._fresh.pop(one.key, None)
+
+    async def _commit(self) -> bool:
+        flights, self._durable = self._durable, []
+        self._last_commit = time.monotonic()
+        try:
+            kept = await self.consumer.commit(next_offsets(flights))
+        except Exception as exc:  # outputs are durable: a re-read repeats them from memory
+            await self._abandon(flights[0].records, exc, outage=True)
+            return False
+        for flight in flights:
+            self.rereads.committed(flight.records)
+            if kept:  # else the partitions' new owner reads and counts them
+                self._count(flight.handled)
+        return True
+
+    async def _abandon(self, records: Sequence[Record], exc: BaseException, outage: bool = False
+                       ) -> None:  # fmt: skip
+        """Go back to the last commit; later batches that became durable are remembered."""
+        later, self._flights = list(self._flights), deque()
+        for flight in later:
+            await flight.wait(DELIVERY_LIMIT_S)
+            if flight.error() is None:
+                self._remember(flight)
+            flight.abandon()
+        self._durable, self._fresh = [], {}
+        metrics.BATCH_RETRIES.labels(self.service).inc()
+        await self.rereads.again(self.consumer, records, self.service, type(exc).__name__,
+                                 self._stop, outage)  # fmt: skip
 
     async def _split(self, records: Sequence[Record]) -> None:
         """One record at a time, each committed, so the one whose outputs fail is found."""
@@ -117,85 +191,77 @@ class ServiceLoop:
                     self.service, describe(records), len(records))  # fmt: skip
         for i, rec in enumerate(records):
             try:
-                handled = await self._write([rec])
-            except Exception as exc:
+                flight = await self._launch([rec])
+                await flight.wait(DELIVERY_LIMIT_S)
+                exc = flight.error()
+            except Exception as refused:  # refused before it left
+                flight, exc = Flight([rec], []), refused
+            if exc is not None:
+                flight.abandon()
                 try:
                     await self.letters.refer(rec, "unwritable_output", type(exc).__name__)
-                    handled = [Handled(rec, dead="unwritable_output")]
                 except Exception as away:  # not even a reference: the broker is away
-                    await self._reread(records[i:], away, outage=True)
+                    await self._abandon(records[i:], away, outage=True)
                     return
-            try:
-                await self.consumer.commit({(rec.topic, rec.partition): rec.offset + 1})
-            except Exception as exc:
-                await self._reread(records[i:], exc, outage=True)
+                flight.handled = [Handled(rec, dead="unwritable_output")]
+            self._remember(flight)
+            self._durable.append(flight)
+            if not await self._commit():
                 return
-            self._count(handled)
         self.rereads.committed(records)
 
-    async def _write(self, records: Sequence[Record]) -> list[Handled]:
-        """Handle every record and wait until all their outputs are durable."""
-        pending: list[asyncio.Future[Any]] = []
-        handled: list[Handled] = []
-        self._fresh = {}  # a resend may share its original's batch
-        try:
-            for rec in records:
-                one, sent = await self._one(rec)
-                handled.append(one)
-                pending.extend(sent)
-            if pending:
-                await asyncio.wait_for(asyncio.gather(*pending), DELIVERY_LIMIT_S)
-        except BaseException:
-            _abandon(pending)
-            raise
-        return handled
-
-    async def _one(self, rec: Record) -> tuple[Handled, list[asyncio.Future[Any]]]:
+    async def _decide(self, rec: Record) -> Handled:
+        """What one record leads to: outputs, a repeat of earlier ones, or a dead letter."""
         try:
             message = self.codec.decode(rec.value or b"")
         except CodecError as exc:
-            return await self._dead(rec, exc.reason, str(exc))
+            return Handled(rec, dead=exc.reason, detail=str(exc))
         handler = self.handlers.get(type(message))
         home = TOPIC_OF.get(type(message))
         if handler is None or (home is not None and home.name != rec.topic):
-            return await self._dead(rec, "unexpected_message", type(message).__name__)
-        problem = oversized(message)
-        if problem is not None:  # never answered: an answer or audit would copy the field
-            return await self._dead(rec, "oversized_field", problem)
+            return Handled(rec, dead="unexpected_message", detail=type(message).__name__)
+        if (problem := oversized(message)) is not None:  # an answer or audit would copy it
+            return Handled(rec, dead="oversized_field", detail=problem)
         key = self.request_id(message)
-        outs = (self.dedup.get(key) or self._fresh.get(key)) if key else None
-        if outs is not None:  # answered durably before: the answer again, the audit not twice
-            one = Handled(rec, message, [o for o in outs if o.repeat], duplicate=True)
-        else:
-            started = time.perf_counter()
-            try:
-                outs = await handler(message)
-            except DeadLetter as exc:
-                return await self._dead(rec, exc.reason, str(exc))
-            except Exception as exc:
-                log.exception("%s: handler failed on %s", self.service, type(message).__name__)
-                return await self._dead(rec, "handler_error", type(exc).__name__)
-            one = Handled(rec, message, outs, time.perf_counter() - started, key)
-            if key:
-                self._fresh[key] = outs
-        sent = [
-            await self.producer.send(o.topic, self.codec.encode(o.message), key=o.key)
-            for o in one.outs
+        if key and (repeat := await self._repeat(rec, message, key)) is not None:
+            return repeat
+        claim: asyncio.Future[list[Outgoing] | None] | None = None
+        if key:
+            claim = self._fresh[key] = asyncio.get_running_loop().create_future()
+        started = time.perf_counter()
+        outs: list[Outgoing] | None = None
+        try:
+            outs = await handler(message)
+        except DeadLetter as exc:
+            return Handled(rec, dead=exc.reason, detail=str(exc))
+        except Exception as exc:
+            log.exception("%s: handler failed on %s", self.service, type(message).__name__)
+            return Handled(rec, dead="handler_error", detail=type(exc).__name__)
+        finally:
+            if claim is not None:
+                claim.set_result(outs)
+                if outs is None:
+                    self._fresh.pop(key or "", None)
+        return Handled(rec, message, outs, time.perf_counter() - started, key)
+
+    async def _repeat(self, rec: Record, message: Any, key: str) -> Handled | None:
+        """A request answered before (durably, or earlier in the batches in hand)."""
+        seen = self.dedup.get(key)
+        outs = seen.outs if seen is not None else None
+        if outs is None and (claim := self._fresh.get(key)) is not None:
+            outs = await claim
+        if outs is None:
+            return None
+        again = [o for o in outs if o.repeat]  # the answer again, the audit not twice
+        return Handled(rec, message, outs, key=key, duplicate=True, sends=again)
+
+    async def _send(self, one: Handled) -> list[asyncio.Future[Any]]:
+        if one.dead:
+            return [await self.letters.queue(one.rec, one.dead, one.detail)]
+        outs = one.outs if one.sends is None else one.sends
+        return [
+            await self.producer.send(o.topic, self.codec.encode(o.message), key=o.key) for o in outs
         ]
-        return one, sent
-
-    async def _dead(self, rec: Record, reason: str, detail: str) -> tuple[Handled, list[Any]]:
-        return Handled(rec, dead=reason), [await self.dead_letter(rec, reason, detail)]
-
-    async def dead_letter(self, rec: Record, reason: str, detail: str) -> asyncio.Future[None]:
-        """Queue the record's dead letter; resolves once its copy (or a reference) is durable."""
-        return await self.letters.queue(rec, reason, detail)
-
-    async def _reread(self, records: Sequence[Record], exc: BaseException, outage: bool = False
-                      ) -> None:  # fmt: skip
-        metrics.BATCH_RETRIES.labels(self.service).inc()
-        await self.rereads.again(self.consumer, records, self.service, type(exc).__name__,
-                                 self._stop, outage)  # fmt: skip
 
     def _count(self, handled: Sequence[Handled]) -> None:
         """After the commit: dead letters, duplicates and each fresh record's tally, once."""
@@ -205,10 +271,13 @@ class ServiceLoop:
                 metrics.DEAD_LETTERS.labels(self.service, one.dead).inc()
                 log.warning("%s: dead-lettered %s[%d]@%d: %s", self.service, rec.topic,
                             rec.partition, rec.offset, one.dead)  # fmt: skip
-            elif one.duplicate:
+                continue
+            seen = self.dedup.get(one.key) if one.key else None
+            if one.duplicate and (seen is None or seen.counted):
                 metrics.DUPLICATE_REQUESTS.labels(self.service).inc()
-            else:
-                if one.key:
-                    self.dedup.put(one.key, one.outs)
-                self.tally(one.message, one.outs, one.seconds)
+                continue
+            self.tally(one.message, one.outs, one.seconds)  # a first time, or its first count
+            if one.key:
+                self.dedup.put(one.key, one.outs)
+                self.dedup.counted(one.key)
         self.handled += len(handled)

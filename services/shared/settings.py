@@ -40,9 +40,7 @@ class Settings(BaseSettings):
         min_length=16,
         description="Key of the citizen-id hash in audit records; unset: the installation's own.",
     )
-    request_timeout_s: float = Field(5.0, gt=0, le=3600)
     connect_timeout_s: float = Field(8.0, gt=0, le=60)
-    replication_factor: int = Field(1, ge=1, le=32)
     metrics_host: str = Field("127.0.0.1", min_length=1)
     metrics_port: int = Field(0, ge=0, le=65535, description="0 means do not serve /metrics.")
     instance: str = Field(
@@ -55,6 +53,12 @@ class Settings(BaseSettings):
     topology: str = Field("loadtests/topologies/demo.yaml")
     schema_pins: str = Field(
         "", description="Writer versions to keep, e.g. 'VerificationAnswered=1' during a rollout."
+    )
+    run_config: Path | None = Field(
+        None, description="The run's configuration file, written by ndxsim for every side."
+    )
+    design: str = Field(
+        "deploy/designs/baseline.yaml", description="Design of a service started by hand."
     )
     credentials: Path | None = Field(
         None, description="Private file of this process's SASL identities; unset: plaintext."
@@ -81,6 +85,12 @@ def check_host_port(item: str) -> None:
 def topology_path(settings: Settings) -> Path:
     """The topology file; relative paths are taken from the repository root."""
     path = Path(settings.topology)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def design_path(settings: Settings) -> Path:
+    """The design file of a service started without a run configuration."""
+    path = Path(settings.design)
     return path if path.is_absolute() else REPO_ROOT / path
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from services.shared import messages as m
+from services.shared.design import Topics
 
 NAMESPACE = "vn.gov.ndx"
 REPLY_PREFIX = "ndx.replies."
@@ -30,8 +31,19 @@ CIVIL = TopicSpec("ndx.civil.events", m.CivilStatusRegistered, 3)
 DOSSIERS = TopicSpec("ndx.dossiers", m.DossierSubmitted, 3)
 AUDIT = TopicSpec("ndx.audit", m.SharingAudited, 3)
 DLQ = TopicSpec("ndx.dlq", None, 1)
+# The run under way, announced by its coordinator: a registry joins only a run it agrees with.
+CONTROL = TopicSpec("ndx.run.control", None, 1, {"cleanup.policy": "compact"})
 
-FIXED_TOPICS: tuple[TopicSpec, ...] = (VERIFY, LOOKUP, CIVIL, CHANGES, DOSSIERS, AUDIT, DLQ)
+FIXED_TOPICS: tuple[TopicSpec, ...] = (
+    VERIFY,
+    LOOKUP,
+    CIVIL,
+    CHANGES,
+    DOSSIERS,
+    AUDIT,
+    DLQ,
+    CONTROL,
+)
 REPLY_PARTITIONS = 2
 
 # Message class -> Avro full name; the codec resolves schemas through this map.
@@ -67,13 +79,23 @@ def reply_topic(agency: str) -> str:
     return REPLY_PREFIX + agency
 
 
-def reply_spec(agency: str) -> TopicSpec:
-    return TopicSpec(reply_topic(agency), None, REPLY_PARTITIONS)
+def reply_spec(agency: str, partitions: int = REPLY_PARTITIONS) -> TopicSpec:
+    return TopicSpec(reply_topic(agency), None, partitions)
 
 
-def topics_for(agencies: list[str]) -> list[TopicSpec]:
-    """Every topic a run over these agencies needs, with explicit partition counts."""
-    return [*FIXED_TOPICS, *(reply_spec(a) for a in agencies)]
+def topics_for(agencies: list[str], layout: Topics | None = None) -> list[TopicSpec]:
+    """Every topic a run over these agencies needs, partitioned as the design says."""
+    layout = layout or Topics()
+    sized = {
+        VERIFY.name: layout.requests,
+        LOOKUP.name: layout.requests,
+        CIVIL.name: layout.civil,
+        CHANGES.name: layout.changes,
+        DOSSIERS.name: layout.dossiers,
+        AUDIT.name: layout.audit,
+    }
+    fixed = [replace(t, partitions=sized.get(t.name, t.partitions)) for t in FIXED_TOPICS]
+    return [*fixed, *(reply_spec(a, layout.replies) for a in agencies)]
 
 
 # Consumer groups and the name spaces ACLs grant; services and the driver take them from here.

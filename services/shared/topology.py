@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.shared.textfile import UnreadableFile, read_text
+from services.shared.yamlfile import InputFileError, load_model
 
 Role = Literal["verify", "lookup", "subscribe_changes", "publish_civil_events"]
 SharedField = Literal[
@@ -18,7 +17,7 @@ SharedField = Literal[
 T = TypeVar("T")
 
 
-class TopologyError(ValueError):
+class TopologyError(InputFileError):
     """A topology file that cannot be used; the message names the file and the field."""
 
 
@@ -142,45 +141,6 @@ def _distinct(values: list[T], what: str) -> list[T]:
     return values
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe YAML loading that refuses a mapping key given twice (the last would silently win)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
-        for i, key in enumerate(keys):
-            if key in keys[:i]:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", node.value[i][0].start_mark
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
-    return out
-
-
 def load_topology(path: Path) -> Topology:
     """Read and validate a topology file; every problem is reported with file and field path."""
-    try:
-        raw = yaml.load(read_text(path), Loader=_UniqueKeyLoader)
-    except UnreadableFile as exc:
-        raise TopologyError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise TopologyError(f"{path}: invalid YAML{at}: {problem}") from None
-    except (ValueError, RecursionError) as exc:  # a date that does not exist; deep nesting
-        raise TopologyError(f"{path}: invalid YAML: {exc}") from None
-    try:
-        return Topology.model_validate(raw)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_url=False):
-            msg = err["msg"].removeprefix("Value error, ")
-            where = _where(tuple(err["loc"]))
-            lines.append(f"{path}: {where}: {msg}" if where else f"{path}: {msg}")
-        raise TopologyError("\n".join(lines)) from None
+    return load_model(path, Topology, TopologyError)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from services.shared.topics import TopicSpec
@@ -56,8 +56,13 @@ class Consumer(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def getmany(self, timeout_ms: int, max_records: int) -> list[Record]: ...
-    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
-        """Commit what was read, or the next offsets given by (topic, partition)."""
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
+        """Commit what was read, or the next offsets given by (topic, partition); False when
+        a rebalance took the partitions first (their new owner reads the records again)."""
+        ...
+
+    def before_revoke(self, drain: Callable[[], Awaitable[None]]) -> None:
+        """Have a rebalance await `drain` (bounded) before this consumer's partitions move."""
         ...
 
     def lag(self) -> dict[str, int]:

@@ -44,7 +44,7 @@ from loadtests.components import LOCAL_ONLY_JOBS
 from loadtests.localbroker import LocalBroker
 from loadtests.reportmodel import RunReport
 from loadtests.run import execute
-from loadtests.stack import ServiceProcess, free_port, tail
+from loadtests.serviceproc import ServiceProcess, free_port, tail
 from services.shared.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from loadtests.stack import free_port
+from loadtests.serviceproc import free_port
 from services.registry.population import Population
 from services.shared.auditkey import installation_key
 from services.shared.citizenref import citizen_ref

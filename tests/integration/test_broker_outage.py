@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from loadtests.stack import RunStack
 from services.shared.settings import REPO_ROOT
-from tests.support.processes import DEMO_TOPOLOGY, reaped, service, start_ready
+from tests.support.processes import reaped, run_stack, service, start_ready
 
 DOWN_S = 10.0
 # Each kind of warning is shown once per 30 s (services.shared.lograte) and about six kinds come
@@ -22,7 +21,7 @@ async def test_an_idle_stack_without_its_broker_reports_not_ready_logs_little_an
     tmp_path: Path,
 ) -> None:
     run_dir = REPO_ROOT / ".cache" / "brokers" / f"outage-{tmp_path.name}"
-    stack = RunStack(run_dir, DEMO_TOPOLOGY, registries=1, bootstrap=None)
+    stack = run_stack(run_dir)
     async with stack as bootstrap:
         hosts = [service(kind, kind, bootstrap, run_dir / "logs", NDX_RATE_PER_AGENCY="0")
                  for kind in ("ministry", "province")]  # fmt: skip

@@ -19,7 +19,7 @@ from aiokafka.structs import RecordMetadata
 
 from loadtests.cluster import BrokerError, LocalCluster, running_pid
 from loadtests.cluster.probe import metadata_brokers
-from services.shared.kafka import KafkaTransport
+from services.shared.kafka import ClientTuning, KafkaTransport
 from services.shared.topics import TopicSpec
 from tests.support.cluster import java_processes_using, placement, wait_for
 from tests.support.topics import read_topic
@@ -47,7 +47,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 async def create_topic(cluster: LocalCluster, replication: int, min_isr: int) -> str:
     name = f"cluster.test.{uuid.uuid4().hex[:8]}"
-    transport = KafkaTransport(cluster.bootstrap, replication, min_insync_replicas=min_isr)
+    tuning = ClientTuning(replication=replication, min_insync_replicas=min_isr)
+    transport = KafkaTransport(cluster.bootstrap, tuning)
     await transport.ensure_topics([TopicSpec(name, None, PARTITIONS)])
 
     async def led_everywhere() -> bool:

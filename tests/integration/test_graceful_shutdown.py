@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.stack import tail
+from loadtests.serviceproc import tail
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.topics import VERIFY, topics_for

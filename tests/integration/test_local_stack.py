@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests import stackstate, upstack
 from loadtests.procs import identify
-from loadtests.stack import scrape
+from loadtests.serviceproc import scrape
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENTS = ["broker", "registry", "ministry", "province", "monitor", "prometheus"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.stack import ServiceProcess, free_port
+from loadtests.serviceproc import ServiceProcess, free_port
 from loadtests.watchers import ChangeWatch
 from loadtests.workload import SHAREABLE
 from services.registry.population import Population

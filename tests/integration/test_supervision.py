@@ -22,7 +22,7 @@ import pytest
 from loadtests import stackstate, upstack
 from loadtests.components import BROKER_DATA, STATE, SUPERVISOR_PORT, ready
 from loadtests.procs import ProcessRecord, identify
-from loadtests.stack import scrape
+from loadtests.serviceproc import scrape
 from loadtests.stackstate import STATE_FILE, ComponentState, StackState
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
@@ -146,7 +146,7 @@ def stack() -> Iterator[None]:
 async def test_a_sigkilled_registry_comes_back_by_itself_and_no_request_is_lost(
     stack: None,
 ) -> None:
-    transport = KafkaTransport("127.0.0.1:9092", 1, 8.0)
+    transport = KafkaTransport("127.0.0.1:9092")
     policy = RetryPolicy(retries=2, budget_floor=1000)  # resent on the same id after a deadline
     traffic = Traffic([AgencyClient(TEST_AGENCY, transport, Codec(Catalogue()), 20.0, policy)])
     await traffic.start()

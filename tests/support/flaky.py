@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from services.shared.transport import Consumer, Headers, Producer, Record, TransportError
@@ -43,11 +43,14 @@ class FailingCommits:
     def __init__(self, inner: Consumer, failures: int) -> None:
         self.inner, self.failures = inner, failures
 
-    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
         if self.failures > 0:
             self.failures -= 1
             raise TransportError("commit not acknowledged")
-        await self.inner.commit(offsets)
+        return await self.inner.commit(offsets)
+
+    def before_revoke(self, drain: Callable[[], Awaitable[None]]) -> None:
+        self.inner.before_revoke(drain)
 
     async def start(self) -> None:
         await self.inner.start()

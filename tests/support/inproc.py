@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from loadtests.resolve import apply_scenario
+from loadtests.scenario import Scenario
 from services.registry.__main__ import registry_app, run_registry
 from services.registry.agreements import LegalBasis
 from services.registry.handlers import Registry
 from services.registry.overlay import Overlay
 from services.registry.population import Population
+from services.registry.worktime import Database
 from services.shared.codec import Codec
+from services.shared.design import Design, ServiceTime
+from services.shared.runconfig import RunConfig, key_check, topology_digest
 from services.shared.runtime import ServiceLoop
 from services.shared.topology import Topology, load_topology
 from services.shared.transport import Transport
@@ -29,7 +35,8 @@ def demo_topology() -> Topology:
 
 def make_registry(topology: Topology | None = None, name: str = "registry-test") -> Registry:
     basis = LegalBasis(topology or demo_topology())
-    return Registry(Population(SEED), Overlay(), name, AUDIT_KEY, basis)
+    database = Database(ServiceTime(), 1, random.Random(SEED))
+    return Registry(Population(SEED), Overlay(), name, AUDIT_KEY, basis, database)
 
 
 @contextlib.asynccontextmanager
@@ -49,3 +56,16 @@ async def registry_loop(
         finally:
             stop.set()
             await task
+
+
+def run_config(scenario: Scenario, run_id: str, design: Design | None = None) -> RunConfig:
+    """The run configuration `ndxsim run` would resolve, for a run on the in-memory twin."""
+    played, _ = apply_scenario(scenario, design or Design(name="unit"))
+    return RunConfig(
+        run_id=run_id,
+        seed=SEED if scenario.seed is None else scenario.seed,
+        topology_file=str(DEMO_TOPOLOGY),
+        topology_sha256=topology_digest(DEMO_TOPOLOGY),
+        audit_key_check=key_check(AUDIT_KEY),
+        design=played,
+    )

@@ -12,8 +12,12 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadtests.stack import ServiceProcess, free_port, scrape, tail
-from services.shared.settings import REPO_ROOT
+from loadtests.serviceproc import ServiceProcess, free_port, scrape, tail
+from loadtests.stack import RunStack
+from services.shared.auditkey import audit_key
+from services.shared.context import standalone_config
+from services.shared.runconfig import write_run_config
+from services.shared.settings import REPO_ROOT, load_settings
 
 DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
 READY_TIMEOUT_S = 90.0
@@ -72,3 +76,16 @@ def sample(port: int, name: str, labels: Mapping[str, str]) -> float:
         for s in family.samples
         if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
     )
+
+
+def run_stack(run_dir: Path, registries: int = 1, bootstrap: str | None = None) -> RunStack:
+    """A run's platform on the settings' topology (the demo's) and the baseline design, as
+    `ndxsim run` builds it."""
+    settings = load_settings()
+    config = standalone_config(settings, audit_key(settings))
+    design = config.design.model_copy(
+        update={"registry": config.design.registry.model_copy(update={"instances": registries})}
+    )
+    config = config.model_copy(update={"run_id": run_dir.name, "design": design})
+    path = write_run_config(config, run_dir / "run-config.json")
+    return RunStack(run_dir, config, path, bootstrap)

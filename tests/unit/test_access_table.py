@@ -9,9 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from loadtests.__main__ import app
-from services.ministry.subscriber import group_of
-from services.monitor import __main__ as monitor_main
-from services.registry import __main__ as registry_main
 from services.shared import topics as t
 from services.shared.access import (
     ADMIN,
@@ -120,12 +117,6 @@ def test_every_grant_is_distinct_and_names_a_routing_table_topic(world: Topology
         if row.resource == "TOPIC":
             assert row.name in (prefixes if row.pattern == "PREFIXED" else known), row
     assert {r.principal for r in rows} == set(principals(world))
-
-
-def test_the_services_use_the_group_names_the_acls_grant() -> None:
-    assert registry_main.GROUP == t.REGISTRY_GROUP
-    assert f"{monitor_main.GROUP}." == t.MONITOR_GROUP_PREFIX
-    assert group_of("ministry.vss") == t.change_group("ministry.vss")
 
 
 def test_each_agency_lives_in_one_service_process_and_the_driver_holds_them_all(

@@ -11,7 +11,7 @@ from loadtests.scenario import Period, Scenario
 from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
-from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop
+from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop, run_config
 
 STALL_S = 1.5
 
@@ -26,8 +26,8 @@ async def test_requests_sent_during_a_stall_report_the_stall_in_their_latency() 
         periods=[Period(name="p", duration_s=1.0, rate_per_s=200)],
     )
     agencies = played_agencies(scenario, demo_topology(), Path("stall.yaml"))
-    driver = Driver(scenario, agencies, bus, Codec(Catalogue()), Population(SEED), SEED, "stall",
-                    b"stall-audit-key")  # fmt: skip
+    driver = Driver(scenario, agencies, lambda _who: bus, Codec(Catalogue()), Population(SEED),
+                    run_config(scenario, "stall"))  # fmt: skip
     async with registry_loop(bus) as loop:
         loop.consumer.pause()  # the responder stalls while the whole period is sent
         await driver.start()

@@ -67,4 +67,4 @@ def test_parse_reads_the_wanted_samples_and_the_process_start_time() -> None:
 def test_a_snapshot_counts_provider_transactions_dead_letters_and_dossiers_by_channel() -> None:
     dead: Series = ("ndx_dead_letters_total", (("reason", "undecodable"), ("service", "registry")))
     total = {TX: 40.0, TX_REQUESTER: 99.0, dead: 3.0, ONLINE: 5.0}
-    assert snapshot(total) == Snapshot(40.0, 3.0, {"ONLINE": 5.0})
+    assert snapshot(total) == Snapshot(40.0, 3.0, {"ONLINE": 5.0}, {"verify": 40.0})

@@ -103,7 +103,7 @@ def test_a_service_refuses_an_unparsable_bootstrap_address(tmp_path: Path, servi
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("NDX_REQUEST_TIMEOUT_S", "inf"),
+        ("NDX_CONNECT_TIMEOUT_S", "inf"),
         ("NDX_RATE_PER_AGENCY", "nan"),
         ("NDX_SEED", "six"),
         ("NDX_METRICS_PORT", "70000"),

@@ -12,9 +12,7 @@ from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
 from services.shared.topics import topics_for
-from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop
-
-KEY = b"unit-audit-key"
+from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop, run_config
 
 
 def scenario(requests: int, errors: Errors, mix: Mix, timeout_s: float = 5.0) -> Scenario:
@@ -31,7 +29,8 @@ def scenario(requests: int, errors: Errors, mix: Mix, timeout_s: float = 5.0) ->
 
 def driver_for(sc: Scenario, bus: MemoryBus) -> Driver:
     agencies = played_agencies(sc, demo_topology(), Path("unit.yaml"))
-    return Driver(sc, agencies, bus, Codec(Catalogue()), Population(SEED), SEED, "unit", KEY)
+    config = run_config(sc, "unit")
+    return Driver(sc, agencies, lambda _who: bus, Codec(Catalogue()), Population(SEED), config)
 
 
 async def test_all_four_flows_are_answered_correctly_with_every_verify_outcome() -> None:

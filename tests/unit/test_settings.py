@@ -17,8 +17,8 @@ def test_services_refuse_to_start_without_a_broker_address(monkeypatch: pytest.M
 
 
 def test_malformed_setting_names_its_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NDX_REQUEST_TIMEOUT_S", "soon")
-    with pytest.raises(SettingsError, match="NDX_REQUEST_TIMEOUT_S"):
+    monkeypatch.setenv("NDX_CONNECT_TIMEOUT_S", "soon")
+    with pytest.raises(SettingsError, match="NDX_CONNECT_TIMEOUT_S"):
         load_settings()
 
 
@@ -55,7 +55,7 @@ def test_an_unparsable_bootstrap_address_names_the_variable(value: str, why: str
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("NDX_RATE_PER_AGENCY", "inf"), ("NDX_REQUEST_TIMEOUT_S", "nan"), ("NDX_INSTANCE", "a/b")],
+    [("NDX_RATE_PER_AGENCY", "inf"), ("NDX_CONNECT_TIMEOUT_S", "nan"), ("NDX_INSTANCE", "a/b")],
 )
 def test_non_finite_or_unsafe_values_are_refused(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str

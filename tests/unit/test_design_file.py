@@ -1,0 +1,88 @@
+"""Design files: every shipped design loads; a bad one names its file and field."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from services.registry.worktime import Database
+from services.shared.design import Design, DesignError, ServiceTime, load_design
+
+DESIGNS = Path(__file__).resolve().parents[2] / "deploy" / "designs"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "design.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(DESIGNS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_design_loads_and_says_what_question_it_answers(path: Path) -> None:
+    design = load_design(path)
+    assert design.name == path.stem
+    assert design.question
+    assert path.read_text(encoding="utf-8").startswith("# Question:")
+
+
+def test_the_baseline_design_is_the_default_design() -> None:
+    assert load_design(DESIGNS / "baseline.yaml").model_dump(exclude={"description", "question"}) \
+        == Design(name="baseline").model_dump(exclude={"description", "question"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("name: x\nregistry: {instnces: 2}\n", "registry.instnces"),
+        ("name: x\ntopics: {requests: many}\n", "topics.requests"),
+        ("name: x\ncluster: {brokers: 2}\n", "cluster.brokers"),
+        (
+            "name: x\ncluster: {brokers: 3, replication_factor: 2, min_insync_replicas: 3}\n",
+            "cluster: Value error, min_insync_replicas (3) exceeds replication_factor (2)",
+        ),
+        (
+            "name: x\ncluster: {brokers: 1, replication_factor: 3, min_insync_replicas: 2}\n",
+            "replication_factor (3) exceeds brokers (1)",
+        ),
+        (
+            "name: x\nregistry: {service_time: {model: lognormal, p50_ms: 5}}\n",
+            "registry.service_time",
+        ),
+        ("name: x\nproducers: {acks: some}\n", "producers.acks"),
+        ("registry: {instances: 2}\n", "name: Field required"),
+    ],
+)
+def test_a_bad_design_names_the_file_and_the_field(tmp_path: Path, text: str, field: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(DesignError) as caught:
+        load_design(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert field.split(":")[0] in message, message
+
+
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfename: x\n", b"name: [unclosed\n", b"- a list\n", b"name: x\nname: y\n"]
+)
+def test_an_unreadable_design_is_an_error_not_a_traceback(tmp_path: Path, raw: bytes) -> None:
+    path = tmp_path / "design.yaml"
+    path.write_bytes(raw)
+    with pytest.raises(DesignError, match=str(path)):
+        load_design(path)
+
+
+def test_a_lognormal_service_time_has_the_mean_its_p50_and_p99_imply() -> None:
+    spec = ServiceTime(model="lognormal", p50_ms=4.0, p99_ms=40.0)
+    assert 4.0 < spec.mean_ms < 40.0
+    assert spec.mean_ms == pytest.approx(4.0 * 1.6320, rel=1e-3)  # e^(σ²/2), σ = ln 10 / z99
+
+
+def test_the_database_model_draws_service_times_with_the_design_percentiles() -> None:
+    db = Database(ServiceTime(model="lognormal", p50_ms=4.0, p99_ms=40.0), 8, random.Random(1))
+    draws = sorted(db.draw_s() * 1000 for _ in range(50_000))
+    assert draws[len(draws) // 2] == pytest.approx(4.0, rel=0.05)
+    assert draws[int(len(draws) * 0.99)] == pytest.approx(40.0, rel=0.1)
+    assert Database(ServiceTime(model="fixed", ms=3), 1, random.Random(1)).draw_s() == 0.003
+    assert Database(ServiceTime(), 1, random.Random(1)).idle
