@@ -124,6 +124,7 @@ class Options(Part):
     budget_s: float
     ceiling_seconds: float
     runs_dir: Path
+    security: bool = False  # this series ran on a secured broker (SASL, ACLs, signed records)
 
 
 class BenchResult(Part):

@@ -135,3 +135,13 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     assert back == result
     assert back.options.runs_dir == tmp_path
     assert back.headline.at_80pct is not None and back.headline.at_80pct.offered_tps == 800
+
+
+def test_the_bench_measures_security_off_then_on_unless_told_one(tmp_path: Path) -> None:
+    from loadtests.bench.__main__ import options
+
+    runs = ["--runs-dir", str(tmp_path)]
+    assert [o.security for o in options(runs)] == [False, True]
+    assert [o.security for o in options([*runs, "--security", "both"])] == [False, True]
+    assert [o.security for o in options([*runs, "--security", "on"])] == [True]
+    assert [o.security for o in options([*runs, "--security", "off"])] == [False]
