@@ -35,6 +35,8 @@ periods:
   - {{name: load, duration_s: 12, rate_per_s: 60, online_share: 0.4}}
 mix: {{verify: 0.55, lookup: 0.2, dossier: 0.15, death: 0.1}}
 errors: {{wrong_name: 0.05, unknown_id: 0.05, invalid_id: 0.05, unauthorised_lookup: 0.1}}
+faults:  # its request in another agency's name is dead-lettered: DLQ headers to scan
+  - {{action: rogue_agency, at_s: 4, agency: province.001, victim: province.079}}
 """
 CODEC = Codec(Catalogue())
 SHORTEST_ID = 6  # shorter malformed ids would match by chance anywhere; real ids have 12 digits
@@ -74,7 +76,7 @@ async def test_no_citizen_id_appears_in_logs_labels_dead_letter_headers_or_audit
     scenario = tmp_path / "scan.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=cluster.stack.bootstrap)
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.INFO):  # the level the driver logs at
         report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True),
                                live=False)  # fmt: skip
     phase = report.phases[0]
@@ -99,7 +101,7 @@ async def test_no_citizen_id_appears_in_logs_labels_dead_letter_headers_or_audit
     assert set(pages) >= {"registry-1", "monitor"}
     labels = {name: label_values(text) for name, text in pages.items()}
     letters = await read_topic(bootstrap, DLQ.name, security=admin)
-    assert letters, "the malformed ids should have made dead letters"
+    assert letters, "the rogue agency's forged request should have made a dead letter"
     headers = [value.decode("utf-8", "replace") for r in letters for _, value in r.headers]
     audit = await read_topic(bootstrap, AUDIT.name, security=admin)
     dossiers = await read_topic(bootstrap, DOSSIERS.name, security=admin)
