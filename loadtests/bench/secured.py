@@ -59,11 +59,25 @@ def credentials_in_env(path: Path | None) -> Iterator[None]:
             os.environ["NDX_CREDENTIALS"] = before
 
 
-def cpu_per_tx(result: BenchResult) -> float | None:
-    """Total CPU ms per transaction at the highest sustained step, when measured."""
-    passed = [s for s in result.steps if s.passed and s.cpu is not None]
-    top = max(passed, key=lambda s: s.offered_tps, default=None)
-    return None if top is None or top.cpu is None else top.cpu.total_ms
+def same_step(off: BenchResult, on: BenchResult) -> tuple[str, float | None, float | None]:
+    """CPU ms per transaction at the highest rate both series sustained, else at the warm-up
+    (the same offered rate in both): what one transaction costs with and without security."""
+
+    def cpu(result: BenchResult, rate: float, passed: bool) -> float | None:
+        for step in result.steps:
+            if step.offered_tps == rate and step.cpu is not None and (step.passed or not passed):
+                return step.cpu.total_ms
+        return None
+
+    both = {s.offered_tps for s in off.steps if s.passed} & {s.offered_tps for s in on.steps
+                                                              if s.passed}  # fmt: skip
+    if both:
+        rate = max(both)
+        return f"at {rate:,.0f}/s sustained", cpu(off, rate, True), cpu(on, rate, True)
+    if off.steps and on.steps:
+        rate = off.steps[0].offered_tps
+        return f"at the {rate:,.0f}/s warm-up", cpu(off, rate, False), cpu(on, rate, False)
+    return "not measured", None, None
 
 
 def print_cost(off: BenchResult, on: BenchResult, console: Console) -> None:
@@ -72,10 +86,10 @@ def print_cost(off: BenchResult, on: BenchResult, console: Console) -> None:
     for column in ("", "security off", "security on", "on / off"):
         table.add_column(column, justify="right")
     tps = (off.headline.max_sustained_tps, on.headline.max_sustained_tps)
-    cpu = (cpu_per_tx(off), cpu_per_tx(on))
     ratio_tps = f"{tps[1] / tps[0]:.2f}" if tps[0] else "-"
     table.add_row("max sustained verifications/s", f"{tps[0]:,.0f}", f"{tps[1]:,.0f}", ratio_tps)
-    shown = [f"{c:.2f}" if c is not None else "-" for c in cpu]
+    where, *cpu = same_step(off, on)
+    shown = [f"{c:.3f}" if c is not None else "-" for c in cpu]
     ratio_cpu = f"{cpu[1] / cpu[0]:.2f}" if cpu[0] and cpu[1] else "-"
-    table.add_row("CPU ms per transaction (top step)", *shown, ratio_cpu)
+    table.add_row(f"CPU ms per transaction {where}", *shown, ratio_cpu)
     console.print(table)
