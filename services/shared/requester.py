@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import time
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.shared import metrics
+from services.shared.background import cancel
 from services.shared.codec import Codec, CodecError
 from services.shared.design import Requesters
 from services.shared.messages import Answer, Request
@@ -81,11 +81,7 @@ class AgencyClient:
         ]
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._retrying]:
-            task.cancel()
-        for task in [*self._tasks, *self._retrying]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel([*self._tasks, *self._retrying])
         await self.producer.stop()
         await self.replies.stop()
 

@@ -83,8 +83,11 @@ async def test_the_same_crash_with_one_copy_shows_the_outage_and_its_recovery(
     # Requests on the dead broker's partitions wait for it: latency shows the whole outage.
     assert phase.latency_ms.max >= 4000, phase.latency_ms
     start = next(s.t for s in report.timeline if s.phase == "load")
-    crashed = [s for s in report.timeline if start + 9 <= s.t <= start + 13]
-    assert max(s.latency_ms.p99 for s in crashed) >= 2000
+    # Under CPU contention the stalled answers may land in any second after the crash.
+    after = [s for s in report.timeline if s.t >= start + 8]
+    before = [s for s in report.timeline if start + 1 <= s.t < start + 8]
+    assert max(s.latency_ms.p99 for s in after) >= 2000
+    assert max(s.latency_ms.p99 for s in after) > max(s.latency_ms.p99 for s in before)
 
 
 async def test_compare_plays_one_workload_on_two_designs_and_the_cache_spares_the_registry(
