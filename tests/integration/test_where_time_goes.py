@@ -40,10 +40,12 @@ SLOW_REGISTRY = (
 )
 
 
-async def play(tmp_path: Path, bootstrap: str, faults: str = "", rate: int = 60,
-               timeout: int = 2, retries: int = 6, design: str | None = None) -> RunReport:  # fmt: skip
+async def play(
+    tmp_path: Path, bootstrap: str, faults: str = "", rate: int = 60, timeout_s: int = 2,
+    retries: int = 6, design: str | None = None,
+) -> RunReport:  # fmt: skip
     scenario = tmp_path / "hops.yaml"
-    scenario.write_text(SCENARIO.format(timeout=timeout, retries=retries, rate=rate,
+    scenario.write_text(SCENARIO.format(timeout=timeout_s, retries=retries, rate=rate,
                                         faults=faults or "  []"), encoding="utf-8")  # fmt: skip
     design_path = None
     if design is not None:
@@ -99,7 +101,7 @@ async def test_a_slow_agency_is_named_slowest_link_with_its_extra_time_in_reply_
 async def test_a_slow_registry_puts_the_time_in_registry_work_and_the_request_queue_on_every_link(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    report = await play(tmp_path, kafka_bootstrap, rate=60, timeout=10, retries=0,
+    report = await play(tmp_path, kafka_bootstrap, rate=60, timeout_s=10, retries=0,
                         design=SLOW_REGISTRY)  # fmt: skip
     hops = report.hops
     assert hops is not None
