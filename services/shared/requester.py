@@ -117,6 +117,8 @@ class AgencyClient:
         if answer is None:
             metrics.TIMEOUTS.labels(self.agency, flow).inc()
         stamps = None if answer is None else _stamps(waiting, answer, start, now)
+        if stamps is not None:
+            metrics.observe_hops(flow, stamps)
         return Result(outcome, answer, latency, waiting.attempt, stamps)
 
     async def _send(self, waiting: _Pending) -> None:
