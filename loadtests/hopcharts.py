@@ -48,7 +48,7 @@ def link_heatmap(hops: HopsReport) -> Chart:
     height = max(260, 22 * len(heat.agencies) + 120)
     base_layout(fig, height)
     fig.update_layout(xaxis_title=f"seconds into the run ({heat.bucket_s:g} s buckets)",
-                      hovermode="closest")  # fmt: skip
+                      hovermode="closest", yaxis={"autorange": "reversed"})  # fmt: skip
     note = "Each cell is one agency's end-to-end p99 over a few seconds; drag to zoom."
     return Chart("chart-link-heatmap", "p99 per agency over time", note, fig, height)
 
