@@ -50,10 +50,12 @@ def test_an_answer_without_registry_stamps_is_not_split() -> None:
     assert split(Stamps(T0, T0 + 10, T0 + 500)) is None
 
 
-async def _results(codec: Codec, n: int = 30) -> list[tuple[str, Result]]:
+async def _results(
+    codec: Codec, n: int = 30, reader: Codec | None = None
+) -> list[tuple[str, Result]]:
     bus = MemoryBus()
     async with registry_loop(bus, codec=codec):
-        client = AgencyClient(AGENCY, bus, Codec(Catalogue()), timeout_s=5.0)
+        client = AgencyClient(AGENCY, bus, reader or Codec(Catalogue()), timeout_s=5.0)
         await client.start()
         reqs = requests(n)
         results = await asyncio.gather(*(client.request(r) for r in reqs))
@@ -80,6 +82,13 @@ async def test_a_v1_registry_still_answers_and_its_transactions_count_as_unstamp
         assert result.outcome == "MATCH"
         ledger.record(AGENCY, "verify", "p", requests(1)[0], result)
     assert (ledger.stamped, ledger.unstamped) == (0, 10)
+
+
+async def test_a_requester_that_reads_only_v1_answers_works_with_a_v3_registry() -> None:
+    v1_reader = Codec(Catalogue(), reader_versions={ANSWERED_V3: 1})
+    for _, result in await _results(Codec(Catalogue()), 10, reader=v1_reader):
+        assert result.outcome == "MATCH"
+        assert result.stamps is not None and not result.stamps.complete  # it cannot see them
 
 
 async def test_ledgers_merged_from_two_processes_equal_one_ledger_of_everything() -> None:
