@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
@@ -24,10 +25,6 @@ def _histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
 
 
-def _value(us: float) -> int:
-    return max(LOWEST_US, min(HIGHEST_US, int(us)))
-
-
 @dataclass(frozen=True)
 class EncodedHops:
     """A hop ledger as plain data (picklable, JSON-able with the blobs as text)."""
@@ -42,8 +39,9 @@ class EncodedHops:
 
 @dataclass
 class HopLedger:
-    """Histograms keyed by (phase, flow, hop), (agency, flow, hop), (agency, flow) and
-    (agency, time bucket); a hop of 0 µs is recorded as 1 µs, the histograms' floor."""
+    """Histograms keyed by (phase, agency, flow, hop), (agency, flow) and (agency, time
+    bucket): six values a transaction; per flow, period and link they are added up when
+    reported. A hop of 0 µs is recorded as 1 µs, the histograms' floor."""
 
     bucket_s: float = BUCKET_S
     hists: dict[str, dict[Key, HdrHistogram]] = field(
@@ -60,7 +58,7 @@ class HopLedger:
         hist = hists.get(key)
         if hist is None:
             hist = hists[key] = _histogram()
-        hist.record_value(_value(us))
+        hist.record_value(LOWEST_US if us < LOWEST_US else min(HIGHEST_US, int(us)))
 
     def record(self, agency: str, flow: str, phase: str, request: Request, result: Result
                ) -> None:  # fmt: skip
@@ -77,9 +75,9 @@ class HopLedger:
             self.unstamped += 1
             return
         self.stamped += 1
-        for hop, us in hops.by_name().items():
-            self._add("phase", (phase, flow, hop), us)
-            self._add("hop", (agency, flow, hop), us)
+        for hop, us in zip(HOPS, (hops.generator_us, hops.request_us, hops.registry_us,
+                                  hops.reply_us), strict=True):  # fmt: skip
+            self._add("hop", (phase, agency, flow, hop), us)
         self._bound(result.stamps)
 
     def _bound(self, stamps: Stamps) -> None:
@@ -123,23 +121,25 @@ class HopLedger:
                 ledger.hists[family][tuple(key)] = hist
         return ledger
 
-    def _hops(self, family: str, prefix: Key) -> HopLatencies:
-        hists = self.hists[family]
-        return {h: latency_summary(hists[(*prefix, h)]) for h in HOPS if (*prefix, h) in hists}
+    def _hops(self, keep: Callable[[Key], Key | None]) -> dict[Key, HopLatencies]:
+        """Hop histograms added up by what `keep` makes of (phase, agency, flow)."""
+        merged: dict[Key, dict[str, HdrHistogram]] = {}
+        for (phase, agency, flow, hop), hist in self.hists["hop"].items():
+            if (key := keep((phase, agency, flow))) is not None:
+                by_hop = merged.setdefault(key, {})
+                by_hop.setdefault(hop, _histogram()).add(hist)
+        return {k: {h: latency_summary(v[h]) for h in HOPS if h in v} for k, v in merged.items()}
 
     def report(self) -> HopsReport:
-        flows = sorted({k[1] for k in self.hists["phase"]})
-        phases = list(dict.fromkeys(k[0] for k in self.hists["phase"]))
-        by_flow: dict[str, HopLatencies] = {}
-        for flow in flows:
-            merged = {h: _histogram() for h in HOPS}
-            for (_, f, hop), hist in self.hists["phase"].items():
-                if f == flow:
-                    merged[hop].add(hist)
-            by_flow[flow] = {h: latency_summary(merged[h]) for h in HOPS}
+        by_flow = self._hops(lambda k: (k[2],))
+        by_phase = self._hops(lambda k: (k[0], k[2]))
+        by_link = self._hops(lambda k: (k[1], k[2]))
+        phases: dict[str, dict[str, HopLatencies]] = {}
+        for (phase, flow), hops in by_phase.items():
+            phases.setdefault(phase, {})[flow] = hops
         links = [
             LinkReport(agency=a, flow=f, count=hist.get_total_count(),
-                       latency_ms=latency_summary(hist), hops_ms=self._hops("hop", (a, f)))
+                       latency_ms=latency_summary(hist), hops_ms=by_link.get((a, f), {}))
             for (a, f), hist in self.hists["link"].items()
         ]  # fmt: skip
         links.sort(key=lambda link: (-link.latency_ms.p99, link.agency, link.flow))
@@ -150,8 +150,8 @@ class HopLedger:
             hops=list(HOPS),
             stamped=self.stamped,
             unstamped=self.unstamped,
-            flows=by_flow,
-            phases={p: {f: self._hops("phase", (p, f)) for f in flows} for p in phases},
+            flows={f: by_flow[(f,)] for f in sorted(f for (f,) in by_flow)},
+            phases={p: dict(sorted(v.items())) for p, v in phases.items()},
             links=links,
             slowest=links[0].name if links else None,
             heatmap=self._heatmap(),

@@ -89,7 +89,8 @@ async def play(
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     faults = FaultRunner(scenario, stack, transports(plan.agencies[0].agency))
     faults.driver = driver
-    driver.hops.transactions = OpRecord(stack.run_dir / FILE_NAME, audit_key(settings))
+    if settings.transaction_record:
+        driver.hops.transactions = OpRecord(stack.run_dir / FILE_NAME, audit_key(settings))
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], **stack.pids()})
     await driver.start()
     try:
@@ -108,7 +109,8 @@ async def play(
         await cpu.stop()
         await meter.stop()
         await driver.stop()
-        await asyncio.to_thread(driver.hops.transactions.close)
+        if driver.hops.transactions is not None:
+            await asyncio.to_thread(driver.hops.transactions.close)
     report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, driver,
                           ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
     report.faults = list(faults.log)
