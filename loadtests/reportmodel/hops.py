@@ -37,7 +37,7 @@ class HopsReport(Part):
 
     hops: list[str]
     stamped: int
-    unstamped: int  # answered by a writer without registry stamps, or not answered at all
+    unstamped: int  # timed out, answered from a replica, or by a registry on an older schema
     flows: dict[str, HopLatencies]
     phases: dict[str, dict[str, HopLatencies]]  # phase -> flow -> hop
     links: list[LinkReport]  # slowest p99 first
