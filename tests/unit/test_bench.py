@@ -23,6 +23,7 @@ from loadtests.bench.figures import (
     parse_producer_performance,
     step_rates,
 )
+from loadtests.bench.floor import parse_end_to_end
 from loadtests.bench.model import BenchResult, BenchStep, Host, Options, RawCeiling, ToolLatency
 
 pytestmark = pytest.mark.unit
@@ -135,3 +136,18 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     assert back == result
     assert back.options.runs_dir == tmp_path
     assert back.headline.at_80pct is not None and back.headline.at_80pct.offered_tps == 800
+
+
+def test_latency_tool_summary_gives_the_one_hop_floor() -> None:
+    output = (
+        "0\t6.12\n100\t3.01\nAvg latency: 7.3751 ms\n"
+        "Percentiles: 50th = 4, 99th = 51, 99.9th = 339\n"
+    )
+    floor = parse_end_to_end(output, messages=500, size=300)
+    assert (floor.avg_ms, floor.p50_ms, floor.p99_ms, floor.p999_ms) == (7.3751, 4, 51, 339)
+    assert (floor.messages, floor.record_size) == (500, 300)
+
+
+def test_latency_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
+    with pytest.raises(BenchError, match=r"(?s)no EndToEndLatency summary.*broker gone"):
+        parse_end_to_end("broker gone", messages=10, size=300)
