@@ -75,7 +75,7 @@ async def bench(opts: Options, console: Console) -> BenchResult:
         raw_ceiling=ceiling,
         hop_floor=floor,
         steps=steps,
-        headline=headline(steps, ceiling.records_per_s),
+        headline=headline(steps, ceiling.records_per_s, floor.avg_ms),
         path=str(out / "bench.json"),
     )
     out.mkdir(parents=True, exist_ok=True)
