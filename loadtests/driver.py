@@ -13,6 +13,7 @@ from itertools import accumulate
 from loadtests.agencies import PlayedAgency, flow_pools
 from loadtests.arrivals import arrival_times
 from loadtests.cached import ask, replicas_for
+from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.scenario import Period, Scenario
 from loadtests.timeline import Timeline
@@ -64,6 +65,7 @@ class Driver:
         self.codec = codec
         self.phases: list[PhaseLedger] = []
         self.timeline = Timeline()
+        self.hops = HopLedger()
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
         self._t0 = self._wall0 = 0.0
@@ -274,6 +276,7 @@ class Driver:
             f"{flow}: expected {expected.outcome} {expected.fields} {expected.data}, "
             f"got {result.outcome} {fields} {data}")  # fmt: skip
         ledger.record(flow, result.outcome, correct, result.latency_s, detail)
+        self.hops.record(agency, flow, ledger.name, request, result)
         done = asyncio.get_running_loop().time()
         ledger.ended = max(ledger.ended, done)
         self._second(int(done - self._t0), ledger.name, result.latency_s)

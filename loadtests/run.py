@@ -20,6 +20,7 @@ from loadtests.htmlreport import write_html
 from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
 from loadtests.measure import Measured, Meter, measured
+from loadtests.oprecord import FILE_NAME, OpRecord
 from loadtests.report import write_report
 from loadtests.reportmodel import (
     CacheReport,
@@ -88,6 +89,8 @@ async def play(
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     faults = FaultRunner(scenario, stack, transports(plan.agencies[0].agency))
     faults.driver = driver
+    if settings.transaction_record:
+        driver.hops.transactions = OpRecord(stack.run_dir / FILE_NAME, audit_key(settings))
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], **stack.pids()})
     await driver.start()
     try:
@@ -106,11 +109,14 @@ async def play(
         await cpu.stop()
         await meter.stop()
         await driver.stop()
+        if driver.hops.transactions is not None:
+            await asyncio.to_thread(driver.hops.transactions.close)
     report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, driver,
                           ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
     report.faults = list(faults.log)
     report.seed = config.seed
     report.cpu = cpu.report(report.totals.answered)
+    report.hops = driver.hops.report()
     if driver.replicas:
         report.cache = CacheReport.of([
             ReplicaReport(ministry=m, held=len(r), hits=r.hits, misses=r.misses)

@@ -17,6 +17,7 @@ from rich.console import Console
 from loadtests.bench import secured
 from loadtests.bench.ceiling import RAW_TOPIC, raw_ceiling, typical_record_size
 from loadtests.bench.figures import QUICK_RATES, RATES, BenchError, headline
+from loadtests.bench.floor import FLOOR_TOPIC, hop_floor
 from loadtests.bench.model import BenchResult, Host, Options
 from loadtests.bench.steps import series
 from loadtests.bench.table import print_result, step_line
@@ -54,17 +55,19 @@ async def bench(opts: Options, console: Console) -> BenchResult:
     bootstrap = await asyncio.to_thread(broker.start)
     try:
         assert broker.pid is not None
-        raw = TopicSpec(RAW_TOPIC, None, VERIFY.partitions)
+        tools = [TopicSpec(RAW_TOPIC, None, VERIFY.partitions), TopicSpec(FLOOR_TOPIC, None, 1)]
         config, credentials = None, None
         if broker.admin is not None:
-            credentials = await asyncio.to_thread(secured.prepare, broker, [raw])
+            credentials = await asyncio.to_thread(secured.prepare, broker, tools)
             config = secured.perf_config(broker.admin, broker.data_dir)
         else:
-            await KafkaTransport(bootstrap).ensure_topics([raw])
+            await KafkaTransport(bootstrap).ensure_topics(tools)
         ceiling = await asyncio.to_thread(
             raw_ceiling, bootstrap, size, opts.ceiling_seconds, broker.pid, config
         )
         console.print(f"raw Kafka ceiling: {ceiling.records_per_s:,.0f} records/s")
+        floor = await asyncio.to_thread(hop_floor, bootstrap, size, opts.floor_messages, config)
+        console.print(f"one-hop floor: avg {floor.avg_ms:.2f} ms, p99 {floor.p99_ms:.0f} ms")
         with secured.credentials_in_env(credentials):
             steps = await series(
                 opts, bootstrap, broker.pid, out, t0 + opts.budget_s,
@@ -79,8 +82,9 @@ async def bench(opts: Options, console: Console) -> BenchResult:
         host=Host(cpus=os.cpu_count(), loadavg_start=load, loadavg_end=os.getloadavg()),
         options=opts,
         raw_ceiling=ceiling,
+        hop_floor=floor,
         steps=steps,
-        headline=headline(steps, ceiling.records_per_s),
+        headline=headline(steps, ceiling.records_per_s, floor.avg_ms),
         path=str(out / "bench.json"),
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -120,6 +124,7 @@ def options(argv: list[str] | None) -> list[Options]:
         registries=a.registries,
         budget_s=a.budget_s or (150.0 if q else 450.0),
         ceiling_seconds=4.0 if q else 12.0,
+        floor_messages=500 if q else 3000,
         runs_dir=a.runs_dir,
     )
     if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:

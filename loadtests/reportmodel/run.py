@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from loadtests.reportmodel.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
 from loadtests.reportmodel.design import CacheReport, DesignReport
+from loadtests.reportmodel.hops import HopsReport
 from loadtests.reportmodel.parts import (
     CapacityResult,
     CpuReport,
@@ -102,6 +103,7 @@ class RunReport(Sparse):
     cache: CacheReport | None = None
     cpu: CpuReport | None = None
     paths: Paths | None = None
+    hops: HopsReport | None = None
 
     @field_validator("schema_version")
     @classmethod
