@@ -13,6 +13,7 @@ from typing import Literal
 
 from loadtests.cluster.probe import metadata_brokers
 from loadtests.localbroker import LocalBroker
+from loadtests.upsecure import admin_login, process_file
 from services.shared.settings import REPO_ROOT
 
 STATE = REPO_ROOT / ".cache" / "stack"
@@ -64,7 +65,8 @@ class Component:
 def ready(probe: Probe, name: str, port: int) -> bool:
     """True when the component serves: broker answers Metadata, services report ready."""
     if probe == "broker":
-        return metadata_brokers(port) > 0
+        login, ca_file = admin_login(BROKER_DATA)
+        return metadata_brokers(port, login=login, ca_file=ca_file) > 0
     path = "/-/ready" if probe == "prometheus" else "/metrics"
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2.0) as resp:
@@ -82,13 +84,16 @@ def agencies_of(kind: str, listed: str) -> str:
     return ",".join(a.strip() for a in listed.split(",") if a.strip().startswith(kind + "."))
 
 
-def _service(member: Member, bootstrap: str, topology: Path) -> Component:
+def _service(member: Member, bootstrap: str, topology: Path, secured: bool) -> Component:
+    """One service; on the local (secured) broker with its own credentials file."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "NDX_TOPOLOGY": str(topology),
         "NDX_METRICS_PORT": str(member.metrics_port),
         "NDX_INSTANCE": member.name,
     }
+    if secured:
+        env["NDX_CREDENTIALS"] = str(process_file(BROKER_DATA, member.name))
     if member.name in ("ministry", "province") and os.environ.get("NDX_AGENCIES"):
         env["NDX_AGENCIES"] = agencies_of(member.name, os.environ["NDX_AGENCIES"])
     port = member.metrics_port
@@ -99,19 +104,21 @@ def _service(member: Member, bootstrap: str, topology: Path) -> Component:
 
 
 def broker() -> LocalBroker:
-    return LocalBroker(BROKER_DATA, BROKER_PORT, CONTROLLER_PORT, JMX_PORT)
+    """SASL/SCRAM clients only, deny by default; the supervisor provisions it once it serves."""
+    return LocalBroker(BROKER_DATA, BROKER_PORT, CONTROLLER_PORT, JMX_PORT, secured=True)
 
 
 def components(bootstrap: str | None, topology: Path) -> list[Component]:
     """In start order: the broker (unless a cluster is given), the services, Prometheus."""
     out = []
+    secured = bootstrap is None  # the local broker; a given cluster's users bring their own file
     if bootstrap is None:
         local = broker()
         bootstrap = local.bootstrap
         ports = (BROKER_PORT, CONTROLLER_PORT, JMX_PORT)
         urls = (bootstrap, f"http://127.0.0.1:{JMX_PORT}/metrics")
         out.append(Component("broker", "broker", BROKER_PORT, local.command, ports, urls))
-    out += [_service(m, bootstrap, topology) for m in MEMBERS]
+    out += [_service(m, bootstrap, topology, secured) for m in MEMBERS]
     if (binary := shutil.which("prometheus")) is not None:
         cmd = [binary, f"--config.file={PROMETHEUS_CONFIG}",
                f"--storage.tsdb.path={STATE / 'prometheus-data'}",

@@ -8,8 +8,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from loadtests.reportmodel import FaultRecord
+from loadtests.rogue import Rogue
 from loadtests.scenario import Fault, Scenario
 from loadtests.stack import RunStack
+from services.shared.codec import Catalogue, Codec
 from services.shared.topics import VERIFY
 from services.shared.transport import Transport
 
@@ -60,6 +62,9 @@ class FaultRunner:
             await asyncio.sleep(fault.for_s)
             self.driver.resume_agency(fault.agency)
             return {"agency": fault.agency, "for_s": fault.for_s}
+        if fault.action == "rogue_agency":
+            assert fault.agency is not None and fault.victim is not None
+            return await self._rogue(fault.agency, fault.victim)
         if fault.action == "poison":
             await self._poison(fault.count)
             return {"count": fault.count, "topic": VERIFY.name}
@@ -69,6 +74,12 @@ class FaultRunner:
             await asyncio.to_thread(self.stack.restart_service, svc.name, False, 0.0, pins)
             rolled.append(svc.name)
         return {"writer_version": fault.writer_version, "rolled": rolled}
+
+    async def _rogue(self, agency: str, victim: str) -> dict[str, Any]:
+        """Forbidden attempts on a secured run; each one denied keeps the run's ledger intact."""
+        rogue = Rogue(agency, victim, self.stack.bootstrap or "", self.stack.security(agency),
+                      Codec(Catalogue()), self.stack.ports("registry"))  # fmt: skip
+        return {"agency": agency, "victim": victim, "attempts": await rogue.attempt_all()}
 
     async def _poison(self, count: int) -> None:
         producer = self.transport.producer("fault.poison")

@@ -46,6 +46,10 @@ class Host(Protocol):
     broker_ready: threading.Event
 
     def launch(self, component: Component) -> psutil.Process | None: ...
+    def broker_serving(self) -> None:
+        """The broker answers: ready it for the services (users, ACLs), then let them start."""
+        ...
+
     def set_phase(self, name: str, phase: Phase) -> None: ...
     def exited(self, name: str, how: str, delay_s: float) -> None: ...
 
@@ -101,7 +105,7 @@ class Keeper(threading.Thread):
             if is_ready and not was_ready:
                 log.info("%s ready (pid %d)", c.name, proc.pid)
                 if c.probe == "broker":
-                    self.host.broker_ready.set()
+                    self.host.broker_serving()
             was_ready = was_ready or is_ready
             phase: Phase = "up" if is_ready else "unready" if was_ready else "starting"
             self.host.set_phase(c.name, phase)

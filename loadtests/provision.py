@@ -29,8 +29,9 @@ from confluent_kafka.admin import (
 )
 from pydantic import SecretStr
 
-from services.shared.access import AclRow, acl_table, principals, process_identities
+from services.shared.access import REGISTRY, AclRow, acl_table, principals, process_identities
 from services.shared.credentials import ClientSecurity, Credentials, write_credentials
+from services.shared.signing import new_run_secret
 from services.shared.topology import Topology
 
 log = logging.getLogger("ndx.provision")  # librdkafka's own lines, which name no secret
@@ -109,7 +110,7 @@ def provision(
         raise ProvisionError(f"{bootstrap}: ACLs refused: {'; '.join(failed[:5])}")
     credentials = Credentials(
         protocol=admin.protocol, mechanism=admin.mechanism, ca_file=admin.ca_file,
-        identities=passwords,
+        identities=passwords, run_secret=SecretStr(new_run_secret()),
     )  # fmt: skip
     return Provisioned(credentials, rows, time.monotonic() - began)
 
@@ -117,11 +118,12 @@ def provision(
 def write_process_files(
     directory: Path, credentials: Credentials, topology: Topology, only: Iterable[str] = ()
 ) -> dict[str, Path]:
-    """One private credentials file per process of the stack, holding only its identities."""
+    """One private credentials file per process of the stack, holding only its identities and
+    signing keys; only the registry's holds the run secret (it checks every signature)."""
     wanted = set(only)
     return {
         process: write_credentials(directory / f"{process}.credentials.yaml",
-                                   credentials.only(identities))
+                                   credentials.only(identities, process == REGISTRY))
         for process, identities in process_identities(topology).items()
         if identities and (not wanted or process in wanted)
     }  # fmt: skip

@@ -133,22 +133,25 @@ class Fault(_Strict):
 
     action: Literal[
         "kill_registry", "stop_registry", "restart_broker", "kill_broker", "slow_agency",
-        "poison", "schema_roll",
+        "poison", "schema_roll", "rogue_agency",
     ]  # fmt: skip
     at_s: float = Field(ge=0)
     period: str | None = None
     instance: int = Field(1, ge=1, description="Registry instance for kill/stop.")
     node: int = Field(1, ge=1, le=3, description="Local broker for restart/kill_broker.")
     down_s: float = Field(2.0, ge=0, le=120, description="How long it stays down.")
-    agency: str | None = Field(None, description="The slow agency.")
+    agency: str | None = Field(None, description="The slow (or rogue) agency.")
+    victim: str | None = Field(None, description="Whom a rogue agency reads or claims to be.")
     for_s: float = Field(5.0, gt=0, le=600, description="How long the agency stays slow.")
     count: int = Field(100, ge=1, le=100_000, description="Poison records to write.")
     writer_version: int = Field(2, ge=1, description="VerificationAnswered version to roll to.")
 
     @model_validator(mode="after")
     def _needs_agency(self) -> Fault:
-        if self.action == "slow_agency" and not self.agency:
-            raise ValueError("slow_agency needs an agency")
+        if self.action in ("slow_agency", "rogue_agency") and not self.agency:
+            raise ValueError(f"{self.action} needs an agency")
+        if self.action == "rogue_agency" and (not self.victim or self.victim == self.agency):
+            raise ValueError("rogue_agency needs a victim: another agency")
         return self
 
 

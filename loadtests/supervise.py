@@ -34,6 +34,7 @@ from loadtests.keeper import Keeper
 from loadtests.localbroker import PID_FILE, running_process, write_pid
 from loadtests.procs import identify, record_of
 from loadtests.stackstate import ComponentState, Phase, StackState
+from loadtests.upsecure import secure
 from services.shared.settings import REPO_ROOT
 
 log = logging.getLogger("ndx.supervise")
@@ -43,8 +44,10 @@ UNWATCHED_EXIT = "ended while no supervisor ran (exit status unknown)"
 class Supervisor:
     """Owns the state file: keepers report to it, it saves each change and updates its metrics."""
 
-    def __init__(self, comps: list[Component], bootstrap: str, prior: StackState | None) -> None:
+    def __init__(self, comps: list[Component], bootstrap: str, prior: StackState | None,
+                 topology: Path) -> None:  # fmt: skip
         self.comps = {c.name: c for c in comps}
+        self.bootstrap, self.topology = bootstrap, topology
         self.stopping, self.broker_ready = threading.Event(), threading.Event()
         self.lock = threading.Lock()
         self.metrics = CollectorRegistry()
@@ -120,6 +123,15 @@ class Supervisor:
         log.info("%s: started pid %d", component.name, proc.pid)
         return proc
 
+    def broker_serving(self) -> None:
+        """Users, ACLs and topics on a broker made afresh; then the services may start."""
+        try:
+            secure(self.bootstrap, BROKER_DATA, self.topology)
+        except Exception:  # the services wait; the broker's next start tries again
+            log.exception("could not provision the local broker")
+            return
+        self.broker_ready.set()
+
     def set_phase(self, name: str, phase: Phase) -> None:
         self.up.labels(name).set(1 if phase == "up" else 0)
         row = self.state.get(name)
@@ -184,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             prior = None
         comps = components(args.bootstrap, args.topology)
         bootstrap = args.bootstrap or f"127.0.0.1:{BROKER_PORT}"
-        supervisor = Supervisor(comps, bootstrap, prior)
+        supervisor = Supervisor(comps, bootstrap, prior, args.topology)
 
         def on_stop(signum: int, frame: FrameType | None) -> None:
             supervisor.stopping.set()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from loadtests.bench import secured
 from loadtests.bench.ceiling import RAW_TOPIC, raw_ceiling, typical_record_size
 from loadtests.bench.figures import QUICK_RATES, RATES, BenchError, headline
 from loadtests.bench.floor import FLOOR_TOPIC, hop_floor
@@ -41,29 +42,37 @@ async def bench(opts: Options, console: Console) -> BenchResult:
     started, t0 = datetime.now(UTC), time.monotonic()
     out = opts.runs_dir / f"bench-{started:%Y%m%d-%H%M%S}"
     size = typical_record_size(load_settings().seed)
+    out = out.with_name(out.name + ("-secured" if opts.security else "-plaintext"))
     data = REPO_ROOT / ".cache" / "brokers" / out.name
-    broker = LocalBroker(data, port=free_port(), controller_port=free_port())
+    broker = LocalBroker(data, port=free_port(), controller_port=free_port(),
+                         secured=opts.security)  # fmt: skip
     load = os.getloadavg()
     console.print(
-        f"[bold]ndxsim bench[/]: {os.cpu_count()} CPUs, load average {load[0]:.2f}; "
+        f"[bold]ndxsim bench[/] (security {'on' if opts.security else 'off'}): "
+        f"{os.cpu_count()} CPUs, load average {load[0]:.2f}; "
         f"a VerificationRequested is {size} bytes; starting a broker"
     )
     bootstrap = await asyncio.to_thread(broker.start)
     try:
         assert broker.pid is not None
-        raw = TopicSpec(RAW_TOPIC, None, VERIFY.partitions)
-        await KafkaTransport(bootstrap).ensure_topics([raw])
+        tools = [TopicSpec(RAW_TOPIC, None, VERIFY.partitions), TopicSpec(FLOOR_TOPIC, None, 1)]
+        config, credentials = None, None
+        if broker.admin is not None:
+            credentials = await asyncio.to_thread(secured.prepare, broker, tools)
+            config = secured.perf_config(broker.admin, broker.data_dir)
+        else:
+            await KafkaTransport(bootstrap).ensure_topics(tools)
         ceiling = await asyncio.to_thread(
-            raw_ceiling, bootstrap, size, opts.ceiling_seconds, broker.pid
+            raw_ceiling, bootstrap, size, opts.ceiling_seconds, broker.pid, config
         )
         console.print(f"raw Kafka ceiling: {ceiling.records_per_s:,.0f} records/s")
-        await KafkaTransport(bootstrap).ensure_topics([TopicSpec(FLOOR_TOPIC, None, 1)])
-        floor = await asyncio.to_thread(hop_floor, bootstrap, size, opts.floor_messages)
+        floor = await asyncio.to_thread(hop_floor, bootstrap, size, opts.floor_messages, config)
         console.print(f"one-hop floor: avg {floor.avg_ms:.2f} ms, p99 {floor.p99_ms:.0f} ms")
-        steps = await series(
-            opts, bootstrap, broker.pid, out, t0 + opts.budget_s,
-            lambda i, step: console.print(step_line(i, step)),
-        )  # fmt: skip
+        with secured.credentials_in_env(credentials):
+            steps = await series(
+                opts, bootstrap, broker.pid, out, t0 + opts.budget_s,
+                lambda i, step: console.print(step_line(i, step)),
+            )  # fmt: skip
     finally:
         await asyncio.to_thread(broker.stop)
         shutil.rmtree(broker.data_dir, ignore_errors=True)
@@ -83,7 +92,8 @@ async def bench(opts: Options, console: Console) -> BenchResult:
     return result
 
 
-def options(argv: list[str] | None) -> Options:
+def options(argv: list[str] | None) -> list[Options]:
+    """One Options per series: security off, on, or both (off first)."""
     p = argparse.ArgumentParser(prog="python -m loadtests.bench", description=DESCRIPTION)
     p.add_argument("--quick", action="store_true", help="fewer, shorter steps (a smoke run)")
     p.add_argument("--max-rate", type=float, help="highest offered rate, verifications/s")
@@ -92,6 +102,9 @@ def options(argv: list[str] | None) -> Options:
     p.add_argument("--registries", type=int, default=1, help="registry instances in each step")
     p.add_argument("--budget-s", type=float, help="time for the whole bench (450; 150 quick)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where bench-*/ goes")
+    p.add_argument("--security", choices=("on", "off", "both"), default="both",
+                   help="the series on a plaintext broker, a secured one, or both (default): "
+                   "what security costs")  # fmt: skip
     a = p.parse_args(argv)
     if not 1 <= a.registries <= 8:
         p.error("--registries must be between 1 and 8")
@@ -117,16 +130,20 @@ def options(argv: list[str] | None) -> Options:
     if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:
         p.error(f"--max-rate x --step-seconds (or --warm-up-s) plans more than the "
                 f"{MAX_PLANNED_ARRIVALS:,} arrivals a step may hold")  # fmt: skip
-    return opts
+    modes = {"off": [False], "on": [True], "both": [False, True]}[a.security]
+    return [opts.model_copy(update={"security": on}) for on in modes]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 when the bench ran, PASS or MISS alike; 1 when it could not run; 2 for bad input."""
-    opts = options(argv)
+    chosen = options(argv)
     setup_logging("bench", "WARNING")
     console = Console(width=None if sys.stdout.isatty() else WIDE)
+    results = []
     try:
-        result = asyncio.run(bench(opts, console))
+        for opts in chosen:
+            results.append(asyncio.run(bench(opts, console)))
+            print_result(results[-1], console)
     except (BenchError, BrokerError, StackError, TransportError) as exc:
         console.print(f"[red]bench: error:[/] {exc}", highlight=False)
         return 1
@@ -136,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("bench: interrupted; broker and services stopped")
         return 130
-    print_result(result, console)
+    if len(results) == 2:
+        secured.print_cost(results[0], results[1], console)
     return 0
 
 

@@ -47,13 +47,17 @@ def typical_record_size(seed: int) -> int:
     return round(statistics.median(sizes))
 
 
-def producer_performance(bootstrap: str, size: int, records: int) -> ProducerRun:
-    """One run of Kafka's own producer benchmark, unthrottled, acks=all."""
+def producer_performance(
+    bootstrap: str, size: int, records: int, config: Path | None = None
+) -> ProducerRun:
+    """One run of Kafka's own producer benchmark, unthrottled, acks=all (logged in through
+    `config` on a secured broker)."""
     if (java := shutil.which("java")) is None:
         raise BenchError("Java ('java') is not on PATH; Kafka's producer tool needs it")
     cmd = [java, "-Xmx512m", "-cp", f"{ensure_jars()}/*", PERF_TOOL, "--topic", RAW_TOPIC,
            "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
-           "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all"]  # fmt: skip
+           "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
+           *(["--producer.config", str(config)] if config else [])]  # fmt: skip
     t0 = time.monotonic()
     try:
         done = subprocess.run(
@@ -67,13 +71,15 @@ def producer_performance(bootstrap: str, size: int, records: int) -> ProducerRun
     return parse_producer_performance(done.stdout).model_copy(update={"wall_s": wall})
 
 
-def raw_ceiling(bootstrap: str, size: int, seconds: float, broker: int) -> RawCeiling:
+def raw_ceiling(
+    bootstrap: str, size: int, seconds: float, broker: int, config: Path | None = None
+) -> RawCeiling:
     """A short probe sizes the measured run so that it lasts about `seconds`."""
-    probe = producer_performance(bootstrap, size, PROBE_RECORDS)
+    probe = producer_performance(bootstrap, size, PROBE_RECORDS, config)
     wanted = probe.records_per_s * COLD_FACTOR * seconds
     records = int(min(max(wanted, PROBE_RECORDS), MAX_RECORDS))
     ticks = proc_ticks(broker)
-    result = producer_performance(bootstrap, size, records)
+    result = producer_performance(bootstrap, size, records, config)
     broker_ms = 1000 * (proc_ticks(broker) - ticks) / HZ / records
     return RawCeiling(**result.model_dump(), record_size=size,
                       broker_cpu_ms_per_record=round(broker_ms, 4))  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 from loadtests.bench.figures import BenchError
 from loadtests.bench.model import HopFloor
@@ -27,12 +28,13 @@ def parse_end_to_end(output: str, messages: int, size: int) -> HopFloor:
                     p999_ms=float(pct["p999"]))  # fmt: skip
 
 
-def hop_floor(bootstrap: str, size: int, messages: int) -> HopFloor:
-    """One record at a time, sent then read back: a request-reply is two of these hops."""
+def hop_floor(bootstrap: str, size: int, messages: int, config: Path | None = None) -> HopFloor:
+    """One record at a time, sent then read back: a request-reply is two of these hops (logged
+    in through `config`, a client properties file, on a secured broker)."""
     if (java := shutil.which("java")) is None:
         raise BenchError("Java ('java') is not on PATH; Kafka's latency tool needs it")
     cmd = [java, "-Xmx256m", "-cp", f"{ensure_jars()}/*", E2E_TOOL, bootstrap, FLOOR_TOPIC,
-           str(messages), "all", str(size)]  # fmt: skip
+           str(messages), "all", str(size), *([str(config)] if config else [])]  # fmt: skip
     try:
         done = subprocess.run(
             cmd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False

@@ -136,6 +136,7 @@ class Options(Part):
     ceiling_seconds: float
     floor_messages: int = 3000  # EndToEndLatency's records, one at a time
     runs_dir: Path
+    security: bool = False  # this series ran on a secured broker (SASL, ACLs, signed records)
 
 
 class BenchResult(Part):

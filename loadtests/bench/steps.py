@@ -18,7 +18,10 @@ from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
 from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.run import execute
+from services.shared.access import REGISTRY
 from services.shared.background import cancel
+from services.shared.credentials import credentials_of
+from services.shared.kafka import sasl_options
 from services.shared.settings import load_settings
 from services.shared.topics import VERIFY
 
@@ -39,9 +42,13 @@ def write_step(path: Path, name: str, rate: float, seconds: float, registries: i
 
 
 async def skip_backlog(bootstrap: str) -> int | None:
-    """Move the registry group to the end of the request topic: no step inherits a backlog."""
+    """Move the registry group to the end of the request topic: no step inherits a backlog
+    (as the registry, on a secured broker)."""
+    settings = load_settings()
+    credentials = credentials_of(settings)
+    login = sasl_options(credentials.security_for(REGISTRY) if credentials else None)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=REGISTRY_GROUP, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=REGISTRY_GROUP, enable_auto_commit=False, **login
     )
     await consumer.start()
     try:

@@ -79,6 +79,14 @@ class BrokerOutage(Part):
 DETAILS = ("node", "instance", "agency", "for_s", "count", "topic", "writer_version", "rolled")
 
 
+class RogueAttempt(Part):
+    """One forbidden attempt of a rogue agency and what stopped it."""
+
+    action: str
+    denied: bool
+    result: str
+
+
 class FaultRecord(Sparse):
     """What a fault directive did, and how long until it was over."""
 
@@ -95,14 +103,19 @@ class FaultRecord(Sparse):
     rolled: list[str] | None = None
     node: int | None = None  # the local broker a broker fault took down
     outage: BrokerOutage | None = None
+    victim: str | None = None  # whom a rogue agency tried to read or impersonate
+    attempts: list[RogueAttempt] | None = None
 
     def detail(self) -> str:
         """The fields this action has, as words for a table cell."""
         parts = [] if self.outage is None else [self.outage.summary()]
+        for a in self.attempts or []:
+            parts.append(f"{a.action}: {'denied' if a.denied else 'NOT DENIED'} ({a.result})")
         names = (
             "node",
             "instance",
             "agency",
+            "victim",
             "for_s",
             "count",
             "topic",

@@ -19,6 +19,7 @@ from services.registry.handlers import (
     handle_lookup,
     handle_verification,
 )
+from services.registry.identity import admit
 from services.registry.overlay import Overlay
 from services.registry.population import Population
 from services.registry.tally import tally
@@ -33,8 +34,9 @@ from services.shared.design import RegistryDesign
 from services.shared.kafkaprobe import KafkaProbe
 from services.shared.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
 from services.shared.readiness import watching
-from services.shared.runtime import ServiceLoop
-from services.shared.settings import Settings, load_settings
+from services.shared.runtime import ServiceLoop, admit_all
+from services.shared.settings import Settings, SettingsError, load_settings
+from services.shared.signing import Verifier
 from services.shared.topics import (
     CHANGES,
     CIVIL,
@@ -54,9 +56,10 @@ log = logging.getLogger("ndx.registry")
 async def registry_app(
     transport: Transport, topology: Topology, seed: int, audit_key: bytes, name: str,
     codec: Codec | None = None, design: RegistryDesign | None = None,
-    topics: Sequence[TopicSpec] | None = None,
+    topics: Sequence[TopicSpec] | None = None, verifier: Verifier | None = None,
 ) -> AsyncIterator[tuple[ServiceLoop, ChangeFollower]]:  # fmt: skip
-    """A registry with its overlay rebuilt and its clients started; closed on exit."""
+    """A registry with its overlay rebuilt and its clients started; closed on exit. With a
+    verifier (a secured run) it answers and replays only records signed by who they name."""
     design = design or RegistryDesign()
     topics = topics_for(topology.agencies()) if topics is None else topics
     if topics:  # a secured cluster's admin made them; a bootstrap passes none
@@ -69,6 +72,7 @@ async def registry_app(
         transport.consumer([CHANGES.name], client_id=f"{name}.changes", from_beginning=True),
         codec,
         registry.overlay,
+        verifier,
     )
     producer = transport.producer(name)
     consumer = transport.consumer([VERIFY.name, LOOKUP.name, CIVIL.name], name, REGISTRY_GROUP)
@@ -90,6 +94,7 @@ async def registry_app(
             "registry", REGISTRY_GROUP, consumer, producer, codec, handlers,
             request_id=_request_id, tally=tally, batch=design.batch_size,
             concurrent=not database.idle, commit_interval_s=design.commit_interval_ms / 1000,
+            admit=admit_all if verifier is None else functools.partial(admit, verifier),
         )  # fmt: skip
         yield loop, follower
 
@@ -135,12 +140,21 @@ async def _answer(
     ctx: ServiceContext, transport: Transport, name: str, session: asyncio.Event
 ) -> None:
     app = registry_app(transport, ctx.topology, ctx.config.seed, ctx.audit_key, name,
-                       ctx.codec(), ctx.config.design.registry, ())  # fmt: skip
+                       ctx.codec(), ctx.config.design.registry, (), _verifier(ctx))  # fmt: skip
     probe = KafkaProbe(ctx.bootstrap, name, ctx.settings.connect_timeout_s, ctx.security(REGISTRY))
     async with app as (loop, follower), watching(probe, loop.readiness, ctx.bootstrap):
         log.info("%s answering on %s (run %s)", name, ctx.bootstrap, ctx.config.run_id)
         await run_registry(loop, follower, session)
     log.info("%s stopped answering after %d records", name, loop.handled)
+
+
+def _verifier(ctx: ServiceContext) -> Verifier | None:
+    """A secured run's registry checks every signature: it must hold the run secret."""
+    if ctx.credentials is None:
+        return None
+    if (verifier := ctx.credentials.verifier()) is None:
+        raise SettingsError("NDX_CREDENTIALS: the registry's credentials file has no run_secret")
+    return verifier
 
 
 async def _stand_aside(watch: RunWatch, stop: asyncio.Event, name: str, mine: str) -> bool:

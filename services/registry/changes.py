@@ -5,23 +5,36 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.registry.identity import registry_wrote
 from services.registry.overlay import Overlay
+from services.shared import metrics
 from services.shared.codec import Codec, CodecError
 from services.shared.messages import CitizenChanged
+from services.shared.signing import Verifier
 from services.shared.transport import Consumer
 
 log = logging.getLogger("ndx.registry.changes")
 
 
 class ChangeFollower:
-    """Replays every change at start-up, then applies new ones as they arrive."""
+    """Replays every change at start-up, then applies new ones as they arrive; with a verifier
+    (a secured run) only changes the registry signed, anything else is skipped and counted."""
 
-    def __init__(self, consumer: Consumer, codec: Codec, overlay: Overlay) -> None:
+    def __init__(
+        self, consumer: Consumer, codec: Codec, overlay: Overlay, verifier: Verifier | None = None
+    ) -> None:
         self.consumer, self.codec, self.overlay = consumer, codec, overlay
-        self.applied = 0
+        self.verifier = verifier
+        self.applied = self.ignored = 0
 
     async def _read(self, timeout_ms: int) -> None:
         for rec in await self.consumer.getmany(timeout_ms=timeout_ms, max_records=5000):
+            if self.verifier is not None and not registry_wrote(self.verifier, rec):
+                self.ignored += 1
+                metrics.DENIED.labels("unknown", "change").inc()
+                log.warning("ignoring a change not signed by the registry at %s[%d]@%d",
+                            rec.topic, rec.partition, rec.offset)  # fmt: skip
+                continue
             try:
                 change = self.codec.decode(rec.value or b"")
             except CodecError as exc:

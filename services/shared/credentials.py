@@ -7,6 +7,11 @@ The file (YAML, mode 0600) holds only the identities one process needs, e.g.:
     identities:                   # principal -> password
       province.001: "…"
       province.079: "…"
+    signing_keys:                 # principal -> its record-signing key (hex); see signing.py
+      province.001: "…"
+      province.079: "…"
+
+The registry's file holds `run_secret` instead of signing keys: it derives every key from it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from services.shared.settings import Settings
+from services.shared.signing import Verifier, key_of
 
 Protocol = Literal["SASL_PLAINTEXT", "SASL_SSL"]
 Mechanism = Literal["SCRAM-SHA-512"]
@@ -43,6 +49,7 @@ class ClientSecurity:
     principal: str
     password: SecretStr
     ca_file: Path | None = None
+    signing_key: SecretStr | None = None  # hex; a producer signs each record with it when set
 
 
 class Credentials(BaseModel):
@@ -53,6 +60,23 @@ class Credentials(BaseModel):
     mechanism: Mechanism = "SCRAM-SHA-512"
     ca_file: Path | None = Field(None, description="CA certificate (PEM) for SASL_SSL.")
     identities: dict[str, SecretStr] = Field(min_length=1)
+    signing_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    run_secret: SecretStr | None = Field(None, description="Derives every signing key (hex).")
+
+    @field_validator("signing_keys")
+    @classmethod
+    def _hex_keys(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        bad = [p for p, s in v.items() if not re.fullmatch(r"[0-9a-f]{64}", s.get_secret_value())]
+        if bad:
+            raise ValueError(f"signing keys must be 64 hex digits: {bad}")
+        return v
+
+    @field_validator("run_secret")
+    @classmethod
+    def _hex_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.fullmatch(r"[0-9a-f]{64}", v.get_secret_value()):
+            raise ValueError("must be 64 hex digits")
+        return v
 
     @field_validator("identities")
     @classmethod
@@ -72,15 +96,35 @@ class Credentials(BaseModel):
         except KeyError:
             have = sorted(self.identities)
             raise KeyError(f"no identity for {principal!r} (have {have})") from None
-        return ClientSecurity(self.protocol, self.mechanism, principal, password, self.ca_file)
+        return ClientSecurity(self.protocol, self.mechanism, principal, password, self.ca_file,
+                              self.signing_key(principal))  # fmt: skip
 
-    def only(self, principals: Iterable[str]) -> Credentials:
-        """The same settings holding just these identities (a process gets no more)."""
+    def signing_key(self, principal: str) -> SecretStr | None:
+        """The key `principal` signs with: given, or derived from the run secret; else None."""
+        if (given := self.signing_keys.get(principal)) is not None:
+            return given
+        if self.run_secret is None:
+            return None
+        return SecretStr(key_of(self.run_secret.get_secret_value(), principal))
+
+    def verifier(self) -> Verifier | None:
+        """Checks any principal's signature; only a holder of the run secret has one."""
+        secret = self.run_secret
+        return None if secret is None else Verifier(secret.get_secret_value())
+
+    def only(self, principals: Iterable[str], keep_run_secret: bool = False) -> Credentials:
+        """The same settings holding just these identities and their signing keys (a process
+        gets no more); the run secret stays only when asked (the registry's file)."""
         wanted = list(principals)
         missing = [p for p in wanted if p not in self.identities]
         if missing:
             raise KeyError(f"no identity for {missing}")
-        return self.model_copy(update={"identities": {p: self.identities[p] for p in wanted}})
+        keys = {p: k for p in wanted if (k := self.signing_key(p)) is not None}
+        return self.model_copy(update={
+            "identities": {p: self.identities[p] for p in wanted},
+            "signing_keys": keys,
+            "run_secret": self.run_secret if keep_run_secret else None,
+        })  # fmt: skip
 
 
 def dump_credentials(credentials: Credentials) -> str:
@@ -90,6 +134,16 @@ def dump_credentials(credentials: Credentials) -> str:
         "mechanism": credentials.mechanism,
         **({"ca_file": str(credentials.ca_file)} if credentials.ca_file else {}),
         "identities": {p: s.get_secret_value() for p, s in credentials.identities.items()},
+        **(
+            {"signing_keys": {p: k.get_secret_value() for p, k in credentials.signing_keys.items()}}
+            if credentials.signing_keys
+            else {}
+        ),
+        **(
+            {"run_secret": credentials.run_secret.get_secret_value()}
+            if credentials.run_secret
+            else {}
+        ),
     }
     header = "# ndxsim credentials: SASL identities of one process. Keep private (mode 0600).\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -142,9 +142,10 @@ class Ministries(_Strict):
 
 
 class Security(_Strict):
-    """Per-agency SASL/SCRAM identities and deny-by-default ACLs on the brokers."""
+    """Per-agency SASL/SCRAM identities, deny-by-default ACLs and signed records; on unless a
+    design measures its cost with `enabled: false`."""
 
-    enabled: bool = False
+    enabled: bool = True
     tls: bool = False
 
 

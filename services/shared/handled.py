@@ -62,3 +62,4 @@ class Handled:
     detail: str = ""  # bounded words for the dead letter's header
     duplicate: bool = False  # answered from memory; tallied only if its first time never was
     sends: list[Outgoing] | None = None  # what goes out when not all of `outs` (a repeat)
+    denied: tuple[str, str] | None = None  # (agency, action) of a refused identity claim

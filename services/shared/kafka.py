@@ -26,6 +26,7 @@ from services.shared.bounds import MAX_REQUEST_BYTES
 from services.shared.credentials import ClientSecurity
 from services.shared.design import Design
 from services.shared.kafkagroup import BatchFence, Drain
+from services.shared.signing import signature, unsigned
 from services.shared.topics import TopicSpec
 from services.shared.transport import BrokerUnreachable, Headers, Record, TransportError
 
@@ -178,6 +179,10 @@ class KafkaProducer:
     ) -> asyncio.Future[Any]:
         if self._stale:
             await self._renew()
+        if self.security is not None and self.security.signing_key is not None:
+            key_hex = self.security.signing_key.get_secret_value()
+            sig = signature(self.security.principal, key_hex, topic, key, value)
+            headers = [*unsigned(headers), *sig]
         delivery: asyncio.Future[Any] = await self._p.send(
             topic, value, key=key, headers=list(headers) or None
         )

@@ -81,6 +81,12 @@ BATCH_RETRIES = Counter(
 DEAD_LETTERS = Counter(
     "ndx_dead_letters", "Records sent to the dead-letter topic.", ["service", "reason"]
 )
+DENIED = Counter(
+    "ndx_denied",
+    "Attempts refused: by the registry (a signature that does not bind the claimed agency) "
+    "or by the broker (an authorization error the driver met).",
+    ["agency", "action"],
+)
 CONSUMER_LAG = Gauge(
     "ndx_consumer_lag_records", "Records behind the end of the log.", ["group", "topic"]
 )

@@ -7,6 +7,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from services.shared import metrics
@@ -27,6 +28,8 @@ MAX_FLIGHTS = 4  # batches whose outputs may be on their way while the next is r
 POLL_MS = 100
 
 Handler = Callable[[Any], Awaitable[list[Outgoing]]]
+Admit = Callable[[Record, Any], "Refusal | None"]
+"""Checks who sent a decoded record before it is handled; a Refusal dead-letters it."""
 Tally = Callable[[Any, list[Outgoing], float], None]
 """Counts one freshly handled record (message, its outputs, handler seconds) once committed."""
 
@@ -41,6 +44,19 @@ class DeadLetter(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(detail or reason)
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A record whose sender may not claim what it claims: a bounded reason, who, and what."""
+
+    reason: str
+    agency: str
+    action: str
+
+
+def admit_all(rec: Record, message: Any) -> Refusal | None:
+    return None
 
 
 class ServiceLoop:
@@ -58,12 +74,13 @@ class ServiceLoop:
         batch: int = 500, tally: Tally = no_tally, rereads: Rereads | None = None,
         readiness: Readiness | None = None, concurrent: bool = False,
         commit_interval_s: float = 0.0, max_flights: int = MAX_FLIGHTS,
+        admit: Admit = admit_all,
     ) -> None:  # fmt: skip
         self.service, self.group = service, group
         self.readiness = readiness or Readiness(service)
         self.consumer, self.producer, self.codec = consumer, producer, codec
         self.handlers, self.request_id, self.batch = handlers, request_id, batch
-        self.tally, self.concurrent = tally, concurrent
+        self.tally, self.concurrent, self.admit = tally, concurrent, admit
         self.commit_interval_s, self.max_flights = commit_interval_s, max_flights
         self.rereads = rereads or Rereads()
         self.dedup = Deduplicator()
@@ -220,6 +237,9 @@ class ServiceLoop:
         home = TOPIC_OF.get(type(message))
         if handler is None or (home is not None and home.name != rec.topic):
             return Handled(rec, dead="unexpected_message", detail=type(message).__name__)
+        if (refusal := self.admit(rec, message)) is not None:  # before any answer or change
+            return Handled(rec, dead=refusal.reason, detail=refusal.action,
+                           denied=(refusal.agency, refusal.action))  # fmt: skip
         if (problem := oversized(message)) is not None:  # an answer or audit would copy it
             return Handled(rec, dead="oversized_field", detail=problem)
         key = self.request_id(message)
@@ -269,6 +289,8 @@ class ServiceLoop:
             rec = one.rec
             if one.dead:
                 metrics.DEAD_LETTERS.labels(self.service, one.dead).inc()
+                if one.denied is not None:
+                    metrics.DENIED.labels(*one.denied).inc()
                 log.warning("%s: dead-lettered %s[%d]@%d: %s", self.service, rec.topic,
                             rec.partition, rec.offset, one.dead)  # fmt: skip
                 continue

@@ -1,7 +1,8 @@
 """Every dashboard panel and every rule shows data from a real stack watched by a real Prometheus.
 
-The stack: a local KRaft broker with the JMX exporter agent, the registry, ministry, province
-and monitor services as processes, and this test process as the load driver playing a
+The stack: a secured local KRaft broker (SASL, ACLs, signed records) with the JMX exporter
+agent, the registry, ministry, province and monitor services as processes (each with its own
+credentials file), and this test process as the load driver playing a
 two-period scenario (tests/e2e/watching-scenario.yaml) and serving its own /metrics.
 Prometheus runs with deploy/prometheus/prometheus.yml (targets moved to the test's free ports)
 and the project's rules.
@@ -42,10 +43,15 @@ from rich.console import Console
 from loadtests import stack as stack_module
 from loadtests.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, LOCAL_ONLY_JOBS
 from loadtests.localbroker import LocalBroker
+from loadtests.provision import provision, write_process_files
 from loadtests.reportmodel import RunReport
 from loadtests.run import execute
 from loadtests.serviceproc import ServiceProcess, free_port, tail
+from services.shared.credentials import write_credentials
+from services.shared.kafka import KafkaTransport
 from services.shared.settings import load_settings
+from services.shared.topics import topics_for
+from services.shared.topology import load_topology
 from tests.support.browser import open_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,9 +200,22 @@ def prometheus_config(ports: dict[str, int], run_monitors: RunMonitors, into: Pa
     return path
 
 
+def secure(broker: LocalBroker, tmp: Path) -> tuple[dict[str, Path], Path]:
+    """Users, ACLs and topics on the secured broker; each process's credentials file, and the
+    whole set (with the run secret) for the run the test plays."""
+    assert broker.admin is not None
+    topology = load_topology(REPO / "loadtests" / "topologies" / "demo.yaml")
+    made = provision(broker.bootstrap, broker.admin, topology)
+    maker = KafkaTransport(broker.bootstrap, security=broker.admin)
+    asyncio.run(maker.ensure_topics(topics_for(topology.agencies())))
+    files = write_process_files(tmp / "secrets", made.credentials, topology)
+    return files, write_credentials(tmp / "all.credentials.yaml", made.credentials)
+
+
 def start_services(
-    stack: contextlib.ExitStack, bootstrap: str, ports: dict[str, int], logs: Path
-) -> None:
+    stack: contextlib.ExitStack, bootstrap: str, ports: dict[str, int], logs: Path,
+    files: dict[str, Path],
+) -> None:  # fmt: skip
     started = []
     for name, module, agencies in SERVICES:
         env = {
@@ -204,6 +223,7 @@ def start_services(
             "NDX_TOPOLOGY": "loadtests/topologies/demo.yaml",
             "NDX_RATE_PER_AGENCY": RATE_PER_AGENCY,
             "NDX_AGENCIES": agencies,
+            "NDX_CREDENTIALS": str(files[name]),
         }
         service = ServiceProcess(name, module, env, ports[name], logs / f"{name}.log")
         stack.callback(service.stop)
@@ -295,10 +315,13 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     tmp = tmp_path_factory.mktemp("watching")
     ports = {job: free_port() for job in JOBS}
     with contextlib.ExitStack() as stack:
-        broker = LocalBroker(tmp / "kafka", free_port(), free_port(), ports["kafka"])
+        broker = LocalBroker(tmp / "kafka", free_port(), free_port(), ports["kafka"], secured=True)
         stack.callback(broker.stop)
         bootstrap = broker.start()
-        start_services(stack, bootstrap, ports, tmp / "logs")
+        files, everyone = secure(broker, tmp)
+        env = stack.enter_context(pytest.MonkeyPatch.context())
+        env.setenv("NDX_CREDENTIALS", str(everyone))  # the run's driver and the services it starts
+        start_services(stack, bootstrap, ports, tmp / "logs", files)
         serve_driver_metrics(stack, ports["driver"])
         run_monitors = RunMonitors(tmp / "run-monitors.json")
         prom = start_prometheus(stack, prometheus_config(ports, run_monitors, tmp), tmp)

@@ -1,18 +1,25 @@
-"""Each fault directive under load ends with every request accounted for and every answer right."""
+"""Each fault directive under load ends with every request accounted for and every answer right,
+on a secured cluster (SASL identities, ACLs, signed records), as every run is by default."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from rich.console import Console
 
 from loadtests.reportmodel import RunReport
 from loadtests.run import execute
 from services.shared.codec import Catalogue, Codec
-from services.shared.settings import load_settings
+from services.shared.kafka import KafkaTransport
+from services.shared.settings import Settings, load_settings
 from services.shared.topics import reply_topic
-from tests.support.topics import read_topic
+from services.shared.topology import load_topology
+from services.shared.transport import Record
+from tests.support.secured import SecuredCluster as Secured
+from tests.support.secured import SecuredStack, secured_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = f"""
@@ -32,11 +39,29 @@ faults:
 """
 
 
-async def play(tmp_path: Path, faults: str, bootstrap: str | None, instances: int = 1
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
+    topology = load_topology(REPO / "loadtests" / "topologies" / "demo.yaml")
+    with secured_cluster(tmp_path_factory.mktemp("secured"), topology) as cluster:
+        yield cluster
+
+
+async def play(tmp_path: Path, faults: str, secured: Secured | None, instances: int = 1
                ) -> RunReport:  # fmt: skip
+    """Play on the shared secured cluster, or (None) on one the run's design starts itself."""
     scenario = tmp_path / "fault.yaml"
     scenario.write_text(BASE.format(instances=instances, faults=faults), encoding="utf-8")
-    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=bootstrap)
+    if secured is None:
+        settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=None)
+    else:  # the services the run starts read the same file from the environment
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("NDX_CREDENTIALS", str(secured.credentials))
+            settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=secured.stack.bootstrap)
+            return await _checked(scenario, tmp_path, settings, faults)
+    return await _checked(scenario, tmp_path, settings, faults)
+
+
+async def _checked(scenario: Path, tmp_path: Path, settings: Settings, faults: str) -> RunReport:
     report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True), live=False)
     phase = report.phases[0]
     assert phase.sent > 1500
@@ -46,10 +71,10 @@ async def play(tmp_path: Path, faults: str, bootstrap: str | None, instances: in
 
 
 async def test_killing_one_of_two_registries_mid_run_loses_nothing(
-    kafka_bootstrap: str, tmp_path: Path
+    secured: Secured, tmp_path: Path
 ) -> None:
     report = await play(tmp_path, "  - {action: kill_registry, at_s: 6, instance: 2, down_s: 2}",
-                        kafka_bootstrap, instances=2)  # fmt: skip
+                        secured, instances=2)  # fmt: skip
     assert report.faults[0].instance == "registry-2"
     assert report.phases[0].retries > 0  # requests on the dead member's partitions waited
 
@@ -73,10 +98,10 @@ async def test_restarting_the_broker_mid_run_loses_nothing_and_readiness_follows
 
 
 async def test_a_slow_ministry_catches_up_and_its_late_answers_are_counted_not_applied(
-    kafka_bootstrap: str, tmp_path: Path
+    secured: Secured, tmp_path: Path
 ) -> None:
     report = await play(tmp_path, "  - {action: slow_agency, agency: ministry.vss, at_s: 5, "
-                        "for_s: 6}", kafka_bootstrap)  # fmt: skip
+                        "for_s: 6}", secured)  # fmt: skip
     phase = report.phases[0]
     assert phase.retries > 0
     assert phase.late_answers > 0  # the first copies arrived once it read again
@@ -84,25 +109,58 @@ async def test_a_slow_ministry_catches_up_and_its_late_answers_are_counted_not_a
 
 
 async def test_a_poison_flood_is_dead_lettered_while_traffic_is_answered(
-    kafka_bootstrap: str, tmp_path: Path
+    secured: Secured, tmp_path: Path
 ) -> None:
-    report = await play(tmp_path, "  - {action: poison, at_s: 5, count: 500}", kafka_bootstrap)
+    report = await play(tmp_path, "  - {action: poison, at_s: 5, count: 500}", secured)
     assert report.phases[0].dead_letters_measured == 500
 
 
 async def test_rolling_the_registry_to_v1_answers_and_back_to_v2_loses_nothing(
-    kafka_bootstrap: str, tmp_path: Path
+    secured: Secured, tmp_path: Path
 ) -> None:
     faults = ("  - {action: schema_roll, at_s: 4, writer_version: 1}\n"
               "  - {action: schema_roll, at_s: 14, writer_version: 2}")  # fmt: skip
-    report = await play(tmp_path, faults, kafka_bootstrap, instances=2)
+    report = await play(tmp_path, faults, secured, instances=2)
     assert [f.writer_version for f in report.faults] == [1, 2]
     codec = Codec(Catalogue())
-    replies = await read_topic(kafka_bootstrap, reply_topic("province.001"))
-    versions = {codec.writer_of(r.value).version for r in replies}
+    replies = await read_replies(secured.stack, "province.001")
+    versions = {codec.writer_of(r.value or b"").version for r in replies}
     assert versions >= {1, 2}
+
+
+async def test_a_rogue_agency_is_denied_everything_it_tries_and_nothing_legitimate_is_lost(
+    secured: Secured, tmp_path: Path
+) -> None:
+    rogue = "  - {action: rogue_agency, at_s: 6, agency: province.001, victim: province.079}"
+    report = await play(tmp_path, rogue, secured)
+    fault = report.faults[0]
+    assert fault.attempts is not None
+    outcome = {a.action: a.denied for a in fault.attempts}
+    assert outcome == {"read_replies": True, "write_changes": True, "create_topic": True,
+                       "impersonate": True}, fault.attempts  # fmt: skip
+    broker = {"read_replies", "write_changes", "create_topic"}
+    assert all("denied by the broker" in a.result for a in fault.attempts if a.action in broker)
+    counted = REGISTRY.get_sample_value(
+        "ndx_denied_total", {"agency": "province.001", "action": "write_changes"}
+    )
+    assert counted is not None and counted >= 1  # the driver's /metrics counts the broker's no
 
 
 @pytest.fixture(autouse=True)
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
+
+
+async def read_replies(stack: SecuredStack, agency: str) -> list[Record]:
+    """Everything on an agency's reply topic, read as that agency."""
+    security = stack.provisioned.credentials.security_for(agency)
+    transport = KafkaTransport(stack.bootstrap, security=security)
+    consumer = transport.consumer([reply_topic(agency)], f"{agency}.check", from_beginning=True)
+    await consumer.start()
+    out: list[Record] = []
+    try:
+        while not await consumer.at_end():
+            out += await consumer.getmany(timeout_ms=500, max_records=5000)
+    finally:
+        await consumer.stop()
+    return out

@@ -1,8 +1,10 @@
-"""The simulated world over a real broker: four flows, twenty agencies, audit without ids."""
+"""The simulated world over a real secured broker: four flows, twenty agencies, audit without
+ids."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,9 @@ from loadtests.reportmodel import RunReport
 from loadtests.run import execute
 from services.shared.codec import Catalogue, Codec, CodecError
 from services.shared.messages import LookupRequested, SharingAudited, VerificationRequested
-from services.shared.settings import load_settings
 from services.shared.topics import AUDIT, LOOKUP, VERIFY
+from services.shared.topology import load_topology
+from tests.support.secured import SecuredCluster, playing_on, secured_cluster
 from tests.support.topics import read_topic
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,12 +44,19 @@ def decoded(codec: Codec, value: bytes | None) -> object | None:
 
 
 @pytest.fixture(scope="module")
-async def world(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> RunReport:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster]:
+    topology = load_topology(REPO / "loadtests" / "topologies" / "vn-2024.yaml")
+    with secured_cluster(tmp_path_factory.mktemp("world-kafka"), topology) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+async def world(cluster: SecuredCluster, tmp_path_factory: pytest.TempPathFactory) -> RunReport:
     tmp = tmp_path_factory.mktemp("world")
     scenario = tmp / "world.yaml"
     scenario.write_text(SCENARIO, encoding="utf-8")
-    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
-    return await execute(scenario, tmp / "runs", settings, Console(quiet=True), live=False)
+    with playing_on(cluster) as settings:
+        return await execute(scenario, tmp / "runs", settings, Console(quiet=True), live=False)
 
 
 async def test_ten_thousand_mixed_requests_from_22_agencies_are_all_correct(
@@ -65,17 +75,20 @@ async def test_ten_thousand_mixed_requests_from_22_agencies_are_all_correct(
 
 
 async def test_audit_holds_one_record_per_transaction_and_never_a_citizen_id(
-    world: RunReport, kafka_bootstrap: str
+    world: RunReport, cluster: SecuredCluster
 ) -> None:
     codec = Codec(Catalogue())
-    ours = world.run_id + ":"  # the session's broker also holds other tests' traffic
-    requests = [m for t in (VERIFY.name, LOOKUP.name) for r in await read_topic(kafka_bootstrap, t)
+    bootstrap, admin = cluster.stack.bootstrap, cluster.stack.admin
+    ours = world.run_id + ":"  # as if the cluster held other runs' traffic
+    read = [r for t in (VERIFY.name, LOOKUP.name)
+            for r in await read_topic(bootstrap, t, security=admin)]  # fmt: skip
+    requests = [m for r in read
                 if (m := decoded(codec, r.value)) is not None
                 and getattr(m, "request_id", "").startswith(ours)]  # fmt: skip
     ids = {r.request_id for r in requests if isinstance(r, VerificationRequested | LookupRequested)}
     citizen_ids = {r.citizen_id for r in requests if isinstance(r, VerificationRequested |
                                                                  LookupRequested)}  # fmt: skip
-    audit_raw = await read_topic(kafka_bootstrap, AUDIT.name)
+    audit_raw = await read_topic(bootstrap, AUDIT.name, security=admin)
     audits = [a for r in audit_raw if isinstance(a := codec.decode(r.value), SharingAudited)
               and a.request_id.startswith(ours)]  # fmt: skip
     assert all(isinstance(a, SharingAudited) for a in audits)

@@ -24,7 +24,10 @@ from loadtests.components import BROKER_DATA, STATE, SUPERVISOR_PORT, ready
 from loadtests.procs import ProcessRecord, identify
 from loadtests.serviceproc import scrape
 from loadtests.stackstate import STATE_FILE, ComponentState, StackState
+from loadtests.upsecure import process_file
+from services.shared.access import DRIVER
 from services.shared.codec import Catalogue, Codec
+from services.shared.credentials import load_credentials
 from services.shared.kafka import KafkaTransport
 from services.shared.requester import AgencyClient, RetryPolicy
 from tests.support.processes import sample
@@ -146,7 +149,9 @@ def stack() -> Iterator[None]:
 async def test_a_sigkilled_registry_comes_back_by_itself_and_no_request_is_lost(
     stack: None,
 ) -> None:
-    transport = KafkaTransport("127.0.0.1:9092")
+    # the stack is secured: play the agency with the driver's credentials file (its key too)
+    driver = load_credentials(process_file(BROKER_DATA, DRIVER))
+    transport = KafkaTransport("127.0.0.1:9092", security=driver.security_for(TEST_AGENCY))
     policy = RetryPolicy(retries=2, budget_floor=1000)  # resent on the same id after a deadline
     traffic = Traffic([AgencyClient(TEST_AGENCY, transport, Codec(Catalogue()), 20.0, policy)])
     await traffic.start()

@@ -1,15 +1,19 @@
-"""Verifications cross a real broker and a real registry process, and all are accounted for."""
+"""Verifications cross a real secured broker and a real registry process, and all are accounted
+for."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from loadtests.reportmodel import load_report
 from loadtests.run import execute
-from services.shared.settings import load_settings
+from services.shared.topology import load_topology
+from tests.support.secured import SecuredCluster, playing_on, secured_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = """
@@ -23,13 +27,21 @@ errors: {{wrong_name: 0.05, wrong_birth_date: 0.05, unknown_id: 0.05, invalid_id
 """
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster]:
+    topology = load_topology(REPO / "loadtests" / "topologies" / "demo.yaml")
+    with secured_cluster(tmp_path_factory.mktemp("thousand"), topology) as made:
+        yield made
+
+
 async def test_a_thousand_verifications_from_four_agencies_are_all_answered_correctly(
-    kafka_bootstrap: str, tmp_path: Path
+    cluster: SecuredCluster, tmp_path: Path
 ) -> None:
     scenario = tmp_path / "thousand.yaml"
     scenario.write_text(SCENARIO.format(topology=REPO / "loadtests/topologies/demo.yaml"))
-    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
-    report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True), live=False)
+    with playing_on(cluster) as settings:
+        report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True),
+                               live=False)  # fmt: skip
     phase = report.phases[0]
     assert phase.sent == 1000
     assert phase.answered == 1000

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from loadtests.cluster import LocalCluster
 from loadtests.provision import Provisioned, provision
-from services.shared.credentials import ClientSecurity
+from services.shared.credentials import ClientSecurity, write_credentials
 from services.shared.kafka import KafkaTransport, sasl_options
+from services.shared.settings import Settings, load_settings
 from services.shared.topics import topics_for
 from services.shared.topology import Topology
 
@@ -46,3 +49,29 @@ def secured_stack(data_dir: Path, topology: Topology, tls: bool = False) -> Iter
         yield SecuredStack(bootstrap, admin, provisioned, cluster.data_dir)
     finally:
         cluster.stop()
+
+
+@dataclass(frozen=True)
+class SecuredCluster:
+    """A secured cluster for runs that are given it, and a credentials file holding every
+    identity of the run (the registry's run secret too), as a user of an existing cluster
+    writes one."""
+
+    stack: SecuredStack
+    credentials: Path
+
+
+@contextmanager
+def secured_cluster(home: Path, topology: Topology) -> Iterator[SecuredCluster]:
+    with secured_stack(home / "kafka", topology) as stack:
+        path = write_credentials(home / "all.credentials.yaml", stack.provisioned.credentials)
+        yield SecuredCluster(stack, path)
+
+
+@contextmanager
+def playing_on(cluster: SecuredCluster) -> Iterator[Settings]:
+    """Settings of a run given this secured cluster; the services it starts find the same
+    credentials file in the environment."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NDX_CREDENTIALS", str(cluster.credentials))
+        yield load_settings(KAFKA_BOOTSTRAP_SERVERS=cluster.stack.bootstrap)

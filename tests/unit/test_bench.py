@@ -158,6 +158,45 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     assert back.headline.at_80pct is not None and back.headline.at_80pct.offered_tps == 800
 
 
+def test_the_bench_measures_security_off_then_on_unless_told_one(tmp_path: Path) -> None:
+    from loadtests.bench.__main__ import options
+
+    runs = ["--runs-dir", str(tmp_path)]
+    assert [o.security for o in options(runs)] == [False, True]
+    assert [o.security for o in options([*runs, "--security", "both"])] == [False, True]
+    assert [o.security for o in options([*runs, "--security", "on"])] == [True]
+    assert [o.security for o in options([*runs, "--security", "off"])] == [False]
+
+
+def test_the_cost_of_security_compares_cpu_at_the_highest_rate_both_series_sustained(
+    tmp_path: Path,
+) -> None:
+    from loadtests.bench.model import CpuPerTransaction
+    from loadtests.bench.secured import same_step
+
+    def cpu(total: float) -> CpuPerTransaction:
+        zero = {"driver_ms": 0, "broker_ms": 0, "registry_ms": 0, "broker_jit_ms": 0}
+        return CpuPerTransaction(**zero, total_ms=total, window_s=5, our_cores=1, other_cores=0)
+
+    def result(steps: list[BenchStep]) -> BenchResult:
+        raw = parse_producer_performance(TOOL_OUTPUT)
+        ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
+        opts = Options(quick=True, max_rate=4000, step_seconds=5, warm_up_s=10, registries=1,
+                       budget_s=150, ceiling_seconds=4, runs_dir=tmp_path)  # fmt: skip
+        return BenchResult(
+            started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=1.0, options=opts,
+            host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
+            raw_ceiling=ceiling, steps=steps, headline=headline(steps, None), path="x",
+        )  # fmt: skip
+
+    off = result([step(250, 250, cpu=cpu(2.0)), step(500, 500, cpu=cpu(1.5)),
+                  step(1000, 998, cpu=cpu(1.2))])  # fmt: skip
+    on = result([step(250, 250, cpu=cpu(2.4)), step(500, 500, cpu=cpu(1.8)),
+                 step(1000, 700, p99=900, cpu=cpu(1.9))])  # fmt: skip
+
+    assert same_step(off, on) == ("at 500/s sustained", 1.5, 1.8)
+
+
 def test_latency_tool_summary_gives_the_one_hop_floor() -> None:
     output = (
         "0\t6.12\n100\t3.01\nAvg latency: 7.3751 ms\n"

@@ -171,6 +171,9 @@ class Host:
     def set_phase(self, name: str, phase: Phase) -> None:
         pass
 
+    def broker_serving(self) -> None:
+        self.broker_ready.set()
+
     def exited(self, name: str, how: str, delay_s: float) -> None:
         self.exits.append((how, delay_s))
         if len(self.exits) == 3:

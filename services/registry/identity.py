@@ -1,0 +1,48 @@
+"""The registry answers an agency only for records that agency signed itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.shared.messages import (
+    CitizenChanged,
+    CivilStatusRegistered,
+    LookupRequested,
+    VerificationRequested,
+)
+from services.shared.runtime import Refusal
+from services.shared.signing import Verifier
+from services.shared.transport import Record
+
+REGISTRY = "registry"
+UNKNOWN = "unknown"  # no valid signature: the claimed name is not trusted as a metric label
+ACTIONS: dict[type, str] = {
+    VerificationRequested: "verify",
+    LookupRequested: "lookup",
+    CivilStatusRegistered: "civil_event",
+}
+
+
+def claimed(message: Any) -> str | None:
+    """The agency a message says it comes from."""
+    if isinstance(message, VerificationRequested | LookupRequested):
+        return message.requester
+    if isinstance(message, CivilStatusRegistered | CitizenChanged):
+        return message.source
+    return None
+
+
+def admit(verifier: Verifier, rec: Record, message: Any) -> Refusal | None:
+    """Refuse a request or civil event not signed by the agency it names."""
+    action = ACTIONS.get(type(message), "other")
+    signer = verifier.signer(rec.topic, rec.key, rec.value, rec.headers or ())
+    if signer is None:
+        return Refusal("unsigned_or_forged", UNKNOWN, action)
+    if signer != claimed(message):
+        return Refusal("forged_requester", signer, action)
+    return None
+
+
+def registry_wrote(verifier: Verifier, rec: Record) -> bool:
+    """True for a change record the registry itself signed (the replay trusts nothing else)."""
+    return verifier.signer(rec.topic, rec.key, rec.value, rec.headers or ()) == REGISTRY
