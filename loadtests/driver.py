@@ -45,15 +45,15 @@ class Driver:
     def __init__(
         self, scenario: Scenario, agencies: Sequence[PlayedAgency], transports: Transports,
         codec: Codec, population: Population, config: RunConfig,
-        mine: Collection[str] | None = None, share: tuple[int, int] = (0, 1),
+        mine: Collection[str] | None = None, shares: tuple[Collection[int], int] = ((0,), 1),
     ) -> None:  # fmt: skip
         self.scenario, self.run_id = scenario, config.run_id
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.mine = None if mine is None else frozenset(mine)
         self.agencies = [a for a in agencies if self.mine is None or a.agency in self.mine]
-        index, count = share
-        owns = None if count == 1 else (lambda cid: owner_of(cid, count) == index)
-        rng = random.Random(f"{config.seed}:work:{index}")
+        held, count = frozenset(shares[0]), shares[1]
+        owns = None if count == 1 else (lambda cid: owner_of(cid, count) in held)
+        rng = random.Random(f"{config.seed}:work:{sorted(held)}")
         workload = Workload(population, scenario.errors, rng, scenario.returning, owns)
         requesters = config.design.requesters
         policy = RetryPolicy.of(requesters)

@@ -12,11 +12,11 @@ from rich.table import Table
 from loadtests.ledger import latency_summary
 
 if TYPE_CHECKING:
-    from loadtests.driver import Driver
+    from loadtests.coordinator import Coordinator
 
 
 class LiveView:
-    def __init__(self, driver: Driver, console: Console) -> None:
+    def __init__(self, driver: Coordinator, console: Console) -> None:
         self.driver = driver
         self.live = Live(
             self.render(), console=console, refresh_per_second=2, get_renderable=self.render

@@ -18,6 +18,7 @@ from loadtests.reportmodel.parts import (
     TimelineSecond,
 )
 from loadtests.reportmodel.run import PhaseReport, RunReport, Totals, load_report
+from loadtests.reportmodel.workers import Limit, WorkerReport
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -33,6 +34,7 @@ __all__ = [
     "FaultRecord",
     "Growth",
     "Latency",
+    "Limit",
     "OnlineShare",
     "Part",
     "Paths",
@@ -45,5 +47,6 @@ __all__ = [
     "Sparse",
     "TimelineSecond",
     "Totals",
+    "WorkerReport",
     "load_report",
 ]

@@ -1,0 +1,199 @@
+"""The coordinator: announces the plan on the cluster, lets Kafka's group protocol hand the shares
+to workers, starts every period at one wall-clock moment and merges what the workers measured."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from loadtests.agencies import PlayedAgency
+from loadtests.driver import PeriodHook, StartHook
+from loadtests.ledger import PhaseLedger
+from loadtests.ledgerwire import add, add_seconds
+from loadtests.results import DEAD_AFTER_S, Results, WorkerState
+from loadtests.scenario import Period, Scenario
+from loadtests.schedule import Scheduler
+from loadtests.serviceproc import StackError
+from loadtests.sharebus import write_shares
+from loadtests.spawn import LocalWorkers
+from loadtests.timeline import Timeline
+from loadtests.workplan import Command, Share, WorkPlan
+from services.shared.kafka import KafkaTransport
+from services.shared.runconfig import RunConfig
+from services.shared.topics import WORK_PLANS
+
+log = logging.getLogger("ndx.coordinator")
+JOIN_LIMIT_S = 120.0  # workers to join and hold every share (processes start on busy machines)
+READY_LIMIT_S = 120.0  # claimed workers to start their agencies' clients
+START_LEAD_S = 2.0  # a period starts this long after its command: every worker hears it first
+END_LIMIT_S = 30.0
+
+
+def split(agencies: Sequence[PlayedAgency], n: int) -> list[Share]:
+    """n disjoint shares of similar weight: heaviest agency first to the lightest share."""
+    n = max(1, min(n, len(agencies)))
+    loads, members = [0.0] * n, [list[str]() for _ in range(n)]
+    for a in sorted(agencies, key=lambda a: -a.weight):
+        i = loads.index(min(loads))
+        loads[i] += a.weight
+        members[i].append(a.agency)
+    return [Share(index=i, agencies=sorted(m)) for i, m in enumerate(members)]
+
+
+class Coordinator:
+    """Plays a scenario through worker processes; presents what a Driver does to the run."""
+
+    def __init__(
+        self, scenario: Scenario, agencies: Sequence[PlayedAgency], config: RunConfig,
+        control: KafkaTransport, workers: int, local: LocalWorkers | None,
+    ) -> None:  # fmt: skip
+        self.scenario, self.config, self.control, self.local = scenario, config, control, local
+        self.run_id = config.run_id
+        self.shares = split(agencies, workers)
+        self.plan = WorkPlan(run_id=self.run_id, config=config, scenario=scenario,
+                             agencies=list(agencies), shares=self.shares,
+                             announced_at=time.time())  # fmt: skip
+        self.scheduler = Scheduler(scenario, agencies, config.seed)
+        self.results = Results(control, self.run_id)
+        self.out = control.producer("ndxsim.coordinator")
+        self.timeline = Timeline()
+        self.phases: list[PhaseLedger] = []
+        self.warmup: PhaseLedger | None = None
+        self.current_index = -1
+        self.unclaimed: list[int] = []
+        self.played: list[tuple[int, Period]] = []
+        self.t0 = 0.0
+
+    @property
+    def workers(self) -> list[WorkerState]:
+        return self.results.ready()
+
+    async def start(self) -> None:
+        await self.results.start()
+        await self.out.start()
+        await self._say(self.plan)
+        c = self.control
+        await write_shares(c.bootstrap, c.tuning, c.security, self.run_id, len(self.shares))
+        if self.local is not None:
+            self.local.start()
+        everyone = set(range(len(self.shares)))
+        wanted = min(self.local.n if self.local else len(self.shares), len(self.shares))
+        joined = await self.results.until(lambda: self._held(everyone, wanted), JOIN_LIMIT_S)
+        if not joined and not self._held(everyone, 1):
+            raise StackError(
+                f"run {self.run_id}: no workers held every share within {JOIN_LIMIT_S:.0f}s"
+            )
+        members = set(self.results.workers)
+        await self._command("claim")
+        await self.results.until(lambda: all(self.results.workers[m].claimed is not None
+                                             or self._dead(self.results.workers[m])
+                                             for m in members), READY_LIMIT_S)  # fmt: skip
+        claimed = {s for w in self.workers for s in w.claimed or []}
+        self.unclaimed = sorted(everyone - claimed)
+        if not claimed:
+            raise StackError(f"run {self.run_id}: no worker claimed a share")
+
+    def _held(self, everyone: set[int], wanted: int) -> bool:
+        holding = [w.held for w in self.results.workers.values() if w.held and not w.dead]
+        flat = [s for h in holding for s in h]
+        return len(holding) >= wanted and set(flat) == everyone and len(flat) == len(everyone)
+
+    async def _say(self, message: WorkPlan | Command) -> None:
+        data = message.model_dump_json().encode()
+        await (await self.out.send(WORK_PLANS.name, data, key=self.run_id.encode()))
+
+    async def _command(self, kind: str, **fields: object) -> None:
+        await self._say(Command.model_validate({"kind": kind, "run_id": self.run_id, **fields}))
+
+    def _dead(self, w: WorkerState) -> bool:
+        if w.done is not None or w.dead:
+            return w.dead
+        gone = self.local is not None and self.local.exited(w.name)
+        if w.silent_for() > DEAD_AFTER_S or (gone and w.silent_for() > 2.0):
+            log.warning("worker %s (pid %d on %s) is gone", w.name, w.pid, w.host)
+            w.dead = True
+        return w.dead
+
+    async def pause_agency(self, agency: str) -> None:
+        await self._command("pause", agency=agency)
+
+    async def resume_agency(self, agency: str) -> None:
+        await self._command("resume", agency=agency)
+
+    async def warm_up(self) -> PhaseLedger | None:
+        periods = self.scheduler.periods()
+        if periods[0][0] != 0:
+            return None
+        self.warmup = await self._play_period(0, periods[0][1])
+        return self.warmup
+
+    async def play(
+        self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
+    ) -> list[PhaseLedger]:
+        for index, period in self.scheduler.periods():
+            if index == 0:
+                continue
+            if on_period_start is not None:
+                on_period_start(period.name)
+            ledger = await self._play_period(index, period)
+            self.phases.append(ledger)
+            if on_period_end is not None:
+                await on_period_end(ledger)
+        return self.phases
+
+    async def _play_period(self, index: int, period: Period) -> PhaseLedger:
+        self.current_index = index
+        self.played.append((index, period))
+        playing = [w for w in self.workers if w.claimed and not self._dead(w)]
+        await self._command("start", period=index, at=time.time() + START_LEAD_S)
+        await self.results.until(lambda: all(index in w.periods or self._dead(w)
+                                             for w in playing))  # fmt: skip
+        ledger = PhaseLedger(period.name, self.scenario.rate(period),
+                             online_target=period.online_share)  # fmt: skip
+        ledger.target_rate = self.scheduler.plan(period, index, ()).planned / period.duration_s
+        for w in playing:
+            if index in w.periods:
+                add(ledger, w.periods[index])
+            elif w.progress is not None and w.progress.period == index:
+                p = w.progress  # died mid-period: what it sent so far, answered or not
+                ledger.sent, ledger.answered = ledger.sent + p.sent, ledger.answered + p.answered
+                ledger.timed_out, ledger.incorrect = ledger.timed_out + p.timed_out, \
+                    ledger.incorrect + p.incorrect  # fmt: skip
+                ledger.late_sends += p.late_sends
+        ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
+        self.current_index = -1
+        return ledger
+
+    def ledgers(self) -> list[PhaseLedger]:
+        """Every merged ledger so far, and the period playing now from the workers' progress."""
+        seen = [x for x in (self.warmup, *self.phases) if x is not None]
+        if self.current_index >= 0:
+            now = PhaseLedger(f"period {self.current_index}", 0.0)
+            for w in self.workers:
+                p = w.progress
+                if p is not None and p.period == self.current_index:
+                    now.sent, now.answered = now.sent + p.sent, now.answered + p.answered
+                    now.timed_out += p.timed_out
+                    now.incorrect, now.late_sends = now.incorrect + p.incorrect, \
+                        now.late_sends + p.late_sends  # fmt: skip
+            seen.append(now)
+        return seen
+
+    @property
+    def late_answers(self) -> int:
+        return sum(x.late_answers for x in self.ledgers())
+
+    async def stop(self) -> None:
+        """The run's end: every live worker reports its last word and leaves (bounded)."""
+        try:
+            await self._command("end")
+            live = [w for w in self.workers if not self._dead(w)]
+            await self.results.until(lambda: all(w.done is not None or self._dead(w)
+                                                 for w in live), END_LIMIT_S)  # fmt: skip
+            for w in self.workers:
+                if w.done is not None:
+                    add_seconds(self.timeline, w.done.timeline)
+        finally:
+            await self.out.stop()
+            await self.results.stop()

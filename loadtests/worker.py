@@ -1,0 +1,175 @@
+"""`ndxsim worker`: joins an announced run through the cluster, plays the shares Kafka's group
+protocol hands it, and reports what it measured on the results topic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+
+import psutil
+
+from loadtests.driver import Driver
+from loadtests.ledgerwire import LedgerWire, timeline_wire
+from loadtests.planfeed import PlanFeed
+from loadtests.scenario import Period
+from loadtests.sharebus import ShareHolder
+from loadtests.workplan import Command, Done, Hello, PeriodDone, Progress, ReplicaCount, WorkPlan
+from services.registry.population import Population
+from services.shared.access import DRIVER
+from services.shared.codec import Catalogue, Codec
+from services.shared.credentials import Credentials
+from services.shared.kafka import ClientTuning, KafkaTransport
+from services.shared.topics import WORK_RESULTS
+from services.shared.transport import Producer
+
+log = logging.getLogger("ndx.worker")
+PLAN_WAIT_S = 120.0
+CLAIM_TRIES = 20
+
+
+class Worker:
+    def __init__(
+        self, bootstrap: str, credentials: Credentials | None, name: str, connect_timeout: float
+    ) -> None:
+        self.bootstrap, self.credentials, self.name = bootstrap, credentials, name
+        self.connect_timeout = connect_timeout
+        self.proc = psutil.Process()
+        self.peak = 0.0
+        self.driver: Driver | None = None
+        self.period = -1
+
+    def transport(self, principal: str, tuning: ClientTuning) -> KafkaTransport:
+        security = None if self.credentials is None else self.credentials.security_for(principal)
+        return KafkaTransport(self.bootstrap, tuning, security)
+
+    async def run(self, run_id: str | None) -> int:
+        """0 when it played its share to the end, 1 when no run could be joined."""
+        base = self.transport(DRIVER, ClientTuning(connect_timeout=self.connect_timeout))
+        feed = PlanFeed(base, f"ndxsim.worker.{self.name}.plans", run_id)
+        await feed.start()
+        try:
+            plan = await feed.plan(PLAN_WAIT_S)
+            if plan is None:
+                log.error("no run announced on the cluster within %.0fs", PLAN_WAIT_S)
+                return 1
+            await self._join(plan, feed)
+            return 0
+        finally:
+            await feed.stop()
+
+    async def _join(self, plan: WorkPlan, feed: PlanFeed) -> None:
+        tuning = ClientTuning.of(plan.config.design, self.connect_timeout)
+        control = self.transport(DRIVER, tuning)
+        out = control.producer(f"ndxsim.worker.{self.name}")
+        await out.start()
+        holder = ShareHolder(self.bootstrap, tuning, control.security, plan.run_id,
+                             f"ndxsim.worker.{self.name}", len(plan.shares))  # fmt: skip
+        await holder.start()
+        beat: asyncio.Task[None] | None = None
+        try:
+            claimed = await self._claim(plan, feed, holder, out)
+            beat = asyncio.create_task(self._beat(plan.run_id, holder, out))
+            await self._play(plan, feed, claimed, tuning, out)
+        finally:
+            if beat is not None:
+                beat.cancel()
+            await holder.stop()
+            await out.stop()
+
+    async def _say(self, out: Producer, message: Hello | Progress | PeriodDone | Done) -> None:
+        data = message.model_dump_json().encode()
+        await (await out.send(WORK_RESULTS.name, data, key=message.run_id.encode()))
+
+    def _hello(self, plan: WorkPlan, shares: set[int], ready: bool = False) -> Hello:
+        return Hello(run_id=plan.run_id, worker=self.name, host=socket.gethostname(),
+                     pid=os.getpid(), shares=sorted(shares), ready=ready)  # fmt: skip
+
+    async def _claim(
+        self, plan: WorkPlan, feed: PlanFeed, holder: ShareHolder, out: Producer
+    ) -> set[int]:
+        """Say which shares it holds until the coordinator says claim; then commit them."""
+        while True:
+            await self._say(out, self._hello(plan, set(holder.held)))
+            with contextlib.suppress(TimeoutError):
+                command = await asyncio.wait_for(feed.commands.get(), 1.0)
+                if command.kind == "claim":
+                    break
+        for _ in range(CLAIM_TRIES):
+            claimed = await holder.claim()
+            if claimed is not None:
+                return claimed
+            await asyncio.sleep(0.5)
+        return set()
+
+    async def _play(
+        self, plan: WorkPlan, feed: PlanFeed, claimed: set[int], tuning: ClientTuning,
+        out: Producer,
+    ) -> None:  # fmt: skip
+        mine = {a for s in plan.shares if s.index in claimed for a in s.agencies}
+        codec = Codec(Catalogue(), writer_versions=plan.config.schema_pins)
+        driver = self.driver = Driver(
+            plan.scenario, plan.agencies, lambda who: self.transport(who, tuning), codec,
+            Population(plan.config.seed), plan.config, mine, (frozenset(claimed), len(plan.shares)),
+        )  # fmt: skip
+        await driver.start()
+        log.info("worker %s plays shares %s: %s", self.name, sorted(claimed), sorted(mine))
+        cpu0, wall0 = sum(self.proc.cpu_times()[:2]), time.monotonic()
+        periods = dict(driver.scheduler.periods())
+        playing: asyncio.Task[None] | None = None
+        try:
+            await self._say(out, self._hello(plan, claimed, ready=True))
+            while (command := await feed.commands.get()).kind != "end":
+                if command.kind == "start":
+                    playing = asyncio.create_task(self._period(plan, command, periods, out))
+                elif command.kind in ("pause", "resume") and command.agency in driver.clients:
+                    pause = command.kind == "pause"
+                    (driver.pause_agency if pause else driver.resume_agency)(command.agency)
+            if playing is not None:
+                await playing
+            await self._say(out, Done(
+                run_id=plan.run_id, worker=self.name, timeline=timeline_wire(driver.timeline),
+                cpu_seconds=sum(self.proc.cpu_times()[:2]) - cpu0,
+                wall_s=time.monotonic() - wall0, peak_cores=self.peak,
+                replicas=[ReplicaCount(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
+                          for m, r in sorted(driver.replicas.items())],
+            ))  # fmt: skip
+        finally:
+            await driver.stop()
+
+    async def _period(
+        self, plan: WorkPlan, command: Command, periods: dict[int, Period], out: Producer
+    ) -> None:
+        assert self.driver is not None
+        period = periods[command.period]
+        self.driver.current = None
+        loop = asyncio.get_running_loop()
+        start = loop.time() + (command.at - time.time())
+        self.driver.start_clock(start, command.at)
+        self.period = command.period
+        log.info("worker %s plays period %d (%s)", self.name, command.period, period.name)
+        ledger = await self.driver.play_period(command.period, period, start)
+        wire = LedgerWire.of(ledger, self.driver.stage.t0)
+        await self._say(out, PeriodDone(run_id=plan.run_id, worker=self.name,
+                                        period=command.period, ledger=wire))  # fmt: skip
+
+    async def _beat(self, run_id: str, holder: ShareHolder, out: Producer) -> None:
+        """Progress every second: what the coordinator shows live, and proof of life."""
+        self.proc.cpu_percent(None)
+        while True:
+            await asyncio.sleep(1.0)
+            cores = self.proc.cpu_percent(None) / 100
+            self.peak = max(self.peak, cores)
+            current = self.driver.current if self.driver is not None else None
+            counts = {} if current is None else {
+                "sent": current.sent, "answered": current.answered,
+                "timed_out": current.timed_out, "incorrect": current.incorrect,
+                "late_sends": current.late_sends}  # fmt: skip
+            with contextlib.suppress(Exception):  # a missed beat is what it would say anyway
+                taken = sorted(holder.taken_over)
+                await self._say(out, Progress(run_id=run_id, worker=self.name, period=self.period,
+                                              cpu_cores=round(cores, 3), taken_over=taken,
+                                              **counts))  # fmt: skip

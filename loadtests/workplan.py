@@ -1,0 +1,120 @@
+"""The workers' control plane: typed JSON messages on the cluster's `ndx.run.*` topics.
+
+The coordinator writes the plan and its commands to `ndx.run.plans`; one record per share goes to
+its own partition of `ndx.run.shares`, which Kafka's group protocol hands out to the run's group
+`ndx.workers.<run>`; workers write what they measured to `ndx.run.results`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from loadtests.agencies import PlayedAgency
+from loadtests.ledgerwire import LedgerWire, SecondWire
+from loadtests.scenario import Scenario
+from services.shared.runconfig import RunConfig
+from services.shared.topics import WORKERS_GROUP_PREFIX
+
+
+def workers_group(run_id: str) -> str:
+    return WORKERS_GROUP_PREFIX + run_id
+
+
+class Share(BaseModel):
+    index: int
+    agencies: list[str]
+
+
+class WorkPlan(BaseModel):
+    """What every worker needs to play its share, secrets left out (each worker has its own)."""
+
+    kind: Literal["plan"] = "plan"
+    run_id: str
+    config: RunConfig
+    scenario: Scenario
+    agencies: list[PlayedAgency]
+    shares: list[Share]
+    announced_at: float  # wall clock; a worker joins only a recent plan
+
+
+class Command(BaseModel):
+    """claim: take the shares held now and get ready; start: play period `period` at wall time
+    `at`; pause/resume: a slow agency; end: the run is over, report and leave."""
+
+    kind: Literal["claim", "start", "pause", "resume", "end"]
+    run_id: str
+    period: int = -1
+    at: float = 0.0
+    agency: str = ""
+
+
+PlanMessage = TypeAdapter(Annotated[WorkPlan | Command, Field(discriminator="kind")])
+
+
+class ShareRecord(BaseModel):
+    run_id: str
+    index: int
+
+
+class Hello(BaseModel):
+    """A worker in the group: the shares it holds now, or (`ready`) has claimed and will play."""
+
+    kind: Literal["hello"] = "hello"
+    run_id: str
+    worker: str
+    host: str
+    pid: int
+    shares: list[int]
+    ready: bool = False
+
+
+class Progress(BaseModel):
+    """Every second: the current period's counts so far; missing progress means a dead worker."""
+
+    kind: Literal["progress"] = "progress"
+    run_id: str
+    worker: str
+    period: int
+    sent: int = 0
+    answered: int = 0
+    timed_out: int = 0
+    incorrect: int = 0
+    late_sends: int = 0
+    cpu_cores: float = 0.0  # this process's CPU over the last second, in cores
+    taken_over: list[int] = []  # shares reassigned to it after a claim: reported, not replayed
+
+
+class PeriodDone(BaseModel):
+    kind: Literal["period"] = "period"
+    run_id: str
+    worker: str
+    period: int
+    ledger: LedgerWire
+
+
+class ReplicaCount(BaseModel):
+    ministry: str
+    held: int
+    hits: int
+    misses: int
+
+
+class Done(BaseModel):
+    """The worker's last word: its timeline, CPU and the counts only it knows."""
+
+    kind: Literal["done"] = "done"
+    run_id: str
+    worker: str
+    timeline: list[SecondWire]
+    cpu_seconds: float
+    wall_s: float
+    peak_cores: float
+    replicas: list[ReplicaCount] = []
+    taken_over: list[int] = []
+
+
+WorkerMessage = TypeAdapter(
+    Annotated[Hello | Progress | PeriodDone | Done, Field(discriminator="kind")]
+)
