@@ -18,7 +18,7 @@ from loadtests.serviceproc import StackError
 from loadtests.sharebus import write_shares
 from loadtests.spawn import LocalWorkers
 from loadtests.timeline import Timeline
-from loadtests.workplan import Command, Share, WorkPlan
+from loadtests.workplan import Command, WorkPlan, split
 from services.shared.kafka import KafkaTransport
 from services.shared.runconfig import RunConfig
 from services.shared.topics import WORK_PLANS
@@ -28,17 +28,6 @@ JOIN_LIMIT_S = 120.0  # workers to join and hold every share (processes start on
 READY_LIMIT_S = 120.0  # claimed workers to start their agencies' clients
 START_LEAD_S = 2.0  # a period starts this long after its command: every worker hears it first
 END_LIMIT_S = 30.0
-
-
-def split(agencies: Sequence[PlayedAgency], n: int) -> list[Share]:
-    """n disjoint shares of similar weight: heaviest agency first to the lightest share."""
-    n = max(1, min(n, len(agencies)))
-    loads, members = [0.0] * n, [list[str]() for _ in range(n)]
-    for a in sorted(agencies, key=lambda a: -a.weight):
-        i = loads.index(min(loads))
-        loads[i] += a.weight
-        members[i].append(a.agency)
-    return [Share(index=i, agencies=sorted(m)) for i, m in enumerate(members)]
 
 
 class Coordinator:

@@ -7,6 +7,7 @@ its own partition of `ndx.run.shares`, which Kafka's group protocol hands out to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -25,6 +26,17 @@ def workers_group(run_id: str) -> str:
 class Share(BaseModel):
     index: int
     agencies: list[str]
+
+
+def split(agencies: Sequence[PlayedAgency], n: int) -> list[Share]:
+    """n disjoint shares of similar weight: heaviest agency first to the lightest share."""
+    n = max(1, min(n, len(agencies)))
+    loads, members = [0.0] * n, [list[str]() for _ in range(n)]
+    for a in sorted(agencies, key=lambda a: -a.weight):
+        i = loads.index(min(loads))
+        loads[i] += a.weight
+        members[i].append(a.agency)
+    return [Share(index=i, agencies=sorted(m)) for i, m in enumerate(members)]
 
 
 class WorkPlan(BaseModel):
