@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from loadtests.agencies import PlayedAgency
 from loadtests.driver import PeriodHook, StartHook
 from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import add, add_seconds
-from loadtests.results import DEAD_AFTER_S, Results, WorkerState
+from loadtests.results import Results, WorkerState
 from loadtests.scenario import Period, Scenario
 from loadtests.schedule import Scheduler
 from loadtests.serviceproc import StackError
 from loadtests.sharebus import write_shares
 from loadtests.spawn import LocalWorkers
 from loadtests.timeline import Timeline
-from loadtests.workplan import Command, WorkPlan, split
+from loadtests.workplan import Command, WorkPlan, insist, split
 from services.shared.kafka import KafkaTransport
 from services.shared.runconfig import RunConfig
 from services.shared.topics import WORK_PLANS
@@ -52,7 +52,7 @@ class Coordinator:
         self.current_index = -1
         self.unclaimed: list[int] = []
         self.played: list[tuple[int, Period]] = []
-        self.t0 = 0.0
+        self._opened: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def workers(self) -> list[WorkerState]:
@@ -60,7 +60,10 @@ class Coordinator:
 
     async def start(self) -> None:
         await self.results.start()
+        self._opened.append(self.results.stop)
         await self.out.start()
+        self._opened.append(self.out.stop)
+        self.results.tick_with(self.out)
         await self._say(self.plan)
         c = self.control
         await write_shares(c.bootstrap, c.tuning, c.security, self.run_id, len(self.shares))
@@ -90,19 +93,13 @@ class Coordinator:
 
     async def _say(self, message: WorkPlan | Command) -> None:
         data = message.model_dump_json().encode()
-        await (await self.out.send(WORK_PLANS.name, data, key=self.run_id.encode()))
+        await insist(lambda: self.out.send(WORK_PLANS.name, data, key=self.run_id.encode()))
 
     async def _command(self, kind: str, **fields: object) -> None:
         await self._say(Command.model_validate({"kind": kind, "run_id": self.run_id, **fields}))
 
     def _dead(self, w: WorkerState) -> bool:
-        if w.done is not None or w.dead:
-            return w.dead
-        gone = self.local is not None and self.local.exited(w.name)
-        if w.silent_for() > DEAD_AFTER_S or (gone and w.silent_for() > 2.0):
-            log.warning("worker %s (pid %d on %s) is gone", w.name, w.pid, w.host)
-            w.dead = True
-        return w.dead
+        return self.results.dead(w, self.local is not None and self.local.exited(w.name))
 
     async def pause_agency(self, agency: str) -> None:
         await self._command("pause", agency=agency)
@@ -175,6 +172,10 @@ class Coordinator:
 
     async def stop(self) -> None:
         """The run's end: every live worker reports its last word and leaves (bounded)."""
+        if len(self._opened) < 2:
+            for close in reversed(self._opened):
+                await close()
+            return
         try:
             await self._command("end")
             live = [w for w in self.workers if not self._dead(w)]
@@ -184,5 +185,5 @@ class Coordinator:
                 if w.done is not None:
                     add_seconds(self.timeline, w.done.timeline)
         finally:
-            await self.out.stop()
             await self.results.stop()
+            await self.out.stop()

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from loadtests.ledgerwire import LedgerWire
-from loadtests.workplan import Done, Hello, PeriodDone, Progress, WorkerMessage
+from loadtests.workplan import Done, Hello, PeriodDone, Progress, Tick, WorkerMessage
 from services.shared.topics import WORK_RESULTS
-from services.shared.transport import Transport
+from services.shared.transport import Producer, Transport
 
 log = logging.getLogger("ndx.coordinator")
-DEAD_AFTER_S = 10.0  # no word from a worker this long (session timeout of its group too): dead
+DEAD_AFTER_S = 10.0  # no word from a worker this long while others are heard: dead
+TICK_GAP_S = 3.0  # the coordinator ticks every second: a longer gap means the cluster is away
+CLUSTER_SILENT_S = 120.0  # nobody heard at all: the cluster is away; a worker is dead after this
 
 
 @dataclass
@@ -48,16 +50,45 @@ class Results:
         self.workers: dict[str, WorkerState] = {}
         self._news = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._ticking: asyncio.Task[None] | None = None
+        self.last_heard = self.resumed = time.monotonic()
+
+    def dead(self, w: WorkerState, exited: bool) -> bool:
+        """Silent while the cluster is up (the coordinator hears its own ticks), or its local
+        process gone; while the cluster is away (a broker restart) a silence is nobody's, and
+        only a much longer one counts."""
+        if w.done is not None or w.dead:
+            return w.dead
+        now = time.monotonic()
+        up = now - self.last_heard < TICK_GAP_S
+        silent = now - max(w.last_seen, self.resumed)
+        if (exited and w.silent_for() > 2.0) or (up and silent > DEAD_AFTER_S) \
+                or w.silent_for() > CLUSTER_SILENT_S:  # fmt: skip
+            log.warning("worker %s (pid %d on %s) is gone", w.name, w.pid, w.host)
+            w.dead = True
+        return w.dead
 
     async def start(self) -> None:
         await self.consumer.start()
         self._task = asyncio.create_task(self._follow(), name="results")
 
+    def tick_with(self, out: Producer) -> None:
+        """Echo a tick every second through the cluster (see `dead`)."""
+        self._ticking = asyncio.create_task(self._tick(out), name="ticks")
+
+    async def _tick(self, out: Producer) -> None:
+        data = Tick(run_id=self.run_id).model_dump_json().encode()
+        while True:
+            with contextlib.suppress(Exception):  # a lost tick is what an outage looks like
+                await out.send(WORK_RESULTS.name, data, key=self.run_id.encode())
+            await asyncio.sleep(1.0)
+
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._ticking):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.consumer.stop()
 
     async def until(self, condition: Callable[[], bool], limit_s: float | None = None) -> bool:
@@ -86,9 +117,15 @@ class Results:
                     self._take(message)
             self._news.set()
 
-    def _take(self, message: Hello | Progress | PeriodDone | Done) -> None:
+    def _take(self, message: Hello | Progress | PeriodDone | Done | Tick) -> None:
+        now = time.monotonic()
+        if now - self.last_heard > TICK_GAP_S:
+            self.resumed = now  # back after an outage: silences count from now
+        self.last_heard = now
+        if isinstance(message, Tick):
+            return
         w = self.workers.setdefault(message.worker, WorkerState(message.worker))
-        w.last_seen = time.monotonic()
+        w.last_seen = now
         if isinstance(message, Hello):
             w.host, w.pid, w.held = message.host, message.pid, message.shares
             if message.ready:

@@ -17,7 +17,16 @@ from loadtests.ledgerwire import LedgerWire, timeline_wire
 from loadtests.planfeed import PlanFeed
 from loadtests.scenario import Period
 from loadtests.sharebus import ShareHolder
-from loadtests.workplan import Command, Done, Hello, PeriodDone, Progress, ReplicaCount, WorkPlan
+from loadtests.workplan import (
+    Command,
+    Done,
+    Hello,
+    PeriodDone,
+    Progress,
+    ReplicaCount,
+    WorkPlan,
+    insist,
+)
 from services.registry.population import Population
 from services.shared.access import DRIVER
 from services.shared.codec import Catalogue, Codec
@@ -82,7 +91,7 @@ class Worker:
 
     async def _say(self, out: Producer, message: Hello | Progress | PeriodDone | Done) -> None:
         data = message.model_dump_json().encode()
-        await (await out.send(WORK_RESULTS.name, data, key=message.run_id.encode()))
+        await insist(lambda: out.send(WORK_RESULTS.name, data, key=message.run_id.encode()))
 
     def _hello(self, plan: WorkPlan, shares: set[int], ready: bool = False) -> Hello:
         return Hello(run_id=plan.run_id, worker=self.name, host=socket.gethostname(),

@@ -7,8 +7,11 @@ its own partition of `ndx.run.shares`, which Kafka's group protocol hands out to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Literal
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -17,6 +20,24 @@ from loadtests.ledgerwire import LedgerWire, SecondWire
 from loadtests.scenario import Scenario
 from services.shared.runconfig import RunConfig
 from services.shared.topics import WORKERS_GROUP_PREFIX
+
+log = logging.getLogger("ndx.workers")
+INSIST_S = 180.0
+
+
+async def insist(send: Callable[[], Awaitable[asyncio.Future[Any]]]) -> None:
+    """A control message is sent until the cluster has it: a broker restart delays it, never
+    loses it (the receiver's own bound decides what a long silence means)."""
+    deadline = time.monotonic() + INSIST_S
+    while True:
+        try:
+            await (await send())
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("control message not written yet (%s); trying again", exc)
+            await asyncio.sleep(1.0)
 
 
 def workers_group(run_id: str) -> str:
@@ -127,6 +148,15 @@ class Done(BaseModel):
     taken_over: list[int] = []
 
 
+class Tick(BaseModel):
+    """The coordinator's own echo: while it reads its ticks back, the cluster is up, and a
+    worker's silence is the worker's."""
+
+    kind: Literal["tick"] = "tick"
+    run_id: str
+    worker: str = ""
+
+
 WorkerMessage = TypeAdapter(
-    Annotated[Hello | Progress | PeriodDone | Done, Field(discriminator="kind")]
+    Annotated[Hello | Progress | PeriodDone | Done | Tick, Field(discriminator="kind")]
 )
