@@ -81,6 +81,9 @@ class Worker:
         beat: asyncio.Task[None] | None = None
         try:
             claimed = await self._claim(plan, feed, holder, out)
+            if claimed is None:
+                log.warning("run %s went ahead without this worker; leaving", plan.run_id)
+                return
             beat = asyncio.create_task(self._beat(plan.run_id, holder, out))
             await self._play(plan, feed, claimed, tuning, out)
         finally:
@@ -99,14 +102,17 @@ class Worker:
 
     async def _claim(
         self, plan: WorkPlan, feed: PlanFeed, holder: ShareHolder, out: Producer
-    ) -> set[int]:
-        """Say which shares it holds until the coordinator says claim; then commit them."""
+    ) -> set[int] | None:
+        """Say which shares it holds until the coordinator says claim; then commit them. None
+        when the run started or ended without it (it joined too late)."""
         while True:
             await self._say(out, self._hello(plan, set(holder.held)))
             with contextlib.suppress(TimeoutError):
                 command = await asyncio.wait_for(feed.commands.get(), 1.0)
                 if command.kind == "claim":
                     break
+                if command.kind in ("start", "end"):
+                    return None
         for _ in range(CLAIM_TRIES):
             claimed = await holder.claim()
             if claimed is not None:

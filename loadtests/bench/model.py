@@ -124,6 +124,7 @@ class Options(Part):
     budget_s: float
     ceiling_seconds: float
     runs_dir: Path
+    workers: int | None = None  # worker processes per step; None: one per CPU
 
 
 class BenchResult(Part):
