@@ -6,11 +6,12 @@ import random
 from pathlib import Path
 
 from loadtests.agencies import played_agencies
+from loadtests.capacity import knee_of
 from loadtests.coordinator import split
 from loadtests.driver import owner_of
 from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
 from loadtests.ledgerwire import LedgerWire, add
-from loadtests.reportmodel import ComponentCpu, CpuReport, WorkerReport
+from loadtests.reportmodel import CapacityStep, ComponentCpu, CpuReport, WorkerReport
 from loadtests.scenario import Mix, Period, Scenario
 from loadtests.schedule import Scheduler
 from loadtests.workerreport import limited_by
@@ -79,3 +80,17 @@ def test_the_side_that_limited_a_run_is_named() -> None:
     assert limited_by([_worker(0.3)], 0.2, _cpu(0.2), {"registry": 1}).side == "generator"
     assert limited_by([_worker(0.3)], 0.0, _cpu(0.95), {"registry": 1}).side == "simulation"
     assert limited_by([_worker(0.3)], 0.0, _cpu(0.95), {"registry": 2}).side == "design"
+
+
+def _step(rate: float, passed: bool, side: str) -> CapacityStep:
+    return CapacityStep(rate=rate, throughput_tps=rate, p50_ms=1, p99_ms=2, timed_out=0,
+                        late_sends=0, lost=0, incorrect=0, passed=passed, failed=[],
+                        limited_by=side)  # fmt: skip
+
+
+def test_a_knee_found_while_the_generator_limited_is_the_generators() -> None:
+    steps = [_step(100, True, "design"), _step(150, False, "generator"),
+             _step(125, True, "design")]  # fmt: skip
+    assert knee_of(steps, 150) == "generator"
+    steps[1] = _step(150, False, "design")
+    assert knee_of(steps, 150) == "design"
