@@ -75,6 +75,11 @@ def limited_by(
     processes: Mapping[str, int],
 ) -> Limit:
     """The generator, the simulation's own services (an artifact), or the design under test."""
+    dead = [w for w in workers if not w.finished]
+    if dead:
+        return Limit(side="generator", reason=(
+            f"worker {dead[0].name} died: {dead[0].not_sent} planned arrival(s) were never "
+            "offered, so the run measured less load than the scenario plans"))  # fmt: skip
     busy = [w for w in workers if max(w.cpu_cores, 0.0) >= FULL_CORE]
     if busy:
         return Limit(side="generator", reason=(
