@@ -155,7 +155,8 @@ class Coordinator:
         """Every merged ledger so far, and the period playing now from the workers' progress."""
         seen = [x for x in (self.warmup, *self.phases) if x is not None]
         if self.current_index >= 0:
-            now = PhaseLedger(f"period {self.current_index}", 0.0)
+            name, rate = self.played[-1][1].name, self.scenario.rate(self.played[-1][1])
+            now = PhaseLedger(name, rate)
             for w in self.workers:
                 p = w.progress
                 if p is not None and p.period == self.current_index:

@@ -13,6 +13,7 @@ import time
 import psutil
 
 from loadtests.driver import Driver
+from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import LedgerWire, timeline_wire
 from loadtests.planfeed import PlanFeed
 from loadtests.scenario import Period
@@ -178,13 +179,11 @@ class Worker:
             await asyncio.sleep(1.0)
             cores = self.proc.cpu_percent(None) / 100
             self.peak = max(self.peak, cores)
-            current = self.driver.current if self.driver is not None else None
-            counts = {} if current is None else {
-                "sent": current.sent, "answered": current.answered,
-                "timed_out": current.timed_out, "incorrect": current.incorrect,
-                "late_sends": current.late_sends}  # fmt: skip
+            now = self.driver.current if self.driver is not None else None
+            c = now or PhaseLedger("", 0.0)
+            beat = Progress(run_id=run_id, worker=self.name, period=self.period, sent=c.sent,
+                            answered=c.answered, timed_out=c.timed_out, incorrect=c.incorrect,
+                            late_sends=c.late_sends, cpu_cores=round(cores, 3),
+                            taken_over=sorted(holder.taken_over))  # fmt: skip
             with contextlib.suppress(Exception):  # a missed beat is what it would say anyway
-                taken = sorted(holder.taken_over)
-                await self._say(out, Progress(run_id=run_id, worker=self.name, period=self.period,
-                                              cpu_cores=round(cores, 3), taken_over=taken,
-                                              **counts))  # fmt: skip
+                await self._say(out, beat)
