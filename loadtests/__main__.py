@@ -53,6 +53,13 @@ WORKERS_OPTION = typer.Option(
     max=MAX_SHARES,
     help="Worker processes playing the agencies (default: one per CPU).",
 )
+LOCAL_WORKERS_OPTION = typer.Option(
+    "--local-workers",
+    min=0,
+    max=MAX_SHARES,
+    help="How many of the workers start on this machine (default: all); the others are "
+    "`ndxsim worker` processes joining from anywhere.",
+)
 DESIGN_OPTION = typer.Option(
     "--design", help="Design file (deploy/designs/*.yaml); the baseline design when absent."
 )
@@ -105,6 +112,7 @@ def run(
     live: Annotated[bool, typer.Option(help="Show the live terminal view.")] = True,
     design: Annotated[Path | None, DESIGN_OPTION] = None,
     workers: Annotated[int | None, WORKERS_OPTION] = None,
+    local_workers: Annotated[int | None, LOCAL_WORKERS_OPTION] = None,
 ) -> None:
     """Play SCENARIO on a design; exit 0 when every SLO holds, 1 when one fails, 2 for bad input."""
     console = _console()
@@ -112,7 +120,7 @@ def run(
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
         report = run_blocking(scenario, runs_dir, settings, console, live and console.is_terminal,
-                              design, workers)  # fmt: skip
+                              design, workers, local_workers)  # fmt: skip
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:

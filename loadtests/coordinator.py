@@ -70,7 +70,7 @@ class Coordinator:
         if self.local is not None:
             self.local.start()
         everyone = set(range(len(self.shares)))
-        wanted = min(self.local.n if self.local else len(self.shares), len(self.shares))
+        wanted = len(self.shares)  # one share each, wherever the workers run
         joined = await self.results.until(lambda: self._held(everyone, wanted), JOIN_LIMIT_S)
         if not joined and not self._held(everyone, 1):
             raise StackError(

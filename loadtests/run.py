@@ -74,18 +74,21 @@ def prepare(scenario_path: Path) -> Plan:
 
 async def play(
     plan: Plan, config: RunConfig, stack: RunStack, bootstrap: str, settings: Settings,
-    console: Console, live: bool, workers: int | None = None, spawn: bool = True,
+    console: Console, live: bool, workers: int | None = None, local_workers: int | None = None,
 ) -> RunReport:  # fmt: skip
-    """Play the plan's periods on a running stack through worker processes (spawned here, or
-    joined from anywhere with `spawn=False`); returns the report (not yet written)."""
+    """Play the plan's periods on a running stack through `workers` worker processes, of which
+    `local_workers` (all by default) are started here and the others join from anywhere;
+    returns the report (not yet written)."""
     scenario = plan.scenario
     started_at = datetime.now(UTC)
     tuning = ClientTuning.of(config.design, settings.connect_timeout_s)
-    n = workers or default_workers()
+    n = min(workers or default_workers(), len(plan.agencies))  # a share holds one agency at least
+    here = n if local_workers is None else min(local_workers, n)
     control = KafkaTransport(bootstrap, tuning, stack.security(DRIVER))
-    local = LocalWorkers(stack.run_dir, config.run_id, n, worker_env(stack, settings, bootstrap))
+    env = worker_env(stack, settings, bootstrap)
+    local = LocalWorkers(stack.run_dir, config.run_id, here, env)
     coordinator = Coordinator(scenario, plan.agencies, config, control, n,
-                              local if spawn else None)  # fmt: skip
+                              local if here else None)  # fmt: skip
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     faults = FaultRunner(scenario, stack, control)
     faults.driver = coordinator
@@ -139,6 +142,7 @@ def worker_env(stack: RunStack, settings: Settings, bootstrap: str) -> dict[str,
 async def execute(
     scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
     design_path: Path | None = None, run_id: str | None = None, workers: int | None = None,
+    local_workers: int | None = None,
 ) -> RunReport:  # fmt: skip
     """Resolve the run once, start its platform, play it, write its report."""
     plan = prepare(scenario_path)
@@ -155,7 +159,8 @@ async def execute(
                   f"broker {given or 'local (starting)'}")  # fmt: skip
     stack = RunStack(run_dir, config, config_path, given, credentials_of(settings))
     async with stack as bootstrap:
-        report = await play(plan, config, stack, bootstrap, settings, console, live, workers)
+        report = await play(plan, config, stack, bootstrap, settings, console, live, workers,
+                            local_workers)  # fmt: skip
     report.design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
     write_report(run_dir, report)
     write_html(run_dir, report)
@@ -214,8 +219,17 @@ def build_report(
 
 def run_blocking(
     scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
-    design_path: Path | None = None, workers: int | None = None,
+    design_path: Path | None = None, workers: int | None = None, local_workers: int | None = None,
 ) -> RunReport:  # fmt: skip
     return asyncio.run(
-        execute(scenario_path, runs_dir, settings, console, live, design_path, workers=workers)
+        execute(
+            scenario_path,
+            runs_dir,
+            settings,
+            console,
+            live,
+            design_path,
+            workers=workers,
+            local_workers=local_workers,
+        )
     )
