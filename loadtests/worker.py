@@ -39,6 +39,7 @@ from services.shared.transport import Producer
 log = logging.getLogger("ndx.worker")
 PLAN_WAIT_S = 120.0
 CLAIM_TRIES = 20
+CLAIM_WAIT_S = 300.0  # a plan whose coordinator never says claim (it crashed) is left
 
 
 class Worker:
@@ -105,8 +106,9 @@ class Worker:
         self, plan: WorkPlan, feed: PlanFeed, holder: ShareHolder, out: Producer
     ) -> set[int] | None:
         """Say which shares it holds until the coordinator says claim; then commit them. None
-        when the run started or ended without it (it joined too late)."""
-        while True:
+        when the run started or ended without it (it joined too late) or never went ahead."""
+        deadline = time.monotonic() + CLAIM_WAIT_S
+        while time.monotonic() < deadline:
             await self._say(out, self._hello(plan, set(holder.held)))
             with contextlib.suppress(TimeoutError):
                 command = await asyncio.wait_for(feed.commands.get(), 1.0)
@@ -114,6 +116,8 @@ class Worker:
                     break
                 if command.kind in ("start", "end"):
                     return None
+        else:
+            return None
         for _ in range(CLAIM_TRIES):
             claimed = await holder.claim()
             if claimed is not None:
