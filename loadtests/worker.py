@@ -34,7 +34,7 @@ from services.shared.codec import Catalogue, Codec
 from services.shared.credentials import Credentials
 from services.shared.kafka import ClientTuning, KafkaTransport
 from services.shared.topics import WORK_RESULTS
-from services.shared.transport import Producer
+from services.shared.transport import BrokerUnreachable, Producer, TransportError
 
 log = logging.getLogger("ndx.worker")
 PLAN_WAIT_S = 120.0
@@ -60,8 +60,17 @@ class Worker:
     async def run(self, run_id: str | None) -> int:
         """0 when it played its share to the end, 1 when no run could be joined."""
         base = self.transport(DRIVER, ClientTuning(connect_timeout=self.connect_timeout))
-        feed = PlanFeed(base, f"ndxsim.worker.{self.name}.plans", run_id)
-        await feed.start()
+        deadline = time.monotonic() + PLAN_WAIT_S
+        while True:  # a worker may start before the first run made the cluster's topics
+            feed = PlanFeed(base, f"ndxsim.worker.{self.name}.plans", run_id)
+            try:
+                await feed.start()
+                break
+            except TransportError as exc:
+                if time.monotonic() > deadline or isinstance(exc, BrokerUnreachable):
+                    raise
+                log.info("waiting for the cluster's topics: %s", exc)
+                await asyncio.sleep(2.0)
         try:
             plan = await feed.plan(PLAN_WAIT_S)
             if plan is None:
