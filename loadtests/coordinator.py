@@ -74,7 +74,8 @@ class Coordinator:
         joined = await self.results.until(lambda: self._held(everyone, wanted), JOIN_LIMIT_S)
         if not joined and not self._held(everyone, 1):
             raise StackError(
-                f"run {self.run_id}: no workers held every share within {JOIN_LIMIT_S:.0f}s"
+                f"run {self.run_id}: no workers held every share within {JOIN_LIMIT_S:.0f}s "
+                "(a local worker's own log is logs/worker-<n>.log in the run's folder)"
             )
         members = set(self.results.workers)
         await self._command("claim")
