@@ -19,6 +19,7 @@ from loadtests.sharebus import write_shares
 from loadtests.spawn import LocalWorkers
 from loadtests.timeline import Timeline
 from loadtests.workplan import Command, WorkPlan, insist, split
+from services.shared import metrics
 from services.shared.kafka import KafkaTransport
 from services.shared.runconfig import RunConfig
 from services.shared.topics import WORK_PLANS
@@ -59,6 +60,9 @@ class Coordinator:
         return self.results.ready()
 
     async def start(self) -> None:
+        for share in self.shares:
+            for agency in share.agencies:
+                metrics.LATE_SENDS.labels(agency)  # present at 0 before any send is late
         await self.results.start()
         self._opened.append(self.results.stop)
         await self.out.start()
@@ -133,6 +137,8 @@ class Coordinator:
         self.current_index = index
         self.played.append((index, period))
         playing = [w for w in self.workers if w.claimed and not self._dead(w)]
+        gauge = metrics.SCENARIO_PERIOD.labels(self.scenario.name, period.name)
+        gauge.set(index > 0)  # the driver's /metrics says which period plays (rules join on it)
         await self._command("start", period=index, at=time.time() + START_LEAD_S)
         await self.results.until(lambda: all(index in w.periods or self._dead(w)
                                              for w in playing))  # fmt: skip
@@ -149,6 +155,7 @@ class Coordinator:
                     ledger.incorrect + p.incorrect  # fmt: skip
                 ledger.late_sends += p.late_sends
         ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
+        gauge.set(0)
         self.current_index = -1
         return ledger
 

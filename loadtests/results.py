@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from loadtests.ledgerwire import LedgerWire
+from loadtests.mirror import Mirror
 from loadtests.workplan import Done, Hello, PeriodDone, Progress, Tick, WorkerMessage
 from services.shared.topics import WORK_RESULTS
 from services.shared.transport import Producer, Transport
@@ -48,6 +49,7 @@ class Results:
         self.consumer = transport.consumer([WORK_RESULTS.name], "ndxsim.results", None, False)
         self.run_id = run_id
         self.workers: dict[str, WorkerState] = {}
+        self.mirror = Mirror()
         self._news = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ticking: asyncio.Task[None] | None = None
@@ -132,8 +134,10 @@ class Results:
                 w.claimed = message.shares
         elif isinstance(message, Progress):
             w.progress = message
+            self.mirror.take(w.name, message.counters)
             w.taken_over |= set(message.taken_over)
         elif isinstance(message, PeriodDone):
             w.periods[message.period] = message.ledger
         else:
             w.done = message
+            self.mirror.take(w.name, message.counters)

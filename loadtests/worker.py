@@ -15,6 +15,7 @@ import psutil
 from loadtests.driver import Driver
 from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import LedgerWire, timeline_wire
+from loadtests.mirror import read_counters
 from loadtests.planfeed import PlanFeed
 from loadtests.scenario import Period
 from loadtests.sharebus import ShareHolder
@@ -165,6 +166,7 @@ class Worker:
                 wall_s=time.monotonic() - wall0, peak_cores=self.peak,
                 replicas=[ReplicaCount(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
                           for m, r in sorted(driver.replicas.items())],
+                counters=read_counters(),
             ))  # fmt: skip
         finally:
             await driver.stop()
@@ -197,6 +199,7 @@ class Worker:
             beat = Progress(run_id=run_id, worker=self.name, period=self.period, sent=c.sent,
                             answered=c.answered, timed_out=c.timed_out, incorrect=c.incorrect,
                             late_sends=c.late_sends, cpu_cores=round(cores, 3),
-                            taken_over=sorted(holder.taken_over))  # fmt: skip
+                            taken_over=sorted(holder.taken_over),
+                            counters=read_counters())  # fmt: skip
             with contextlib.suppress(Exception):  # a missed beat is what it would say anyway
                 await self._say(out, beat)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from loadtests.agencies import PlayedAgency
 from loadtests.ledgerwire import LedgerWire, SecondWire
+from loadtests.mirror import CounterSample
 from loadtests.scenario import Scenario
 from services.shared.runconfig import RunConfig
 from services.shared.topics import WORKERS_GROUP_PREFIX
@@ -116,6 +117,7 @@ class Progress(BaseModel):
     incorrect: int = 0
     late_sends: int = 0
     cpu_cores: float = 0.0  # this process's CPU over the last second, in cores
+    counters: list[CounterSample] = []  # its requester-side counters, for the driver's /metrics
     taken_over: list[int] = []  # shares reassigned to it after a claim: reported, not replayed
 
 
@@ -146,6 +148,7 @@ class Done(BaseModel):
     peak_cores: float
     replicas: list[ReplicaCount] = []
     taken_over: list[int] = []
+    counters: list[CounterSample] = []
 
 
 class Tick(BaseModel):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from loadtests.agencies import played_agencies
 from loadtests.capacity import knee_of
 from loadtests.coordinator import split
 from loadtests.driver import owner_of
 from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
 from loadtests.ledgerwire import LedgerWire, add
+from loadtests.mirror import CounterSample, Mirror
 from loadtests.reportmodel import CapacityStep, ComponentCpu, CpuReport, WorkerReport
 from loadtests.scenario import Mix, Period, Scenario
 from loadtests.schedule import Scheduler
@@ -94,3 +97,14 @@ def test_a_knee_found_while_the_generator_limited_is_the_generators() -> None:
     assert knee_of(steps, 150) == "generator"
     steps[1] = _step(150, False, "design")
     assert knee_of(steps, 150) == "design"
+
+
+def test_workers_counters_grow_the_drivers_own_by_what_they_grew() -> None:
+    labels = {"requester": "ministry.unit-mirror"}
+    before = REGISTRY.get_sample_value("ndx_driver_late_sends_total", labels) or 0.0
+    mirror = Mirror()
+    for value in (3.0, 5.0, 5.0):
+        mirror.take("w1", [CounterSample(name="ndx_driver_late_sends", labels=labels,
+                                         value=value)])  # fmt: skip
+    mirror.take("w2", [CounterSample(name="ndx_driver_late_sends", labels=labels, value=2.0)])
+    assert REGISTRY.get_sample_value("ndx_driver_late_sends_total", labels) == before + 7.0
