@@ -227,9 +227,10 @@ def worker(
         if not settings.kafka_bootstrap_servers:
             raise fail("KAFKA_BOOTSTRAP_SERVERS: a worker needs the cluster's address",
                        EXIT_INPUT_ERROR)  # fmt: skip
+        key = audit_key(settings) if settings.transaction_record else None
         me = Worker(settings.kafka_bootstrap_servers, credentials_of(settings),
                     name or f"{socket.gethostname()}-{os.getpid()}",
-                    settings.connect_timeout_s)  # fmt: skip
+                    settings.connect_timeout_s, key)  # fmt: skip
         code = asyncio.run(me.run(run_id))
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None

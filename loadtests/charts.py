@@ -21,6 +21,7 @@ from loadtests.chartkit import (
     scale_buttons,
     spans,
 )
+from loadtests.hopcharts import hop_charts
 from loadtests.reportmodel import CapacityResult, PhaseReport, RunReport
 
 
@@ -142,4 +143,5 @@ def charts(report: RunReport) -> dict[str, Chart]:
         found.append(outcomes(report))
     if report.capacity is not None and report.capacity.steps:
         found.append(capacity(report.capacity))
+    found.extend(hop_charts(report))
     return {c.id: c for c in found}

@@ -22,6 +22,9 @@ BROKER_PORT, CONTROLLER_PORT, JMX_PORT = 9092, 9093, 9108
 PROMETHEUS_PORT = 9090
 SUPERVISOR_PORT = 9106
 PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
+CONSOLES = REPO_ROOT / "deploy" / "prometheus" / "consoles"
+CONSOLE_LIBRARIES = REPO_ROOT / "deploy" / "prometheus" / "console_libraries"
+CONSOLE_PAGE = "/consoles/ndx.html"
 LOCAL_ONLY_JOBS = ("supervisor",)  # scraped by the local stack's Prometheus, not Docker's
 Probe = Literal["broker", "service", "prometheus"]
 
@@ -112,8 +115,10 @@ def components(bootstrap: str | None, topology: Path) -> list[Component]:
     if (binary := shutil.which("prometheus")) is not None:
         cmd = [binary, f"--config.file={PROMETHEUS_CONFIG}",
                f"--storage.tsdb.path={STATE / 'prometheus-data'}",
-               f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}"]  # fmt: skip
+               f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+               f"--web.console.templates={CONSOLES}",
+               f"--web.console.libraries={CONSOLE_LIBRARIES}"]  # fmt: skip
         url = f"http://127.0.0.1:{PROMETHEUS_PORT}"
         out.append(Component("prometheus", "prometheus", PROMETHEUS_PORT, lambda: cmd,
-                             (PROMETHEUS_PORT,), (url,)))  # fmt: skip
+                             (PROMETHEUS_PORT,), (url, url + CONSOLE_PAGE)))  # fmt: skip
     return out

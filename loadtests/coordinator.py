@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from loadtests.agencies import PlayedAgency
 from loadtests.driver import PeriodHook, StartHook
+from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import add, add_seconds
 from loadtests.results import Results, WorkerState
@@ -37,17 +39,20 @@ class Coordinator:
     def __init__(
         self, scenario: Scenario, agencies: Sequence[PlayedAgency], config: RunConfig,
         control: KafkaTransport, workers: int, local: LocalWorkers | None,
+        record_dir: Path | None = None,
     ) -> None:  # fmt: skip
         self.scenario, self.config, self.control, self.local = scenario, config, control, local
         self.run_id = config.run_id
         self.shares = split(agencies, workers)
         self.plan = WorkPlan(run_id=self.run_id, config=config, scenario=scenario,
                              agencies=list(agencies), shares=self.shares,
-                             announced_at=time.time())  # fmt: skip
+                             announced_at=time.time(),
+                             record_dir=str(record_dir or ""))  # fmt: skip
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.results = Results(control, self.run_id)
         self.out = control.producer("ndxsim.coordinator")
         self.timeline = Timeline()
+        self.hops = HopLedger()  # the workers' hop ledgers, added
         self.phases: list[PhaseLedger] = []
         self.warmup: PhaseLedger | None = None
         self.current_index = -1
@@ -193,6 +198,8 @@ class Coordinator:
             for w in self.workers:
                 if w.done is not None:
                     add_seconds(self.timeline, w.done.timeline)
+                    if w.done.hops is not None:
+                        self.hops.merge(HopLedger.decode(w.done.hops))
         finally:
             await self.results.stop()
             await self.out.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from loadtests.reportmodel import ComponentCpu, CpuReport
+from services.shared.background import cancel
 
 __all__ = ["CpuMeter", "Parts"]
 
@@ -43,10 +43,7 @@ class CpuMeter:
         self._task = asyncio.create_task(self._every())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
         self.sample()
 
     async def _every(self) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from loadtests.agencies import PlayedAgency
 from loadtests.cached import replicas_for
+from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.players import PLAYERS, Stage
 from loadtests.scenario import Period, Scenario
@@ -77,6 +78,10 @@ class Driver:
     @property
     def timeline(self) -> Timeline:
         return self.stage.timeline
+
+    @property
+    def hops(self) -> HopLedger:
+        return self.stage.hops
 
     async def start(self) -> None:
         started: list[AgencyClient] = []

@@ -7,7 +7,6 @@ PromQL's increase() does, so a fault scenario's figures stay meaningful.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from loadtests.counters import Increases, Series, read_all
 from loadtests.ledger import PhaseLedger
 from loadtests.reportmodel import Growth, OnlineShare
 from loadtests.scenario import Scenario
+from services.shared.background import cancel
 
 TRANSACTIONS = "ndx_sharing_transactions_total"
 DEAD_LETTERS = "ndx_dead_letters_total"
@@ -71,10 +71,7 @@ class Meter:
         self._task = asyncio.create_task(self._every())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
 
     async def _every(self) -> None:
         while True:

@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field, replace
 
 from loadtests.cached import ask
+from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.schedule import Arrival
 from loadtests.timeline import Timeline
@@ -33,6 +34,7 @@ class Stage:
     watch: ChangeWatch
     codec: Codec
     timeline: Timeline = field(default_factory=Timeline)
+    hops: HopLedger = field(default_factory=HopLedger)
     t0: float = 0.0  # loop time of the run's common start
     wall0: float = 0.0  # the wall clock at t0, only for the timestamps messages carry
 
@@ -77,6 +79,7 @@ class Player:
             f"{flow}: expected {expected.outcome} {expected.fields} {expected.data}, "
             f"got {result.outcome} {fields} {data}")  # fmt: skip
         ledger.record(flow, result.outcome, correct, result.latency_s, detail)
+        st.hops.record(agency, flow, ledger.name, request, result)
         st.answered(ledger, result.latency_s)
 
 

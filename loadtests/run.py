@@ -20,6 +20,7 @@ from loadtests.htmlreport import write_html
 from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
 from loadtests.measure import Measured, Meter, measured
+from loadtests.records import combine_records
 from loadtests.report import write_report
 from loadtests.reportmodel import (
     CacheReport,
@@ -87,8 +88,9 @@ async def play(
     control = KafkaTransport(bootstrap, tuning, stack.security(DRIVER))
     env = worker_env(stack, settings, bootstrap)
     local = LocalWorkers(stack.run_dir, config.run_id, here, env)
+    record = stack.run_dir if settings.transaction_record else None
     coordinator = Coordinator(scenario, plan.agencies, config, control, n,
-                              local if here else None)  # fmt: skip
+                              local if here else None, record)  # fmt: skip
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     faults = FaultRunner(scenario, stack, control)
     faults.driver = coordinator
@@ -111,11 +113,13 @@ async def play(
         await meter.stop()
         await coordinator.stop()
         await asyncio.to_thread(local.stop)
+        await asyncio.to_thread(combine_records, stack.run_dir)
     report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, coordinator,
                           ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
     report.faults = list(faults.log)
     report.seed = config.seed
     report.cpu = cpu.report(report.totals.answered)
+    report.hops = coordinator.hops.report()
     report.workers, warnings = worker_reports(coordinator)
     report.warnings.extend(warnings)
     late = report.totals.late_sends / report.totals.sent if report.totals.sent else 0.0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from collections.abc import Callable, Mapping, Sequence
 
 from services.ministry.replica import CitizenReplica
 from services.ministry.subscriber import handle_change
 from services.ministry.tally import tally_for
+from services.shared.background import cancel
 from services.shared.codec import Codec, CodecError
 from services.shared.messages import CitizenChanged
 from services.shared.requester import AgencyClient
@@ -38,10 +38,7 @@ class ChangeWatch:
         self._task = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
         await self.consumer.stop()
 
     def expect(self, event_id: str) -> asyncio.Future[CitizenChanged]:

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import time
+from pathlib import Path
 
 import psutil
 
@@ -16,7 +17,9 @@ from loadtests.driver import Driver
 from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import LedgerWire, timeline_wire
 from loadtests.mirror import read_counters
+from loadtests.oprecord import OpRecord
 from loadtests.planfeed import PlanFeed
+from loadtests.records import RECORD_PART
 from loadtests.scenario import Period
 from loadtests.sharebus import ShareHolder
 from loadtests.workplan import (
@@ -34,6 +37,7 @@ from services.shared.access import DRIVER
 from services.shared.codec import Catalogue, Codec
 from services.shared.credentials import Credentials
 from services.shared.kafka import ClientTuning, KafkaTransport
+from services.shared.runconfig import RunConfigError
 from services.shared.topics import WORK_RESULTS
 from services.shared.transport import BrokerUnreachable, Producer, TransportError
 
@@ -45,9 +49,11 @@ CLAIM_WAIT_S = 300.0  # a plan whose coordinator never says claim (it crashed) i
 
 class Worker:
     def __init__(
-        self, bootstrap: str, credentials: Credentials | None, name: str, connect_timeout: float
-    ) -> None:
+        self, bootstrap: str, credentials: Credentials | None, name: str, connect_timeout: float,
+        record_key: bytes | None = None,
+    ) -> None:  # fmt: skip
         self.bootstrap, self.credentials, self.name = bootstrap, credentials, name
+        self.record_key = record_key  # the audit key, when transactions are recorded
         self.connect_timeout = connect_timeout
         self.proc = psutil.Process()
         self.peak = 0.0
@@ -145,6 +151,7 @@ class Worker:
             plan.scenario, plan.agencies, lambda who: self.transport(who, tuning), codec,
             Population(plan.config.seed), plan.config, mine, (frozenset(claimed), len(plan.shares)),
         )  # fmt: skip
+        driver.hops.transactions = self._record(plan)
         await driver.start()
         log.info("worker %s plays shares %s: %s", self.name, sorted(claimed), sorted(mine))
         cpu0, wall0 = sum(self.proc.cpu_times()[:2]), time.monotonic()
@@ -160,16 +167,31 @@ class Worker:
                     (driver.pause_agency if pause else driver.resume_agency)(command.agency)
             if playing is not None:
                 await playing
+            if driver.hops.transactions is not None:
+                await asyncio.to_thread(driver.hops.transactions.close)
             await self._say(out, Done(
                 run_id=plan.run_id, worker=self.name, timeline=timeline_wire(driver.timeline),
                 cpu_seconds=sum(self.proc.cpu_times()[:2]) - cpu0,
                 wall_s=time.monotonic() - wall0, peak_cores=self.peak,
                 replicas=[ReplicaCount(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
                           for m, r in sorted(driver.replicas.items())],
-                counters=read_counters(),
+                counters=read_counters(), hops=driver.hops.encode(),
             ))  # fmt: skip
         finally:
             await driver.stop()
+
+    def _record(self, plan: WorkPlan) -> OpRecord | None:
+        """Its share of the run's transaction record, beside the coordinator's when it can reach
+        the run's folder (a local worker) and holds the run's audit key."""
+        here = Path(plan.record_dir) if plan.record_dir else None
+        if self.record_key is None or here is None or not here.is_dir():
+            return None
+        try:
+            plan.config.check_key(self.record_key)
+        except RunConfigError as exc:
+            log.warning("no transaction record: %s", exc)
+            return None
+        return OpRecord(here / f"{RECORD_PART}{self.name}.parquet", self.record_key)
 
     async def _period(
         self, plan: WorkPlan, command: Command, periods: dict[int, Period], out: Producer

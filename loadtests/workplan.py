@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from loadtests.agencies import PlayedAgency
+from loadtests.hops import EncodedHops
 from loadtests.ledgerwire import LedgerWire, SecondWire
 from loadtests.mirror import CounterSample
 from loadtests.scenario import Scenario
@@ -71,6 +72,7 @@ class WorkPlan(BaseModel):
     agencies: list[PlayedAgency]
     shares: list[Share]
     announced_at: float  # wall clock; a worker joins only a recent plan
+    record_dir: str = ""  # where a worker that can reach it writes its transaction record
 
 
 class Command(BaseModel):
@@ -149,6 +151,7 @@ class Done(BaseModel):
     replicas: list[ReplicaCount] = []
     taken_over: list[int] = []
     counters: list[CounterSample] = []
+    hops: EncodedHops | None = None
 
 
 class Tick(BaseModel):

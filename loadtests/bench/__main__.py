@@ -16,6 +16,7 @@ from rich.console import Console
 
 from loadtests.bench.ceiling import RAW_TOPIC, raw_ceiling, typical_record_size
 from loadtests.bench.figures import QUICK_RATES, RATES, BenchError, headline
+from loadtests.bench.floor import FLOOR_TOPIC, hop_floor
 from loadtests.bench.model import BenchResult, Host, Options
 from loadtests.bench.steps import series
 from loadtests.bench.table import print_result, step_line
@@ -56,6 +57,9 @@ async def bench(opts: Options, console: Console) -> BenchResult:
             raw_ceiling, bootstrap, size, opts.ceiling_seconds, broker.pid
         )
         console.print(f"raw Kafka ceiling: {ceiling.records_per_s:,.0f} records/s")
+        await KafkaTransport(bootstrap).ensure_topics([TopicSpec(FLOOR_TOPIC, None, 1)])
+        floor = await asyncio.to_thread(hop_floor, bootstrap, size, opts.floor_messages)
+        console.print(f"one-hop floor: avg {floor.avg_ms:.2f} ms, p99 {floor.p99_ms:.0f} ms")
         steps = await series(
             opts, bootstrap, broker.pid, out, t0 + opts.budget_s,
             lambda i, step: console.print(step_line(i, step)),
@@ -69,8 +73,9 @@ async def bench(opts: Options, console: Console) -> BenchResult:
         host=Host(cpus=os.cpu_count(), loadavg_start=load, loadavg_end=os.getloadavg()),
         options=opts,
         raw_ceiling=ceiling,
+        hop_floor=floor,
         steps=steps,
-        headline=headline(steps, ceiling.records_per_s),
+        headline=headline(steps, ceiling.records_per_s, floor.avg_ms),
         path=str(out / "bench.json"),
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -107,6 +112,7 @@ def options(argv: list[str] | None) -> Options:
         registries=a.registries,
         budget_s=a.budget_s or (150.0 if q else 450.0),
         ceiling_seconds=4.0 if q else 12.0,
+        floor_messages=500 if q else 3000,
         runs_dir=a.runs_dir,
         workers=a.workers,
     )

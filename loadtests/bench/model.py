@@ -43,6 +43,17 @@ class RawCeiling(ProducerRun):
     broker_cpu_ms_per_record: float
 
 
+class HopFloor(Part):
+    """Kafka's EndToEndLatency: one produce->consume hop at a time, acks=all, in milliseconds."""
+
+    messages: int
+    record_size: int
+    avg_ms: float
+    p50_ms: float
+    p99_ms: float
+    p999_ms: float
+
+
 class CpuPerTransaction(Part):
     """CPU-ms per transaction of each part in the step's window, and others' cores meanwhile."""
 
@@ -123,6 +134,7 @@ class Options(Part):
     registries: int
     budget_s: float
     ceiling_seconds: float
+    floor_messages: int = 3000  # EndToEndLatency's records, one at a time
     runs_dir: Path
     workers: int | None = None  # worker processes per step; None: one per CPU
 
@@ -135,6 +147,7 @@ class BenchResult(Part):
     host: Host
     options: Options
     raw_ceiling: RawCeiling
+    hop_floor: HopFloor | None = None
     steps: list[BenchStep]
     headline: Headline
     path: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
 from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.run import execute
+from services.shared.background import cancel
 from services.shared.settings import load_settings
 from services.shared.topics import VERIFY
 
@@ -76,9 +76,7 @@ async def run_step(
         report = await execute(path, out / "steps", settings, Console(quiet=True), live=False,
                                workers=opts.workers)  # fmt: skip
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        await cancel([watcher])
     return step_result(rate, role, report, window).model_copy(update={
         "wall_s": round(time.monotonic() - t0, 1),
         "loadavg_1m": round(os.getloadavg()[0], 2),

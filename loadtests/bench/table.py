@@ -54,6 +54,12 @@ def print_result(result: BenchResult, console: Console) -> None:
         f"p99 {raw.latency_ms.p99:.0f} ms at saturation; broker "
         f"{raw.broker_cpu_ms_per_record:.4f} CPU-ms/record"
     )
+    if (floor := result.hop_floor) is not None:
+        console.print(
+            f"one-hop floor (EndToEndLatency, {floor.messages:,} records one at a time, acks=all):"
+            f" avg {floor.avg_ms:.2f} ms, p50 {floor.p50_ms:.0f} ms, p99 {floor.p99_ms:.0f} ms;"
+            f" a request-reply is two hops: {2 * floor.avg_ms:.1f} ms"
+        )
     at80, minutes = head.at_80pct, head.national_day_minutes
     at80_text = "not measured"
     if at80 is not None:

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from loadtests.reportmodel.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
 from loadtests.reportmodel.design import CacheReport, DesignReport
+from loadtests.reportmodel.hops import HopsReport
 from loadtests.reportmodel.parts import (
     CapacityResult,
     CpuReport,
@@ -105,6 +106,7 @@ class RunReport(Sparse):
     paths: Paths | None = None
     workers: list[WorkerReport] = Field(default_factory=list)
     limited_by: Limit | None = None
+    hops: HopsReport | None = None
 
     @field_validator("schema_version")
     @classmethod

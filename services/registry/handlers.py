@@ -116,21 +116,24 @@ def _answered(registry: Registry, req: Request, flow: str, answer: Answer) -> li
 
 async def handle_verification(req: VerificationRequested, registry: Registry) -> list[Outgoing]:
     """Verdict on presented identity data; every outcome is answered and audited."""
+    received = now_us()
     registry.check_requester(req.requester)
     await registry.database.work()
     outcome, differing, reason = decide_verification(registry, req)
     answer = VerificationAnswered(req.request_id, req.requester, registry.responder, outcome,
-                                  now_us(), differing, clip(reason, REASON_CHARS))  # fmt: skip
+                                  now_us(), differing, clip(reason, REASON_CHARS),
+                                  received_at_us=received)  # fmt: skip
     return _answered(registry, req, "verify", answer)
 
 
 async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoing]:
     """Release agreed fields only; a refusal is answered and audited like any other outcome."""
+    received = now_us()
     registry.check_requester(req.requester)
     await registry.database.work()
     outcome, data, reason = decide_lookup(registry, req)
     answer = LookupAnswered(req.request_id, req.requester, registry.responder, outcome, now_us(),
-                            data, clip(reason, REASON_CHARS))  # fmt: skip
+                            data, clip(reason, REASON_CHARS), received_at_us=received)  # fmt: skip
     return _answered(registry, req, "lookup", answer)
 
 

@@ -8,13 +8,13 @@ rather than answering from another population.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
+from services.shared.background import cancel
 from services.shared.runconfig import RunConfig
 from services.shared.topics import CONTROL
 from services.shared.transport import Consumer, Transport
@@ -64,10 +64,7 @@ class RunWatch:
         self._task = asyncio.create_task(self._follow())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
         await self.consumer.stop()
 
     def foreign(self) -> RunAnnounced | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class MemRecord:
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes]] = ()
+    timestamp: int = 0  # the bus appends like a LogAppendTime topic: its clock, in ms
 
 
 @dataclass
@@ -76,7 +78,9 @@ class MemoryBus:
             index = self._rr % len(parts)
         else:
             index = zlib.crc32(key) % len(parts)
-        rec = MemRecord(topic, index, len(parts[index]), key, value, tuple(headers))
+        rec = MemRecord(
+            topic, index, len(parts[index]), key, value, tuple(headers), time.time_ns() // 1_000_000
+        )
         parts[index].append(rec)
         self.changed.set()
         return rec

@@ -31,6 +31,7 @@ class VerificationAnswered:
     mismatched_fields: list[str] = field(default_factory=list)
     reason: str = ""
     registry_version: str = ""  # v2: release that answered; empty from a v1 writer
+    received_at_us: int = 0  # v3: registry clock when it took the request up; 0 when unsaid
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class LookupAnswered:
     answered_at_us: int
     data: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    received_at_us: int = 0  # v2: registry clock when it took the request up; 0 when unsaid
 
 
 @dataclass(slots=True)

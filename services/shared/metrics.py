@@ -7,6 +7,7 @@ from functools import lru_cache
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from services.shared.settings import SettingsError
+from services.shared.stamps import Stamps, split
 
 LATENCY_BUCKETS = (
     0.001,
@@ -36,6 +37,14 @@ REQUEST_DURATION = Histogram(
     "End-to-end latency seen by the requester, from the intended send time to the answer.",
     ["requester", "flow"],
     buckets=LATENCY_BUCKETS,
+)
+HOP_DURATION = Histogram(
+    "ndx_hop_duration_seconds",
+    "One hop of an answered transaction, seen by the requester: generator (intended -> sent), "
+    "request (sent -> registry took it up), registry (its own work), reply (answered -> "
+    "received). The four add up to ndx_request_duration_seconds.",
+    ["hop", "flow"],
+    buckets=(0.0001, 0.0005, *LATENCY_BUCKETS),
 )
 IN_FLIGHT = Gauge("ndx_requests_in_flight", "Requests sent and not yet answered.", ["requester"])
 TIMEOUTS = Counter(
@@ -112,6 +121,18 @@ def transactions(requester: str, provider: str, flow: str, outcome: str, observe
 @lru_cache(maxsize=2048)
 def request_duration(requester: str, flow: str) -> Histogram:
     return REQUEST_DURATION.labels(requester, flow)
+
+
+@lru_cache(maxsize=64)
+def hop_duration(hop: str, flow: str) -> Histogram:
+    return HOP_DURATION.labels(hop, flow)
+
+
+def observe_hops(flow: str, stamps: Stamps) -> None:
+    """Each hop of one transaction whose registry said when it took the request up."""
+    if (hops := split(stamps)) is not None:
+        for hop, us in hops.by_name().items():
+            hop_duration(hop, flow).observe(us / 1e6)
 
 
 def serve(host: str, port: int) -> None:

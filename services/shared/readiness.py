@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from services.shared import lograte, metrics
+from services.shared.background import cancel
 
 log = logging.getLogger("ndx.broker")
 PROBE_EVERY_S = 1.0  # while the broker answers
@@ -115,7 +116,5 @@ async def watching(probe: Probe, readiness: Readiness, where: str) -> AsyncItera
         yield watch
     finally:
         stop.set()
-        task.cancel()  # a probe in flight may wait for its timeout; nobody needs its answer
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel([task])  # a probe in flight may wait for its timeout; nobody needs its answer
         await probe.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import time
@@ -11,9 +10,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from services.shared import metrics
+from services.shared.background import cancel
 from services.shared.codec import Codec, CodecError
 from services.shared.design import Requesters
 from services.shared.messages import Answer, Request
+from services.shared.stamps import Stamps
 from services.shared.topics import FLOW_OF, REQUEST_TOPIC, reply_topic
 from services.shared.transport import Consumer, Producer, Transport
 
@@ -42,6 +43,7 @@ class Result:
     answer: Answer | None
     latency_s: float  # from the intended send time (coordinated omission corrected)
     attempts: int = 1
+    stamps: Stamps | None = None  # when the registry answered: the transaction's timestamps
 
 
 @dataclass(slots=True)
@@ -50,6 +52,9 @@ class _Pending:
     message: Request
     data: bytes
     attempt: int = 1
+    sent: float = 0.0  # loop time the first attempt was handed to the producer
+    request_append_ms: int = 0
+    reply_append_ms: int = 0
 
 
 class AgencyClient:
@@ -82,11 +87,7 @@ class AgencyClient:
         ]
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._retrying]:
-            task.cancel()
-        for task in [*self._tasks, *self._retrying]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel([*self._tasks, *self._retrying])
         await self.producer.stop()
         await self.replies.stop()
 
@@ -105,13 +106,17 @@ class AgencyClient:
         finally:
             self.pending.pop(message.request_id, None)
             self._in_flight.dec()
-        latency = loop.time() - start
+        now = loop.time()
+        latency = now - start
         outcome = "TIMEOUT" if answer is None else answer.outcome
         metrics.transactions(self.agency, PROVIDER, flow, outcome, "requester").inc()
         metrics.request_duration(self.agency, flow).observe(latency)
         if answer is None:
             metrics.TIMEOUTS.labels(self.agency, flow).inc()
-        return Result(outcome, answer, latency, waiting.attempt)
+        stamps = None if answer is None else _stamps(waiting, answer, start, now)
+        if stamps is not None:
+            metrics.observe_hops(flow, stamps)
+        return Result(outcome, answer, latency, waiting.attempt, stamps)
 
     async def publish(self, topic: str, data: bytes, key: bytes) -> None:
         """A record nobody answers (a dossier); a refusal is logged, what needs it times out."""
@@ -146,9 +151,14 @@ class AgencyClient:
         limit = self.timeout_s * self.policy.backoff ** (waiting.attempt - 1)
         deadline = asyncio.get_running_loop().time() + limit
         heapq.heappush(self._deadlines, (deadline, message.request_id, waiting.attempt))
+        first = not waiting.sent
+        if first:
+            waiting.sent = asyncio.get_running_loop().time()
         try:
-            await self.producer.send(REQUEST_TOPIC[type(message)].name, waiting.data,
-                                     key=message.citizen_id.encode())  # fmt: skip
+            delivery = await self.producer.send(REQUEST_TOPIC[type(message)].name, waiting.data,
+                                                key=message.citizen_id.encode())  # fmt: skip
+            if first:
+                delivery.add_done_callback(lambda d: _appended(waiting, d))
         except Exception as exc:  # the transport refused it: the deadline decides what follows
             log.warning("%s: send failed: %s", self.agency, exc)
 
@@ -180,6 +190,7 @@ class AgencyClient:
                     self.late_answers += 1
                     metrics.LATE_ANSWERS.labels(self.agency).inc()
                     continue
+                waiting.reply_append_ms = rec.timestamp
                 waiting.future.set_result(answer)
 
     async def _expire(self) -> None:
@@ -200,6 +211,31 @@ class AgencyClient:
                 else:
                     self.pending.pop(request_id, None)
                     waiting.future.set_result(None)
+
+
+def _appended(waiting: _Pending, delivery: asyncio.Future[Any]) -> None:
+    """The request record's append time, from the broker's acknowledgement."""
+    if not delivery.cancelled() and delivery.exception() is None:
+        waiting.request_append_ms = int(getattr(delivery.result(), "timestamp", 0) or 0)
+
+
+def _stamps(waiting: _Pending, answer: Answer, start: float, now: float) -> Stamps:
+    """Loop times placed on the wall clock by one offset, so their differences stay exact."""
+    wall = time.time() - asyncio.get_running_loop().time()
+
+    def us(t: float) -> int:
+        return round((t + wall) * 1e6)
+
+    intended = us(start)
+    return Stamps(
+        intended_us=intended,
+        sent_us=us(waiting.sent),
+        received_us=intended + round((now - start) * 1e6),
+        request_append_ms=waiting.request_append_ms,
+        registry_received_us=answer.received_at_us,
+        registry_answered_us=answer.answered_at_us,
+        reply_append_ms=waiting.reply_append_ms,
+    )
 
 
 def new_request_id(agency: str, counter: int) -> str:

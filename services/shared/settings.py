@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     credentials: Path | None = Field(
         None, description="Private file of this process's SASL identities; unset: plaintext."
     )
+    transaction_record: bool = Field(
+        True, description="Write runs/<id>/transactions.parquet (off: to measure what it costs)."
+    )
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

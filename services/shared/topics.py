@@ -19,8 +19,10 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-VERIFY = TopicSpec("ndx.verify.requests", m.VerificationRequested, 6)
-LOOKUP = TopicSpec("ndx.lookup.requests", m.LookupRequested, 6)
+# Request and reply records carry the broker's append time, not the producer's (see stamps.py).
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+VERIFY = TopicSpec("ndx.verify.requests", m.VerificationRequested, 6, APPEND_TIME)
+LOOKUP = TopicSpec("ndx.lookup.requests", m.LookupRequested, 6, APPEND_TIME)
 CHANGES = TopicSpec(
     "ndx.registry.changes",
     m.CitizenChanged,
@@ -89,7 +91,7 @@ def reply_topic(agency: str) -> str:
 
 
 def reply_spec(agency: str, partitions: int = REPLY_PARTITIONS) -> TopicSpec:
-    return TopicSpec(reply_topic(agency), None, partitions)
+    return TopicSpec(reply_topic(agency), None, partitions, APPEND_TIME)
 
 
 def topics_for(agencies: list[str], layout: Topics | None = None) -> list[TopicSpec]:

@@ -26,6 +26,10 @@ class Record(Protocol):
     def value(self) -> bytes | None: ...
     @property
     def headers(self) -> Sequence[tuple[str, bytes]]: ...
+    @property
+    def timestamp(self) -> int:
+        """Milliseconds since the epoch: the broker's append time on LogAppendTime topics."""
+        ...
 
 
 class TransportError(RuntimeError):

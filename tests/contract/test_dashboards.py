@@ -145,6 +145,8 @@ def test_the_sharing_dashboard_shows_what_the_operator_watches() -> None:
         "dead letters": "ndx_dead_letters_total",
         "consumer lag": "group_topic:ndx_consumer_lag_records:sum",
         "in flight": "requester_kind:ndx_requests_in_flight:sum",
+        "p99 per link": "requester_flow:ndx_request_duration_seconds:p99_rate1m",
+        "hop breakdown": "flow_hop:ndx_hop_duration_seconds:p99_rate1m",
     }
     missing = [what for what, expr in wanted.items() if expr not in exprs]
     assert not missing, f"the sharing dashboard lacks: {missing}"

@@ -40,12 +40,13 @@ from prometheus_client import start_http_server
 from rich.console import Console
 
 from loadtests import stack as stack_module
-from loadtests.components import LOCAL_ONLY_JOBS
+from loadtests.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, LOCAL_ONLY_JOBS
 from loadtests.localbroker import LocalBroker
 from loadtests.reportmodel import RunReport
 from loadtests.run import execute
 from loadtests.serviceproc import ServiceProcess, free_port, tail
 from services.shared.settings import load_settings
+from tests.support.browser import open_url
 
 REPO = Path(__file__).resolve().parents[2]
 PROM_DIR = REPO / "deploy" / "prometheus"
@@ -238,6 +239,8 @@ def start_prometheus(stack: contextlib.ExitStack, config: Path, tmp: Path) -> Pr
                 f"--storage.tsdb.path={tmp / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{port}",
                 "--log.level=warn",
+                f"--web.console.templates={CONSOLES}",  # as `make up` starts it
+                f"--web.console.libraries={CONSOLE_LIBRARIES}",
             ],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -369,6 +372,38 @@ def test_prometheus_evaluates_every_rule_without_error(prometheus: Prometheus) -
         if n not in evaluated or evaluated[n]["health"] != "ok"
     ]
     assert not unhealthy, f"rules Prometheus did not evaluate cleanly: {unhealthy}"
+
+
+# Per graph of the console page: lines drawn (SVG paths with points) and any error it shows.
+CONSOLE_GRAPHS = """[...document.querySelectorAll('div.ndx-graph')].map(g => ({
+  id: g.id,
+  points: [...g.querySelectorAll('td.rickshaw_graph svg path')]
+    .reduce((n, p) => n + ((p.getAttribute('d') || '').match(/[ML]/g) || []).length, 0),
+  error: (g.querySelector('.prom_graph_error') || {}).textContent || '',
+}))"""
+CONSOLE_GRAPH_IDS = (
+    "rate-by-flow", "rate-by-kind", "growth", "online-share", "p99-by-flow",
+    "p99-by-link", "hops", "consumer-lag", "dead-letters", "readiness",
+)  # fmt: skip
+
+
+def test_the_console_page_draws_every_graph_with_data(
+    prometheus: Prometheus, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shot = tmp_path_factory.mktemp("console") / "console.png"
+    with open_url(prometheus.url + CONSOLE_PAGE) as page:
+        drawn = page.wait_for(
+            f"(() => {{ const g = {CONSOLE_GRAPHS}; return g.length && "
+            "g.every(x => x.points > 1 || x.error) ? g : null; })()", timeout_s=60,
+        )  # fmt: skip
+        page.screenshot(shot)
+        errors = [e for e in page.console_errors() if "favicon.ico" not in e]  # none shipped
+    assert [g["id"] for g in drawn] == list(CONSOLE_GRAPH_IDS)
+    empty = [f"{g['id']}: {g['error'] or 'nothing drawn'}" for g in drawn if g["points"] <= 1]
+    assert not empty, f"console graphs without data: {empty}"
+    assert errors == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    print(f"console screenshot: {shot}")
 
 
 def test_growth_is_measured_against_the_baseline_period(prometheus: Prometheus) -> None:

@@ -11,6 +11,7 @@ import pytest
 from loadtests.htmlreport import write_html
 from tests.support.browser import Page, open_page, open_report_in_browser
 from tests.support.reports import capacity_result, run_report
+from tests.unit.test_hops_report import with_hops
 
 SECONDS = 30
 RUN_ID = "20250101-000000-growth-2023-2024"
@@ -103,3 +104,29 @@ def test_browser_check_reports_script_errors_and_outside_requests(tmp_path: Path
     assert "seen by the check" in errors and "boom" in errors
     assert "http://127.0.0.1:9/x.png" in seen.requests
     assert seen.chart_ids == []
+
+
+@pytest.mark.timeout(120)
+def test_the_hop_charts_answer_hover_and_zoom_without_fetching(tmp_path: Path) -> None:
+    report = with_hops()
+    html = write_html(tmp_path / "runs" / report.run_id, report)
+    with open_page(html) as page:
+        heat = page.box("#chart-link-heatmap .nsewdrag")
+        page.hover(*heat.at(0.5, 0.25))  # the top row: ministry.vss, slow replies
+        label = page.wait_for("document.querySelector('#chart-link-heatmap .hoverlayer')"
+                              ".textContent")  # fmt: skip
+        assert "ministry.vss" in label and "p99" in label, label
+
+        page.evaluate("document.getElementById('chart-hops').on('plotly_relayout', "
+                      "e => { window.hopzoom = e; })")  # fmt: skip
+        bars = page.box("#chart-hops .nsewdrag")
+        page.drag(bars.at(0.05, 0.5), bars.at(0.4, 0.5))
+        event = page.wait_for("window.hopzoom")
+        low, high = event["xaxis.range[0]"], event["xaxis.range[1]"]
+        assert 0 <= low < high, event
+        page.hover(*bars.at(0.02, 0.15))
+        hover = page.wait_for("document.querySelector('#chart-hops .hoverlayer').textContent")
+        assert "ms" in hover, hover
+        assert page.console_errors() == []
+        fetched = [u for u in page.requests() if not u.startswith("data:")]  # drawn in memory
+        assert fetched == [html.resolve().as_uri()]

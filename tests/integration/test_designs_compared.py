@@ -15,17 +15,7 @@ from services.shared.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DESIGNS = REPO / "deploy" / "designs"
-CRASH = f"""
-name: broker-crash
-topology: {REPO}/loadtests/topologies/demo.yaml
-agencies: [province.001, province.079, ministry.vss, ministry.tax, ministry.justice]
-warmup_s: 5
-periods:
-  - {{name: load, duration_s: 30, rate_per_s: 60, online_share: 0.4}}
-mix: {{verify: 0.7, lookup: 0.15, dossier: 0.1, death: 0.05}}
-faults:
-  - {{action: kill_broker, at_s: 8, node: 2, down_s: 6}}
-"""
+CRASH = REPO / "loadtests" / "scenarios" / "broker-crash.yaml"  # node 2 killed at 8 s for 6 s
 SINGLE_COPY = """
 # Question: what does a broker crash cost when every partition has one copy?
 name: three-brokers-one-copy
@@ -51,9 +41,7 @@ def local(**changes: object) -> Settings:
 
 
 async def crash(tmp_path: Path, design: Path) -> RunReport:
-    scenario = tmp_path / "crash.yaml"
-    scenario.write_text(CRASH, encoding="utf-8")
-    return await execute(scenario, tmp_path / "runs", local(), Console(quiet=True), live=False,
+    return await execute(CRASH, tmp_path / "runs", local(), Console(quiet=True), live=False,
                          design_path=design)  # fmt: skip
 
 
@@ -83,8 +71,11 @@ async def test_the_same_crash_with_one_copy_shows_the_outage_and_its_recovery(
     # Requests on the dead broker's partitions wait for it: latency shows the whole outage.
     assert phase.latency_ms.max >= 4000, phase.latency_ms
     start = next(s.t for s in report.timeline if s.phase == "load")
-    crashed = [s for s in report.timeline if start + 9 <= s.t <= start + 13]
-    assert max(s.latency_ms.p99 for s in crashed) >= 2000
+    # Under CPU contention the stalled answers may land in any second after the crash.
+    after = [s for s in report.timeline if s.t >= start + 8]
+    before = [s for s in report.timeline if start + 1 <= s.t < start + 8]
+    assert max(s.latency_ms.p99 for s in after) >= 2000
+    assert max(s.latency_ms.p99 for s in after) > max(s.latency_ms.p99 for s in before)
 
 
 async def test_compare_plays_one_workload_on_two_designs_and_the_cache_spares_the_registry(

@@ -139,9 +139,14 @@ class Page:
         return console_errors(self.tools.events)
 
 
-@contextlib.contextmanager
-def open_page(html_path: Path) -> Iterator[Page]:
+def open_page(html_path: Path) -> contextlib.AbstractContextManager[Page]:
     """A fresh Chromium with the page loaded from its file:// URL; closed afterwards."""
+    return open_url(html_path.resolve().as_uri())
+
+
+@contextlib.contextmanager
+def open_url(url: str) -> Iterator[Page]:
+    """A fresh Chromium with the page at `url` loaded; closed afterwards."""
     with tempfile.TemporaryDirectory(prefix="ndx-chromium-") as tmp:
         tools = DevTools(Path(tmp))
         try:
@@ -152,7 +157,7 @@ def open_page(html_path: Path) -> Iterator[Page]:
                 tools.send(f"{domain}.enable", session=session)
             metrics = {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False}
             tools.send("Emulation.setDeviceMetricsOverride", metrics, session)
-            tools.send("Page.navigate", {"url": html_path.resolve().as_uri()}, session)
+            tools.send("Page.navigate", {"url": url}, session)
             tools.wait_event("Page.loadEventFired")
             tools.drain()
             yield Page(tools, session)

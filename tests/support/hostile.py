@@ -16,6 +16,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from services.shared import bounds
 from services.shared import messages as m
 from services.shared.codec import Codec
+from services.shared.kafka import KafkaTransport
 from services.shared.topics import CIVIL, LOOKUP, VERIFY
 from tests.support.poison import junk, unknown_fingerprints, wrong_messages
 
@@ -36,6 +37,7 @@ class Hostile:
 
 async def max_message_bytes(bootstrap: str, topic: str) -> int:
     """The broker's own limit on one record batch for this topic (max.message.bytes)."""
+    await KafkaTransport(bootstrap).ensure_topics([VERIFY, LOOKUP, CIVIL])  # this test may be first
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -47,7 +49,7 @@ async def max_message_bytes(bootstrap: str, topic: str) -> int:
         for name, value, *_rest in entries:
             if name == "max.message.bytes":
                 return int(value)
-    raise AssertionError(f"{topic}: the broker did not say its max.message.bytes")
+    raise AssertionError(f"{topic}: the broker did not say its max.message.bytes: {response}")
 
 
 async def write_raw(

@@ -23,7 +23,16 @@ from loadtests.bench.figures import (
     parse_producer_performance,
     step_rates,
 )
-from loadtests.bench.model import BenchResult, BenchStep, Host, Options, RawCeiling, ToolLatency
+from loadtests.bench.floor import parse_end_to_end
+from loadtests.bench.model import (
+    BenchResult,
+    BenchStep,
+    CpuPerTransaction,
+    Host,
+    Options,
+    RawCeiling,
+    ToolLatency,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -93,18 +102,30 @@ def test_a_step_is_sustained_only_at_rate_within_slo_and_without_loss() -> None:
 
 
 def test_headline_takes_the_highest_sustained_step_and_judges_the_targets() -> None:
+    cpu = CpuPerTransaction(
+        driver_ms=0.15, broker_ms=0.1, registry_ms=0.1, total_ms=0.35, broker_jit_ms=0.0,
+        window_s=15, our_cores=1.5, other_cores=0.1,
+    )  # fmt: skip
     steps = [
+        step(250, 250, p50_ms=12.0),
         step(1000, 998),
-        step(2500, 2490),
-        step(3000, 2400, p99=900),
-        step(2000, 1995, p99=40, role="at-80%"),
+        step(4500, 4490),
+        step(5000, 4000, p99=900),
+        step(3600, 3595, p99=40, role="at-80%", cpu=cpu),
     ]
-    head = headline(steps, ceiling_rps=50_000)
-    assert head.max_sustained_tps == 2490
-    assert head.ratio_to_raw_ceiling == pytest.approx(0.0498)
-    assert head.national_day_minutes == pytest.approx(2_800_000 / 2490 / 60, abs=0.05)
-    assert [c.result for c in head.checks] == ["PASS", "PASS", "MISS"]
+    head = headline(steps, ceiling_rps=50_000, floor_avg_ms=2.3)
+    assert head.max_sustained_tps == 4490
+    assert head.ratio_to_raw_ceiling == pytest.approx(0.0898)
+    assert head.national_day_minutes == pytest.approx(2_800_000 / 4490 / 60, abs=0.05)
+    assert [c.result for c in head.checks] == ["PASS", "PASS", "PASS", "PASS", "MISS"]
     assert head.at_80pct is not None and head.at_80pct.p99_ms == 40
+
+
+def test_headline_holds_light_load_p50_against_two_kafka_hops() -> None:
+    slow = headline([step(250, 250, p50_ms=25.7)], ceiling_rps=None, floor_avg_ms=2.3)
+    assert slow.checks[3].result == "MISS"  # 25.7 ms > 3 x 2 x 2.3 ms
+    unmeasured = headline([step(250, 250, p50_ms=5.0)], ceiling_rps=None)
+    assert unmeasured.checks[3].result == "MISS"  # no floor measured: nothing to hold it against
 
 
 def test_headline_misses_every_target_when_no_step_was_sustained() -> None:
@@ -135,3 +156,18 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     assert back == result
     assert back.options.runs_dir == tmp_path
     assert back.headline.at_80pct is not None and back.headline.at_80pct.offered_tps == 800
+
+
+def test_latency_tool_summary_gives_the_one_hop_floor() -> None:
+    output = (
+        "0\t6.12\n100\t3.01\nAvg latency: 7.3751 ms\n"
+        "Percentiles: 50th = 4, 99th = 51, 99.9th = 339\n"
+    )
+    floor = parse_end_to_end(output, messages=500, size=300)
+    assert (floor.avg_ms, floor.p50_ms, floor.p99_ms, floor.p999_ms) == (7.3751, 4, 51, 339)
+    assert (floor.messages, floor.record_size) == (500, 300)
+
+
+def test_latency_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
+    with pytest.raises(BenchError, match=r"(?s)no EndToEndLatency summary.*broker gone"):
+        parse_end_to_end("broker gone", messages=10, size=300)
