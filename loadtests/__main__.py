@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -22,12 +25,14 @@ from loadtests.run import prepare, run_blocking
 from loadtests.scenario import MAX_PLANNED_ARRIVALS
 from loadtests.serviceproc import StackError
 from loadtests.stackstate import StateError
+from loadtests.worker import Worker
 from services.shared import metrics
 from services.shared.access import acl_table
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.auditkey import audit_key
-from services.shared.credentials import CredentialsError
+from services.shared.credentials import CredentialsError, credentials_of
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
+from services.shared.topics import MAX_SHARES
 from services.shared.topology import TopologyError, load_topology
 from services.shared.transport import TransportError
 from services.shared.yamlfile import InputFileError
@@ -42,6 +47,19 @@ err = Console(stderr=True)
 DEMO = REPO_ROOT / "loadtests" / "scenarios" / "demo.yaml"
 DRIVER_METRICS_PORT = 9104
 DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
+WORKERS_OPTION = typer.Option(
+    "--workers",
+    min=1,
+    max=MAX_SHARES,
+    help="Worker processes playing the agencies (default: one per CPU).",
+)
+LOCAL_WORKERS_OPTION = typer.Option(
+    "--local-workers",
+    min=0,
+    max=MAX_SHARES,
+    help="How many of the workers start on this machine (default: all); the others are "
+    "`ndxsim worker` processes joining from anywhere.",
+)
 DESIGN_OPTION = typer.Option(
     "--design", help="Design file (deploy/designs/*.yaml); the baseline design when absent."
 )
@@ -93,6 +111,8 @@ def run(
     ] = Path("runs"),
     live: Annotated[bool, typer.Option(help="Show the live terminal view.")] = True,
     design: Annotated[Path | None, DESIGN_OPTION] = None,
+    workers: Annotated[int | None, WORKERS_OPTION] = None,
+    local_workers: Annotated[int | None, LOCAL_WORKERS_OPTION] = None,
 ) -> None:
     """Play SCENARIO on a design; exit 0 when every SLO holds, 1 when one fails, 2 for bad input."""
     console = _console()
@@ -100,7 +120,7 @@ def run(
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
         report = run_blocking(scenario, runs_dir, settings, console, live and console.is_terminal,
-                              design)  # fmt: skip
+                              design, workers, local_workers)  # fmt: skip
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
@@ -121,6 +141,7 @@ def capacity(
     max_rate: Annotated[float, typer.Option(min=1, callback=finite)] = 20_000.0,
     refine: Annotated[int, typer.Option(min=0, max=8)] = 3,
     design: Annotated[Path | None, DESIGN_OPTION] = None,
+    workers: Annotated[int | None, WORKERS_OPTION] = None,
 ) -> None:
     """Find the highest rate at which SCENARIO's SLOs hold (the knee), then measure 80% of it."""
     if max_rate * step_seconds > MAX_PLANNED_ARRIVALS:
@@ -136,7 +157,7 @@ def capacity(
         audit_key(settings)  # generated or refused now, before anything starts
         console.print(f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
                       f"{start_rate:.0f}/s by x{factor}")  # fmt: skip
-        report = asyncio.run(search(plan, settings, runs_dir, console, how, design))
+        report = asyncio.run(search(plan, settings, runs_dir, console, how, design, workers))
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
@@ -146,6 +167,10 @@ def capacity(
         console.print(f"[red]no knee: the SLOs fail already at {start_rate:.0f}/s[/]")
         raise typer.Exit(1)
     at = result.at_80_percent
+    whose = {"generator": "the load generator's knee, not the system's: add --workers or machines",
+             "simulation": "a mimic service's knee (an artifact), not the design's",
+             "design": "the system's knee"}.get(result.knee_of or "", "whose: unknown")  # fmt: skip
+    console.print(f"knee: {whose}")
     console.print(f"knee: [bold]{result.knee:.0f}/s[/]; at 80% ({at.rate:.0f}/s): "
                   f"{at.throughput_tps:.0f} tx/s, p50 {at.p50_ms:.1f} ms, "
                   f"p99 {at.p99_ms:.1f} ms")  # fmt: skip
@@ -185,6 +210,33 @@ def compare_designs(
     if report.paths is not None:
         console.print(f"report: {report.paths.json_path} and {report.paths.html_path}")
     raise typer.Exit(0 if report.passed else 1)
+
+
+@app.command()
+def worker(
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="The run to join; default: the latest announced.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Its name in the report.")] = None,
+) -> None:
+    """Join a run announced on the cluster (KAFKA_BOOTSTRAP_SERVERS, NDX_CREDENTIALS when
+    secured) and play the shares Kafka's group protocol hands this worker."""
+    logging.getLogger("ndx.worker").setLevel(logging.INFO)  # what it plays, in its log
+    try:
+        settings = load_settings()
+        if not settings.kafka_bootstrap_servers:
+            raise fail("KAFKA_BOOTSTRAP_SERVERS: a worker needs the cluster's address",
+                       EXIT_INPUT_ERROR)  # fmt: skip
+        key = audit_key(settings) if settings.transaction_record else None
+        me = Worker(settings.kafka_bootstrap_servers, credentials_of(settings),
+                    name or f"{socket.gethostname()}-{os.getpid()}",
+                    settings.connect_timeout_s, key)  # fmt: skip
+        code = asyncio.run(me.run(run_id))
+    except INPUT_ERRORS as exc:
+        raise fail(str(exc), EXIT_INPUT_ERROR) from None
+    except TransportError as exc:
+        raise fail(str(exc), 1) from None
+    raise typer.Exit(code)
 
 
 @app.command()

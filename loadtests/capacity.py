@@ -45,12 +45,20 @@ def _step_summary(rate: float, report: RunReport) -> CapacityStep:
         incorrect=phase.incorrect,
         passed=report.slo.passed,
         failed=report.slo.failed,
+        limited_by=report.limited_by.side if report.limited_by else None,
     )
+
+
+def knee_of(steps: list[CapacityStep], first_failing: float) -> str | None:
+    """Whose knee: the side that limited the first failing step (the generator's or a mimic
+    service's knee is not the design's)."""
+    failing = [s for s in steps if not s.passed and abs(s.rate - round(first_failing, 1)) < 0.1]
+    return failing[0].limited_by if failing else None
 
 
 async def search(
     plan: Plan, settings: Settings, runs_dir: Path, console: Console, how: Search = Search(),
-    design_path: Path | None = None,
+    design_path: Path | None = None, workers: int | None = None,
 ) -> RunReport:  # fmt: skip
     """Ramp the rate geometrically until an SLO fails, bisect, then measure at 80% of the knee."""
     name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{plan.scenario.name}-capacity"
@@ -75,12 +83,13 @@ async def search(
             scenario = plan.scenario.model_copy(update=changes)
             step = config.model_copy(update={"run_id": f"{name}-step-{len(steps) + 1:02d}"})
             report = await play(plan.with_scenario(scenario), step, stack, bootstrap, settings,
-                                console, live=False)  # fmt: skip
+                                console, False, workers)  # fmt: skip
             summary = _step_summary(rate, report)
             steps.append((summary, report))
             verdict = "[green]holds[/]" if summary.passed else f"[red]fails {summary.failed}[/]"
             console.print(f"  {rate:8.0f}/s  {summary.throughput_tps:8.1f} tx/s  "
-                          f"p99 {summary.p99_ms:8.1f} ms  {verdict}")  # fmt: skip
+                          f"p99 {summary.p99_ms:8.1f} ms  {verdict}  "
+                          f"limited by the {summary.limited_by}")  # fmt: skip
             return summary
 
         good, bad, rate = 0.0, 0.0, how.start_rate
@@ -101,6 +110,7 @@ async def search(
         first_failing_rate=round(bad, 1) if bad else None,
         steps=[summary for summary, _ in steps],
         at_80_percent=at_80,
+        knee_of=knee_of([s for s, _ in steps], bad),
     )
     # The page shows the last step played: the one at 80% of the knee when there is a knee.
     design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)

@@ -1,77 +1,87 @@
-"""The open-model driver: arrivals sent on schedule, latency from the intended send time."""
+"""The open-model driver: the scheduler's arrivals fired on time, each played by its flow's
+player; latency counts from the intended send time."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
-from itertools import accumulate
+import zlib
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
-from loadtests.agencies import PlayedAgency, flow_pools
-from loadtests.arrivals import arrival_times
-from loadtests.cached import ask, replicas_for
+from loadtests.agencies import PlayedAgency
+from loadtests.cached import replicas_for
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
+from loadtests.players import PLAYERS, Stage
 from loadtests.scenario import Period, Scenario
+from loadtests.schedule import Arrival, PeriodPlan, Scheduler
 from loadtests.timeline import Timeline
 from loadtests.watchers import ChangeWatch, Subscribers
-from loadtests.workload import Expected, Workload
+from loadtests.workload import Workload
 from services.registry.population import Population
 from services.shared import metrics
 from services.shared.access import DRIVER
 from services.shared.codec import Codec
-from services.shared.messages import Request
 from services.shared.requester import AgencyClient, RetryPolicy
 from services.shared.runconfig import RunConfig
-from services.shared.topics import CIVIL, DOSSIERS
 from services.shared.transport import Transport
 
-log = logging.getLogger("ndx.driver")
-LATE_TOLERANCE_S = 0.010
 YIELD_EVERY = 64
-DEATH_GRACE_S = 1.0  # after confirmation, before a dead citizen is verified (other instances)
-
 
 PeriodHook = Callable[[PhaseLedger], Awaitable[None]]
 Transports = Callable[[str], Transport]  # the clients of one principal (an agency, the driver)
 StartHook = Callable[[str], None]
 
 
+def owner_of(citizen_id: str, shares: int) -> int:
+    """Which share may draw a citizen: workers never ask about one another's citizens, so a
+    death one of them reports cannot race a verification another expects to MATCH."""
+    return zlib.crc32(citizen_id.encode()) % shares
+
+
 class Driver:
-    """Plays a scenario's periods against the platform through real agency clients."""
+    """Plays a scenario's periods (or one share of them) through real agency clients."""
 
     def __init__(
         self, scenario: Scenario, agencies: Sequence[PlayedAgency], transports: Transports,
         codec: Codec, population: Population, config: RunConfig,
+        mine: Collection[str] | None = None, shares: tuple[Collection[int], int] = ((0,), 1),
     ) -> None:  # fmt: skip
-        self.scenario, self.agencies, self.run_id = scenario, list(agencies), config.run_id
-        self.rng = random.Random(config.seed)
-        self.workload = Workload(population, scenario.errors, self.rng, scenario.returning)
-        self.requesters = requesters = config.design.requesters
+        self.scenario, self.run_id = scenario, config.run_id
+        self.scheduler = Scheduler(scenario, agencies, config.seed)
+        self.mine = None if mine is None else frozenset(mine)
+        self.agencies = [a for a in agencies if self.mine is None or a.agency in self.mine]
+        held, count = frozenset(shares[0]), shares[1]
+        owns = None if count == 1 else (lambda cid: owner_of(cid, count) in held)
+        rng = random.Random(f"{config.seed}:work:{sorted(held)}")
+        workload = Workload(population, scenario.errors, rng, scenario.returning, owns)
+        requesters = config.design.requesters
         policy = RetryPolicy.of(requesters)
         timeout = requesters.timeout_s
         self.clients = {
             a.agency: AgencyClient(a.agency, transports(a.agency), codec, timeout, policy)
-            for a in agencies
+            for a in self.agencies
         }
-        self.pools = flow_pools(scenario, self.agencies)
-        self.watch = ChangeWatch(transports(DRIVER), codec, self.workload.pending_deaths)
-        subscribing = [a.agency for a in agencies if a.subscribes]
-        self.replicas = replicas_for(agencies, config.design.ministries)
+        self.watch = ChangeWatch(transports(DRIVER), codec, workload.pending_deaths)
+        subscribing = [a.agency for a in self.agencies if a.subscribes]
+        self.replicas = replicas_for(self.agencies, config.design.ministries)
         self.subscribers = Subscribers(transports, codec, self.clients, subscribing, self.replicas)
-        self.codec = codec
+        self.stage = Stage(workload, self.clients, self.replicas, self.watch, codec)
+        self.players = {flow: player(self.stage) for flow, player in PLAYERS.items()}
         self.phases: list[PhaseLedger] = []
-        self.timeline = Timeline()
-        self.hops = HopLedger()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._count = 0
-        self._t0 = self._wall0 = 0.0
         self._late0 = 0
         self.warmup: PhaseLedger | None = None
         self.current: PhaseLedger | None = None
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.stage.timeline
+
+    @property
+    def hops(self) -> HopLedger:
+        return self.stage.hops
 
     async def start(self) -> None:
         started: list[AgencyClient] = []
@@ -110,176 +120,80 @@ class Driver:
         self.clients[agency].replies.resume()
         self.subscribers.resume(agency)
 
+    def start_clock(self, t0: float | None = None, wall0: float | None = None) -> None:
+        """The run's common start: loop time and the wall clock at that moment."""
+        st = self.stage
+        if not st.t0:
+            st.t0 = asyncio.get_running_loop().time() if t0 is None else t0
+            st.wall0 = time.time() if wall0 is None else wall0
+            self._late0 = self.late_answers
+
     async def warm_up(self) -> PhaseLedger | None:
         """Traffic at the first period's rate before anything is measured (a fresh broker and
         fresh processes are slower for their first seconds); still fully accounted for."""
-        seconds = self.scenario.warmup_s
-        if not seconds:
+        periods = self.scheduler.periods()
+        if not periods or periods[0][0] != 0:
             return None
-        first = self.scenario.periods[0]
-        period = Period(name="warm-up", duration_s=seconds, rate_per_s=self.scenario.rate(first),
-                        online_share=first.online_share)  # fmt: skip
-        self._start_clock()
-        self.warmup = await self._play_period(period, measured=False)
-        await self._drain(self.warmup, period)
+        self.start_clock()
+        self.warmup = await self.play_period(0, periods[0][1])
         return self.warmup
 
-    def _start_clock(self) -> None:
-        if not self._t0:
-            self._t0, self._wall0 = asyncio.get_running_loop().time(), time.time()
-            self._late0 = self.late_answers
+    async def play(
+        self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
+    ) -> list[PhaseLedger]:
+        self.start_clock()
+        for index, period in self.scheduler.periods():
+            if index == 0:
+                continue
+            if on_period_start is not None:
+                on_period_start(period.name)
+            ledger = await self.play_period(index, period)
+            self.phases.append(ledger)
+            if on_period_end is not None:
+                await on_period_end(ledger)
+        return self.phases
 
-    async def _drain(self, ledger: PhaseLedger, period: Period) -> None:
-        """A period ends when all it sent is accounted for."""
+    async def play_period(
+        self, index: int, period: Period, start: float | None = None
+    ) -> PhaseLedger:
+        """Fire this share's arrivals of the period on time, then drain: a period ends when all
+        it sent is accounted for. `start` (loop time) is the period's common start."""
+        plan = self.scheduler.plan(period, index, self.mine)
+        ledger = await self._fire_all(plan, start)
         if self._tasks:
             await asyncio.gather(*self._tasks)
         ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
         ledger.change_deliveries = self.subscribers.take_deliveries()
         ledger.late_answers, self._late0 = self.late_answers - self._late0, self.late_answers
+        return ledger
 
-    async def play(
-        self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
-    ) -> list[PhaseLedger]:
-        self._start_clock()
-        for period in self.scenario.periods:
-            if on_period_start is not None:
-                on_period_start(period.name)
-            ledger = await self._play_period(period)
-            self.phases.append(ledger)
-            await self._drain(ledger, period)
-            if on_period_end is not None:
-                await on_period_end(ledger)
-        return self.phases
-
-    async def _play_period(self, period: Period, measured: bool = True) -> PhaseLedger:
+    async def _fire_all(self, plan: PeriodPlan, start: float | None) -> PhaseLedger:
         loop = asyncio.get_running_loop()
-        sc = self.scenario
-        rate = sc.rate(period)
-        ledger = PhaseLedger(period.name, rate, online_target=period.online_share)
+        period, sc = plan.period, self.scenario
+        ledger = PhaseLedger(period.name, sc.rate(period), online_target=period.online_share)
+        ledger.target_rate = plan.planned / period.duration_s  # the profile's shape included
         self.current = ledger
         gauge = metrics.SCENARIO_PERIOD.labels(sc.name, period.name)
-        if measured:
-            gauge.set(1)
-        times = arrival_times(rate, period.duration_s, sc.time_compression, sc.diurnal, self.rng,
-                              period.max_requests)  # fmt: skip
-        ledger.target_rate = len(times) / period.duration_s  # the profile's shape included
-        flows = list(self.pools)
-        mix = sc.mix.weights()
-        flow_cum = list(accumulate(mix[f] for f in flows))
-        start = ledger.started = loop.time()
-        for i, offset in enumerate(times):
-            due = start + offset
+        gauge.set(plan.index > 0)
+        begin = ledger.started = loop.time() if start is None else start
+        for i, a in enumerate(plan.arrivals):
+            due = begin + a.offset
             delay = due - loop.time()
             if delay > 0.001:
                 await asyncio.sleep(delay)
-            flow = self.rng.choices(flows, cum_weights=flow_cum)[0]
-            pool, cum = self.pools[flow]
-            self._fire(flow, self.rng.choices(pool, cum_weights=cum)[0], due, ledger)
+            self._fire(a, f"{self.run_id}:{plan.index}:{a.seq:x}", due, ledger)
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
-        remaining = start + period.duration_s - loop.time()
+        remaining = begin + period.duration_s - loop.time()
         if remaining > 0:
             await asyncio.sleep(remaining)
         gauge.set(0)
         return ledger
 
-    def _fire(self, flow: str, agency: PlayedAgency, intended: float, ledger: PhaseLedger) -> None:
-        self._count += 1
-        rid = f"{self.run_id}:{self._count:x}"
-        at_us = int((intended - self._t0 + self._wall0) * 1e6)
-        w, a = self.workload, agency.agency
+    def _fire(self, a: Arrival, rid: str, intended: float, ledger: PhaseLedger) -> None:
         ledger.sent += 1
-        ledger.flows[flow] += 1
-        ledger.agencies[a] += 1
-        job: Awaitable[None]
-        if flow == "lookup":
-            lookup, exp = w.lookup(a, agency.agreements, rid, at_us)
-            job = self._request("lookup", a, lookup, exp, intended, ledger)
-        elif flow == "death":
-            job = self._death(a, rid, at_us, intended, ledger)
-        elif flow == "dossier":
-            job = self._dossier(agency, rid, at_us, intended, ledger)
-        else:
-            req, exp = w.verification(a, agency.province, rid, at_us)
-            job = self._request("verify", a, req, exp, intended, ledger)
-        task = asyncio.create_task(job)
+        ledger.flows[a.flow] += 1
+        ledger.agencies[a.agency.agency] += 1
+        task = asyncio.create_task(self.players[a.flow].play(a, rid, intended, ledger))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _dossier(
-        self, agency: PlayedAgency, rid: str, at_us: int, intended: float, ledger: PhaseLedger
-    ) -> None:
-        """A portal records the dossier and verifies its applicant: one sharing transaction."""
-        share = ledger.online_target or 0.0
-        k = sum(ledger.dossiers.values())
-        channel = "ONLINE" if int((k + 1) * share) > int(k * share) else "COUNTER"
-        ledger.dossiers[channel] += 1
-        dossier, service = self.workload.dossier(agency.agency, agency.province or "", rid,
-                                                 channel, at_us)  # fmt: skip
-        client = self.clients[agency.agency]
-        await self._send(client, DOSSIERS.name, self.codec.encode(dossier), agency.agency.encode())
-        req, exp = self.workload.verification(agency.agency, agency.province, rid, at_us, service)
-        await self._request("verify", agency.agency, req, exp, intended, ledger)
-
-    async def _death(
-        self, agency: str, rid: str, at_us: int, intended: float, ledger: PhaseLedger
-    ) -> None:
-        """The civil-status body reports a death; done when the registry publishes the change."""
-        event, citizen = self.workload.death(agency, rid, at_us)
-        loop = asyncio.get_running_loop()
-        self._late(agency, intended, ledger)
-        waiting = self.watch.expect(rid)
-        data, client = self.codec.encode(event), self.clients[agency]
-        change = None
-        for attempt in range(client.policy.retries + 1):  # resent as is: the registry dedups it
-            ledger.retries += attempt > 0
-            await self._send(client, CIVIL.name, data, event.citizen_id.encode())
-            limit = self.requesters.timeout_s * client.policy.backoff**attempt
-            change = await self.watch.wait(waiting, limit)
-            if change is not None:
-                break
-        self.watch.forget(rid)
-        latency = loop.time() - intended
-        if change is None:
-            ledger.record("death", "TIMEOUT", True, latency)
-            return
-        correct = change.citizen_id == citizen.citizen_id and change.change == "DIED"
-        ledger.record("death", change.change, correct, latency, "" if correct else repr(change))
-        self._second(int(loop.time() - self._t0), ledger.name, latency)
-        loop.call_later(DEATH_GRACE_S, self.workload.deceased_pool.append,
-                        replace(citizen, deceased=True))  # fmt: skip
-
-    async def _send(self, client: AgencyClient, topic: str, data: bytes, key: bytes) -> None:
-        """A send the platform refuses (broker away) is logged; what depends on it times out."""
-        try:
-            await client.producer.send(topic, data, key=key)
-        except Exception as exc:
-            log.warning("%s: send to %s failed: %s", client.agency, topic, exc)
-
-    def _late(self, agency: str, intended: float, ledger: PhaseLedger) -> None:
-        if asyncio.get_running_loop().time() - intended > LATE_TOLERANCE_S:
-            metrics.LATE_SENDS.labels(agency).inc()
-            ledger.late_sends += 1
-
-    async def _request(
-        self, flow: str, agency: str, request: Request, expected: Expected, intended: float,
-        ledger: PhaseLedger,
-    ) -> None:  # fmt: skip
-        self._late(agency, intended, ledger)
-        result = await ask(self.clients[agency], self.replicas.get(agency), request, intended)
-        ledger.retries += result.attempts - 1
-        answer = result.answer
-        fields = list(getattr(answer, "mismatched_fields", []) or [])
-        data = dict(getattr(answer, "data", {}) or {})
-        correct = expected.matches(result.outcome, fields, data)
-        detail = "" if correct else (
-            f"{flow}: expected {expected.outcome} {expected.fields} {expected.data}, "
-            f"got {result.outcome} {fields} {data}")  # fmt: skip
-        ledger.record(flow, result.outcome, correct, result.latency_s, detail)
-        self.hops.record(agency, flow, ledger.name, request, result)
-        done = asyncio.get_running_loop().time()
-        ledger.ended = max(ledger.ended, done)
-        self._second(int(done - self._t0), ledger.name, result.latency_s)
-
-    def _second(self, index: int, phase: str, latency_s: float) -> None:
-        self.timeline.record(index, phase, latency_s)

@@ -16,7 +16,7 @@ from services.shared.topics import VERIFY
 from services.shared.transport import Transport
 
 if TYPE_CHECKING:
-    from loadtests.driver import Driver
+    from loadtests.coordinator import Coordinator
 
 
 class FaultRunner:
@@ -26,7 +26,7 @@ class FaultRunner:
         self.scenario, self.stack, self.transport = scenario, stack, transport
         self.log: list[FaultRecord] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self.driver: Driver | None = None
+        self.driver: Coordinator | None = None
 
     def period_started(self, period: str) -> None:
         first = self.scenario.periods[0].name
@@ -58,9 +58,9 @@ class FaultRunner:
             return {"outage": outage, "node": fault.node}
         if fault.action == "slow_agency":
             assert self.driver is not None and fault.agency is not None
-            self.driver.pause_agency(fault.agency)
+            await self.driver.pause_agency(fault.agency)  # the worker playing it pauses it
             await asyncio.sleep(fault.for_s)
-            self.driver.resume_agency(fault.agency)
+            await self.driver.resume_agency(fault.agency)
             return {"agency": fault.agency, "for_s": fault.for_s}
         if fault.action == "rogue_agency":
             assert fault.agency is not None and fault.victim is not None

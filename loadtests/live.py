@@ -10,13 +10,30 @@ from rich.live import Live
 from rich.table import Table
 
 from loadtests.ledger import latency_summary
+from loadtests.workerreport import FULL_CORE, LATE_LIMIT
 
 if TYPE_CHECKING:
-    from loadtests.driver import Driver
+    from loadtests.coordinator import Coordinator
+
+
+def generator_status(c: Coordinator) -> str:
+    """For the live view: is the generator keeping up (its busiest worker, late sends)?"""
+    live = [w for w in c.workers if w.progress is not None and not w.dead]
+    if not live:
+        return f"{len(c.workers)} worker(s) joining"
+    busiest = max(live, key=lambda w: w.progress.cpu_cores if w.progress else 0.0)
+    cores = busiest.progress.cpu_cores if busiest.progress else 0.0
+    sent = sum(w.progress.sent for w in live if w.progress)
+    late = sum(w.progress.late_sends for w in live if w.progress)
+    share = late / sent if sent else 0.0
+    limit = "the generator limits" if cores >= FULL_CORE or share > LATE_LIMIT else "it keeps up"
+    dead = sum(w.dead for w in c.workers)
+    return (f"{len(live)} worker(s){f', {dead} dead' if dead else ''}; busiest "
+            f"{busiest.name} {cores:.2f} cores; late sends {share:.1%}: {limit}")  # fmt: skip
 
 
 class LiveView:
-    def __init__(self, driver: Driver, console: Console) -> None:
+    def __init__(self, driver: Coordinator, console: Console) -> None:
         self.driver = driver
         self.live = Live(
             self.render(), console=console, refresh_per_second=2, get_renderable=self.render
@@ -37,6 +54,7 @@ class LiveView:
             "late sends",
         ):
             table.add_column(col, justify="right")
+        table.caption = generator_status(self.driver)
         last = self.driver.timeline.last_complete()
         ledgers = self.driver.ledgers()
         for ledger in ledgers:

@@ -84,16 +84,22 @@ class Meter:
                 self.increases.add(instance, samples, started)
 
     async def mark(self, ledger: PhaseLedger | None = None, settle_s: float = 15.0) -> None:
-        """Snapshot once the monitor has tallied every dossier sent so far (bounded wait)."""
+        """Snapshot once the monitor has tallied every dossier sent so far and the registry's
+        count stands still (it counts a batch at its commit, a moment after the requester has
+        its answer), within a bounded wait."""
         if ledger is not None:
             self.dossiers_sent += sum(ledger.dossiers.values())
         deadline = time.monotonic() + settle_s
+        before = None
         while True:
             await self.scrape()
             snap = snapshot(self.increases.total)
-            if sum(snap.dossiers.values()) >= self.dossiers_sent or time.monotonic() > deadline:
+            tallied = sum(snap.dossiers.values()) >= self.dossiers_sent
+            still = before is not None and snap.transactions == before.transactions
+            if (tallied and still) or time.monotonic() > deadline:
                 break
-            await asyncio.sleep(0.2)
+            before = snap
+            await asyncio.sleep(0.3)
         self.marks.append(snap)
 
     def period(self, index: int) -> Snapshot:

@@ -63,6 +63,14 @@ def print_summary(report: RunReport, console: Console) -> None:
             )
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    if report.workers:
+        done = sum(w.finished for w in report.workers)
+        console.print(f"{len(report.workers)} worker(s), {done} finished: "
+                      + ", ".join(f"{w.name} on {w.host} {w.sent} sent, {w.cpu_cores:.2f} cores"
+                                  for w in report.workers))  # fmt: skip
+    if report.limited_by is not None:
+        console.print(f"limited by the [bold]{report.limited_by.side}[/]: "
+                      f"{report.limited_by.reason}")  # fmt: skip
     slo = report.slo
     verdict = (
         "[green]SLOs hold[/]" if slo.passed else f"[red]SLO failed: {', '.join(slo.failed)}[/]"

@@ -13,14 +13,14 @@ from pathlib import Path
 from rich.console import Console
 
 from loadtests.agencies import PlayedAgency, played_agencies
+from loadtests.coordinator import Coordinator
 from loadtests.cpumeter import CpuMeter
-from loadtests.driver import Driver
 from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
 from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
 from loadtests.measure import Measured, Meter, measured
-from loadtests.oprecord import FILE_NAME, OpRecord
+from loadtests.records import combine_records
 from loadtests.report import write_report
 from loadtests.reportmodel import (
     CacheReport,
@@ -32,10 +32,11 @@ from loadtests.reportmodel import (
 from loadtests.resolve import resolve
 from loadtests.scenario import Scenario, load_scenario
 from loadtests.slo import verdict
+from loadtests.spawn import LocalWorkers, default_workers
 from loadtests.stack import RunStack
-from services.registry.population import Population
+from loadtests.workerreport import limited_by, worker_reports
+from services.shared.access import DRIVER
 from services.shared.auditkey import audit_key
-from services.shared.codec import Catalogue, Codec
 from services.shared.credentials import credentials_of
 from services.shared.kafka import ClientTuning, KafkaTransport
 from services.shared.runconfig import RunConfig, write_run_config
@@ -74,60 +75,78 @@ def prepare(scenario_path: Path) -> Plan:
 
 async def play(
     plan: Plan, config: RunConfig, stack: RunStack, bootstrap: str, settings: Settings,
-    console: Console, live: bool,
+    console: Console, live: bool, workers: int | None = None, local_workers: int | None = None,
 ) -> RunReport:  # fmt: skip
-    """Play the plan's periods on a running stack; returns the report (not yet written)."""
+    """Play the plan's periods on a running stack through `workers` worker processes, of which
+    `local_workers` (all by default) are started here and the others join from anywhere;
+    returns the report (not yet written)."""
     scenario = plan.scenario
     started_at = datetime.now(UTC)
     tuning = ClientTuning.of(config.design, settings.connect_timeout_s)
-
-    def transports(principal: str) -> KafkaTransport:
-        return KafkaTransport(bootstrap, tuning, stack.security(principal))
-
-    codec = Codec(Catalogue(), writer_versions=config.schema_pins)
-    driver = Driver(scenario, plan.agencies, transports, codec, Population(config.seed), config)
+    n = min(workers or default_workers(), len(plan.agencies))  # a share holds one agency at least
+    here = n if local_workers is None else min(local_workers, n)
+    control = KafkaTransport(bootstrap, tuning, stack.security(DRIVER))
+    env = worker_env(stack, settings, bootstrap)
+    local = LocalWorkers(stack.run_dir, config.run_id, here, env)
+    record = stack.run_dir if settings.transaction_record else None
+    coordinator = Coordinator(scenario, plan.agencies, config, control, n,
+                              local if here else None, record)  # fmt: skip
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
-    faults = FaultRunner(scenario, stack, transports(plan.agencies[0].agency))
-    faults.driver = driver
-    if settings.transaction_record:
-        driver.hops.transactions = OpRecord(stack.run_dir / FILE_NAME, audit_key(settings))
-    cpu = CpuMeter(lambda: {"driver": [os.getpid()], **stack.pids()})
-    await driver.start()
+    faults = FaultRunner(scenario, stack, control)
+    faults.driver = coordinator
+    cpu = CpuMeter(lambda: {"driver": [os.getpid()], "worker": local.pids(), **stack.pids()})
     try:
+        await coordinator.start()
         await meter.start()
         await cpu.start()
-        view = LiveView(driver, console) if live else None
+        view = LiveView(coordinator, console) if live else None
         with view if view is not None else contextlib.nullcontext():
-            await meter.mark(await driver.warm_up())
+            await meter.mark(await coordinator.warm_up())
             cpu.mark()
             t0 = time.monotonic()
-            ledgers = await driver.play(meter.mark, faults.period_started)
+            ledgers = await coordinator.play(meter.mark, faults.period_started)
             cpu.mark()
             await faults.finish()
             elapsed = time.monotonic() - t0
     finally:
         await cpu.stop()
         await meter.stop()
-        await driver.stop()
-        if driver.hops.transactions is not None:
-            await asyncio.to_thread(driver.hops.transactions.close)
-    report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, driver,
+        await coordinator.stop()
+        await asyncio.to_thread(local.stop)
+        await asyncio.to_thread(combine_records, stack.run_dir)
+    report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, coordinator,
                           ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
     report.faults = list(faults.log)
     report.seed = config.seed
     report.cpu = cpu.report(report.totals.answered)
-    report.hops = driver.hops.report()
-    if driver.replicas:
+    report.hops = coordinator.hops.report()
+    report.workers, warnings = worker_reports(coordinator)
+    report.warnings.extend(warnings)
+    late = report.totals.late_sends / report.totals.sent if report.totals.sent else 0.0
+    counts = {k: len(v) for k, v in stack.pids().items()}
+    report.limited_by = limited_by(report.workers, late, report.cpu, counts)
+    replicas = [r for w in coordinator.workers if w.done for r in w.done.replicas]
+    if replicas:
         report.cache = CacheReport.of([
-            ReplicaReport(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
-            for m, r in sorted(driver.replicas.items())
+            ReplicaReport(ministry=r.ministry, held=r.held, hits=r.hits, misses=r.misses)
+            for r in sorted(replicas, key=lambda r: r.ministry)
         ])  # fmt: skip
     return report
 
 
+def worker_env(stack: RunStack, settings: Settings, bootstrap: str) -> dict[str, str]:
+    """What a local worker needs: the cluster, and its identities when the cluster is secured."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    secrets = stack.files.get(DRIVER) or settings.credentials
+    if stack.credentials is not None and secrets is not None:
+        env["NDX_CREDENTIALS"] = str(secrets)
+    return env
+
+
 async def execute(
     scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
-    design_path: Path | None = None, run_id: str | None = None,
+    design_path: Path | None = None, run_id: str | None = None, workers: int | None = None,
+    local_workers: int | None = None,
 ) -> RunReport:  # fmt: skip
     """Resolve the run once, start its platform, play it, write its report."""
     plan = prepare(scenario_path)
@@ -144,7 +163,8 @@ async def execute(
                   f"broker {given or 'local (starting)'}")  # fmt: skip
     stack = RunStack(run_dir, config, config_path, given, credentials_of(settings))
     async with stack as bootstrap:
-        report = await play(plan, config, stack, bootstrap, settings, console, live)
+        report = await play(plan, config, stack, bootstrap, settings, console, live, workers,
+                            local_workers)  # fmt: skip
     report.design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
     write_report(run_dir, report)
     write_html(run_dir, report)
@@ -166,7 +186,7 @@ def _phase(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
 
 def build_report(
     scenario: Scenario, scenario_path: Path, run_id: str, started_at: datetime, elapsed: float,
-    driver: Driver, ledgers: list[PhaseLedger], metered: Measured, bootstrap: str,
+    driver: Coordinator, ledgers: list[PhaseLedger], metered: Measured, bootstrap: str,
 ) -> RunReport:  # fmt: skip
     total = totals(ledgers)
     phases = [_phase(ledger, metered, scenario) for ledger in ledgers]
@@ -203,6 +223,17 @@ def build_report(
 
 def run_blocking(
     scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
-    design_path: Path | None = None,
+    design_path: Path | None = None, workers: int | None = None, local_workers: int | None = None,
 ) -> RunReport:  # fmt: skip
-    return asyncio.run(execute(scenario_path, runs_dir, settings, console, live, design_path))
+    return asyncio.run(
+        execute(
+            scenario_path,
+            runs_dir,
+            settings,
+            console,
+            live,
+            design_path,
+            workers=workers,
+            local_workers=local_workers,
+        )
+    )

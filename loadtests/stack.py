@@ -41,6 +41,7 @@ class RunStack:
         self.cluster: LocalCluster | None = None
         self.credentials = credentials  # a secured cluster's given identities, or provisioned
         self.services: list[ServiceProcess] = []
+        self.files: dict[str, Path] = {}  # each process kind's credentials file, when secured
 
     def security(self, principal: str) -> ClientSecurity | None:
         """How the driver's side authenticates as `principal`; None on a plaintext cluster."""
@@ -58,7 +59,7 @@ class RunStack:
     def start(self) -> str:
         bootstrap = self.bootstrap or self._start_cluster()
         self.bootstrap = bootstrap
-        files = self._prepare(bootstrap)
+        files = self.files = self._prepare(bootstrap)
         self._announce("running")  # a registry started by hand for another run stands aside
         env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "NDX_RUN_CONFIG": str(self.config_path)}
         instances = self.design.registry.instances

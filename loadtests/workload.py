@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from loadtests.scenario import Errors
@@ -45,9 +45,11 @@ class Workload:
     """Draws citizens and faults for requests; every request carries its expected answer."""
 
     def __init__(
-        self, population: Population, errors: Errors, rng: random.Random, returning: float = 0.0
-    ) -> None:
+        self, population: Population, errors: Errors, rng: random.Random, returning: float = 0.0,
+        owns: Callable[[str], bool] | None = None,
+    ) -> None:  # fmt: skip
         self.population, self.rng, self.errors = population, rng, errors
+        self.owns = owns  # citizens this side may draw (a worker's share); all when None
         self.returning = returning
         self.known: dict[str, deque[Citizen]] = {}  # per agency: citizens it verified before
         e = errors
@@ -64,6 +66,10 @@ class Workload:
         # procedural, so they are not drawn except from deceased_pool.
         self.pending_deaths: set[str] = set()
 
+    def _free(self, citizen_id: str) -> bool:
+        owned = self.owns is None or self.owns(citizen_id)
+        return owned and citizen_id not in self.pending_deaths
+
     def fault(self) -> str:
         u = self.rng.random()
         return next((name for name, cut in self._cuts if u < cut), "none")
@@ -71,7 +77,7 @@ class Workload:
     def _citizen(self, province: str | None) -> Citizen:
         while True:
             citizen = self.population.draw_existing(self.rng, province)
-            if citizen.citizen_id not in self.pending_deaths:
+            if self._free(citizen.citizen_id):
                 return citizen
 
     def _known(self, agency: str, province: str | None) -> Citizen:
@@ -153,7 +159,7 @@ class Workload:
         """A death of a living citizen, reported by the civil-status authority."""
         while True:
             citizen = self.population.draw_living(self.rng)
-            if citizen.citizen_id not in self.pending_deaths:
+            if self._free(citizen.citizen_id):
                 break
         self.pending_deaths.add(citizen.citizen_id)
         event = CivilStatusRegistered(event_id, citizen.citizen_id, "DEATH", source, intended_us)

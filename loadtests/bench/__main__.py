@@ -27,7 +27,7 @@ from loadtests.serviceproc import StackError, free_port
 from services.shared.app import setup_logging
 from services.shared.kafka import KafkaTransport
 from services.shared.settings import REPO_ROOT, SettingsError, load_settings
-from services.shared.topics import VERIFY, TopicSpec
+from services.shared.topics import MAX_SHARES, VERIFY, TopicSpec
 from services.shared.transport import TransportError
 
 WIDE = 200  # columns of the table when the output is a file or a pipe
@@ -105,6 +105,7 @@ def options(argv: list[str] | None) -> list[Options]:
     p.add_argument("--security", choices=("on", "off", "both"), default="both",
                    help="the series on a plaintext broker, a secured one, or both (default): "
                    "what security costs")  # fmt: skip
+    p.add_argument("--workers", type=int, help="worker processes per step (one per CPU)")
     a = p.parse_args(argv)
     if not 1 <= a.registries <= 8:
         p.error("--registries must be between 1 and 8")
@@ -126,7 +127,10 @@ def options(argv: list[str] | None) -> list[Options]:
         ceiling_seconds=4.0 if q else 12.0,
         floor_messages=500 if q else 3000,
         runs_dir=a.runs_dir,
+        workers=a.workers,
     )
+    if a.workers is not None and not 1 <= a.workers <= MAX_SHARES:
+        p.error(f"--workers must be 1..{MAX_SHARES}, got {a.workers}")
     if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:
         p.error(f"--max-rate x --step-seconds (or --warm-up-s) plans more than the "
                 f"{MAX_PLANNED_ARRIVALS:,} arrivals a step may hold")  # fmt: skip

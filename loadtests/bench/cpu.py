@@ -32,11 +32,14 @@ def machine_busy_ticks(proc_stat: str) -> int:
 
 
 def service_kind(cmdline: bytes) -> str | None:
-    """`registry` for a `python -m services.registry` command line; None for anything else."""
+    """`registry` for a `python -m services.registry` command line, `worker` for a load worker
+    (`python -m loadtests worker`); None for anything else."""
     args = cmdline.split(b"\0")
-    for flag, module in itertools.pairwise(args):
+    for (flag, module), (_, command) in itertools.pairwise(itertools.pairwise([*args, b""])):
         if flag == b"-m" and module.startswith(b"services."):
             return module.removeprefix(b"services.").decode()
+        if flag == b"-m" and module == b"loadtests" and command == b"worker":
+            return "worker"
     return None
 
 
@@ -113,9 +116,10 @@ def snapshot(services: dict[int, str], broker: int) -> CpuSnapshot:
     spent: dict[str, float] = {}
     for pid, kind in services.items():
         spent[kind] = spent.get(kind, 0.0) + proc_ticks(pid) / HZ
+    workers = spent.pop("worker", 0.0)  # the load generator's processes count as the driver
     return CpuSnapshot(
         wall=time.monotonic(),
-        driver=time.process_time(),
+        driver=time.process_time() + workers,
         broker=proc_ticks(broker) / HZ,
         machine=machine_busy_ticks(Path("/proc/stat").read_text()) / HZ,
         services=spent,

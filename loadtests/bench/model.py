@@ -137,6 +137,7 @@ class Options(Part):
     floor_messages: int = 3000  # EndToEndLatency's records, one at a time
     runs_dir: Path
     security: bool = False  # this series ran on a secured broker (SASL, ACLs, signed records)
+    workers: int | None = None  # worker processes per step; None: one per CPU
 
 
 class BenchResult(Part):

@@ -80,7 +80,8 @@ async def run_step(
     watcher = asyncio.create_task(watch(name, PERIOD, broker, window))
     t0 = time.monotonic()
     try:
-        report = await execute(path, out / "steps", settings, Console(quiet=True), live=False)
+        report = await execute(path, out / "steps", settings, Console(quiet=True), live=False,
+                               workers=opts.workers)  # fmt: skip
     finally:
         await cancel([watcher])
     return step_result(rate, role, report, window).model_copy(update={

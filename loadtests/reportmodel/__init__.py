@@ -19,6 +19,7 @@ from loadtests.reportmodel.parts import (
     TimelineSecond,
 )
 from loadtests.reportmodel.run import PhaseReport, RunReport, Totals, load_report
+from loadtests.reportmodel.workers import Limit, WorkerReport
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -34,6 +35,7 @@ __all__ = [
     "FaultRecord",
     "Growth",
     "Latency",
+    "Limit",
     "OnlineShare",
     "Part",
     "Paths",
@@ -47,5 +49,6 @@ __all__ = [
     "Sparse",
     "TimelineSecond",
     "Totals",
+    "WorkerReport",
     "load_report",
 ]

@@ -150,6 +150,7 @@ class CapacityStep(Part):
     incorrect: int
     passed: bool
     failed: list[str]
+    limited_by: str | None = None  # generator, simulation or design (see RunReport.limited_by)
 
 
 class CapacityResult(Part):
@@ -157,6 +158,7 @@ class CapacityResult(Part):
     first_failing_rate: float | None
     steps: list[CapacityStep]
     at_80_percent: CapacityStep | None
+    knee_of: str | None = None  # which side limited the first failing step: whose knee it is
 
 
 class ComponentCpu(Part):

@@ -26,6 +26,7 @@ from loadtests.reportmodel.parts import (
     SloVerdict,
     TimelineSecond,
 )
+from loadtests.reportmodel.workers import Limit, WorkerReport
 
 
 class PhaseReport(Sparse):
@@ -103,6 +104,8 @@ class RunReport(Sparse):
     cache: CacheReport | None = None
     cpu: CpuReport | None = None
     paths: Paths | None = None
+    workers: list[WorkerReport] = Field(default_factory=list)
+    limited_by: Limit | None = None
     hops: HopsReport | None = None
 
     @field_validator("schema_version")

@@ -7,7 +7,7 @@ import heapq
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from services.shared import metrics
 from services.shared.background import cancel
@@ -20,6 +20,7 @@ from services.shared.transport import Consumer, Producer, Transport
 
 log = logging.getLogger("ndx.requester")
 PROVIDER = "registry"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,34 @@ class AgencyClient:
             metrics.observe_hops(flow, stamps)
         return Result(outcome, answer, latency, waiting.attempt, stamps)
 
+    async def publish(self, topic: str, data: bytes, key: bytes) -> None:
+        """A record nobody answers (a dossier); a refusal is logged, what needs it times out."""
+        try:
+            await self.producer.send(topic, data, key=key)
+        except Exception as exc:
+            log.warning("%s: send to %s failed: %s", self.agency, topic, exc)
+
+    async def confirm(
+        self, topic: str, data: bytes, key: bytes, seen: asyncio.Future[T], flow: str
+    ) -> tuple[T | None, int]:
+        """Fire a record whose answer is its effect seen elsewhere (a civil event's change on the
+        feed): resent as is on this client's retry policy (the receiver dedups); returns the
+        effect, or None when every attempt timed out, and the attempts made."""
+        self.sent += 1
+        attempt = 1
+        while True:
+            await self.publish(topic, data, key)
+            limit = self.timeout_s * self.policy.backoff ** (attempt - 1)
+            try:
+                return await asyncio.wait_for(asyncio.shield(seen), limit), attempt
+            except TimeoutError:
+                pass
+            if not self._may_retry_attempt(attempt):
+                return None, attempt
+            attempt += 1
+            self.retries += 1
+            metrics.RETRIES.labels(self.agency, flow).inc()
+
     async def _send(self, waiting: _Pending) -> None:
         message = waiting.message
         limit = self.timeout_s * self.policy.backoff ** (waiting.attempt - 1)
@@ -140,9 +169,12 @@ class AgencyClient:
         task.add_done_callback(self._retrying.discard)
 
     def _may_retry(self, waiting: _Pending) -> bool:
+        return self._may_retry_attempt(waiting.attempt)
+
+    def _may_retry_attempt(self, attempt: int) -> bool:
         p = self.policy
         budget = p.budget_floor + p.budget_share * self.sent
-        return waiting.attempt <= p.retries and self.retries < budget
+        return attempt <= p.retries and self.retries < budget
 
     async def _read_replies(self) -> None:
         while True:

@@ -35,6 +35,12 @@ AUDIT = TopicSpec("ndx.audit", m.SharingAudited, 3)
 DLQ = TopicSpec("ndx.dlq", None, 1)
 # The run under way, announced by its coordinator: a registry joins only a run it agrees with.
 CONTROL = TopicSpec("ndx.run.control", None, 1, {"cleanup.policy": "compact"})
+# Load workers (JSON control plane): the coordinator's plans and commands, one partition per
+# share handed out by the workers' consumer group, and what the workers measured.
+MAX_SHARES = 32
+WORK_PLANS = TopicSpec("ndx.run.plans", None, 1, {"retention.ms": str(86_400_000)})
+WORK_SHARES = TopicSpec("ndx.run.shares", None, MAX_SHARES, {"retention.ms": str(86_400_000)})
+WORK_RESULTS = TopicSpec("ndx.run.results", None, 1, {"retention.ms": str(86_400_000)})
 
 FIXED_TOPICS: tuple[TopicSpec, ...] = (
     VERIFY,
@@ -45,6 +51,9 @@ FIXED_TOPICS: tuple[TopicSpec, ...] = (
     AUDIT,
     DLQ,
     CONTROL,
+    WORK_PLANS,
+    WORK_SHARES,
+    WORK_RESULTS,
 )
 REPLY_PARTITIONS = 2
 

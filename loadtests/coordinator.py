@@ -1,0 +1,205 @@
+"""The coordinator: announces the plan on the cluster, lets Kafka's group protocol hand the shares
+to workers, starts every period at one wall-clock moment and merges what the workers measured."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from loadtests.agencies import PlayedAgency
+from loadtests.driver import PeriodHook, StartHook
+from loadtests.hops import HopLedger
+from loadtests.ledger import PhaseLedger
+from loadtests.ledgerwire import add, add_seconds
+from loadtests.results import Results, WorkerState
+from loadtests.scenario import Period, Scenario
+from loadtests.schedule import Scheduler
+from loadtests.serviceproc import StackError
+from loadtests.sharebus import write_shares
+from loadtests.spawn import LocalWorkers
+from loadtests.timeline import Timeline
+from loadtests.workplan import Command, WorkPlan, insist, split
+from services.shared import metrics
+from services.shared.kafka import KafkaTransport
+from services.shared.runconfig import RunConfig
+from services.shared.topics import WORK_PLANS
+
+log = logging.getLogger("ndx.coordinator")
+JOIN_LIMIT_S = 120.0  # workers to join and hold every share (processes start on busy machines)
+READY_LIMIT_S = 120.0  # claimed workers to start their agencies' clients
+START_LEAD_S = 2.0  # a period starts this long after its command: every worker hears it first
+END_LIMIT_S = 30.0
+
+
+class Coordinator:
+    """Plays a scenario through worker processes; presents what a Driver does to the run."""
+
+    def __init__(
+        self, scenario: Scenario, agencies: Sequence[PlayedAgency], config: RunConfig,
+        control: KafkaTransport, workers: int, local: LocalWorkers | None,
+        record_dir: Path | None = None,
+    ) -> None:  # fmt: skip
+        self.scenario, self.config, self.control, self.local = scenario, config, control, local
+        self.run_id = config.run_id
+        self.shares = split(agencies, workers)
+        self.plan = WorkPlan(run_id=self.run_id, config=config, scenario=scenario,
+                             agencies=list(agencies), shares=self.shares,
+                             announced_at=time.time(),
+                             record_dir=str(record_dir or ""))  # fmt: skip
+        self.scheduler = Scheduler(scenario, agencies, config.seed)
+        self.results = Results(control, self.run_id)
+        self.out = control.producer("ndxsim.coordinator")
+        self.timeline = Timeline()
+        self.hops = HopLedger()  # the workers' hop ledgers, added
+        self.phases: list[PhaseLedger] = []
+        self.warmup: PhaseLedger | None = None
+        self.current_index = -1
+        self.unclaimed: list[int] = []
+        self.played: list[tuple[int, Period]] = []
+        self._opened: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def workers(self) -> list[WorkerState]:
+        return self.results.ready()
+
+    async def start(self) -> None:
+        for share in self.shares:
+            for agency in share.agencies:
+                metrics.LATE_SENDS.labels(agency)  # present at 0 before any send is late
+        await self.results.start()
+        self._opened.append(self.results.stop)
+        await self.out.start()
+        self._opened.append(self.out.stop)
+        self.results.tick_with(self.out)
+        await self._say(self.plan)
+        c = self.control
+        await write_shares(c.bootstrap, c.tuning, c.security, self.run_id, len(self.shares))
+        if self.local is not None:
+            self.local.start()
+        everyone = set(range(len(self.shares)))
+        wanted = len(self.shares)  # one share each, wherever the workers run
+        joined = await self.results.until(lambda: self._held(everyone, wanted), JOIN_LIMIT_S)
+        if not joined and not self._held(everyone, 1):
+            raise StackError(
+                f"run {self.run_id}: no workers held every share within {JOIN_LIMIT_S:.0f}s "
+                "(a local worker's own log is logs/worker-<n>.log in the run's folder)"
+            )
+        members = set(self.results.workers)
+        await self._command("claim")
+        await self.results.until(lambda: all(self.results.workers[m].claimed is not None
+                                             or self._dead(self.results.workers[m])
+                                             for m in members), READY_LIMIT_S)  # fmt: skip
+        claimed = {s for w in self.workers for s in w.claimed or []}
+        self.unclaimed = sorted(everyone - claimed)
+        if not claimed:
+            raise StackError(f"run {self.run_id}: no worker claimed a share")
+
+    def _held(self, everyone: set[int], wanted: int) -> bool:
+        holding = [w.held for w in self.results.workers.values() if w.held and not w.dead]
+        flat = [s for h in holding for s in h]
+        return len(holding) >= wanted and set(flat) == everyone and len(flat) == len(everyone)
+
+    async def _say(self, message: WorkPlan | Command) -> None:
+        data = message.model_dump_json().encode()
+        await insist(lambda: self.out.send(WORK_PLANS.name, data, key=self.run_id.encode()))
+
+    async def _command(self, kind: str, **fields: object) -> None:
+        await self._say(Command.model_validate({"kind": kind, "run_id": self.run_id, **fields}))
+
+    def _dead(self, w: WorkerState) -> bool:
+        return self.results.dead(w, self.local is not None and self.local.exited(w.name))
+
+    async def pause_agency(self, agency: str) -> None:
+        await self._command("pause", agency=agency)
+
+    async def resume_agency(self, agency: str) -> None:
+        await self._command("resume", agency=agency)
+
+    async def warm_up(self) -> PhaseLedger | None:
+        periods = self.scheduler.periods()
+        if periods[0][0] != 0:
+            return None
+        self.warmup = await self._play_period(0, periods[0][1])
+        return self.warmup
+
+    async def play(
+        self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
+    ) -> list[PhaseLedger]:
+        for index, period in self.scheduler.periods():
+            if index == 0:
+                continue
+            if on_period_start is not None:
+                on_period_start(period.name)
+            ledger = await self._play_period(index, period)
+            self.phases.append(ledger)
+            if on_period_end is not None:
+                await on_period_end(ledger)
+        return self.phases
+
+    async def _play_period(self, index: int, period: Period) -> PhaseLedger:
+        self.current_index = index
+        self.played.append((index, period))
+        playing = [w for w in self.workers if w.claimed and not self._dead(w)]
+        gauge = metrics.SCENARIO_PERIOD.labels(self.scenario.name, period.name)
+        gauge.set(index > 0)  # the driver's /metrics says which period plays (rules join on it)
+        await self._command("start", period=index, at=time.time() + START_LEAD_S)
+        await self.results.until(lambda: all(index in w.periods or self._dead(w)
+                                             for w in playing))  # fmt: skip
+        ledger = PhaseLedger(period.name, self.scenario.rate(period),
+                             online_target=period.online_share)  # fmt: skip
+        ledger.target_rate = self.scheduler.plan(period, index, ()).planned / period.duration_s
+        for w in playing:
+            if index in w.periods:
+                add(ledger, w.periods[index])
+            elif w.progress is not None and w.progress.period == index:
+                p = w.progress  # died mid-period: what it sent so far, answered or not
+                ledger.sent, ledger.answered = ledger.sent + p.sent, ledger.answered + p.answered
+                ledger.timed_out, ledger.incorrect = ledger.timed_out + p.timed_out, \
+                    ledger.incorrect + p.incorrect  # fmt: skip
+                ledger.late_sends += p.late_sends
+        ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
+        gauge.set(0)
+        self.current_index = -1
+        return ledger
+
+    def ledgers(self) -> list[PhaseLedger]:
+        """Every merged ledger so far, and the period playing now from the workers' progress."""
+        seen = [x for x in (self.warmup, *self.phases) if x is not None]
+        if self.current_index >= 0:
+            name, rate = self.played[-1][1].name, self.scenario.rate(self.played[-1][1])
+            now = PhaseLedger(name, rate)
+            for w in self.workers:
+                p = w.progress
+                if p is not None and p.period == self.current_index:
+                    now.sent, now.answered = now.sent + p.sent, now.answered + p.answered
+                    now.timed_out += p.timed_out
+                    now.incorrect, now.late_sends = now.incorrect + p.incorrect, \
+                        now.late_sends + p.late_sends  # fmt: skip
+            seen.append(now)
+        return seen
+
+    @property
+    def late_answers(self) -> int:
+        return sum(x.late_answers for x in self.ledgers())
+
+    async def stop(self) -> None:
+        """The run's end: every live worker reports its last word and leaves (bounded)."""
+        if len(self._opened) < 2:
+            for close in reversed(self._opened):
+                await close()
+            return
+        try:
+            await self._command("end")
+            live = [w for w in self.workers if not self._dead(w)]
+            await self.results.until(lambda: all(w.done is not None or self._dead(w)
+                                                 for w in live), END_LIMIT_S)  # fmt: skip
+            for w in self.workers:
+                if w.done is not None:
+                    add_seconds(self.timeline, w.done.timeline)
+                    if w.done.hops is not None:
+                        self.hops.merge(HopLedger.decode(w.done.hops))
+        finally:
+            await self.results.stop()
+            await self.out.stop()

@@ -1,0 +1,115 @@
+"""Load played by worker OS processes joined through the cluster, merged by the coordinator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+from rich.console import Console
+
+from loadtests.ledger import latency_summary, new_histogram
+from loadtests.ledgerwire import decode
+from loadtests.results import DEAD_AFTER_S
+from loadtests.run import execute
+from services.shared.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+GROWTH = """
+name: two-workers
+topology: {topology}
+agencies: [province.001, province.079, province.092, ministry.vss, ministry.justice]
+timeout_s: 15
+warmup_s: 3
+periods:
+  - {{name: before, duration_s: 8, rate_per_s: 60, online_share: 0.2}}
+  - {{name: after, baseline: before, growth: 0.5, duration_s: 8, online_share: 0.4}}
+mix: {{verify: 0.7, lookup: 0.1, dossier: 0.15, death: 0.05}}
+errors: {{wrong_name: 0.05, unknown_id: 0.05}}
+"""
+AGENCIES = {"province.001", "province.079", "province.092", "ministry.vss", "ministry.justice"}
+LONG = """
+name: worker-dies
+topology: {topology}
+agencies: [province.001, province.079, province.092, ministry.vss]
+timeout_s: 10
+periods:
+  - {{name: long, duration_s: 30, rate_per_s: 40}}
+"""
+
+
+def _scenario(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text.format(topology=REPO / "loadtests/topologies/demo.yaml"))
+    return path
+
+
+async def test_two_worker_processes_play_exact_growth_and_their_histograms_merge_exactly(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
+    report = await execute(_scenario(tmp_path, GROWTH), tmp_path / "runs", settings,
+                           Console(quiet=True), live=False, workers=2)  # fmt: skip
+    assert (report.totals.lost, report.totals.incorrect, report.totals.timed_out) == (0, 0, 0)
+    assert len(report.workers) == 2
+    assert all(w.finished and w.pid != os.getpid() for w in report.workers)
+    assert {a for w in report.workers for a in w.agencies} == AGENCIES
+    assert not set(report.workers[0].agencies) & set(report.workers[1].agencies)
+    assert sum(w.sent for w in report.workers) == report.totals.sent + report.warmup.sent
+    assert report.growth is not None and report.growth.measured is not None
+    assert abs(report.growth.measured - 0.5) <= 0.005, report.growth
+    assert report.growth.driver is not None and abs(report.growth.driver - 0.5) <= 0.005
+    for phase in report.phases:
+        merged = new_histogram()
+        for w in report.workers:
+            merged.add(decode(w.histograms[phase.name]))
+        assert merged.get_total_count() == phase.answered
+        assert phase.latency_ms == latency_summary(merged)
+    assert report.limited_by is not None
+
+
+def _worker_playing(runs: Path) -> bool:
+    logs = runs.glob("*/logs/worker-1.log")
+    return any("plays period 1" in p.read_text(errors="replace") for p in logs)
+
+
+async def _kill_first_worker_mid_period(runs: Path) -> int:
+    """SIGKILL worker 1 a few seconds after it began playing the period."""
+    deadline = time.monotonic() + 180
+    while not _worker_playing(runs):
+        assert time.monotonic() < deadline, "worker 1 never started playing"
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(5.0)  # mid-period: it has sent some and has some in flight
+    victim = next(p for p in psutil.Process().children(recursive=True)
+                  if any(arg.endswith("-w1") for arg in p.cmdline()))  # fmt: skip
+    os.kill(victim.pid, signal.SIGKILL)
+    return victim.pid
+
+
+async def test_a_worker_killed_mid_run_is_named_and_every_request_it_owned_is_accounted(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
+    runs = tmp_path / "runs"
+    playing = asyncio.create_task(execute(_scenario(tmp_path, LONG), runs, settings,
+                                          Console(quiet=True), live=False, workers=2))  # fmt: skip
+    killed = await _kill_first_worker_mid_period(runs)
+    killed_at = time.monotonic()
+    report = await playing
+    # the period's end (at most its 30 s) plus the death bound, with a wide margin
+    assert time.monotonic() - killed_at < 30 + DEAD_AFTER_S + 30
+    dead = [w for w in report.workers if not w.finished]
+    assert [w.pid for w in dead] == [killed]
+    w = dead[0]
+    assert w.sent + w.not_sent == w.planned > 0
+    assert w.answered + w.timed_out + w.unaccounted == w.sent
+    assert any(w.name in text and "died" in text for text in report.warnings)
+    survivor = next(x for x in report.workers if x.finished)
+    assert survivor.unaccounted == 0
+    phase = report.phases[0]
+    assert phase.sent == survivor.sent + w.sent
+    assert phase.lost == w.unaccounted
+    assert phase.incorrect == 0
