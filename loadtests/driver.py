@@ -19,10 +19,10 @@ from loadtests.schedule import Arrival, PeriodPlan, Scheduler
 from loadtests.timeline import Timeline
 from loadtests.watchers import ChangeWatch, Subscribers
 from loadtests.workload import Workload
-from services.registry.population import Population
 from services.shared import metrics
 from services.shared.access import DRIVER
 from services.shared.codec import Codec
+from services.shared.population import Population
 from services.shared.requester import AgencyClient, RetryPolicy
 from services.shared.runconfig import RunConfig
 from services.shared.transport import Transport

@@ -32,11 +32,11 @@ from loadtests.workplan import (
     WorkPlan,
     insist,
 )
-from services.registry.population import Population
 from services.shared.access import DRIVER
 from services.shared.codec import Catalogue, Codec
 from services.shared.credentials import Credentials
 from services.shared.kafka import ClientTuning, KafkaTransport
+from services.shared.population import Population
 from services.shared.runconfig import RunConfigError
 from services.shared.topics import WORK_RESULTS
 from services.shared.transport import BrokerUnreachable, Producer, TransportError

@@ -8,14 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from loadtests.scenario import Errors
-from services.registry.population import Citizen, Population
-from services.registry.refdata import essential_services
 from services.shared.messages import (
     CivilStatusRegistered,
     DossierSubmitted,
     LookupRequested,
     VerificationRequested,
 )
+from services.shared.population import Citizen, Population
+from services.shared.refdata import essential_services
 
 KNOWN_PER_AGENCY = 10_000
 VERIFY_PURPOSE = "public-service-dossier"

@@ -19,8 +19,8 @@ from loadtests.bench.model import ProducerRun, RawCeiling
 from loadtests.localbroker import ensure_jars
 from loadtests.scenario import Errors
 from loadtests.workload import Workload
-from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
+from services.shared.population import Population
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "benchscenarios" / "step.yaml"
 RAW_TOPIC, PERF_TOOL = "bench.raw", "org.apache.kafka.tools.ProducerPerformance"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from services.registry.citizen_id import normalise_name
+from services.shared.citizen_id import normalise_name
 from services.shared.messages import CitizenChanged, VerificationAnswered, VerificationRequested
 
 __all__ = ["REPLICA", "CitizenReplica"]

@@ -21,7 +21,6 @@ from services.registry.handlers import (
 )
 from services.registry.identity import admit
 from services.registry.overlay import Overlay
-from services.registry.population import Population
 from services.registry.tally import tally
 from services.registry.worktime import Database
 from services.shared import metrics
@@ -33,6 +32,7 @@ from services.shared.control import RunWatch
 from services.shared.design import RegistryDesign
 from services.shared.kafkaprobe import KafkaProbe
 from services.shared.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
+from services.shared.population import Population
 from services.shared.readiness import watching
 from services.shared.runtime import ServiceLoop, admit_all
 from services.shared.settings import Settings, SettingsError, load_settings

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from services.registry.agreements import LegalBasis
 from services.registry.overlay import Overlay
-from services.registry.population import Citizen, InvalidCitizenId, Population, normalise_name
 from services.registry.worktime import Database
 from services.shared.audit import audit
 from services.shared.bounds import REASON_CHARS, clip
@@ -22,6 +21,7 @@ from services.shared.messages import (
     VerificationAnswered,
     VerificationRequested,
 )
+from services.shared.population import Citizen, InvalidCitizenId, Population, normalise_name
 from services.shared.runtime import DeadLetter, Outgoing
 from services.shared.topics import CHANGES, reply_topic
 

@@ -8,8 +8,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from services.registry.population import Population
 from services.shared.messages import VerificationRequested
+from services.shared.population import Population
 from services.shared.requester import AgencyClient, new_request_id
 
 log = logging.getLogger("ndx.agencies")

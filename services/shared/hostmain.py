@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from services.registry.population import Population
 from services.shared import metrics
 from services.shared.agencyhost import AgencyHost
 from services.shared.context import service_context
 from services.shared.kafkaprobe import KafkaProbe
+from services.shared.population import Population
 from services.shared.readiness import Readiness, watching
 from services.shared.requester import AgencyClient, RetryPolicy
 from services.shared.settings import Settings, SettingsError

@@ -10,12 +10,12 @@ import uuid
 from pathlib import Path
 
 from loadtests.serviceproc import free_port
-from services.registry.population import Population
 from services.shared.auditkey import installation_key
 from services.shared.citizenref import citizen_ref
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.messages import SharingAudited, VerificationRequested
+from services.shared.population import Population
 from services.shared.requester import AgencyClient
 from services.shared.topics import AUDIT
 from tests.support.inproc import REPO, SEED

@@ -12,7 +12,6 @@ import pytest
 from loadtests.serviceproc import ServiceProcess, free_port
 from loadtests.watchers import ChangeWatch
 from loadtests.workload import SHAREABLE
-from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.messages import (
@@ -21,6 +20,7 @@ from services.shared.messages import (
     SharingAudited,
     VerificationRequested,
 )
+from services.shared.population import Population
 from services.shared.requester import AgencyClient
 from services.shared.topics import AUDIT, CIVIL
 from services.shared.topology import load_topology

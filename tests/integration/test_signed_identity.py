@@ -17,11 +17,11 @@ import pytest
 
 from loadtests.provision import write_process_files
 from loadtests.serviceproc import ServiceProcess, free_port
-from services.registry.population import Population
 from services.shared.access import REGISTRY
 from services.shared.codec import Catalogue, Codec
 from services.shared.kafka import KafkaTransport
 from services.shared.messages import CitizenChanged, LookupRequested, VerificationRequested
+from services.shared.population import Population
 from services.shared.requester import AgencyClient
 from services.shared.topics import CHANGES, DLQ, VERIFY, reply_topic
 from services.shared.topology import load_topology

@@ -14,10 +14,10 @@ from services.registry.__main__ import registry_app, run_registry
 from services.registry.agreements import LegalBasis
 from services.registry.handlers import Registry
 from services.registry.overlay import Overlay
-from services.registry.population import Population
 from services.registry.worktime import Database
 from services.shared.codec import Codec
 from services.shared.design import Design, ServiceTime
+from services.shared.population import Population
 from services.shared.runconfig import RunConfig, key_check, topology_digest
 from services.shared.runtime import ServiceLoop
 from services.shared.topology import Topology, load_topology

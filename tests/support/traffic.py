@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec, CodecError
 from services.shared.messages import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.shared.population import Population
 from services.shared.requester import AgencyClient
 from services.shared.topics import CHANGES
 from services.shared.transport import Transport

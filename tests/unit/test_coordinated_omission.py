@@ -8,9 +8,9 @@ from pathlib import Path
 from loadtests.agencies import played_agencies
 from loadtests.driver import Driver
 from loadtests.scenario import Period, Scenario
-from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
+from services.shared.population import Population
 from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop, run_config
 
 STALL_S = 1.5

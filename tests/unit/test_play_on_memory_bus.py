@@ -8,9 +8,9 @@ from loadtests.agencies import played_agencies
 from loadtests.driver import Driver
 from loadtests.ledger import totals
 from loadtests.scenario import Errors, Mix, Period, Scenario
-from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
+from services.shared.population import Population
 from services.shared.topics import topics_for
 from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop, run_config
 

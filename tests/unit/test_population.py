@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.registry import refdata
-from services.registry.population import (
+from services.shared import refdata
+from services.shared.population import (
     MIGRANT_SHARE,
     SIM_TODAY,
     Citizen,
@@ -101,7 +101,7 @@ def test_derivation_is_identical_in_another_process() -> None:
     script = (
         "import json, sys\n"
         "from dataclasses import asdict\n"
-        "from services.registry.population import Population\n"
+        "from services.shared.population import Population\n"
         "pop = Population(2024)\n"
         "recs = [pop.citizen(i) for i in json.load(sys.stdin)]\n"
         "print(json.dumps([asdict(c) if c else None for c in recs]))\n"

@@ -6,10 +6,10 @@ import asyncio
 import random
 import uuid
 
-from services.registry.population import Population
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
 from services.shared.messages import VerificationRequested
+from services.shared.population import Population
 from services.shared.requester import AgencyClient, RetryPolicy
 from tests.support.inproc import SEED, registry_loop
 

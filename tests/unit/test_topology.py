@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.registry import refdata
+from services.shared import refdata
 from services.shared.topology import Topology, TopologyError, load_topology
 
 pytestmark = pytest.mark.unit

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from services.registry import refdata
-from services.registry.citizen_id import (
+from services.shared import refdata
+from services.shared.citizen_id import (
     ID_LENGTH,
     MAX_AGE,
     SERIAL_SPACE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
-from services.registry import refdata
+from services.shared import refdata
 
 SIM_TODAY = date(2024, 6, 30)
 ID_LENGTH = 12

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-DATA_PACKAGE = "services.registry"
+DATA_PACKAGE = "services.shared"
 DATA_DIR = "data"
 
 
