@@ -10,6 +10,7 @@ import time
 from pydantic import ValidationError
 
 from loadtests.workplan import Command, PlanMessage, WorkPlan
+from services.shared.background import cancel
 from services.shared.topics import WORK_PLANS
 from services.shared.transport import Transport
 
@@ -35,10 +36,7 @@ class PlanFeed:
         self._task = asyncio.create_task(self._follow(), name="plans")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
         await self.consumer.stop()
 
     async def plan(self, limit_s: float) -> WorkPlan | None:

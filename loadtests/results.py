@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from loadtests.ledgerwire import LedgerWire
 from loadtests.mirror import Mirror
 from loadtests.workplan import Done, Hello, PeriodDone, Progress, Tick, WorkerMessage
+from services.shared.background import cancel
 from services.shared.topics import WORK_RESULTS
 from services.shared.transport import Producer, Transport
 
@@ -86,11 +87,7 @@ class Results:
             await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
-        for task in (self._task, self._ticking):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel([self._task, self._ticking])
         await self.consumer.stop()
 
     async def until(self, condition: Callable[[], bool], limit_s: float | None = None) -> bool:

@@ -5,7 +5,6 @@ share's later owner (after a worker died) finds nothing left to play and cannot 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -13,6 +12,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 
 from loadtests.workplan import ShareRecord, workers_group
+from services.shared.background import cancel
 from services.shared.credentials import ClientSecurity
 from services.shared.kafka import ClientTuning, sasl_options
 from services.shared.topics import WORK_SHARES
@@ -63,10 +63,7 @@ class ShareHolder(ConsumerRebalanceListener):  # type: ignore[misc]
         self._task = asyncio.create_task(self._read(), name="shares")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
         await self.consumer.stop()
 
     async def _read(self) -> None:
