@@ -92,7 +92,9 @@ async def play(
     coordinator = Coordinator(scenario, plan.agencies, config, control, n,
                               local if here else None, record)  # fmt: skip
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
-    faults = FaultRunner(scenario, stack, control)
+    # A poison flood is written as a played agency: only agencies may write request topics.
+    flooder = KafkaTransport(bootstrap, tuning, stack.security(plan.agencies[0].agency))
+    faults = FaultRunner(scenario, stack, flooder)
     faults.driver = coordinator
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], "worker": local.pids(), **stack.pids()})
     try:
