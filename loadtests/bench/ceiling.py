@@ -47,28 +47,35 @@ def typical_record_size(seed: int) -> int:
     return round(statistics.median(sizes))
 
 
-def producer_performance(
-    bootstrap: str, size: int, records: int, config: Path | None = None
-) -> ProducerRun:
-    """One run of Kafka's own producer benchmark, unthrottled, acks=all (logged in through
-    `config` on a secured broker)."""
+def kafka_tool(tool: str, args: list[str], heap: str, what: str) -> str:
+    """Run one of Kafka's own Java tools from the fetched jars; its standard output, or a
+    BenchError naming `what` it was doing."""
     if (java := shutil.which("java")) is None:
-        raise BenchError("Java ('java') is not on PATH; Kafka's producer tool needs it")
-    cmd = [java, "-Xmx512m", "-cp", f"{ensure_jars()}/*", PERF_TOOL, "--topic", RAW_TOPIC,
-           "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
-           "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
-           *(["--producer.config", str(config)] if config else [])]  # fmt: skip
-    t0 = time.monotonic()
+        raise BenchError(f"Java ('java') is not on PATH; Kafka's {tool} needs it")
+    cmd = [java, f"-Xmx{heap}", "-cp", f"{ensure_jars()}/*", tool, *args]
     try:
         done = subprocess.run(
             cmd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False
         )
     except subprocess.TimeoutExpired:
-        raise BenchError(f"ProducerPerformance of {records} records took over 180 s") from None
+        raise BenchError(f"{what} took over {TOOL_TIMEOUT_S} s") from None
     if done.returncode != 0:
-        raise BenchError(f"ProducerPerformance exited {done.returncode}:\n{done.stderr[-800:]}")
+        raise BenchError(f"{tool} exited {done.returncode}:\n{done.stderr[-800:]}")
+    return done.stdout
+
+
+def producer_performance(
+    bootstrap: str, size: int, records: int, config: Path | None = None
+) -> ProducerRun:
+    """One run of Kafka's own producer benchmark, unthrottled, acks=all (logged in through
+    `config` on a secured broker)."""
+    args = ["--topic", RAW_TOPIC, "--num-records", str(records), "--record-size", str(size),
+            "--throughput", "-1", "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
+            *(["--producer.config", str(config)] if config else [])]  # fmt: skip
+    t0 = time.monotonic()
+    output = kafka_tool(PERF_TOOL, args, "512m", f"ProducerPerformance of {records} records")
     wall = round(time.monotonic() - t0, 2)
-    return parse_producer_performance(done.stdout).model_copy(update={"wall_s": wall})
+    return parse_producer_performance(output).model_copy(update={"wall_s": wall})
 
 
 def raw_ceiling(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
+from loadtests.bench.ceiling import kafka_tool
 from loadtests.bench.figures import BenchError
 from loadtests.bench.model import HopFloor
-from loadtests.localbroker import ensure_jars
 
 __all__ = ["FLOOR_TOPIC", "hop_floor", "parse_end_to_end"]
 
-FLOOR_TOPIC, E2E_TOOL, TOOL_TIMEOUT_S = "bench.floor", "org.apache.kafka.tools.EndToEndLatency", 180
+FLOOR_TOPIC, E2E_TOOL = "bench.floor", "org.apache.kafka.tools.EndToEndLatency"
 _AVG = re.compile(r"Avg latency: (?P<avg>[\d.]+) ms")
 _PCT = re.compile(r"Percentiles: 50th = (?P<p50>\d+), 99th = (?P<p99>\d+), 99\.9th = (?P<p999>\d+)")
 
@@ -31,16 +29,7 @@ def parse_end_to_end(output: str, messages: int, size: int) -> HopFloor:
 def hop_floor(bootstrap: str, size: int, messages: int, config: Path | None = None) -> HopFloor:
     """One record at a time, sent then read back: a request-reply is two of these hops (logged
     in through `config`, a client properties file, on a secured broker)."""
-    if (java := shutil.which("java")) is None:
-        raise BenchError("Java ('java') is not on PATH; Kafka's latency tool needs it")
-    cmd = [java, "-Xmx256m", "-cp", f"{ensure_jars()}/*", E2E_TOOL, bootstrap, FLOOR_TOPIC,
-           str(messages), "all", str(size), *([str(config)] if config else [])]  # fmt: skip
-    try:
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"EndToEndLatency of {messages} messages took over 180 s") from None
-    if done.returncode != 0:
-        raise BenchError(f"EndToEndLatency exited {done.returncode}:\n{done.stderr[-800:]}")
-    return parse_end_to_end(done.stdout, messages, size)
+    args = [bootstrap, FLOOR_TOPIC, str(messages), "all", str(size),
+            *([str(config)] if config else [])]  # fmt: skip
+    output = kafka_tool(E2E_TOOL, args, "256m", f"EndToEndLatency of {messages} messages")
+    return parse_end_to_end(output, messages, size)
