@@ -26,7 +26,7 @@ from loadtests.scenario import MAX_PLANNED_ARRIVALS
 from loadtests.serviceproc import StackError
 from loadtests.stackstate import StateError
 from loadtests.worker import Worker
-from services.shared import metrics
+from services.shared import eventloop, metrics
 from services.shared.access import acl_table
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.auditkey import audit_key
@@ -231,7 +231,7 @@ def worker(
         me = Worker(settings.kafka_bootstrap_servers, credentials_of(settings),
                     name or f"{socket.gethostname()}-{os.getpid()}",
                     settings.connect_timeout_s, key)  # fmt: skip
-        code = asyncio.run(me.run(run_id))
+        code = eventloop.run(me.run(run_id))
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except TransportError as exc:

@@ -33,7 +33,7 @@ def read_all(
     out = []
     for port, wanted in sources:
         try:
-            text = scrape(port)
+            text = scrape(port, names=wanted | {STARTED})
         except OSError:
             continue
         out.append((str(port), *parse(text, wanted)))

@@ -3,7 +3,7 @@ scrapes one load driver (`ndxsim run`), whatever the number and place of its wor
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from services.shared import metrics
@@ -24,11 +24,12 @@ class CounterSample(BaseModel):
 
 
 def read_counters() -> list[CounterSample]:
-    """This process's values of the mirrored counters."""
+    """This process's values of the mirrored counters, collected from those counters only
+    (the whole registry holds every agency's histograms)."""
     return [
         CounterSample(name=family.name, labels=dict(s.labels), value=s.value)
-        for family in REGISTRY.collect()
-        if family.name in MIRRORED
+        for counter in MIRRORED.values()
+        for family in counter.collect()
         for s in family.samples
         if s.name == f"{family.name}_total"
     ]

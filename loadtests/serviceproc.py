@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +34,11 @@ def tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def scrape(port: int, timeout: float = 2.0) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as resp:
+def scrape(port: int, timeout: float = 2.0, names: Iterable[str] = ()) -> str:
+    """One /metrics page; with `names`, only those series (the service renders nothing else)."""
+    query = urllib.parse.urlencode([("name[]", n) for n in sorted(names)])
+    url = f"http://127.0.0.1:{port}/metrics" + (f"?{query}" if query else "")
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
         return str(resp.read().decode())
 
 

@@ -30,7 +30,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     name = ctx.name or "monitor"
     group = MONITOR_GROUP_PREFIX + name  # each monitor tallies everything; never split with another
     producer = transport.producer(name)
-    consumer = transport.consumer([DOSSIERS.name, AUDIT.name], name, group)
+    consumer = transport.off_path().consumer([DOSSIERS.name, AUDIT.name], name, group)
     await producer.start()
     try:
         await consumer.start()

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 
-from services.shared import lograte
+from services.shared import eventloop, lograte
 from services.shared.credentials import CredentialsError
 from services.shared.settings import SettingsError
 from services.shared.transport import TransportError
@@ -104,7 +104,7 @@ def run_service(
             disarm()
 
     try:
-        asyncio.run(guarded())
+        eventloop.run(guarded())
     except TransportError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 1

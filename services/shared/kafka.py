@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ STALE_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEp
 # only backoff setting; 100 ms by default): while the broker is away each client tries twice a
 # second instead of ten times, and a broker restart still costs well under a second.
 RETRY_BACKOFF_MS = 500
+OFF_PATH_WAIT_MS = 200  # a tally may lag its records by this much
+OFF_PATH_MIN_BYTES = 64 * 1024
 
 
 async def _connect(start: Any, bootstrap: str, limit_s: float) -> None:
@@ -73,6 +76,11 @@ class ClientTuning:
         return cls(p.acks, p.linger_ms, p.batch_size, p.compression, c.fetch_max_wait_ms,
                    c.fetch_min_bytes, c.max_partition_fetch_bytes, k.replication_factor,
                    k.min_insync_replicas, connect_timeout)  # fmt: skip
+
+    def off_path(self) -> ClientTuning:
+        """For readers off every transaction's path (tallies): fewer, fuller fetches."""
+        return dataclasses.replace(self, fetch_max_wait_ms=OFF_PATH_WAIT_MS,
+                                   fetch_min_bytes=OFF_PATH_MIN_BYTES)  # fmt: skip
 
     def producer_options(self) -> dict[str, Any]:
         """Idempotence (no duplicates after a retry) needs acks=all; other acks give it up."""
@@ -351,6 +359,10 @@ class KafkaTransport:
     def as_principal(self, security: ClientSecurity | None) -> KafkaTransport:
         """The same cluster and tuning, authenticating as another principal."""
         return KafkaTransport(self.bootstrap, self.tuning, security)
+
+    def off_path(self) -> KafkaTransport:
+        """The same principal, its consumers tuned for tallies rather than latency."""
+        return KafkaTransport(self.bootstrap, self.tuning.off_path(), self.security)
 
     def producer(self, client_id: str) -> KafkaProducer:
         return KafkaProducer(self.bootstrap, client_id, self.tuning, self.security)
