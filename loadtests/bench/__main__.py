@@ -18,9 +18,9 @@ from loadtests.bench import secured
 from loadtests.bench.ceiling import RAW_TOPIC, raw_ceiling, typical_record_size
 from loadtests.bench.figures import QUICK_RATES, RATES, BenchError, headline
 from loadtests.bench.floor import FLOOR_TOPIC, hop_floor
-from loadtests.bench.model import BenchResult, Host, Options
+from loadtests.bench.model import BenchResult, Host, Options, WorkerSeries
 from loadtests.bench.steps import series
-from loadtests.bench.table import print_result, step_line
+from loadtests.bench.table import plural, print_result, step_line
 from loadtests.localbroker import BrokerError, LocalBroker
 from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError
 from loadtests.serviceproc import StackError, free_port
@@ -68,11 +68,18 @@ async def bench(opts: Options, console: Console) -> BenchResult:
         console.print(f"raw Kafka ceiling: {ceiling.records_per_s:,.0f} records/s")
         floor = await asyncio.to_thread(hop_floor, bootstrap, size, opts.floor_messages, config)
         console.print(f"one-hop floor: avg {floor.avg_ms:.2f} ms, p99 {floor.p99_ms:.0f} ms")
+        played: list[WorkerSeries] = []
+        counts = opts.worker_counts
         with secured.credentials_in_env(credentials):
-            steps = await series(
-                opts, bootstrap, broker.pid, out, t0 + opts.budget_s,
-                lambda i, step: console.print(step_line(i, step)),
-            )  # fmt: skip
+            for n, workers in enumerate(counts):
+                console.print(f"[bold]{plural(workers)}[/]")
+                share = (t0 + opts.budget_s - time.monotonic()) / (len(counts) - n)
+                steps = await series(
+                    opts, workers, bootstrap, broker.pid, out, time.monotonic() + share,
+                    lambda i, step: console.print(step_line(i, step)),
+                )  # fmt: skip
+                head = headline(steps, ceiling.records_per_s, floor.avg_ms)
+                played.append(WorkerSeries(workers=workers, steps=steps, headline=head))
     finally:
         await asyncio.to_thread(broker.stop)
         shutil.rmtree(broker.data_dir, ignore_errors=True)
@@ -83,13 +90,23 @@ async def bench(opts: Options, console: Console) -> BenchResult:
         options=opts,
         raw_ceiling=ceiling,
         hop_floor=floor,
-        steps=steps,
-        headline=headline(steps, ceiling.records_per_s, floor.avg_ms),
+        series=played,
         path=str(out / "bench.json"),
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """`2` or `1,4`: worker counts, each series played once, in the order given."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or N,M,... got {text!r}") from None
+    if len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"a count is repeated in {text!r}")
+    return counts
 
 
 def options(argv: list[str] | None) -> list[Options]:
@@ -100,12 +117,15 @@ def options(argv: list[str] | None) -> list[Options]:
     p.add_argument("--step-seconds", type=float, help="length of each step (15; 5 with --quick)")
     p.add_argument("--warm-up-s", type=float, help="unmeasured traffic first (30; 10 quick)")
     p.add_argument("--registries", type=int, default=1, help="registry instances in each step")
-    p.add_argument("--budget-s", type=float, help="time for the whole bench (450; 150 quick)")
+    p.add_argument("--budget-s", type=float,
+                   help="time for every series of one security mode (600; 200 quick)")  # fmt: skip
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where bench-*/ goes")
     p.add_argument("--security", choices=("on", "off", "both"), default="both",
                    help="the series on a plaintext broker, a secured one, or both (default): "
                    "what security costs")  # fmt: skip
-    p.add_argument("--workers", type=int, help="worker processes per step (one per CPU)")
+    p.add_argument("--workers", type=_counts, default=None, metavar="N[,M...]",
+                   help="one series per number of worker processes, on the same broker "
+                   "(default: 1 and one per CPU)")  # fmt: skip
     a = p.parse_args(argv)
     if not 1 <= a.registries <= 8:
         p.error("--registries must be between 1 and 8")
@@ -123,14 +143,14 @@ def options(argv: list[str] | None) -> list[Options]:
         step_seconds=a.step_seconds or (5.0 if q else 15.0),
         warm_up_s=a.warm_up_s or (10.0 if q else 30.0),
         registries=a.registries,
-        budget_s=a.budget_s or (150.0 if q else 450.0),
+        budget_s=a.budget_s or (200.0 if q else 600.0),
         ceiling_seconds=4.0 if q else 12.0,
         floor_messages=500 if q else 3000,
         runs_dir=a.runs_dir,
-        workers=a.workers,
+        worker_counts=a.workers or tuple(sorted({1, max(1, os.cpu_count() or 1)})),
     )
-    if a.workers is not None and not 1 <= a.workers <= MAX_SHARES:
-        p.error(f"--workers must be 1..{MAX_SHARES}, got {a.workers}")
+    if any(not 1 <= n <= MAX_SHARES for n in opts.worker_counts):
+        p.error(f"--workers: each count must be 1..{MAX_SHARES}, got {a.workers}")
     if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:
         p.error(f"--max-rate x --step-seconds (or --warm-up-s) plans more than the "
                 f"{MAX_PLANNED_ARRIVALS:,} arrivals a step may hold")  # fmt: skip

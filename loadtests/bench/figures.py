@@ -81,6 +81,7 @@ def step_result(rate: float, role: Role, report: RunReport, window: Window) -> B
         incorrect=phase.incorrect,
         late_send_share=round(phase.late_sends / max(phase.sent, 1), 4),
         late_answers=report.late_answers,
+        limited_by=report.limited_by.side if report.limited_by is not None else None,
         run_id=report.run_id,
     )
     if window.start is not None and window.end is not None:

@@ -83,6 +83,7 @@ class BenchStep(Part):
     incorrect: int
     late_send_share: float = 0.0
     late_answers: int = 0
+    limited_by: str | None = None  # generator, simulation or design: the run report's verdict
     run_id: str = ""
     cpu: CpuPerTransaction | None = None
     reasons: list[str] = []
@@ -116,6 +117,14 @@ class Headline(Part):
     checks: list[HeadlineCheck]
 
 
+class WorkerSeries(Part):
+    """The stepped series played with one number of worker processes."""
+
+    workers: int
+    steps: list[BenchStep]
+    headline: Headline
+
+
 class Host(Part):
     cpus: int | None
     loadavg_start: tuple[float, float, float]
@@ -137,7 +146,7 @@ class Options(Part):
     floor_messages: int = 3000  # EndToEndLatency's records, one at a time
     runs_dir: Path
     security: bool = False  # this series ran on a secured broker (SASL, ACLs, signed records)
-    workers: int | None = None  # worker processes per step; None: one per CPU
+    worker_counts: tuple[int, ...] = (1,)  # one series per count, in this order, same broker
 
 
 class BenchResult(Part):
@@ -149,6 +158,10 @@ class BenchResult(Part):
     options: Options
     raw_ceiling: RawCeiling
     hop_floor: HopFloor | None = None
-    steps: list[BenchStep]
-    headline: Headline
+    series: list[WorkerSeries]
     path: str
+
+    @property
+    def main(self) -> WorkerSeries:
+        """The series with the most workers: what the machine can generate."""
+        return self.series[-1]

@@ -64,18 +64,18 @@ def same_step(off: BenchResult, on: BenchResult) -> tuple[str, float | None, flo
     (the same offered rate in both): what one transaction costs with and without security."""
 
     def cpu(result: BenchResult, rate: float, passed: bool) -> float | None:
-        for step in result.steps:
+        for step in result.main.steps:
             if step.offered_tps == rate and step.cpu is not None and (step.passed or not passed):
                 return step.cpu.total_ms
         return None
 
-    both = {s.offered_tps for s in off.steps if s.passed} & {s.offered_tps for s in on.steps
-                                                              if s.passed}  # fmt: skip
+    both = {s.offered_tps for s in off.main.steps if s.passed} & {
+        s.offered_tps for s in on.main.steps if s.passed}  # fmt: skip
     if both:
         rate = max(both)
         return f"at {rate:,.0f}/s sustained", cpu(off, rate, True), cpu(on, rate, True)
-    if off.steps and on.steps:
-        rate = off.steps[0].offered_tps
+    if off.main.steps and on.main.steps:
+        rate = off.main.steps[0].offered_tps
         return f"at the {rate:,.0f}/s warm-up", cpu(off, rate, False), cpu(on, rate, False)
     return "not measured", None, None
 
@@ -85,7 +85,7 @@ def print_cost(off: BenchResult, on: BenchResult, console: Console) -> None:
     table = Table(title="Cost of security (same steps, same machine)")
     for column in ("", "security off", "security on", "on / off"):
         table.add_column(column, justify="right")
-    tps = (off.headline.max_sustained_tps, on.headline.max_sustained_tps)
+    tps = (off.main.headline.max_sustained_tps, on.main.headline.max_sustained_tps)
     ratio_tps = f"{tps[1] / tps[0]:.2f}" if tps[0] else "-"
     table.add_row("max sustained verifications/s", f"{tps[0]:,.0f}", f"{tps[1]:,.0f}", ratio_tps)
     where, *cpu = same_step(off, on)

@@ -68,10 +68,11 @@ async def skip_backlog(bootstrap: str) -> int | None:
 
 
 async def run_step(
-    index: int, rate: float, role: Role, opts: Options, bootstrap: str, broker: int, out: Path
-) -> BenchStep:
+    index: int, rate: float, role: Role, opts: Options, workers: int, bootstrap: str,
+    broker: int, out: Path,
+) -> BenchStep:  # fmt: skip
     """One single-period scenario through execute(), with its CPU window watched alongside."""
-    name = f"bench-{index:02d}-{round(rate)}"
+    name = f"bench-w{workers}-{index:02d}-{round(rate)}"
     seconds = opts.warm_up_s if role == "warm-up" else opts.step_seconds
     path = write_step(out / "scenarios" / f"{name}.yaml", name, rate, seconds, opts.registries)
     skipped = await skip_backlog(bootstrap)
@@ -81,7 +82,7 @@ async def run_step(
     t0 = time.monotonic()
     try:
         report = await execute(path, out / "steps", settings, Console(quiet=True), live=False,
-                               workers=opts.workers)  # fmt: skip
+                               workers=workers)  # fmt: skip
     finally:
         await cancel([watcher])
     return step_result(rate, role, report, window).model_copy(update={
@@ -98,6 +99,7 @@ def noisy(step: BenchStep) -> bool:
 
 async def series(
     opts: Options,
+    workers: int,
     bootstrap: str,
     broker: int,
     out: Path,
@@ -113,7 +115,7 @@ async def series(
 
     async def step(rate: float, role: Role) -> BenchStep:
         nonlocal cost
-        result = await run_step(len(steps) + 1, rate, role, opts, bootstrap, broker, out)
+        result = await run_step(len(steps) + 1, rate, role, opts, workers, bootstrap, broker, out)
         cost = max(cost, result.wall_s)
         steps.append(result)
         report(len(steps), result)

@@ -32,6 +32,7 @@ from loadtests.bench.model import (
     Options,
     RawCeiling,
     ToolLatency,
+    WorkerSeries,
 )
 
 pytestmark = pytest.mark.unit
@@ -149,13 +150,14 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     result = BenchResult(
         started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=99.0, options=opts,
         host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
-        raw_ceiling=ceiling, steps=steps, headline=headline(steps, ceiling.records_per_s),
-        path=str(tmp_path / "bench.json"),
+        raw_ceiling=ceiling, path=str(tmp_path / "bench.json"),
+        series=[WorkerSeries(workers=1, steps=steps, headline=headline(steps, ceiling.records_per_s))],
     )  # fmt: skip
     back = BenchResult.model_validate_json(result.model_dump_json())
     assert back == result
     assert back.options.runs_dir == tmp_path
-    assert back.headline.at_80pct is not None and back.headline.at_80pct.offered_tps == 800
+    at80 = back.main.headline.at_80pct
+    assert at80 is not None and at80.offered_tps == 800
 
 
 def test_the_bench_measures_security_off_then_on_unless_told_one(tmp_path: Path) -> None:
@@ -186,7 +188,8 @@ def test_the_cost_of_security_compares_cpu_at_the_highest_rate_both_series_susta
         return BenchResult(
             started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=1.0, options=opts,
             host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
-            raw_ceiling=ceiling, steps=steps, headline=headline(steps, None), path="x",
+            raw_ceiling=ceiling, path="x",
+            series=[WorkerSeries(workers=2, steps=steps, headline=headline(steps, None))],
         )  # fmt: skip
 
     off = result([step(250, 250, cpu=cpu(2.0)), step(500, 500, cpu=cpu(1.5)),
@@ -210,3 +213,57 @@ def test_latency_tool_summary_gives_the_one_hop_floor() -> None:
 def test_latency_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
     with pytest.raises(BenchError, match=r"(?s)no EndToEndLatency summary.*broker gone"):
         parse_end_to_end("broker gone", messages=10, size=300)
+
+
+def test_the_bench_plays_one_worker_then_one_per_cpu_unless_given_counts(tmp_path: Path) -> None:
+    import os
+
+    from loadtests.bench.__main__ import options
+
+    runs = ["--runs-dir", str(tmp_path), "--security", "off"]
+    cpus = max(1, os.cpu_count() or 1)
+    assert options(runs)[0].worker_counts == tuple(sorted({1, cpus}))
+    assert options([*runs, "--workers", "1,4"])[0].worker_counts == (1, 4)
+    assert options([*runs, "--workers", "3"])[0].worker_counts == (3,)
+    for bad in ("0", "1,1", "two", "1,99"):
+        with pytest.raises(SystemExit) as exit_:
+            options([*runs, "--workers", bad])
+        assert exit_.value.code == 2
+
+
+def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from loadtests.bench.model import CpuPerTransaction
+    from loadtests.bench.table import side_by_side
+
+    def cpu(driver: float) -> CpuPerTransaction:
+        return CpuPerTransaction(driver_ms=driver, broker_ms=0.2, registry_ms=0.3,
+                                 broker_jit_ms=0.0, total_ms=driver + 0.5, window_s=5,
+                                 our_cores=1, other_cores=0)  # fmt: skip
+
+    raw = parse_producer_performance(TOOL_OUTPUT)
+    ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
+    one = [step(1000, 998, cpu=cpu(0.9), limited_by="design"),
+           step(2000, 1200, p99=900, limited_by="generator")]  # fmt: skip
+    two = [step(2000, 1999, cpu=cpu(0.6), limited_by="design"),
+           step(1600, 1600, role="at-80%", cpu=cpu(0.5), limited_by="design")]  # fmt: skip
+    opts = Options(quick=True, max_rate=2000, step_seconds=5, warm_up_s=10, registries=1,
+                   budget_s=150, ceiling_seconds=4, runs_dir=tmp_path)  # fmt: skip
+    result = BenchResult(
+        started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=1.0, options=opts,
+        host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
+        raw_ceiling=ceiling, path="x",
+        series=[WorkerSeries(workers=n, steps=s, headline=headline(s, ceiling.records_per_s))
+                for n, s in ((1, one), (2, two))],
+    )  # fmt: skip
+    console = Console(width=250, record=True)
+    console.print(side_by_side(result))
+    text = console.export_text()
+
+    assert "ndxsim, 1 worker" in text and "ndxsim, 2 workers" in text
+    assert "55,664 (ceiling)" in text
+    assert "998 sustained" in text and "1,999 sustained" in text  # achieved, not offered
+    assert "0.90 / 0.30 / 0.20" in text  # one worker judged at its highest sustained step
+    assert "0.50 / 0.30 / 0.20" in text  # two workers judged at 80% of their maximum
+    assert "generator at 2,000/s" in text and "design at 1,600/s" in text
