@@ -106,7 +106,7 @@ class RegistryDesign(_Strict):
     instances: int = Field(1, ge=1, le=16)
     concurrency: int = Field(64, ge=1, le=10_000)
     batch_size: int = Field(500, ge=1, le=100_000)
-    commit_interval_ms: int = Field(0, ge=0, le=60_000, description="0: after every batch.")
+    commit_interval_ms: int = Field(100, ge=0, le=60_000, description="0: after every batch.")
     service_time: ServiceTime = ServiceTime()
 
 
@@ -114,7 +114,7 @@ class Producers(_Strict):
     """Every producer of the run; idempotence holds only with acks=all."""
 
     acks: Literal["all", 1, 0] = "all"
-    linger_ms: int = Field(2, ge=0, le=10_000)
+    linger_ms: int = Field(0, ge=0, le=10_000)  # batches still form while one is in flight
     batch_size: int = Field(262_144, ge=1024, le=16 * 1024 * 1024)
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
 

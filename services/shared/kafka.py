@@ -60,7 +60,7 @@ class ClientTuning:
     topic-durability knobs (defaults: the baseline design)."""
 
     acks: Literal["all", 1, 0] = "all"
-    linger_ms: int = 2
+    linger_ms: int = 0
     batch_size: int = 256 * 1024
     compression: str = "none"
     fetch_max_wait_ms: int = 500  # a fetch returns as soon as a record arrives; idle polls less
