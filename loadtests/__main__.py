@@ -218,6 +218,13 @@ def worker(
         str | None, typer.Option("--run", help="The run to join; default: the latest announced.")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Its name in the report.")] = None,
+    runs_dir: Annotated[
+        Path,
+        typer.Option(
+            help="Where its part of the transaction record goes when the run's "
+            "folder is on another machine."
+        ),
+    ] = Path("runs"),
 ) -> None:
     """Join a run announced on the cluster (KAFKA_BOOTSTRAP_SERVERS, NDX_CREDENTIALS when
     secured) and play the shares Kafka's group protocol hands this worker."""
@@ -230,7 +237,7 @@ def worker(
         key = audit_key(settings) if settings.transaction_record else None
         me = Worker(settings.kafka_bootstrap_servers, credentials_of(settings),
                     name or f"{socket.gethostname()}-{os.getpid()}",
-                    settings.connect_timeout_s, key)  # fmt: skip
+                    settings.connect_timeout_s, key, runs_dir)  # fmt: skip
         code = eventloop.run(me.run(run_id))
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None

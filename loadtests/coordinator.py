@@ -13,6 +13,7 @@ from loadtests.driver import PeriodHook, StartHook
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import add, add_seconds
+from loadtests.membership import Membership
 from loadtests.results import Results, WorkerState
 from loadtests.scenario import Period, Scenario
 from loadtests.schedule import Scheduler
@@ -20,7 +21,7 @@ from loadtests.serviceproc import StackError
 from loadtests.sharebus import write_shares
 from loadtests.spawn import LocalWorkers
 from loadtests.timeline import Timeline
-from loadtests.workplan import Command, WorkPlan, insist, split
+from loadtests.workplan import Command, WorkPlan, insist, split, worker_client, workers_group
 from services.shared import metrics
 from services.shared.kafka import KafkaTransport
 from services.shared.runconfig import RunConfig
@@ -50,6 +51,7 @@ class Coordinator:
                              record_dir=str(record_dir or ""))  # fmt: skip
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.results = Results(control, self.run_id)
+        self.members = Membership(control.bootstrap, control.security, workers_group(self.run_id))
         self.out = control.producer("ndxsim.coordinator")
         self.timeline = Timeline()
         self.hops = HopLedger()  # the workers' hop ledgers, added
@@ -70,6 +72,8 @@ class Coordinator:
                 metrics.LATE_SENDS.labels(agency)  # present at 0 before any send is late
         await self.results.start()
         self._opened.append(self.results.stop)
+        await self.members.start()
+        self._opened.append(self.members.stop)
         await self.out.start()
         self._opened.append(self.out.stop)
         self.results.tick_with(self.out)
@@ -109,7 +113,8 @@ class Coordinator:
         await self._say(Command.model_validate({"kind": kind, "run_id": self.run_id, **fields}))
 
     def _dead(self, w: WorkerState) -> bool:
-        return self.results.dead(w, self.local is not None and self.local.exited(w.name))
+        exited = self.local is not None and self.local.exited(w.name)
+        return self.results.dead(w, exited, self.members.gone(worker_client(w.name)))
 
     async def pause_agency(self, agency: str) -> None:
         await self._command("pause", agency=agency)

@@ -14,13 +14,22 @@ from pydantic import ValidationError
 
 from loadtests.ledgerwire import LedgerWire
 from loadtests.mirror import Mirror
-from loadtests.workplan import Done, Hello, PeriodDone, Progress, Tick, WorkerMessage
+from loadtests.workplan import (
+    SESSION_TIMEOUT_S,
+    Done,
+    Hello,
+    PeriodDone,
+    Progress,
+    Tick,
+    WorkerMessage,
+)
 from services.shared.background import cancel
 from services.shared.topics import WORK_RESULTS
 from services.shared.transport import Producer, Transport
 
 log = logging.getLogger("ndx.coordinator")
-DEAD_AFTER_S = 10.0  # no word from a worker this long while others are heard: dead
+GONE_SILENT_S = 2.0  # out of the group (or its process gone) and unheard this long: dead
+DEAD_AFTER_S = SESSION_TIMEOUT_S + 2 * GONE_SILENT_S  # from its last heartbeat to "dead"
 TICK_GAP_S = 3.0  # the coordinator ticks every second: a longer gap means the cluster is away
 CLUSTER_SILENT_S = 120.0  # nobody heard at all: the cluster is away; a worker is dead after this
 
@@ -37,6 +46,7 @@ class WorkerState:
     periods: dict[int, LedgerWire] = field(default_factory=dict)
     done: Done | None = None
     dead: bool = False
+    death: str = ""  # how it was found dead
     taken_over: set[int] = field(default_factory=set)
 
     def silent_for(self) -> float:
@@ -56,19 +66,21 @@ class Results:
         self._ticking: asyncio.Task[None] | None = None
         self.last_heard = self.resumed = time.monotonic()
 
-    def dead(self, w: WorkerState, exited: bool) -> bool:
-        """Silent while the cluster is up (the coordinator hears its own ticks), or its local
-        process gone; while the cluster is away (a broker restart) a silence is nobody's, and
+    def dead(self, w: WorkerState, exited: bool, left_group: bool) -> bool:
+        """Out of the run's consumer group (Kafka's own failure detection: its heartbeats
+        stopped) or its local process gone, and unheard since, while the cluster is up (the
+        coordinator hears its own ticks); while the cluster is away a silence is nobody's, and
         only a much longer one counts."""
         if w.done is not None or w.dead:
             return w.dead
         now = time.monotonic()
         up = now - self.last_heard < TICK_GAP_S
-        silent = now - max(w.last_seen, self.resumed)
-        if (exited and w.silent_for() > 2.0) or (up and silent > DEAD_AFTER_S) \
-                or w.silent_for() > CLUSTER_SILENT_S:  # fmt: skip
-            log.warning("worker %s (pid %d on %s) is gone", w.name, w.pid, w.host)
-            w.dead = True
+        unheard = now - max(w.last_seen, self.resumed) > GONE_SILENT_S
+        why = ("its process exited" if exited else "it left the run's consumer group"
+               if left_group else f"silent {CLUSTER_SILENT_S:.0f} s")  # fmt: skip
+        if (up and unheard and (exited or left_group)) or w.silent_for() > CLUSTER_SILENT_S:
+            log.warning("worker %s (pid %d on %s) is gone: %s", w.name, w.pid, w.host, why)
+            w.dead, w.death = True, why
         return w.dead
 
     async def start(self) -> None:

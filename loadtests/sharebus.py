@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 
-from loadtests.workplan import ShareRecord, workers_group
+from loadtests.workplan import SESSION_TIMEOUT_S, ShareRecord, workers_group
 from services.shared.background import cancel
 from services.shared.credentials import ClientSecurity
 from services.shared.kafka import ClientTuning, sasl_options
@@ -51,8 +51,9 @@ class ShareHolder(ConsumerRebalanceListener):  # type: ignore[misc]
         self.taken_over: set[int] = set()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, client_id=client_id, group_id=workers_group(run_id),
-            enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=10000,
-            heartbeat_interval_ms=1000, **sasl_options(security),
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=int(SESSION_TIMEOUT_S * 1000), heartbeat_interval_ms=1000,
+            **sasl_options(security),
         )  # fmt: skip
         self.connect_timeout = tuning.connect_timeout
         self._task: asyncio.Task[None] | None = None

@@ -31,6 +31,7 @@ from loadtests.workplan import (
     ReplicaCount,
     WorkPlan,
     insist,
+    worker_client,
 )
 from services.shared.access import DRIVER
 from services.shared.codec import Catalogue, Codec
@@ -50,10 +51,11 @@ CLAIM_WAIT_S = 300.0  # a plan whose coordinator never says claim (it crashed) i
 class Worker:
     def __init__(
         self, bootstrap: str, credentials: Credentials | None, name: str, connect_timeout: float,
-        record_key: bytes | None = None,
+        record_key: bytes | None = None, runs_dir: Path = Path("runs"),
     ) -> None:  # fmt: skip
         self.bootstrap, self.credentials, self.name = bootstrap, credentials, name
         self.record_key = record_key  # the audit key, when transactions are recorded
+        self.runs_dir = runs_dir  # its own part goes here when the run's folder is elsewhere
         self.connect_timeout = connect_timeout
         self.proc = psutil.Process()
         self.peak = 0.0
@@ -91,10 +93,10 @@ class Worker:
     async def _join(self, plan: WorkPlan, feed: PlanFeed) -> None:
         tuning = ClientTuning.of(plan.config.design, self.connect_timeout)
         control = self.transport(DRIVER, tuning)
-        out = control.producer(f"ndxsim.worker.{self.name}")
+        out = control.producer(worker_client(self.name))
         await out.start()
         holder = ShareHolder(self.bootstrap, tuning, control.security, plan.run_id,
-                             f"ndxsim.worker.{self.name}", len(plan.shares))  # fmt: skip
+                             worker_client(self.name), len(plan.shares))  # fmt: skip
         await holder.start()
         beat: asyncio.Task[None] | None = None
         try:
@@ -167,9 +169,12 @@ class Worker:
                     (driver.pause_agency if pause else driver.resume_agency)(command.agency)
             if playing is not None:
                 await playing
+            part = ""
             if driver.hops.transactions is not None:
-                await asyncio.to_thread(driver.hops.transactions.close)
+                part = str(await asyncio.to_thread(driver.hops.transactions.close))
             await self._say(out, Done(
+                record_part=part if not plan.record_dir or not part.startswith(plan.record_dir)
+                else "",
                 run_id=plan.run_id, worker=self.name, timeline=timeline_wire(driver.timeline),
                 cpu_seconds=sum(self.proc.cpu_times()[:2]) - cpu0,
                 wall_s=time.monotonic() - wall0, peak_cores=self.peak,
@@ -181,11 +186,15 @@ class Worker:
             await driver.stop()
 
     def _record(self, plan: WorkPlan) -> OpRecord | None:
-        """Its share of the run's transaction record, beside the coordinator's when it can reach
-        the run's folder (a local worker) and holds the run's audit key."""
-        here = Path(plan.record_dir) if plan.record_dir else None
-        if self.record_key is None or here is None or not here.is_dir():
+        """Its share of the run's transaction record when it holds the run's audit key: beside
+        the coordinator's when it reaches the run's folder (a local worker), else in its own
+        runs folder, named in the report with its host."""
+        if self.record_key is None:
             return None
+        here = Path(plan.record_dir) if plan.record_dir else None
+        if here is None or not here.is_dir():
+            here = self.runs_dir.resolve() / plan.run_id
+            here.mkdir(parents=True, exist_ok=True)
         try:
             plan.config.check_key(self.record_key)
         except RunConfigError as exc:

@@ -40,13 +40,17 @@ def _report(c: Coordinator, w: WorkerState) -> tuple[WorkerReport, str | None]:
         unaccounted=sent - answered - timed_out, not_sent=planned - sent,
         late_send_share=round(late / sent, 4) if sent else 0.0, cpu_cores=round(cores, 3),
         peak_cores=round(done.peak_cores if done else 0.0, 3), finished=done is not None,
-        taken_over=sorted(w.taken_over),
+        taken_over=sorted(w.taken_over), record_part=done.record_part if done else "",
         histograms={wire.name: wire.latency for wire in w.periods.values()},
     )  # fmt: skip
     warning = None
+    if report.record_part:
+        warning = (f"worker {w.name} kept its part of the transaction record on {w.host}: "
+                   f"{report.record_part}")  # fmt: skip
     if done is None:
         where = f"during {died_in}" if died_in else "between periods"
-        warning = (f"worker {w.name} (pid {w.pid} on {w.host}) died {where}: "
+        why = f" ({w.death})" if w.death else ""
+        warning = (f"worker {w.name} (pid {w.pid} on {w.host}) died {where}{why}: "
                    f"{report.unaccounted} request(s) in flight counted as lost, "
                    f"{report.not_sent} planned arrival(s) of its share not sent")  # fmt: skip
     return report, warning

@@ -42,8 +42,16 @@ async def insist(send: Callable[[], Awaitable[asyncio.Future[Any]]]) -> None:
             await asyncio.sleep(1.0)
 
 
+SESSION_TIMEOUT_S = 10.0  # a worker that stops heartbeating leaves the group after this
+
+
 def workers_group(run_id: str) -> str:
     return WORKERS_GROUP_PREFIX + run_id
+
+
+def worker_client(name: str) -> str:
+    """The client id a worker's group membership carries: how the coordinator knows it there."""
+    return f"ndxsim.worker.{name}"
 
 
 class Share(BaseModel):
@@ -152,6 +160,7 @@ class Done(BaseModel):
     taken_over: list[int] = []
     counters: list[CounterSample] = []
     hops: EncodedHops | None = None
+    record_part: str = ""  # its transaction record on its own machine, when not the run's folder
 
 
 class Tick(BaseModel):

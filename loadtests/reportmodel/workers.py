@@ -31,6 +31,7 @@ class WorkerReport(Part):
     peak_cores: float = 0.0
     finished: bool
     taken_over: list[int] = Field(default_factory=list, description="Shares reassigned to it.")
+    record_part: str = Field("", description="Its transaction record, on its host, when apart.")
     histograms: dict[str, str] = Field(
         default_factory=dict, description="Its raw latency HdrHistogram per phase (hdrh encoded)."
     )

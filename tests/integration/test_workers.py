@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -113,3 +115,53 @@ async def test_a_worker_killed_mid_run_is_named_and_every_request_it_owned_is_ac
     assert phase.sent == survivor.sent + w.sent
     assert phase.lost == w.unaccounted
     assert phase.incorrect == 0
+
+
+def _says(log: Path, text: str) -> bool:
+    return text in log.read_text(errors="replace")
+
+
+def _start_remote(bootstrap: str, run_id: str, log: Path) -> subprocess.Popen[bytes]:
+    """`ndxsim worker` as a user starts it on another machine: nothing ties it to the run."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "loadtests", "worker", "--run", run_id, "--name", "remote"],
+            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}, cwd=REPO,
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+async def test_a_worker_from_another_machine_that_dies_is_found_through_its_consumer_group(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """No pid to watch: the coordinator learns of the death from Kafka's group protocol."""
+    settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
+    run_id = f"remote-worker-{os.getpid()}-{time.time_ns()}"
+    log = tmp_path / "remote.log"
+    remote = _start_remote(kafka_bootstrap, run_id, log)
+    try:
+        playing = asyncio.create_task(execute(
+            _scenario(tmp_path, LONG), tmp_path / "runs", settings, Console(quiet=True),
+            live=False, run_id=run_id, workers=2, local_workers=1))  # fmt: skip
+        deadline = time.monotonic() + 180
+        while not _says(log, "plays period 1"):
+            assert time.monotonic() < deadline, "the remote worker never started playing"
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(5.0)  # mid-period
+        remote.kill()
+        killed_at = time.monotonic()
+        report = await playing
+    finally:
+        if remote.poll() is None:
+            remote.kill()
+        remote.wait(10)
+    assert time.monotonic() - killed_at < 30 + DEAD_AFTER_S + 30
+    dead = [w for w in report.workers if not w.finished]
+    assert [(w.name, w.pid) for w in dead] == [("remote", remote.pid)]
+    w = dead[0]
+    assert w.sent + w.not_sent == w.planned > 0
+    assert w.answered + w.timed_out + w.unaccounted == w.sent
+    assert any("remote" in text and "consumer group" in text for text in report.warnings)
+    survivor = next(x for x in report.workers if x.finished)
+    assert survivor.unaccounted == 0
+    assert report.phases[0].incorrect == 0
