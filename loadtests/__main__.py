@@ -4,103 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import socket
-import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from loadtests import stackstatus, upstack
-from loadtests.acltable import acl_view
+from loadtests import (
+    clistack,
+)
 from loadtests.capacity import Search, search
+from loadtests.cli import (
+    DEMO,
+    DESIGN_OPTION,
+    INPUT_ERRORS,
+    LOCAL_WORKERS_OPTION,
+    WORKERS_OPTION,
+    app,
+    fail,
+    finite,
+    serve_driver_metrics,
+    wide_console,
+    writable_dir,
+)
 from loadtests.compare import compare
-from loadtests.localbroker import BrokerError, ensure_jars
+from loadtests.localbroker import BrokerError
 from loadtests.report import print_summary
 from loadtests.run import prepare, run_blocking
 from loadtests.scenario import MAX_PLANNED_ARRIVALS
 from loadtests.serviceproc import StackError
-from loadtests.stackstate import StateError
 from loadtests.worker import Worker
-from services.shared import eventloop, metrics
-from services.shared.access import acl_table
+from services.shared import eventloop
 from services.shared.app import EXIT_INPUT_ERROR, setup_logging
 from services.shared.auditkey import audit_key
-from services.shared.credentials import CredentialsError, credentials_of
-from services.shared.settings import REPO_ROOT, SettingsError, load_settings
-from services.shared.topics import MAX_SHARES
-from services.shared.topology import TopologyError, load_topology
+from services.shared.credentials import credentials_of
+from services.shared.settings import load_settings
 from services.shared.transport import TransportError
-from services.shared.yamlfile import InputFileError
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="Simulate Project 06 data-sharing traffic over Apache Kafka.",
-)
-err = Console(stderr=True)
-DEMO = REPO_ROOT / "loadtests" / "scenarios" / "demo.yaml"
-DRIVER_METRICS_PORT = 9104
-DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
-WORKERS_OPTION = typer.Option(
-    "--workers",
-    min=1,
-    max=MAX_SHARES,
-    help="Worker processes playing the agencies (default: one per CPU).",
-)
-LOCAL_WORKERS_OPTION = typer.Option(
-    "--local-workers",
-    min=0,
-    max=MAX_SHARES,
-    help="How many of the workers start on this machine (default: all); the others are "
-    "`ndxsim worker` processes joining from anywhere.",
-)
-DESIGN_OPTION = typer.Option(
-    "--design", help="Design file (deploy/designs/*.yaml); the baseline design when absent."
-)
-INPUT_ERRORS = (InputFileError, SettingsError, CredentialsError)
-
-
-def _console() -> Console:
-    """Wide enough for the summary table when the output is a file or a pipe."""
-    return Console() if sys.stdout.isatty() else Console(width=120)
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[red]ndxsim: error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def finite(value: float) -> float:
-    """typer's ranges let nan and inf through; a number of this CLI is an ordinary one."""
-    if not math.isfinite(value):
-        raise typer.BadParameter(f"{value} is not a finite number")
-    return value
-
-
-def writable_dir(path: Path) -> Path:
-    """Refuse a runs dir that cannot be written before anything starts, not after the run."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        raise typer.BadParameter(f"{path}: {exc.strerror or exc}") from None
-    return path
-
-
-def serve_driver_metrics(host: str, port: int) -> None:
-    """The driver's own /metrics (requester side) for Prometheus; skipped if the port is taken."""
-    port = port or DRIVER_METRICS_PORT
-    try:
-        metrics.serve(host, port)
-    except SettingsError as exc:
-        err.print(f"ndxsim: driver metrics not served: {exc}")
+__all__ = ["app", "main"]
 
 
 @app.command()
@@ -115,7 +57,7 @@ def run(
     local_workers: Annotated[int | None, LOCAL_WORKERS_OPTION] = None,
 ) -> None:
     """Play SCENARIO on a design; exit 0 when every SLO holds, 1 when one fails, 2 for bad input."""
-    console = _console()
+    console = wide_console()
     try:
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
@@ -148,7 +90,7 @@ def capacity(
         raise fail(f"--max-rate x --step-seconds plans {max_rate * step_seconds:.3g} arrivals in "
                    f"a step, more than the {MAX_PLANNED_ARRIVALS:,} a period may hold",
                    EXIT_INPUT_ERROR)  # fmt: skip
-    console = _console()
+    console = wide_console()
     how = Search(start_rate, factor, step_seconds, max_rate, refine)
     try:
         settings = load_settings()
@@ -194,7 +136,7 @@ def compare_designs(
 ) -> None:
     """Play SCENARIO on each DESIGN with the same arrivals; exit 0 when every design holds it,
     1 when one fails its SLOs, 2 for bad input."""
-    console = _console()
+    console = wide_console()
     how = Search(step_s=step_seconds) if with_capacity else None
     try:
         settings = load_settings()
@@ -254,64 +196,7 @@ def demo(
     run(DEMO, runs_dir, live=True)
 
 
-@app.command()
-def up() -> None:
-    """Start the supervised stack (broker, services, Prometheus), or whatever of it is missing.
-
-    A supervisor restarts a component that dies, with backoff; `up` says what it started.
-    """
-    console = Console()
-    try:
-        report = upstack.up(load_settings().kafka_bootstrap_servers, DEMO_TOPOLOGY)
-    except SettingsError as exc:
-        raise fail(str(exc), EXIT_INPUT_ERROR) from None
-    except (StackError, StateError, TransportError, BrokerError) as exc:
-        hint = "`ndxsim status` shows each component, `ndxsim down` stops them"
-        raise fail(f"{exc}\n{hint}", 1) from None
-    console.print("\n".join(report.lines()), highlight=False, soft_wrap=True)
-
-
-@app.command()
-def down() -> None:
-    """Stop the supervisor, then everything it started; never a process the stack did not start."""
-    report = upstack.down()
-    lines = report.lines() if report.stopped or report.stale else ["nothing was running"]
-    Console().print("\n".join(lines), highlight=False, soft_wrap=True)
-
-
-@app.command()
-def status() -> None:
-    """Show each component: state, pid, ports, restarts, uptime. Exit 0 when all are up, else 1."""
-    try:
-        found = stackstatus.rows()
-    except StateError as exc:
-        raise fail(str(exc), 1) from None
-    if not found:
-        Console().print("the local stack is not running (`ndxsim up` starts it)")
-        raise typer.Exit(1)
-    _console().print(stackstatus.table(found))
-    raise typer.Exit(0 if all(r.up for r in found) else 1)
-
-
-@app.command()
-def acls(
-    topology: Annotated[Path, typer.Option(help="Topology YAML file.")] = DEMO_TOPOLOGY,
-) -> None:
-    """Print the ACL table a secured stack on TOPOLOGY applies (deny by default)."""
-    try:
-        world = load_topology(topology)
-    except TopologyError as exc:
-        raise fail(str(exc), EXIT_INPUT_ERROR) from None
-    _console().print(acl_view(acl_table(world), f"ACLs for topology {world.name} ({topology})"))
-
-
-@app.command()
-def fetch() -> None:
-    """Fetch the pinned Apache Kafka jars from Maven Central into .cache/kafka."""
-    try:
-        Console().print(f"kafka jars in {ensure_jars()}")
-    except BrokerError as exc:
-        raise fail(str(exc), 1) from None
+clistack.register(app)
 
 
 def main() -> None:
