@@ -6,57 +6,34 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from services.shared import metrics
-from services.shared.bounds import oversized
-from services.shared.codec import Codec, CodecError
+from services.shared.codec import Codec
 from services.shared.deadletters import DeadLetters
+from services.shared.decide import (
+    Admit,
+    DeadLetter,
+    Decider,
+    Handler,
+    Refusal,
+    Tally,
+    admit_all,
+    no_tally,
+)
 from services.shared.flights import Flight, next_offsets
-from services.shared.handled import Deduplicator, Handled
-from services.shared.handled import Outgoing as Outgoing  # handlers build these
+from services.shared.handled import Handled, Outgoing
 from services.shared.readiness import Readiness
 from services.shared.rereads import Rereads, describe
-from services.shared.topics import TOPIC_OF
 from services.shared.transport import Consumer, Producer, Record
+
+__all__ = ["DeadLetter", "Handler", "Outgoing", "Refusal", "ServiceLoop", "Tally", "admit_all"]
 
 log = logging.getLogger("ndx.runtime")
 DELIVERY_LIMIT_S = 60.0  # outputs not durable by then are written again after a rewind
 MAX_FLIGHTS = 4  # batches whose outputs may be on their way while the next is read
 POLL_MS = 100
-
-Handler = Callable[[Any], Awaitable[list[Outgoing]]]
-Admit = Callable[[Record, Any], "Refusal | None"]
-"""Checks who sent a decoded record before it is handled; a Refusal dead-letters it."""
-Tally = Callable[[Any, list[Outgoing], float], None]
-"""Counts one freshly handled record (message, its outputs, handler seconds) once committed."""
-
-
-def no_tally(message: Any, outs: list[Outgoing], seconds: float) -> None:
-    return None
-
-
-class DeadLetter(Exception):
-    """Raised by a handler for a well-formed record it must refuse; `reason` is a bounded label."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(detail or reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A record whose sender may not claim what it claims: a bounded reason, who, and what."""
-
-    reason: str
-    agency: str
-    action: str
-
-
-def admit_all(rec: Record, message: Any) -> Refusal | None:
-    return None
 
 
 class ServiceLoop:
@@ -83,11 +60,11 @@ class ServiceLoop:
         self.tally, self.concurrent, self.admit = tally, concurrent, admit
         self.commit_interval_s, self.max_flights = commit_interval_s, max_flights
         self.rereads = rereads or Rereads()
-        self.dedup = Deduplicator()
+        self.decider = Decider(service, codec, handlers, request_id, admit)
+        self.dedup = self.decider.dedup
         self.letters = DeadLetters(producer, service)
         self.handled = 0
         self._stop = asyncio.Event()
-        self._fresh: dict[str, asyncio.Future[list[Outgoing] | None]] = {}
         self._flights: deque[Flight] = deque()
         self._durable: list[Flight] = []
         self._last_commit = 0.0
@@ -133,9 +110,9 @@ class ServiceLoop:
     async def _launch(self, records: Sequence[Record]) -> Flight:
         """Handle every record (at once when handlers wait on work) and queue their outputs."""
         if self.concurrent and len(records) > 1:
-            handled = list(await asyncio.gather(*(self._decide(r) for r in records)))
+            handled = list(await asyncio.gather(*(self.decider.decide(r) for r in records)))
         else:
-            handled = [await self._decide(r) for r in records]
+            handled = [await self.decider.decide(r) for r in records]
         flight = Flight(records, handled)
         try:
             for one in handled:
@@ -172,7 +149,7 @@ class ServiceLoop:
         for one in flight.handled:
             if one.key and not one.duplicate and not one.dead:
                 self.dedup.put(one.key, one.outs)
-                self._fresh.pop(one.key, None)
+                self.decider.fresh.pop(one.key, None)
 
     async def _commit(self) -> bool:
         flights, self._durable = self._durable, []
@@ -197,7 +174,7 @@ class ServiceLoop:
             if flight.error() is None:
                 self._remember(flight)
             flight.abandon()
-        self._durable, self._fresh = [], {}
+        self._durable, self.decider.fresh = [], {}
         metrics.BATCH_RETRIES.labels(self.service).inc()
         await self.rereads.again(self.consumer, records, self.service, type(exc).__name__,
                                  self._stop, outage)  # fmt: skip
@@ -226,54 +203,6 @@ class ServiceLoop:
             if not await self._commit():
                 return
         self.rereads.committed(records)
-
-    async def _decide(self, rec: Record) -> Handled:
-        """What one record leads to: outputs, a repeat of earlier ones, or a dead letter."""
-        try:
-            message = self.codec.decode(rec.value or b"")
-        except CodecError as exc:
-            return Handled(rec, dead=exc.reason, detail=str(exc))
-        handler = self.handlers.get(type(message))
-        home = TOPIC_OF.get(type(message))
-        if handler is None or (home is not None and home.name != rec.topic):
-            return Handled(rec, dead="unexpected_message", detail=type(message).__name__)
-        if (refusal := self.admit(rec, message)) is not None:  # before any answer or change
-            return Handled(rec, dead=refusal.reason, detail=refusal.action,
-                           denied=(refusal.agency, refusal.action))  # fmt: skip
-        if (problem := oversized(message)) is not None:  # an answer or audit would copy it
-            return Handled(rec, dead="oversized_field", detail=problem)
-        key = self.request_id(message)
-        if key and (repeat := await self._repeat(rec, message, key)) is not None:
-            return repeat
-        claim: asyncio.Future[list[Outgoing] | None] | None = None
-        if key:
-            claim = self._fresh[key] = asyncio.get_running_loop().create_future()
-        started = time.perf_counter()
-        outs: list[Outgoing] | None = None
-        try:
-            outs = await handler(message)
-        except DeadLetter as exc:
-            return Handled(rec, dead=exc.reason, detail=str(exc))
-        except Exception as exc:
-            log.exception("%s: handler failed on %s", self.service, type(message).__name__)
-            return Handled(rec, dead="handler_error", detail=type(exc).__name__)
-        finally:
-            if claim is not None:
-                claim.set_result(outs)
-                if outs is None:
-                    self._fresh.pop(key or "", None)
-        return Handled(rec, message, outs, time.perf_counter() - started, key)
-
-    async def _repeat(self, rec: Record, message: Any, key: str) -> Handled | None:
-        """A request answered before (durably, or earlier in the batches in hand)."""
-        seen = self.dedup.get(key)
-        outs = seen.outs if seen is not None else None
-        if outs is None and (claim := self._fresh.get(key)) is not None:
-            outs = await claim
-        if outs is None:
-            return None
-        again = [o for o in outs if o.repeat]  # the answer again, the audit not twice
-        return Handled(rec, message, outs, key=key, duplicate=True, sends=again)
 
     async def _send(self, one: Handled) -> list[asyncio.Future[Any]]:
         if one.dead:
