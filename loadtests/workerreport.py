@@ -11,6 +11,7 @@ from loadtests.results import WorkerState
 FULL_CORE = 0.85  # a single-threaded process this busy is the bottleneck, not what it drives
 LATE_LIMIT = 0.01  # more sends than this left late: the generator could not keep the schedule
 MIMICS = ("registry", "monitor")
+MACHINE_FULL = 0.85  # of all cores: a worker waiting for a core is late however light it is
 
 
 def _report(c: Coordinator, w: WorkerState) -> tuple[WorkerReport, str | None]:
@@ -92,7 +93,7 @@ def limited_by(
     if late_share > LATE_LIMIT:
         return Limit(side="generator", reason=(
             f"{late_share:.1%} of sends left late: the generator could not keep the schedule "
-            "(latency still counts from the intended times)"))  # fmt: skip
+            f"(latency still counts from the intended times){_machine(cpu)}"))  # fmt: skip
     for part in cpu.parts if cpu else []:
         count = max(processes.get(part.component, 1), 1)
         if part.component in MIMICS and part.cores / count >= FULL_CORE:
@@ -106,4 +107,19 @@ def limited_by(
             "no worker near a full core, sends on time, no mimic process saturated: what the run "
             "measured is the design's (broker, partitions, instances, modelled service time)"
         ),
+    )
+
+
+def _machine(cpu: CpuReport | None) -> str:
+    """When the run's processes filled the machine, say so: the workers shared its cores."""
+    if cpu is None or not cpu.cpus:
+        return ""
+    used = sum(part.cores for part in cpu.parts)
+    if used < MACHINE_FULL * cpu.cpus:
+        return ""
+    top = ", ".join(f"{p.component} {p.cores:.2f}"
+                    for p in sorted(cpu.parts, key=lambda p: -p.cores)[:3])  # fmt: skip
+    return (
+        f"; the run's processes used {used:.2f} of the machine's {cpu.cpus} cores ({top}): "
+        "the workers competed with the system for CPU, so run them on other machines"
     )

@@ -85,6 +85,19 @@ def test_the_side_that_limited_a_run_is_named() -> None:
     assert limited_by([_worker(0.3)], 0.0, _cpu(0.95), {"registry": 2}).side == "design"
 
 
+def test_late_sends_on_a_full_machine_say_the_workers_shared_its_cores() -> None:
+    parts = [ComponentCpu(component=c, ms_per_transaction=0.5, cores=k, peak_cores=k)
+             for c, k in (("worker", 0.8), ("broker", 0.55), ("registry", 0.4))]  # fmt: skip
+    full = CpuReport(parts=parts, total_ms_per_transaction=1.75, window_s=60, cpus=2)
+
+    limit = limited_by([_worker(0.4), _worker(0.4)], 0.045, full, {"registry": 1})
+    assert limit.side == "generator"
+    assert "1.75 of the machine's 2 cores" in limit.reason
+    assert "worker 0.80, broker 0.55, registry 0.40" in limit.reason
+    quiet = limited_by([_worker(0.4)], 0.045, _cpu(0.2), {"registry": 1})
+    assert "machine" not in quiet.reason  # late on an idle machine: the generator's own doing
+
+
 def _step(rate: float, passed: bool, side: str) -> CapacityStep:
     return CapacityStep(rate=rate, throughput_tps=rate, p50_ms=1, p99_ms=2, timed_out=0,
                         late_sends=0, lost=0, incorrect=0, passed=passed, failed=[],
