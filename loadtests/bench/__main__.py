@@ -118,7 +118,7 @@ def options(argv: list[str] | None) -> list[Options]:
     p.add_argument("--warm-up-s", type=float, help="unmeasured traffic first (30; 10 quick)")
     p.add_argument("--registries", type=int, default=1, help="registry instances in each step")
     p.add_argument("--budget-s", type=float,
-                   help="time for every series of one security mode (600; 200 quick)")  # fmt: skip
+                   help="time for every series of one security mode (720; 200 quick)")  # fmt: skip
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where bench-*/ goes")
     p.add_argument("--security", choices=("on", "off", "both"), default="both",
                    help="the series on a plaintext broker, a secured one, or both (default): "
@@ -143,7 +143,7 @@ def options(argv: list[str] | None) -> list[Options]:
         step_seconds=a.step_seconds or (5.0 if q else 15.0),
         warm_up_s=a.warm_up_s or (10.0 if q else 30.0),
         registries=a.registries,
-        budget_s=a.budget_s or (200.0 if q else 600.0),
+        budget_s=a.budget_s or (200.0 if q else 720.0),
         ceiling_seconds=4.0 if q else 12.0,
         floor_messages=500 if q else 3000,
         runs_dir=a.runs_dir,
