@@ -16,16 +16,19 @@ Placement = dict[int, tuple[int, list[int], list[int]]]
 
 async def placement(bootstrap: str, topic: str) -> Placement:
     """The topic's leaders and replicas; the admin client asks a random known broker, which may
-    be the one just killed, so a failed answer is asked again."""
+    be the one just killed, or one that has not yet learnt of a topic just created (it answers
+    with no partitions), so such an answer is asked again."""
     for _ in range(50):
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
         try:
             await admin.start()
             (described,) = await admin.describe_topics([topic])
-            return {
-                p["partition"]: (p["leader"], p["replicas"], p["isr"])
-                for p in described["partitions"]
-            }
+            if described["partitions"]:
+                return {
+                    p["partition"]: (p["leader"], p["replicas"], p["isr"])
+                    for p in described["partitions"]
+                }
+            await asyncio.sleep(0.2)
         except KafkaError:
             await asyncio.sleep(0.2)
         finally:
