@@ -51,7 +51,8 @@ class Coordinator:
                              record_dir=str(record_dir or ""))  # fmt: skip
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.results = Results(control, self.run_id)
-        self.members = Membership(control.bootstrap, control.security, workers_group(self.run_id))
+        self.members = Membership(control.bootstrap, control.security, workers_group(self.run_id),
+                                  control.connect_timeout)  # fmt: skip
         self.out = control.producer("ndxsim.coordinator")
         self.timeline = Timeline()
         self.hops = HopLedger()  # the workers' hop ledgers, added

@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.shared.background import cancel
 from services.shared.credentials import ClientSecurity
-from services.shared.kafka import sasl_options
+from services.shared.kafkaclient import connect_within, sasl_options
 
 __all__ = ["GroupView", "Membership", "group_view"]
 
@@ -43,8 +43,10 @@ def group_view(described: dict[str, Any], group: str) -> GroupView | None:
 class Membership:
     """Describes the group every second; `gone(client)` once a member it saw has left."""
 
-    def __init__(self, bootstrap: str, security: ClientSecurity | None, group: str) -> None:
-        self.group = group
+    def __init__(
+        self, bootstrap: str, security: ClientSecurity | None, group: str, connect_s: float
+    ) -> None:
+        self.bootstrap, self.group, self.connect_s = bootstrap, group, connect_s
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ndxsim.members",
                                          **sasl_options(security))  # fmt: skip
         self.view: GroupView | None = None  # None while the cluster cannot be asked
@@ -52,7 +54,7 @@ class Membership:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.admin.start()
+        await connect_within(self.admin.start, self.bootstrap, self.connect_s)
         self._task = asyncio.create_task(self._watch(), name="membership")
 
     async def stop(self) -> None:

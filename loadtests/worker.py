@@ -170,11 +170,12 @@ class Worker:
             if playing is not None:
                 await playing
             part = ""
-            if driver.hops.transactions is not None:
-                part = str(await asyncio.to_thread(driver.hops.transactions.close))
+            if (record := driver.hops.transactions) is not None:
+                await asyncio.to_thread(record.close)
+                if str(record.path.parent) != plan.record_dir:  # not beside the coordinator's
+                    part = str(record.path)
             await self._say(out, Done(
-                record_part=part if not plan.record_dir or not part.startswith(plan.record_dir)
-                else "",
+                record_part=part,
                 run_id=plan.run_id, worker=self.name, timeline=timeline_wire(driver.timeline),
                 cpu_seconds=sum(self.proc.cpu_times()[:2]) - cpu0,
                 wall_s=time.monotonic() - wall0, peak_cores=self.peak,
