@@ -20,6 +20,9 @@ from services.shared.transport import Consumer, Producer, Transport
 
 log = logging.getLogger("ndx.requester")
 PROVIDER = "registry"
+TICK_SHARE = 0.02  # deadlines are kept within this share of the timeout...
+TICK_S = (0.01, 0.25)  # ...between these bounds: a client of a dozen requests a second need
+# not wake twenty times a second to find nothing due (the national topology plays 81 of them)
 T = TypeVar("T")
 
 
@@ -195,8 +198,9 @@ class AgencyClient:
 
     async def _expire(self) -> None:
         loop = asyncio.get_running_loop()
+        tick = min(max(self.timeout_s * TICK_SHARE, TICK_S[0]), TICK_S[1])
         while True:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(tick)
             now = loop.time()
             while self._deadlines and self._deadlines[0][0] <= now:
                 _, request_id, attempt = heapq.heappop(self._deadlines)
