@@ -403,6 +403,7 @@ CONSOLE_GRAPHS = """[...document.querySelectorAll('div.ndx-graph')].map(g => ({
   points: [...g.querySelectorAll('td.rickshaw_graph svg path')]
     .reduce((n, p) => n + ((p.getAttribute('d') || '').match(/[ML]/g) || []).length, 0),
   error: (g.querySelector('.prom_graph_error') || {}).textContent || '',
+  names: [...g.querySelectorAll('.rickshaw_legend .label')].map(l => l.textContent),
 }))"""
 CONSOLE_GRAPH_IDS = (
     "rate-by-flow", "rate-by-kind", "growth", "online-share", "p99-by-flow",
@@ -424,6 +425,9 @@ def test_the_console_page_draws_every_graph_with_data(
     assert [g["id"] for g in drawn] == list(CONSOLE_GRAPH_IDS)
     empty = [f"{g['id']}: {g['error'] or 'nothing drawn'}" for g in drawn if g["points"] <= 1]
     assert not empty, f"console graphs without data: {empty}"
+    unnamed = {g["id"]: g["names"] for g in drawn if any("undefined" in n for n in g["names"])}
+    assert not unnamed, f"console legends without a name: {unnamed}"
+    assert all(g["names"] for g in drawn), f"console graphs without a legend: {drawn}"
     assert errors == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
     print(f"console screenshot: {shot}")
