@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from loadtests.bench.cpu import HZ, proc_ticks
+from loadtests.bench.cpu import cpu_seconds
 from loadtests.bench.figures import BenchError, parse_producer_performance
 from loadtests.bench.model import ProducerRun, RawCeiling
 from loadtests.localbroker import ensure_jars
@@ -85,8 +85,8 @@ def raw_ceiling(
     probe = producer_performance(bootstrap, size, PROBE_RECORDS, config)
     wanted = probe.records_per_s * COLD_FACTOR * seconds
     records = int(min(max(wanted, PROBE_RECORDS), MAX_RECORDS))
-    ticks = proc_ticks(broker)
+    spent = cpu_seconds(broker)
     result = producer_performance(bootstrap, size, records, config)
-    broker_ms = 1000 * (proc_ticks(broker) - ticks) / HZ / records
+    broker_ms = 1000 * (cpu_seconds(broker) - spent) / records
     return RawCeiling(**result.model_dump(), record_size=size,
                       broker_cpu_ms_per_record=round(broker_ms, 4))  # fmt: skip

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from loadtests.bench.cpu import (
     CpuSnapshot,
+    busy_seconds,
+    compiler_seconds,
     cpu_per_transaction,
-    machine_busy_ticks,
+    cpu_seconds,
+    jit_seconds,
     service_kind,
-    stat_ticks,
+    service_pids,
 )
 from loadtests.bench.figures import (
     BenchError,
@@ -65,20 +72,42 @@ def test_producer_tool_output_without_a_summary_is_an_error_quoting_it() -> None
         parse_producer_performance("WARN Connection refused\n")
 
 
-def test_proc_stat_is_read_past_a_command_name_holding_parentheses_and_spaces() -> None:
-    line = "4242 (python (x) y) S 17 4242 17 0 -1 4194560 900 0 0 0 250 75 0 0 20 0 3 0 99"
-    assert stat_ticks(line) == (17, 325)
-
-
-def test_machine_busy_time_leaves_out_idle_and_iowait() -> None:
-    proc_stat = "cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n"
-    assert machine_busy_ticks(proc_stat) == 100 + 5 + 50 + 3 + 2 + 1
+def test_machine_busy_time_leaves_out_idle_iowait_and_guest_time_counted_twice() -> None:
+    times = {"user": 100.0, "nice": 5.0, "system": 50.0, "idle": 1000.0, "iowait": 20.0,
+             "irq": 3.0, "softirq": 2.0, "steal": 1.0, "guest": 7.0, "guest_nice": 1.0}  # fmt: skip
+    assert busy_seconds(times) == 100 + 5 + 50 + 3 + 2 + 1
 
 
 def test_service_processes_are_told_apart_by_their_module() -> None:
-    assert service_kind(b"/venv/bin/python\0-m\0services.registry\0") == "registry"
-    assert service_kind(b"/venv/bin/python\0-m\0services.monitor\0") == "monitor"
-    assert service_kind(b"java\0-cp\0libs/*\0kafka.Kafka\0") is None
+    assert service_kind(["/venv/bin/python", "-m", "services.registry"]) == "registry"
+    assert service_kind(["/venv/bin/python", "-m", "services.monitor"]) == "monitor"
+    assert service_kind(["/venv/bin/python", "-m", "loadtests", "worker", "--run", "x"]) == "worker"
+    assert service_kind(["/venv/bin/python", "-m", "loadtests", "run", "s.yaml"]) is None
+    assert service_kind(["java", "-cp", "libs/*", "kafka.Kafka"]) is None
+
+
+def test_jit_time_is_the_cpu_of_threads_named_as_hotspot_compilers() -> None:
+    threads = [SimpleNamespace(id=1, user_time=5.0, system_time=1.0),
+               SimpleNamespace(id=2, user_time=2.0, system_time=0.5),
+               SimpleNamespace(id=3, user_time=1.0, system_time=0.25)]  # fmt: skip
+    names = {1: "java", 2: "C2 CompilerThre", 3: "C1 CompilerThre"}
+    assert compiler_seconds(threads, names.__getitem__) == pytest.approx(3.75)
+
+
+def test_cpu_of_a_child_is_read_while_it_runs_and_is_zero_once_it_is_gone() -> None:
+    busy = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    child = subprocess.Popen([sys.executable, "-c", busy + "time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 60
+        while cpu_seconds(child.pid) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cpu_seconds(child.pid) >= 0.3
+        assert jit_seconds(child.pid) == 0.0  # a Python process has no compiler threads
+        assert service_pids() == {}  # a child that is neither a service nor a worker
+    finally:
+        child.kill()
+        child.wait()
+    assert cpu_seconds(child.pid) == 0.0
 
 
 def test_cpu_per_transaction_splits_by_part_and_counts_others_load() -> None:
