@@ -44,8 +44,7 @@ async def bench(opts: Options, console: Console) -> BenchResult:
     size = typical_record_size(load_settings().seed)
     out = out.with_name(out.name + ("-secured" if opts.security else "-plaintext"))
     data = REPO_ROOT / ".cache" / "brokers" / out.name
-    broker = LocalBroker(data, port=free_port(), controller_port=free_port(),
-                         secured=opts.security)  # fmt: skip
+    broker = LocalBroker(data, port=free_port(), controller_port=free_port(), secured=opts.security)
     load = os.getloadavg()
     console.print(
         f"[bold]ndxsim bench[/] (security {'on' if opts.security else 'off'}): "
@@ -75,9 +74,14 @@ async def bench(opts: Options, console: Console) -> BenchResult:
                 console.print(f"[bold]{plural(workers)}[/]")
                 share = (t0 + opts.budget_s - time.monotonic()) / (len(counts) - n)
                 steps = await series(
-                    opts, workers, bootstrap, broker.pid, out, time.monotonic() + share,
+                    opts,
+                    workers,
+                    bootstrap,
+                    broker.pid,
+                    out,
+                    time.monotonic() + share,
                     lambda i, step: console.print(step_line(i, step)),
-                )  # fmt: skip
+                )
                 head = headline(steps, ceiling.records_per_s, floor.avg_ms)
                 played.append(WorkerSeries(workers=workers, steps=steps, headline=head))
     finally:
@@ -117,15 +121,25 @@ def options(argv: list[str] | None) -> list[Options]:
     p.add_argument("--step-seconds", type=float, help="length of each step (15; 5 with --quick)")
     p.add_argument("--warm-up-s", type=float, help="unmeasured traffic first (30; 10 quick)")
     p.add_argument("--registries", type=int, default=1, help="registry instances in each step")
-    p.add_argument("--budget-s", type=float,
-                   help="time for every series of one security mode (720; 200 quick)")  # fmt: skip
+    p.add_argument(
+        "--budget-s", type=float, help="time for every series of one security mode (720; 200 quick)"
+    )
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where bench-*/ goes")
-    p.add_argument("--security", choices=("on", "off", "both"), default="both",
-                   help="the series on a plaintext broker, a secured one, or both (default): "
-                   "what security costs")  # fmt: skip
-    p.add_argument("--workers", type=_counts, default=None, metavar="N[,M...]",
-                   help="one series per number of worker processes, on the same broker "
-                   "(default: 1 and one per CPU)")  # fmt: skip
+    p.add_argument(
+        "--security",
+        choices=("on", "off", "both"),
+        default="both",
+        help="the series on a plaintext broker, a secured one, or both (default): "
+        "what security costs",
+    )
+    p.add_argument(
+        "--workers",
+        type=_counts,
+        default=None,
+        metavar="N[,M...]",
+        help="one series per number of worker processes, on the same broker "
+        "(default: 1 and one per CPU)",
+    )
     a = p.parse_args(argv)
     if not 1 <= a.registries <= 8:
         p.error("--registries must be between 1 and 8")
@@ -152,8 +166,10 @@ def options(argv: list[str] | None) -> list[Options]:
     if any(not 1 <= n <= MAX_SHARES for n in opts.worker_counts):
         p.error(f"--workers: each count must be 1..{MAX_SHARES}, got {a.workers}")
     if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:
-        p.error(f"--max-rate x --step-seconds (or --warm-up-s) plans more than the "
-                f"{MAX_PLANNED_ARRIVALS:,} arrivals a step may hold")  # fmt: skip
+        p.error(
+            f"--max-rate x --step-seconds (or --warm-up-s) plans more than the "
+            f"{MAX_PLANNED_ARRIVALS:,} arrivals a step may hold"
+        )
     modes = {"off": [False], "on": [True], "both": [False, True]}[a.security]
     return [opts.model_copy(update={"security": on}) for on in modes]
 

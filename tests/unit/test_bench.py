@@ -308,3 +308,17 @@ def test_the_throughput_target_is_met_by_a_sustained_step_at_that_offered_rate()
     assert {c.name: c.result for c in held.checks}[target] == "PASS"
     assert held.max_sustained_tps == 3994  # what was achieved is still what is reported
     assert {c.name: c.result for c in missed.checks}[target] == "MISS"
+
+
+def test_a_step_scenario_is_the_template_at_one_rate_with_an_absolute_topology(
+    tmp_path: Path,
+) -> None:
+    from loadtests.bench.steps import PERIOD, write_step
+    from loadtests.scenario import load_scenario
+
+    path = write_step(tmp_path / "s" / "bench-w1-02-750.yaml", "bench-w1-02-750", 750, 5, 2)
+    step = load_scenario(path)
+    assert step.name == "bench-w1-02-750" and step.registry_instances == 2
+    assert [(p.name, p.rate_per_s, p.duration_s) for p in step.periods] == [(PERIOD, 750, 5)]
+    assert Path(step.topology).is_absolute() and Path(step.topology).is_file()
+    assert step.errors.wrong_name == 0.05  # the template's faults are kept
