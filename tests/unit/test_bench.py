@@ -190,14 +190,69 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     assert at80 is not None and at80.offered_tps == 800
 
 
-def test_the_bench_measures_security_off_then_on_unless_told_one(tmp_path: Path) -> None:
-    from loadtests.bench.__main__ import options
+def chosen(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> list[Options]:
+    """The Options the command line gives the bench, which is not played."""
+    from typer.testing import CliRunner
 
+    from loadtests.bench import __main__ as cli
+    from loadtests.bench import play
+
+    seen: list[list[Options]] = []
+
+    def record(opts: list[Options], _console: object) -> int:
+        seen.append(opts)
+        return 0
+
+    monkeypatch.setattr(play, "play", record)
+    done = CliRunner().invoke(cli.app, argv)
+    assert done.exit_code == 0, done.output
+    return seen[0]
+
+
+def refused(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """Exit 2 with the message; the bench is not played."""
+    from typer.testing import CliRunner
+
+    from loadtests.bench import __main__ as cli
+    from loadtests.bench import play
+
+    monkeypatch.setattr(play, "play", lambda *_: pytest.fail("played despite bad options"))
+    done = CliRunner().invoke(cli.app, argv, env={"COLUMNS": "300"})
+    assert done.exit_code == 2, done.output
+    return " ".join(done.output.split())
+
+
+def test_the_bench_measures_security_off_then_on_unless_told_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runs = ["--runs-dir", str(tmp_path)]
-    assert [o.security for o in options(runs)] == [False, True]
-    assert [o.security for o in options([*runs, "--security", "both"])] == [False, True]
-    assert [o.security for o in options([*runs, "--security", "on"])] == [True]
-    assert [o.security for o in options([*runs, "--security", "off"])] == [False]
+    assert [o.security for o in chosen(runs, monkeypatch)] == [False, True]
+    assert [o.security for o in chosen([*runs, "--security", "both"], monkeypatch)] == [
+        False,
+        True,
+    ]
+    assert [o.security for o in chosen([*runs, "--security", "on"], monkeypatch)] == [True]
+    assert [o.security for o in chosen([*runs, "--security", "off"], monkeypatch)] == [False]
+    assert "--security" in refused([*runs, "--security", "maybe"], monkeypatch)
+
+
+def test_quick_and_explicit_flags_set_the_bench_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = ["--runs-dir", str(tmp_path / "runs"), "--security", "off"]
+    quick = chosen([*runs, "--quick"], monkeypatch)[0]
+    assert (quick.max_rate, quick.step_seconds, quick.warm_up_s, quick.budget_s) == (
+        4000,
+        5,
+        10,
+        200,
+    )
+    given = ["--max-rate", "300", "--step-seconds", "2", "--warm-up-s", "1", "--budget-s", "9"]
+    flags = [*runs, "--quick", *given, "--registries", "2", "--broker-dir", str(tmp_path / "b")]
+    opts = chosen(flags, monkeypatch)[0]
+    assert (opts.max_rate, opts.step_seconds, opts.warm_up_s, opts.budget_s) == (300, 2, 1, 9)
+    assert opts.registries == 2 and opts.broker_dir == tmp_path / "b"
+    assert opts.runs_dir == tmp_path / "runs" and opts.runs_dir.is_dir()
 
 
 def test_the_cost_of_security_compares_cpu_at_the_highest_rate_both_series_sustained(
@@ -245,20 +300,18 @@ def test_latency_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
         parse_end_to_end("broker gone", messages=10, size=300)
 
 
-def test_the_bench_plays_one_worker_then_one_per_cpu_unless_given_counts(tmp_path: Path) -> None:
+def test_the_bench_plays_one_worker_then_one_per_cpu_unless_given_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
-
-    from loadtests.bench.__main__ import options
 
     runs = ["--runs-dir", str(tmp_path), "--security", "off"]
     cpus = max(1, os.cpu_count() or 1)
-    assert options(runs)[0].worker_counts == tuple(sorted({1, cpus}))
-    assert options([*runs, "--workers", "1,4"])[0].worker_counts == (1, 4)
-    assert options([*runs, "--workers", "3"])[0].worker_counts == (3,)
+    assert chosen(runs, monkeypatch)[0].worker_counts == tuple(sorted({1, cpus}))
+    assert chosen([*runs, "--workers", "1,4"], monkeypatch)[0].worker_counts == (1, 4)
+    assert chosen([*runs, "--workers", "3"], monkeypatch)[0].worker_counts == (3,)
     for bad in ("0", "1,1", "two", "1,99"):
-        with pytest.raises(SystemExit) as exit_:
-            options([*runs, "--workers", bad])
-        assert exit_.value.code == 2
+        assert "Invalid value for '--workers'" in refused([*runs, "--workers", bad], monkeypatch)
 
 
 def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path: Path) -> None:
