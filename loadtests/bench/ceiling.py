@@ -9,15 +9,12 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from loadtests.bench.cpu import HZ, proc_ticks
+from loadtests.bench.cpu import cpu_seconds
 from loadtests.bench.figures import BenchError, parse_producer_performance
 from loadtests.bench.model import ProducerRun, RawCeiling
 from loadtests.localbroker import ensure_jars
-from loadtests.scenario import Errors
+from loadtests.scenario import Scenario, load_scenario
 from loadtests.workload import Workload
 from services.shared.codec import Catalogue, Codec
 from services.shared.population import Population
@@ -28,17 +25,15 @@ PROBE_RECORDS, MAX_RECORDS, TOOL_TIMEOUT_S = 50_000, 3_000_000, 180
 COLD_FACTOR = 2.0  # a cold JVM and broker run the probe at about half the warm rate
 
 
-def template() -> dict[str, Any]:
+def template() -> Scenario:
     """The step scenario every bench step is written from."""
-    raw = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
-    assert isinstance(raw, dict)
-    return raw
+    return load_scenario(TEMPLATE)
 
 
 def typical_record_size(seed: int) -> int:
     """Median encoded size of VerificationRequested as the driver builds them, faults included."""
     codec = Codec(Catalogue())
-    workload = Workload(Population(seed), Errors(**template()["errors"]), random.Random(seed))
+    workload = Workload(Population(seed), template().errors, random.Random(seed))
     run_id, now_us = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-bench-04-2000", time.time_ns() // 1000
     sizes = []
     for i in range(10_000, 11_000):
@@ -69,9 +64,20 @@ def producer_performance(
 ) -> ProducerRun:
     """One run of Kafka's own producer benchmark, unthrottled, acks=all (logged in through
     `config` on a secured broker)."""
-    args = ["--topic", RAW_TOPIC, "--num-records", str(records), "--record-size", str(size),
-            "--throughput", "-1", "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
-            *(["--producer.config", str(config)] if config else [])]  # fmt: skip
+    args = [
+        "--topic",
+        RAW_TOPIC,
+        "--num-records",
+        str(records),
+        "--record-size",
+        str(size),
+        "--throughput",
+        "-1",
+        "--producer-props",
+        f"bootstrap.servers={bootstrap}",
+        "acks=all",
+        *(["--producer.config", str(config)] if config else []),
+    ]
     t0 = time.monotonic()
     output = kafka_tool(PERF_TOOL, args, "512m", f"ProducerPerformance of {records} records")
     wall = round(time.monotonic() - t0, 2)
@@ -85,8 +91,9 @@ def raw_ceiling(
     probe = producer_performance(bootstrap, size, PROBE_RECORDS, config)
     wanted = probe.records_per_s * COLD_FACTOR * seconds
     records = int(min(max(wanted, PROBE_RECORDS), MAX_RECORDS))
-    ticks = proc_ticks(broker)
+    spent = cpu_seconds(broker)
     result = producer_performance(bootstrap, size, records, config)
-    broker_ms = 1000 * (proc_ticks(broker) - ticks) / HZ / records
-    return RawCeiling(**result.model_dump(), record_size=size,
-                      broker_cpu_ms_per_record=round(broker_ms, 4))  # fmt: skip
+    broker_ms = 1000 * (cpu_seconds(broker) - spent) / records
+    return RawCeiling(
+        **result.model_dump(), record_size=size, broker_cpu_ms_per_record=round(broker_ms, 4)
+    )

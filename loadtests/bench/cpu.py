@@ -1,46 +1,95 @@
-"""CPU seconds of driver, services and broker, read from /proc around the played period."""
+"""CPU seconds of driver, services and broker, read through psutil around the played period."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
+import psutil
 from prometheus_client.metrics import MetricWrapperBase
 
 from loadtests.bench.model import CpuPerTransaction
 from services.shared import metrics
 
-HZ = os.sysconf("SC_CLK_TCK")
 POLL_S = 0.02
+JIT_THREAD = "CompilerThre"  # HotSpot's C1 and C2 compiler threads: "C2 CompilerThre"
+IDLE = ("idle", "iowait", "guest", "guest_nice")  # guest time is already inside user and nice
+GONE = (psutil.NoSuchProcess, psutil.AccessDenied)
 
 
-def stat_ticks(stat: str) -> tuple[int, int]:
-    """(ppid, utime + stime) from a /proc/<pid>/stat line whose command may hold ') '."""
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[1]), int(fields[11]) + int(fields[12])
+class ThreadTimes(Protocol):
+    """One thread as psutil.Process.threads() lists it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user_time(self) -> float: ...
+    @property
+    def system_time(self) -> float: ...
 
 
-def machine_busy_ticks(proc_stat: str) -> int:
-    """Busy jiffies of all CPUs from /proc/stat: everything but idle and iowait."""
-    values = [int(v) for v in proc_stat.splitlines()[0].split()[1:9]]
-    return sum(values) - values[3] - values[4]
+def busy_seconds(times: Mapping[str, float]) -> float:
+    """Busy CPU seconds of the machine from psutil.cpu_times(): all but idle and iowait."""
+    return sum(v for name, v in times.items() if name not in IDLE)
 
 
-def service_kind(cmdline: bytes) -> str | None:
+def service_kind(cmdline: Sequence[str]) -> str | None:
     """`registry` for a `python -m services.registry` command line, `worker` for a load worker
     (`python -m loadtests worker`); None for anything else."""
-    args = cmdline.split(b"\0")
-    for (flag, module), (_, command) in itertools.pairwise(itertools.pairwise([*args, b""])):
-        if flag == b"-m" and module.startswith(b"services."):
-            return module.removeprefix(b"services.").decode()
-        if flag == b"-m" and module == b"loadtests" and command == b"worker":
+    for (flag, module), (_, command) in itertools.pairwise(itertools.pairwise([*cmdline, ""])):
+        if flag == "-m" and module.startswith("services."):
+            return module.removeprefix("services.")
+        if flag == "-m" and module == "loadtests" and command == "worker":
             return "worker"
     return None
+
+
+def compiler_seconds(threads: Iterable[ThreadTimes], name_of: Callable[[int], str]) -> float:
+    """CPU seconds of a JVM's JIT compiler threads, told apart by their names."""
+    return sum(t.user_time + t.system_time for t in threads if JIT_THREAD in name_of(t.id))
+
+
+def thread_name(tid: int) -> str:
+    """A thread's own name: on Linux psutil reads a thread id as it reads a process id."""
+    try:
+        return psutil.Process(tid).name()
+    except GONE:
+        return ""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (its children apart); 0 once it is gone."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except GONE:
+        return 0.0
+    return times.user + times.system
+
+
+def jit_seconds(pid: int) -> float:
+    """CPU seconds of a JVM's JIT compiler threads (C1 and C2): a cost that fades once warm."""
+    try:
+        threads = psutil.Process(pid).threads()
+    except GONE:
+        return 0.0
+    return compiler_seconds(threads, thread_name)
+
+
+def service_pids() -> dict[int, str]:
+    """This process's children that run a service or a worker (execute() starts them)."""
+    found = {}
+    for child in psutil.Process().children():
+        try:
+            kind = service_kind(child.cmdline())
+        except GONE:
+            continue
+        if kind is not None:
+            found[child.pid] = kind
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,52 +127,18 @@ def cpu_per_transaction(a: CpuSnapshot, b: CpuSnapshot, transactions: int) -> Cp
     )
 
 
-def proc_ticks(pid: int) -> int:
-    """utime + stime of a process in clock ticks; 0 once it is gone."""
-    try:
-        return stat_ticks(Path(f"/proc/{pid}/stat").read_text())[1]
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def jit_ticks(pid: int) -> int:
-    """CPU ticks of a JVM's JIT compiler threads (C1 and C2)."""
-    total = 0
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (task / "stat").read_text()
-                if "CompilerThre" in stat.split(")", 1)[0]:
-                    total += stat_ticks(stat)[1]
-    return total
-
-
-def service_pids() -> dict[int, str]:
-    """This process's children that run a service (RunStack starts them), with their kind."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if stat_ticks((entry / "stat").read_text())[0] != os.getpid():
-                continue
-            if (kind := service_kind((entry / "cmdline").read_bytes())) is not None:
-                found[int(entry.name)] = kind
-    return found
-
-
 def snapshot(services: dict[int, str], broker: int) -> CpuSnapshot:
     spent: dict[str, float] = {}
     for pid, kind in services.items():
-        spent[kind] = spent.get(kind, 0.0) + proc_ticks(pid) / HZ
+        spent[kind] = spent.get(kind, 0.0) + cpu_seconds(pid)
     workers = spent.pop("worker", 0.0)  # the load generator's processes count as the driver
     return CpuSnapshot(
         wall=time.monotonic(),
         driver=time.process_time() + workers,
-        broker=proc_ticks(broker) / HZ,
-        machine=machine_busy_ticks(Path("/proc/stat").read_text()) / HZ,
+        broker=cpu_seconds(broker),
+        machine=busy_seconds(psutil.cpu_times()._asdict()),
         services=spent,
-        broker_jit=jit_ticks(broker) / HZ,
+        broker_jit=jit_seconds(broker),
     )
 
 

@@ -46,9 +46,10 @@ def parse_producer_performance(output: str) -> ProducerRun:
         records=int(g["records"]),
         records_per_s=float(g["rps"]),
         mb_per_s=float(g["mbps"]),
-        latency_ms=ToolLatency(**{k: float(g[k]) for k in ("avg", "p50", "p95", "p99", "p999",
-                                                            "max")}),
-    )  # fmt: skip
+        latency_ms=ToolLatency(
+            **{k: float(g[k]) for k in ("avg", "p50", "p95", "p99", "p999", "max")}
+        ),
+    )
 
 
 def judge(step: BenchStep) -> list[str]:
@@ -58,8 +59,11 @@ def judge(step: BenchStep) -> list[str]:
         reasons.append(f"achieved {step.achieved_tps / step.offered_tps:.0%} of offered")
     if step.p99_ms > P99_SLO_MS:
         reasons.append(f"p99 {step.p99_ms:.0f} ms > {P99_SLO_MS:.0f}")
-    for name, count in (("timed out", step.timed_out), ("lost", step.lost),
-                        ("incorrect", step.incorrect)):  # fmt: skip
+    for name, count in (
+        ("timed out", step.timed_out),
+        ("lost", step.lost),
+        ("incorrect", step.incorrect),
+    ):
         if count:
             reasons.append(f"{count} {name}")
     return reasons
@@ -111,29 +115,43 @@ def headline(
     at80 = next((s for s in steps if s.role == "at-80%"), None)
     cpu = at80.cpu.total_ms if at80 is not None and at80.cpu is not None else None
     light = next((s for s in steps if s.role == "step" and s.offered_tps == LIGHT_RATE), None)
-    near_floor = (light is not None and floor_avg_ms is not None
-                  and light.p50_ms <= FLOOR_FACTOR * 2 * floor_avg_ms)  # fmt: skip
+    near_floor = (
+        light is not None
+        and floor_avg_ms is not None
+        and light.p50_ms <= FLOOR_FACTOR * 2 * floor_avg_ms
+    )
     offered = top.offered_tps if top else 0.0  # a sustained step achieved >= 95% of it
     checks = [
-        (f"a step of >= {FIRST_TARGET_TPS:,} verifications/s sustained",
-         offered >= FIRST_TARGET_TPS),
+        (
+            f"a step of >= {FIRST_TARGET_TPS:,} verifications/s sustained",
+            offered >= FIRST_TARGET_TPS,
+        ),
         ("p99 <= 250 ms, no timeouts, at 80% of max", at80 is not None and not judge(at80)),
-        (f"CPU per transaction <= {CPU_TARGET_MS} ms at 80% of max",
-         cpu is not None and cpu <= CPU_TARGET_MS),
-        (f"p50 at {LIGHT_RATE:.0f}/s <= {FLOOR_FACTOR:g} x two Kafka hops (EndToEndLatency)",
-         near_floor),
+        (
+            f"CPU per transaction <= {CPU_TARGET_MS} ms at 80% of max",
+            cpu is not None and cpu <= CPU_TARGET_MS,
+        ),
+        (
+            f"p50 at {LIGHT_RATE:.0f}/s <= {FLOOR_FACTOR:g} x two Kafka hops (EndToEndLatency)",
+            near_floor,
+        ),
         ("aim: a step of >= 10,000/s sustained (a national day in < 5 min)", offered >= AIM_TPS),
-    ]  # fmt: skip
+    ]
     return Headline(
         max_sustained_tps=best,
         max_step_offered_tps=top.offered_tps if top else None,
-        at_80pct=None if at80 is None else At80(
-            offered_tps=at80.offered_tps, achieved_tps=at80.achieved_tps, p50_ms=at80.p50_ms,
-            p99_ms=at80.p99_ms),
+        at_80pct=None
+        if at80 is None
+        else At80(
+            offered_tps=at80.offered_tps,
+            achieved_tps=at80.achieved_tps,
+            p50_ms=at80.p50_ms,
+            p99_ms=at80.p99_ms,
+        ),
         ratio_to_raw_ceiling=round(best / ceiling_rps, 4) if ceiling_rps and best else None,
         national_day_minutes=round(NATIONAL_DAY_2024 / best / 60, 1) if best else None,
         checks=[HeadlineCheck(name=n, result="PASS" if ok else "MISS") for n, ok in checks],
-    )  # fmt: skip
+    )
 
 
 def step_rates(max_rate: float, quick: bool) -> list[float]:

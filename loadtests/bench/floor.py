@@ -21,15 +21,26 @@ def parse_end_to_end(output: str, messages: int, size: int) -> HopFloor:
     avg, pct = _AVG.search(output), _PCT.search(output)
     if avg is None or pct is None:
         raise BenchError(f"no EndToEndLatency summary in its output:\n{output[-500:]}")
-    return HopFloor(messages=messages, record_size=size, avg_ms=float(avg["avg"]),
-                    p50_ms=float(pct["p50"]), p99_ms=float(pct["p99"]),
-                    p999_ms=float(pct["p999"]))  # fmt: skip
+    return HopFloor(
+        messages=messages,
+        record_size=size,
+        avg_ms=float(avg["avg"]),
+        p50_ms=float(pct["p50"]),
+        p99_ms=float(pct["p99"]),
+        p999_ms=float(pct["p999"]),
+    )
 
 
 def hop_floor(bootstrap: str, size: int, messages: int, config: Path | None = None) -> HopFloor:
     """One record at a time, sent then read back: a request-reply is two of these hops (logged
     in through `config`, a client properties file, on a secured broker)."""
-    args = [bootstrap, FLOOR_TOPIC, str(messages), "all", str(size),
-            *([str(config)] if config else [])]  # fmt: skip
+    args = [
+        bootstrap,
+        FLOOR_TOPIC,
+        str(messages),
+        "all",
+        str(size),
+        *([str(config)] if config else []),
+    ]
     output = kafka_tool(E2E_TOOL, args, "256m", f"EndToEndLatency of {messages} messages")
     return parse_end_to_end(output, messages, size)

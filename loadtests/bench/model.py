@@ -8,6 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from services.shared.settings import REPO_ROOT
+
+BROKER_DIR = REPO_ROOT / ".cache" / "brokers"
 Role = Literal["warm-up", "step", "retry", "refine", "at-80%"]
 
 
@@ -145,6 +148,7 @@ class Options(Part):
     ceiling_seconds: float
     floor_messages: int = 3000  # EndToEndLatency's records, one at a time
     runs_dir: Path
+    broker_dir: Path = BROKER_DIR  # each fresh broker's data, removed once it is stopped
     security: bool = False  # this series ran on a secured broker (SASL, ACLs, signed records)
     worker_counts: tuple[int, ...] = (1,)  # one series per count, in this order, same broker
 

@@ -27,7 +27,7 @@ PERF_CONFIG = "perf-producer.properties"
 def prepare(broker: LocalBroker, extra: list[TopicSpec]) -> Path:
     """Users, ACLs and topics made by the admin; the file every process of a step reads."""
     assert broker.admin is not None
-    topology = load_topology((TEMPLATE.parent / template()["topology"]).resolve())
+    topology = load_topology(template().topology_path(TEMPLATE))
     made = provision(broker.bootstrap, broker.admin, topology)
     maker = KafkaTransport(broker.bootstrap, security=broker.admin)
     asyncio.run(maker.ensure_topics([*topics_for(topology.agencies()), *extra]))
@@ -38,9 +38,11 @@ def perf_config(admin: ClientSecurity, directory: Path) -> Path:
     """Kafka's producer tool logs in as the admin through a private properties file."""
     password = admin.password.get_secret_value()
     module = "org.apache.kafka.common.security.scram.ScramLoginModule"
-    text = (f"security.protocol={admin.protocol}\nsasl.mechanism={admin.mechanism}\n"
-            f'sasl.jaas.config={module} required username="{admin.principal}" '
-            f'password="{password}";\n')  # fmt: skip
+    text = (
+        f"security.protocol={admin.protocol}\nsasl.mechanism={admin.mechanism}\n"
+        f'sasl.jaas.config={module} required username="{admin.principal}" '
+        f'password="{password}";\n'
+    )
     return write_private(directory / PERF_CONFIG, text)
 
 
@@ -70,7 +72,8 @@ def same_step(off: BenchResult, on: BenchResult) -> tuple[str, float | None, flo
         return None
 
     both = {s.offered_tps for s in off.main.steps if s.passed} & {
-        s.offered_tps for s in on.main.steps if s.passed}  # fmt: skip
+        s.offered_tps for s in on.main.steps if s.passed
+    }
     if both:
         rate = max(both)
         return f"at {rate:,.0f}/s sustained", cpu(off, rate, True), cpu(on, rate, True)

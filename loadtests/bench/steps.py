@@ -18,6 +18,7 @@ from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
 from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.run import execute
+from loadtests.scenario import Period
 from services.shared.access import REGISTRY
 from services.shared.background import cancel
 from services.shared.credentials import credentials_of
@@ -32,10 +33,17 @@ FIRST_GUESS_S = 15.0  # start-up and shutdown around a step, until one is measur
 
 
 def write_step(path: Path, name: str, rate: float, seconds: float, registries: int) -> Path:
-    raw = template()
-    topology = (TEMPLATE.parent / raw["topology"]).resolve()
-    raw.update(name=name, registry_instances=registries, topology=str(topology))
-    raw["periods"] = [{"name": PERIOD, "duration_s": seconds, "rate_per_s": rate}]
+    """The template at one rate for `seconds`, its topology made absolute, written to path."""
+    base = template()
+    step = base.model_copy(
+        update={
+            "name": name,
+            "registry_instances": registries,
+            "topology": str(base.topology_path(TEMPLATE)),
+            "periods": [Period(name=PERIOD, duration_s=seconds, rate_per_s=rate)],
+        }
+    )
+    raw = step.model_dump(mode="json", exclude_unset=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
@@ -68,9 +76,15 @@ async def skip_backlog(bootstrap: str) -> int | None:
 
 
 async def run_step(
-    index: int, rate: float, role: Role, opts: Options, workers: int, bootstrap: str,
-    broker: int, out: Path,
-) -> BenchStep:  # fmt: skip
+    index: int,
+    rate: float,
+    role: Role,
+    opts: Options,
+    workers: int,
+    bootstrap: str,
+    broker: int,
+    out: Path,
+) -> BenchStep:
     """One single-period scenario through execute(), with its CPU window watched alongside."""
     name = f"bench-w{workers}-{index:02d}-{round(rate)}"
     seconds = opts.warm_up_s if role == "warm-up" else opts.step_seconds
@@ -81,15 +95,18 @@ async def run_step(
     watcher = asyncio.create_task(watch(name, PERIOD, broker, window))
     t0 = time.monotonic()
     try:
-        report = await execute(path, out / "steps", settings, Console(quiet=True), live=False,
-                               workers=workers)  # fmt: skip
+        report = await execute(
+            path, out / "steps", settings, Console(quiet=True), live=False, workers=workers
+        )
     finally:
         await cancel([watcher])
-    return step_result(rate, role, report, window).model_copy(update={
-        "wall_s": round(time.monotonic() - t0, 1),
-        "loadavg_1m": round(os.getloadavg()[0], 2),
-        "skipped_backlog": skipped,
-    })  # fmt: skip
+    return step_result(rate, role, report, window).model_copy(
+        update={
+            "wall_s": round(time.monotonic() - t0, 1),
+            "loadavg_1m": round(os.getloadavg()[0], 2),
+            "skipped_backlog": skipped,
+        }
+    )
 
 
 def noisy(step: BenchStep) -> bool:

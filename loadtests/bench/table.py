@@ -7,9 +7,27 @@ from rich.table import Table
 
 from loadtests.bench.model import BenchResult, BenchStep, CpuPerTransaction, WorkerSeries
 
-COLUMNS = ("#", "role", "offered/s", "achieved/s", "p50 ms", "p99 ms", "timeouts", "late %",
-           "lost", "wrong", "drv ms/tx", "reg ms/tx", "kafka ms/tx", "jit ms/tx", "all ms/tx",
-           "others' cores", "load 1m", "limited by", "verdict")  # fmt: skip
+COLUMNS = (
+    "#",
+    "role",
+    "offered/s",
+    "achieved/s",
+    "p50 ms",
+    "p99 ms",
+    "timeouts",
+    "late %",
+    "lost",
+    "wrong",
+    "drv ms/tx",
+    "reg ms/tx",
+    "kafka ms/tx",
+    "jit ms/tx",
+    "all ms/tx",
+    "others' cores",
+    "load 1m",
+    "limited by",
+    "verdict",
+)
 
 
 def plural(workers: int) -> str:
@@ -47,11 +65,21 @@ def _steps_table(played: WorkerSeries) -> Table:
         table.add_column(col, justify="left" if col in ("role", "verdict") else "right")
     for i, s in enumerate(played.steps, 1):
         table.add_row(
-            str(i), s.role, f"{s.offered_tps:,.0f}", f"{s.achieved_tps:,.0f}",
-            f"{s.p50_ms:.1f}", f"{s.p99_ms:.1f}", str(s.timed_out),
-            f"{100 * s.late_send_share:.1f}", str(s.lost), str(s.incorrect), *_cpu(s.cpu),
-            f"{s.loadavg_1m:.2f}", s.limited_by or "-", _verdict(s),
-        )  # fmt: skip
+            str(i),
+            s.role,
+            f"{s.offered_tps:,.0f}",
+            f"{s.achieved_tps:,.0f}",
+            f"{s.p50_ms:.1f}",
+            f"{s.p99_ms:.1f}",
+            str(s.timed_out),
+            f"{100 * s.late_send_share:.1f}",
+            str(s.lost),
+            str(s.incorrect),
+            *_cpu(s.cpu),
+            f"{s.loadavg_1m:.2f}",
+            s.limited_by or "-",
+            _verdict(s),
+        )
     return table
 
 

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from loadtests.bench.cpu import (
     CpuSnapshot,
+    busy_seconds,
+    compiler_seconds,
     cpu_per_transaction,
-    machine_busy_ticks,
+    cpu_seconds,
+    jit_seconds,
     service_kind,
-    stat_ticks,
+    service_pids,
 )
 from loadtests.bench.figures import (
     BenchError,
@@ -65,20 +72,42 @@ def test_producer_tool_output_without_a_summary_is_an_error_quoting_it() -> None
         parse_producer_performance("WARN Connection refused\n")
 
 
-def test_proc_stat_is_read_past_a_command_name_holding_parentheses_and_spaces() -> None:
-    line = "4242 (python (x) y) S 17 4242 17 0 -1 4194560 900 0 0 0 250 75 0 0 20 0 3 0 99"
-    assert stat_ticks(line) == (17, 325)
-
-
-def test_machine_busy_time_leaves_out_idle_and_iowait() -> None:
-    proc_stat = "cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n"
-    assert machine_busy_ticks(proc_stat) == 100 + 5 + 50 + 3 + 2 + 1
+def test_machine_busy_time_leaves_out_idle_iowait_and_guest_time_counted_twice() -> None:
+    times = {"user": 100.0, "nice": 5.0, "system": 50.0, "idle": 1000.0, "iowait": 20.0,
+             "irq": 3.0, "softirq": 2.0, "steal": 1.0, "guest": 7.0, "guest_nice": 1.0}  # fmt: skip
+    assert busy_seconds(times) == 100 + 5 + 50 + 3 + 2 + 1
 
 
 def test_service_processes_are_told_apart_by_their_module() -> None:
-    assert service_kind(b"/venv/bin/python\0-m\0services.registry\0") == "registry"
-    assert service_kind(b"/venv/bin/python\0-m\0services.monitor\0") == "monitor"
-    assert service_kind(b"java\0-cp\0libs/*\0kafka.Kafka\0") is None
+    assert service_kind(["/venv/bin/python", "-m", "services.registry"]) == "registry"
+    assert service_kind(["/venv/bin/python", "-m", "services.monitor"]) == "monitor"
+    assert service_kind(["/venv/bin/python", "-m", "loadtests", "worker", "--run", "x"]) == "worker"
+    assert service_kind(["/venv/bin/python", "-m", "loadtests", "run", "s.yaml"]) is None
+    assert service_kind(["java", "-cp", "libs/*", "kafka.Kafka"]) is None
+
+
+def test_jit_time_is_the_cpu_of_threads_named_as_hotspot_compilers() -> None:
+    threads = [SimpleNamespace(id=1, user_time=5.0, system_time=1.0),
+               SimpleNamespace(id=2, user_time=2.0, system_time=0.5),
+               SimpleNamespace(id=3, user_time=1.0, system_time=0.25)]  # fmt: skip
+    names = {1: "java", 2: "C2 CompilerThre", 3: "C1 CompilerThre"}
+    assert compiler_seconds(threads, names.__getitem__) == pytest.approx(3.75)
+
+
+def test_cpu_of_a_child_is_read_while_it_runs_and_is_zero_once_it_is_gone() -> None:
+    busy = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    child = subprocess.Popen([sys.executable, "-c", busy + "time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 60
+        while cpu_seconds(child.pid) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cpu_seconds(child.pid) >= 0.3
+        assert jit_seconds(child.pid) == 0.0  # a Python process has no compiler threads
+        assert service_pids() == {}  # a child that is neither a service nor a worker
+    finally:
+        child.kill()
+        child.wait()
+    assert cpu_seconds(child.pid) == 0.0
 
 
 def test_cpu_per_transaction_splits_by_part_and_counts_others_load() -> None:
@@ -161,14 +190,69 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     assert at80 is not None and at80.offered_tps == 800
 
 
-def test_the_bench_measures_security_off_then_on_unless_told_one(tmp_path: Path) -> None:
-    from loadtests.bench.__main__ import options
+def chosen(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> list[Options]:
+    """The Options the command line gives the bench, which is not played."""
+    from typer.testing import CliRunner
 
+    from loadtests.bench import __main__ as cli
+    from loadtests.bench import play
+
+    seen: list[list[Options]] = []
+
+    def record(opts: list[Options], _console: object) -> int:
+        seen.append(opts)
+        return 0
+
+    monkeypatch.setattr(play, "play", record)
+    done = CliRunner().invoke(cli.app, argv)
+    assert done.exit_code == 0, done.output
+    return seen[0]
+
+
+def refused(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """Exit 2 with the message; the bench is not played."""
+    from typer.testing import CliRunner
+
+    from loadtests.bench import __main__ as cli
+    from loadtests.bench import play
+
+    monkeypatch.setattr(play, "play", lambda *_: pytest.fail("played despite bad options"))
+    done = CliRunner().invoke(cli.app, argv, env={"COLUMNS": "300"})
+    assert done.exit_code == 2, done.output
+    return " ".join(done.output.split())
+
+
+def test_the_bench_measures_security_off_then_on_unless_told_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runs = ["--runs-dir", str(tmp_path)]
-    assert [o.security for o in options(runs)] == [False, True]
-    assert [o.security for o in options([*runs, "--security", "both"])] == [False, True]
-    assert [o.security for o in options([*runs, "--security", "on"])] == [True]
-    assert [o.security for o in options([*runs, "--security", "off"])] == [False]
+    assert [o.security for o in chosen(runs, monkeypatch)] == [False, True]
+    assert [o.security for o in chosen([*runs, "--security", "both"], monkeypatch)] == [
+        False,
+        True,
+    ]
+    assert [o.security for o in chosen([*runs, "--security", "on"], monkeypatch)] == [True]
+    assert [o.security for o in chosen([*runs, "--security", "off"], monkeypatch)] == [False]
+    assert "--security" in refused([*runs, "--security", "maybe"], monkeypatch)
+
+
+def test_quick_and_explicit_flags_set_the_bench_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = ["--runs-dir", str(tmp_path / "runs"), "--security", "off"]
+    quick = chosen([*runs, "--quick"], monkeypatch)[0]
+    assert (quick.max_rate, quick.step_seconds, quick.warm_up_s, quick.budget_s) == (
+        4000,
+        5,
+        10,
+        200,
+    )
+    given = ["--max-rate", "300", "--step-seconds", "2", "--warm-up-s", "1", "--budget-s", "9"]
+    flags = [*runs, "--quick", *given, "--registries", "2", "--broker-dir", str(tmp_path / "b")]
+    opts = chosen(flags, monkeypatch)[0]
+    assert (opts.max_rate, opts.step_seconds, opts.warm_up_s, opts.budget_s) == (300, 2, 1, 9)
+    assert opts.registries == 2 and opts.broker_dir == tmp_path / "b"
+    assert opts.runs_dir == tmp_path / "runs" and opts.runs_dir.is_dir()
 
 
 def test_the_cost_of_security_compares_cpu_at_the_highest_rate_both_series_sustained(
@@ -216,20 +300,18 @@ def test_latency_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
         parse_end_to_end("broker gone", messages=10, size=300)
 
 
-def test_the_bench_plays_one_worker_then_one_per_cpu_unless_given_counts(tmp_path: Path) -> None:
+def test_the_bench_plays_one_worker_then_one_per_cpu_unless_given_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
-
-    from loadtests.bench.__main__ import options
 
     runs = ["--runs-dir", str(tmp_path), "--security", "off"]
     cpus = max(1, os.cpu_count() or 1)
-    assert options(runs)[0].worker_counts == tuple(sorted({1, cpus}))
-    assert options([*runs, "--workers", "1,4"])[0].worker_counts == (1, 4)
-    assert options([*runs, "--workers", "3"])[0].worker_counts == (3,)
+    assert chosen(runs, monkeypatch)[0].worker_counts == tuple(sorted({1, cpus}))
+    assert chosen([*runs, "--workers", "1,4"], monkeypatch)[0].worker_counts == (1, 4)
+    assert chosen([*runs, "--workers", "3"], monkeypatch)[0].worker_counts == (3,)
     for bad in ("0", "1,1", "two", "1,99"):
-        with pytest.raises(SystemExit) as exit_:
-            options([*runs, "--workers", bad])
-        assert exit_.value.code == 2
+        assert "Invalid value for '--workers'" in refused([*runs, "--workers", bad], monkeypatch)
 
 
 def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path: Path) -> None:
@@ -279,3 +361,17 @@ def test_the_throughput_target_is_met_by_a_sustained_step_at_that_offered_rate()
     assert {c.name: c.result for c in held.checks}[target] == "PASS"
     assert held.max_sustained_tps == 3994  # what was achieved is still what is reported
     assert {c.name: c.result for c in missed.checks}[target] == "MISS"
+
+
+def test_a_step_scenario_is_the_template_at_one_rate_with_an_absolute_topology(
+    tmp_path: Path,
+) -> None:
+    from loadtests.bench.steps import PERIOD, write_step
+    from loadtests.scenario import load_scenario
+
+    path = write_step(tmp_path / "s" / "bench-w1-02-750.yaml", "bench-w1-02-750", 750, 5, 2)
+    step = load_scenario(path)
+    assert step.name == "bench-w1-02-750" and step.registry_instances == 2
+    assert [(p.name, p.rate_per_s, p.duration_s) for p in step.periods] == [(PERIOD, 750, 5)]
+    assert Path(step.topology).is_absolute() and Path(step.topology).is_file()
+    assert step.errors.wrong_name == 0.05  # the template's faults are kept
