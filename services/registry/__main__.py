@@ -54,10 +54,16 @@ log = logging.getLogger("ndx.registry")
 
 @contextlib.asynccontextmanager
 async def registry_app(
-    transport: Transport, topology: Topology, seed: int, audit_key: bytes, name: str,
-    codec: Codec | None = None, design: RegistryDesign | None = None,
-    topics: Sequence[TopicSpec] | None = None, verifier: Verifier | None = None,
-) -> AsyncIterator[tuple[ServiceLoop, ChangeFollower]]:  # fmt: skip
+    transport: Transport,
+    topology: Topology,
+    seed: int,
+    audit_key: bytes,
+    name: str,
+    codec: Codec | None = None,
+    design: RegistryDesign | None = None,
+    topics: Sequence[TopicSpec] | None = None,
+    verifier: Verifier | None = None,
+) -> AsyncIterator[tuple[ServiceLoop, ChangeFollower]]:
     """A registry with its overlay rebuilt and its clients started; closed on exit. With a
     verifier (a secured run) it answers and replays only records signed by who they name."""
     design = design or RegistryDesign()
@@ -66,8 +72,9 @@ async def registry_app(
         await transport.ensure_topics(topics)
     codec = codec or Codec(Catalogue())
     database = Database(design.service_time, design.concurrency, random.Random(f"{seed}:{name}"))
-    registry = Registry(Population(seed), Overlay(), name, audit_key, LegalBasis(topology),
-                        database)  # fmt: skip
+    registry = Registry(
+        Population(seed), Overlay(), name, audit_key, LegalBasis(topology), database
+    )
     follower = ChangeFollower(
         transport.consumer([CHANGES.name], client_id=f"{name}.changes", from_beginning=True),
         codec,
@@ -91,11 +98,19 @@ async def registry_app(
             CivilStatusRegistered: functools.partial(handle_civil_event, registry=registry),
         }
         loop = ServiceLoop(
-            "registry", REGISTRY_GROUP, consumer, producer, codec, handlers,
-            request_id=_request_id, tally=tally, batch=design.batch_size,
-            concurrent=not database.idle, commit_interval_s=design.commit_interval_ms / 1000,
+            "registry",
+            REGISTRY_GROUP,
+            consumer,
+            producer,
+            codec,
+            handlers,
+            request_id=_request_id,
+            tally=tally,
+            batch=design.batch_size,
+            concurrent=not database.idle,
+            commit_interval_s=design.commit_interval_ms / 1000,
             admit=admit_all if verifier is None else functools.partial(admit, verifier),
-        )  # fmt: skip
+        )
         yield loop, follower
 
 
@@ -139,8 +154,17 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 async def _answer(
     ctx: ServiceContext, transport: Transport, name: str, session: asyncio.Event
 ) -> None:
-    app = registry_app(transport, ctx.topology, ctx.config.seed, ctx.audit_key, name,
-                       ctx.codec(), ctx.config.design.registry, (), _verifier(ctx))  # fmt: skip
+    app = registry_app(
+        transport,
+        ctx.topology,
+        ctx.config.seed,
+        ctx.audit_key,
+        name,
+        ctx.codec(),
+        ctx.config.design.registry,
+        (),
+        _verifier(ctx),
+    )
     probe = KafkaProbe(ctx.bootstrap, name, ctx.settings.connect_timeout_s, ctx.security(REGISTRY))
     async with app as (loop, follower), watching(probe, loop.readiness, ctx.bootstrap):
         log.info("%s answering on %s (run %s)", name, ctx.bootstrap, ctx.config.run_id)
@@ -161,10 +185,15 @@ async def _stand_aside(watch: RunWatch, stop: asyncio.Event, name: str, mine: st
     """Wait while a run this registry disagrees with is under way; False once stopped."""
     while (other := watch.foreign()) is not None and not stop.is_set():
         metrics.READY.labels("registry").set(0)
-        log.error("%s: run %s is under way with population fingerprint %s, this registry's is %s "
-                  "(seed, topology, audit key): it stands aside until that run ends; start it "
-                  "with that run's NDX_RUN_CONFIG to join it", name, other.run_id,
-                  other.fingerprint, mine)  # fmt: skip
+        log.error(
+            "%s: run %s is under way with population fingerprint %s, this registry's is %s "
+            "(seed, topology, audit key): it stands aside until that run ends; start it "
+            "with that run's NDX_RUN_CONFIG to join it",
+            name,
+            other.run_id,
+            other.fingerprint,
+            mine,
+        )
         watch.changed.clear()
         await _first(watch.changed.wait(), stop.wait())
     return not stop.is_set()

@@ -98,20 +98,46 @@ def _text(value: object) -> str:
 
 
 def audit_record(
-    registry: Registry, request_id: str, requester: str, flow: str, purpose: str,
-    outcome: str, citizen_id: str, requested_at_us: int, answered_at_us: int,
-) -> Outgoing:  # fmt: skip
-    return audit(registry.audit_key, request_id, requester, PROVIDER, flow, purpose, outcome,
-                 citizen_id, requested_at_us, answered_at_us)  # fmt: skip
+    registry: Registry,
+    request_id: str,
+    requester: str,
+    flow: str,
+    purpose: str,
+    outcome: str,
+    citizen_id: str,
+    requested_at_us: int,
+    answered_at_us: int,
+) -> Outgoing:
+    return audit(
+        registry.audit_key,
+        request_id,
+        requester,
+        PROVIDER,
+        flow,
+        purpose,
+        outcome,
+        citizen_id,
+        requested_at_us,
+        answered_at_us,
+    )
 
 
 def _answered(registry: Registry, req: Request, flow: str, answer: Answer) -> list[Outgoing]:
     """The answer on the requester's own topic and its audit record."""
     return [
         Outgoing(reply_topic(req.requester), answer, req.request_id.encode()),
-        audit_record(registry, req.request_id, req.requester, flow, req.purpose, answer.outcome,
-                     req.citizen_id, req.requested_at_us, answer.answered_at_us),
-    ]  # fmt: skip
+        audit_record(
+            registry,
+            req.request_id,
+            req.requester,
+            flow,
+            req.purpose,
+            answer.outcome,
+            req.citizen_id,
+            req.requested_at_us,
+            answer.answered_at_us,
+        ),
+    ]
 
 
 async def handle_verification(req: VerificationRequested, registry: Registry) -> list[Outgoing]:
@@ -120,9 +146,16 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
     registry.check_requester(req.requester)
     await registry.database.work()
     outcome, differing, reason = decide_verification(registry, req)
-    answer = VerificationAnswered(req.request_id, req.requester, registry.responder, outcome,
-                                  now_us(), differing, clip(reason, REASON_CHARS),
-                                  received_at_us=received)  # fmt: skip
+    answer = VerificationAnswered(
+        req.request_id,
+        req.requester,
+        registry.responder,
+        outcome,
+        now_us(),
+        differing,
+        clip(reason, REASON_CHARS),
+        received_at_us=received,
+    )
     return _answered(registry, req, "verify", answer)
 
 
@@ -132,8 +165,16 @@ async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoi
     registry.check_requester(req.requester)
     await registry.database.work()
     outcome, data, reason = decide_lookup(registry, req)
-    answer = LookupAnswered(req.request_id, req.requester, registry.responder, outcome, now_us(),
-                            data, clip(reason, REASON_CHARS), received_at_us=received)  # fmt: skip
+    answer = LookupAnswered(
+        req.request_id,
+        req.requester,
+        registry.responder,
+        outcome,
+        now_us(),
+        data,
+        clip(reason, REASON_CHARS),
+        received_at_us=received,
+    )
     return _answered(registry, req, "lookup", answer)
 
 
@@ -160,6 +201,15 @@ async def handle_civil_event(event: CivilStatusRegistered, registry: Registry) -
     registry.overlay.apply(change)
     return [
         Outgoing(CHANGES.name, change, event.citizen_id.encode()),
-        audit_record(registry, change.event_id, event.source, "civil", "civil-status-registration",
-                     change.change, event.citizen_id, event.registered_at_us, change.changed_at_us),
-    ]  # fmt: skip
+        audit_record(
+            registry,
+            change.event_id,
+            event.source,
+            "civil",
+            "civil-status-registration",
+            change.change,
+            event.citizen_id,
+            event.registered_at_us,
+            change.changed_at_us,
+        ),
+    ]

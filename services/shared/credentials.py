@@ -96,8 +96,14 @@ class Credentials(BaseModel):
         except KeyError:
             have = sorted(self.identities)
             raise KeyError(f"no identity for {principal!r} (have {have})") from None
-        return ClientSecurity(self.protocol, self.mechanism, principal, password, self.ca_file,
-                              self.signing_key(principal))  # fmt: skip
+        return ClientSecurity(
+            self.protocol,
+            self.mechanism,
+            principal,
+            password,
+            self.ca_file,
+            self.signing_key(principal),
+        )
 
     def signing_key(self, principal: str) -> SecretStr | None:
         """The key `principal` signs with: given, or derived from the run secret; else None."""
@@ -120,11 +126,13 @@ class Credentials(BaseModel):
         if missing:
             raise KeyError(f"no identity for {missing}")
         keys = {p: k for p in wanted if (k := self.signing_key(p)) is not None}
-        return self.model_copy(update={
-            "identities": {p: self.identities[p] for p in wanted},
-            "signing_keys": keys,
-            "run_secret": self.run_secret if keep_run_secret else None,
-        })  # fmt: skip
+        return self.model_copy(
+            update={
+                "identities": {p: self.identities[p] for p in wanted},
+                "signing_keys": keys,
+                "run_secret": self.run_secret if keep_run_secret else None,
+            }
+        )
 
 
 def dump_credentials(credentials: Credentials) -> str:

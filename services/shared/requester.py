@@ -64,9 +64,13 @@ class AgencyClient:
     """Sends requests for one agency and matches answers by request id; late answers are counted."""
 
     def __init__(
-        self, agency: str, transport: Transport, codec: Codec, timeout_s: float,
+        self,
+        agency: str,
+        transport: Transport,
+        codec: Codec,
+        timeout_s: float,
         policy: RetryPolicy = RetryPolicy(),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.agency, self.codec, self.timeout_s, self.policy = agency, codec, timeout_s, policy
         self.producer: Producer = transport.producer(agency)
         self.replies: Consumer = transport.consumer([reply_topic(agency)], client_id=agency)
@@ -158,8 +162,9 @@ class AgencyClient:
         if first:
             waiting.sent = asyncio.get_running_loop().time()
         try:
-            delivery = await self.producer.send(REQUEST_TOPIC[type(message)].name, waiting.data,
-                                                key=message.citizen_id.encode())  # fmt: skip
+            delivery = await self.producer.send(
+                REQUEST_TOPIC[type(message)].name, waiting.data, key=message.citizen_id.encode()
+            )
             if first:
                 delivery.add_done_callback(lambda d: _appended(waiting, d))
         except Exception as exc:  # the transport refused it: the deadline decides what follows

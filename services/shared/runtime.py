@@ -45,14 +45,23 @@ class ServiceLoop:
     """
 
     def __init__(
-        self, service: str, group: str, consumer: Consumer, producer: Producer, codec: Codec,
+        self,
+        service: str,
+        group: str,
+        consumer: Consumer,
+        producer: Producer,
+        codec: Codec,
         handlers: Mapping[type, Handler],
         request_id: Callable[[Any], str | None] = lambda _m: None,
-        batch: int = 500, tally: Tally = no_tally, rereads: Rereads | None = None,
-        readiness: Readiness | None = None, concurrent: bool = False,
-        commit_interval_s: float = 0.0, max_flights: int = MAX_FLIGHTS,
+        batch: int = 500,
+        tally: Tally = no_tally,
+        rereads: Rereads | None = None,
+        readiness: Readiness | None = None,
+        concurrent: bool = False,
+        commit_interval_s: float = 0.0,
+        max_flights: int = MAX_FLIGHTS,
         admit: Admit = admit_all,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.service, self.group = service, group
         self.readiness = readiness or Readiness(service)
         self.consumer, self.producer, self.codec = consumer, producer, codec
@@ -165,8 +174,9 @@ class ServiceLoop:
                 self._count(flight.handled)
         return True
 
-    async def _abandon(self, records: Sequence[Record], exc: BaseException, outage: bool = False
-                       ) -> None:  # fmt: skip
+    async def _abandon(
+        self, records: Sequence[Record], exc: BaseException, outage: bool = False
+    ) -> None:
         """Go back to the last commit; later batches that became durable are remembered."""
         later, self._flights = list(self._flights), deque()
         for flight in later:
@@ -176,13 +186,18 @@ class ServiceLoop:
             flight.abandon()
         self._durable, self.decider.fresh = [], {}
         metrics.BATCH_RETRIES.labels(self.service).inc()
-        await self.rereads.again(self.consumer, records, self.service, type(exc).__name__,
-                                 self._stop, outage)  # fmt: skip
+        await self.rereads.again(
+            self.consumer, records, self.service, type(exc).__name__, self._stop, outage
+        )
 
     async def _split(self, records: Sequence[Record]) -> None:
         """One record at a time, each committed, so the one whose outputs fail is found."""
-        log.warning("%s: %s keeps failing; handling its %d records one at a time",
-                    self.service, describe(records), len(records))  # fmt: skip
+        log.warning(
+            "%s: %s keeps failing; handling its %d records one at a time",
+            self.service,
+            describe(records),
+            len(records),
+        )
         for i, rec in enumerate(records):
             try:
                 flight = await self._launch([rec])
@@ -220,8 +235,14 @@ class ServiceLoop:
                 metrics.DEAD_LETTERS.labels(self.service, one.dead).inc()
                 if one.denied is not None:
                     metrics.DENIED.labels(*one.denied).inc()
-                log.warning("%s: dead-lettered %s[%d]@%d: %s", self.service, rec.topic,
-                            rec.partition, rec.offset, one.dead)  # fmt: skip
+                log.warning(
+                    "%s: dead-lettered %s[%d]@%d: %s",
+                    self.service,
+                    rec.topic,
+                    rec.partition,
+                    rec.offset,
+                    one.dead,
+                )
                 continue
             seen = self.dedup.get(one.key) if one.key else None
             if one.duplicate and (seen is None or seen.counted):
