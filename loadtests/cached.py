@@ -11,7 +11,8 @@ from services.ministry.replica import REPLICA, CitizenReplica
 from services.shared import metrics
 from services.shared.design import Ministries
 from services.shared.messages import Request, VerificationAnswered, VerificationRequested
-from services.shared.requester import AgencyClient, Result
+from services.shared.pending import Result
+from services.shared.requester import AgencyClient
 
 __all__ = ["ask", "replicas_for"]
 

@@ -22,8 +22,9 @@ from loadtests.workload import Workload
 from services.shared import metrics
 from services.shared.access import DRIVER
 from services.shared.codec import Codec
+from services.shared.pending import RetryPolicy
 from services.shared.population import Population
-from services.shared.requester import AgencyClient, RetryPolicy
+from services.shared.requester import AgencyClient
 from services.shared.runconfig import RunConfig
 from services.shared.transport import Transport
 

@@ -13,7 +13,7 @@ from loadtests.ledger import HIGHEST_US, LOWEST_US, latency_summary
 from loadtests.oprecord import OpRecord
 from loadtests.reportmodel.hops import Heatmap, HopLatencies, HopsReport, LinkReport
 from services.shared.messages import Request
-from services.shared.requester import Result
+from services.shared.pending import Result
 from services.shared.stamps import HOPS, Stamps, offset_bounds, split
 
 DIGITS = 2  # hundreds of link and cell histograms: 1% resolution keeps them small

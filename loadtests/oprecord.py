@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from services.shared.citizenref import citizen_ref
 from services.shared.messages import Request
-from services.shared.requester import Result
+from services.shared.pending import Result
 from services.shared.stamps import split
 
 BATCH = 50_000

@@ -30,7 +30,8 @@ from confluent_kafka.admin import (
 from pydantic import SecretStr
 
 from services.shared.access import REGISTRY, AclRow, acl_table, principals, process_identities
-from services.shared.credentials import ClientSecurity, Credentials, write_credentials
+from services.shared.credentials import ClientSecurity, Credentials
+from services.shared.credfile import write_credentials
 from services.shared.signing import new_run_secret
 from services.shared.topology import Topology
 

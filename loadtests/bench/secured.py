@@ -15,7 +15,8 @@ from loadtests.bench.ceiling import TEMPLATE, template
 from loadtests.bench.model import BenchResult
 from loadtests.localbroker import LocalBroker
 from loadtests.provision import provision
-from services.shared.credentials import ClientSecurity, write_credentials, write_private
+from services.shared.credentials import ClientSecurity
+from services.shared.credfile import write_credentials, write_private
 from services.shared.kafka import KafkaTransport
 from services.shared.topics import TopicSpec, topics_for
 from services.shared.topology import load_topology

@@ -23,8 +23,8 @@ from services.shared.credentials import (
     Credentials,
     CredentialsError,
     load_credentials,
-    write_credentials,
 )
+from services.shared.credfile import write_credentials
 
 __all__ = ["ClientSecurity", "admin_credentials", "admin_scram", "secured_listeners"]
 

@@ -80,5 +80,6 @@ class CitizenReplica:
     def _answered(
         self, req: VerificationRequested, outcome: str, differing: list[str], at_us: int
     ) -> VerificationAnswered:
-        return VerificationAnswered(req.request_id, req.requester, f"{self.ministry}.{REPLICA}",
-                                    outcome, at_us, differing)  # fmt: skip
+        return VerificationAnswered(
+            req.request_id, req.requester, f"{self.ministry}.{REPLICA}", outcome, at_us, differing
+        )

@@ -39,8 +39,16 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             DossierSubmitted: handle_dossier,
             SharingAudited: handle_audit,
         }
-        loop = ServiceLoop("monitor", group, consumer, producer, ctx.codec(), handlers,
-                           tally=tally, commit_interval_s=MONITOR_COMMIT_S)  # fmt: skip
+        loop = ServiceLoop(
+            "monitor",
+            group,
+            consumer,
+            producer,
+            ctx.codec(),
+            handlers,
+            tally=tally,
+            commit_interval_s=MONITOR_COMMIT_S,
+        )
         log.info("%s tallying dossiers and audit records", name)
         probe = KafkaProbe(ctx.bootstrap, name, settings.connect_timeout_s, transport.security)
         async with watching(probe, loop.readiness, ctx.bootstrap):

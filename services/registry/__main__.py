@@ -8,19 +8,15 @@ import functools
 import logging
 import random
 import sys
-from collections.abc import AsyncIterator, Coroutine, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 from services.registry.agreements import LegalBasis
 from services.registry.changes import ChangeFollower
-from services.registry.handlers import (
-    Registry,
-    handle_civil_event,
-    handle_lookup,
-    handle_verification,
-)
+from services.registry.decisions import Registry
+from services.registry.handlers import handle_civil_event, handle_lookup, handle_verification
 from services.registry.identity import admit
 from services.registry.overlay import Overlay
+from services.registry.sessions import end_session, stand_aside
 from services.registry.tally import tally
 from services.registry.worktime import Database
 from services.shared import metrics
@@ -54,10 +50,16 @@ log = logging.getLogger("ndx.registry")
 
 @contextlib.asynccontextmanager
 async def registry_app(
-    transport: Transport, topology: Topology, seed: int, audit_key: bytes, name: str,
-    codec: Codec | None = None, design: RegistryDesign | None = None,
-    topics: Sequence[TopicSpec] | None = None, verifier: Verifier | None = None,
-) -> AsyncIterator[tuple[ServiceLoop, ChangeFollower]]:  # fmt: skip
+    transport: Transport,
+    topology: Topology,
+    seed: int,
+    audit_key: bytes,
+    name: str,
+    codec: Codec | None = None,
+    design: RegistryDesign | None = None,
+    topics: Sequence[TopicSpec] | None = None,
+    verifier: Verifier | None = None,
+) -> AsyncIterator[tuple[ServiceLoop, ChangeFollower]]:
     """A registry with its overlay rebuilt and its clients started; closed on exit. With a
     verifier (a secured run) it answers and replays only records signed by who they name."""
     design = design or RegistryDesign()
@@ -66,8 +68,9 @@ async def registry_app(
         await transport.ensure_topics(topics)
     codec = codec or Codec(Catalogue())
     database = Database(design.service_time, design.concurrency, random.Random(f"{seed}:{name}"))
-    registry = Registry(Population(seed), Overlay(), name, audit_key, LegalBasis(topology),
-                        database)  # fmt: skip
+    registry = Registry(
+        Population(seed), Overlay(), name, audit_key, LegalBasis(topology), database
+    )
     follower = ChangeFollower(
         transport.consumer([CHANGES.name], client_id=f"{name}.changes", from_beginning=True),
         codec,
@@ -91,11 +94,19 @@ async def registry_app(
             CivilStatusRegistered: functools.partial(handle_civil_event, registry=registry),
         }
         loop = ServiceLoop(
-            "registry", REGISTRY_GROUP, consumer, producer, codec, handlers,
-            request_id=_request_id, tally=tally, batch=design.batch_size,
-            concurrent=not database.idle, commit_interval_s=design.commit_interval_ms / 1000,
+            "registry",
+            REGISTRY_GROUP,
+            consumer,
+            producer,
+            codec,
+            handlers,
+            request_id=_request_id,
+            tally=tally,
+            batch=design.batch_size,
+            concurrent=not database.idle,
+            commit_interval_s=design.commit_interval_ms / 1000,
             admit=admit_all if verifier is None else functools.partial(admit, verifier),
-        )  # fmt: skip
+        )
         yield loop, follower
 
 
@@ -124,10 +135,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     try:
         while not stop.is_set():
-            if not await _stand_aside(watch, stop, name, ctx.config.fingerprint):
+            if not await stand_aside(watch, stop, name, ctx.config.fingerprint):
                 break
             session = asyncio.Event()  # ends with the service, or when a foreign run begins
-            guard = asyncio.create_task(_end_session(watch, stop, session))
+            guard = asyncio.create_task(end_session(watch, stop, session))
             try:
                 await _answer(ctx, transport, name, session)
             finally:
@@ -139,8 +150,17 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 async def _answer(
     ctx: ServiceContext, transport: Transport, name: str, session: asyncio.Event
 ) -> None:
-    app = registry_app(transport, ctx.topology, ctx.config.seed, ctx.audit_key, name,
-                       ctx.codec(), ctx.config.design.registry, (), _verifier(ctx))  # fmt: skip
+    app = registry_app(
+        transport,
+        ctx.topology,
+        ctx.config.seed,
+        ctx.audit_key,
+        name,
+        ctx.codec(),
+        ctx.config.design.registry,
+        (),
+        _verifier(ctx),
+    )
     probe = KafkaProbe(ctx.bootstrap, name, ctx.settings.connect_timeout_s, ctx.security(REGISTRY))
     async with app as (loop, follower), watching(probe, loop.readiness, ctx.bootstrap):
         log.info("%s answering on %s (run %s)", name, ctx.bootstrap, ctx.config.run_id)
@@ -155,35 +175,6 @@ def _verifier(ctx: ServiceContext) -> Verifier | None:
     if (verifier := ctx.credentials.verifier()) is None:
         raise SettingsError("NDX_CREDENTIALS: the registry's credentials file has no run_secret")
     return verifier
-
-
-async def _stand_aside(watch: RunWatch, stop: asyncio.Event, name: str, mine: str) -> bool:
-    """Wait while a run this registry disagrees with is under way; False once stopped."""
-    while (other := watch.foreign()) is not None and not stop.is_set():
-        metrics.READY.labels("registry").set(0)
-        log.error("%s: run %s is under way with population fingerprint %s, this registry's is %s "
-                  "(seed, topology, audit key): it stands aside until that run ends; start it "
-                  "with that run's NDX_RUN_CONFIG to join it", name, other.run_id,
-                  other.fingerprint, mine)  # fmt: skip
-        watch.changed.clear()
-        await _first(watch.changed.wait(), stop.wait())
-    return not stop.is_set()
-
-
-async def _end_session(watch: RunWatch, stop: asyncio.Event, session: asyncio.Event) -> None:
-    while not stop.is_set() and watch.foreign() is None:
-        watch.changed.clear()
-        await _first(watch.changed.wait(), stop.wait())
-    session.set()
-
-
-async def _first(*waits: Coroutine[Any, Any, object]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 def main() -> int:

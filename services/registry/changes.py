@@ -32,14 +32,23 @@ class ChangeFollower:
             if self.verifier is not None and not registry_wrote(self.verifier, rec):
                 self.ignored += 1
                 metrics.DENIED.labels("unknown", "change").inc()
-                log.warning("ignoring a change not signed by the registry at %s[%d]@%d",
-                            rec.topic, rec.partition, rec.offset)  # fmt: skip
+                log.warning(
+                    "ignoring a change not signed by the registry at %s[%d]@%d",
+                    rec.topic,
+                    rec.partition,
+                    rec.offset,
+                )
                 continue
             try:
                 change = self.codec.decode(rec.value or b"")
             except CodecError as exc:
-                log.warning("skipping unreadable change at %s[%d]@%d: %s", rec.topic,
-                            rec.partition, rec.offset, exc.reason)  # fmt: skip
+                log.warning(
+                    "skipping unreadable change at %s[%d]@%d: %s",
+                    rec.topic,
+                    rec.partition,
+                    rec.offset,
+                    exc.reason,
+                )
                 continue
             if isinstance(change, CitizenChanged):
                 self.overlay.apply(change)

@@ -72,8 +72,10 @@ def stop_on_signals(
 def show_tasks(name: str) -> None:
     """SIGUSR1: print what every task of the service waits on, to see why it does not move."""
     for task in asyncio.all_tasks():
-        print(f"{name}: task {task.get_name()}: {' > '.join(_awaiting(task.get_coro()))}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{name}: task {task.get_name()}: {' > '.join(_awaiting(task.get_coro()))}",
+            file=sys.stderr,
+        )
     sys.stderr.flush()
 
 

@@ -9,9 +9,17 @@ from services.shared.topics import AUDIT
 
 
 def audit(
-    key: bytes, request_id: str, requester: str, provider: str, flow: str, purpose: str,
-    outcome: str, citizen_id: str, requested_at_us: int, answered_at_us: int,
-) -> Outgoing:  # fmt: skip
+    key: bytes,
+    request_id: str,
+    requester: str,
+    provider: str,
+    flow: str,
+    purpose: str,
+    outcome: str,
+    citizen_id: str,
+    requested_at_us: int,
+    answered_at_us: int,
+) -> Outgoing:
     """One SharingAudited record, keyed by requester so each agency's trail stays in order."""
     record = SharingAudited(
         request_id=request_id,

@@ -41,39 +41,70 @@ LABELS = Limit(LABEL_CHARS, ITEMS)
 
 LIMITS: dict[type, dict[str, Limit]] = {
     m.VerificationRequested: {
-        "request_id": ID, "requester": AGENCY, "citizen_id": CITIZEN, "full_name": NAME,
-        "birth_date": DATE, "purpose": LABEL, "service_code": LABEL, "channel": LABEL,
+        "request_id": ID,
+        "requester": AGENCY,
+        "citizen_id": CITIZEN,
+        "full_name": NAME,
+        "birth_date": DATE,
+        "purpose": LABEL,
+        "service_code": LABEL,
+        "channel": LABEL,
     },
     m.LookupRequested: {
-        "request_id": ID, "requester": AGENCY, "citizen_id": CITIZEN, "purpose": LABEL,
+        "request_id": ID,
+        "requester": AGENCY,
+        "citizen_id": CITIZEN,
+        "purpose": LABEL,
         "fields": LABELS,
     },
     m.CivilStatusRegistered: {
-        "event_id": ID, "citizen_id": CITIZEN, "kind": LABEL, "source": AGENCY,
+        "event_id": ID,
+        "citizen_id": CITIZEN,
+        "kind": LABEL,
+        "source": AGENCY,
         "residence_province": LABEL,
     },
     m.CitizenChanged: {
-        "event_id": ID, "citizen_id": CITIZEN, "change": LABEL, "source": AGENCY,
+        "event_id": ID,
+        "citizen_id": CITIZEN,
+        "change": LABEL,
+        "source": AGENCY,
         "residence_province": LABEL,
     },
     m.DossierSubmitted: {
-        "dossier_id": ID, "province": AGENCY, "service_code": LABEL, "channel": LABEL,
+        "dossier_id": ID,
+        "province": AGENCY,
+        "service_code": LABEL,
+        "channel": LABEL,
         "citizen_ref": REF,
     },
     m.SharingAudited: {
         "request_id": Limit(ID_CHARS + 1 + AGENCY_CHARS),  # a subscriber's: event id > ministry
-        "requester": AGENCY, "provider": AGENCY, "flow": LABEL, "purpose": LABEL,
-        "outcome": LABEL, "citizen_ref": REF,
+        "requester": AGENCY,
+        "provider": AGENCY,
+        "flow": LABEL,
+        "purpose": LABEL,
+        "outcome": LABEL,
+        "citizen_ref": REF,
     },
     m.VerificationAnswered: {
-        "request_id": ID, "requester": AGENCY, "responder": AGENCY, "outcome": LABEL,
-        "mismatched_fields": LABELS, "reason": Limit(REASON_CHARS), "registry_version": LABEL,
+        "request_id": ID,
+        "requester": AGENCY,
+        "responder": AGENCY,
+        "outcome": LABEL,
+        "mismatched_fields": LABELS,
+        "reason": Limit(REASON_CHARS),
+        "registry_version": LABEL,
     },
     m.LookupAnswered: {
-        "request_id": ID, "requester": AGENCY, "responder": AGENCY, "outcome": LABEL,
-        "data": Limit(NAME_CHARS, ITEMS), "reason": Limit(REASON_CHARS),
+        "request_id": ID,
+        "requester": AGENCY,
+        "responder": AGENCY,
+        "outcome": LABEL,
+        "data": Limit(NAME_CHARS, ITEMS),
+        "reason": Limit(REASON_CHARS),
     },
-}  # fmt: skip
+}
 
 
 def clip(text: str, chars: int) -> str:

@@ -102,6 +102,10 @@ def service_context(settings: Settings) -> ServiceContext:
         config = standalone_config(settings, key)
         topology_file = Path(config.topology_file)
     return ServiceContext(
-        settings, config, bootstrap_of(settings), key, load_topology(topology_file),
+        settings,
+        config,
+        bootstrap_of(settings),
+        key,
+        load_topology(topology_file),
         credentials_of(settings),
-    )  # fmt: skip
+    )

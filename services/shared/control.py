@@ -40,8 +40,9 @@ async def announce(transport: Transport, config: RunConfig, state: State) -> Non
     producer = transport.producer("ndxsim.control")
     await producer.start()
     try:
-        news = RunAnnounced(run_id=config.run_id, fingerprint=config.fingerprint,
-                            state=state, at=time.time())  # fmt: skip
+        news = RunAnnounced(
+            run_id=config.run_id, fingerprint=config.fingerprint, state=state, at=time.time()
+        )
         await (await producer.send(CONTROL.name, news.model_dump_json().encode(), key=KEY))
     finally:
         await producer.stop()

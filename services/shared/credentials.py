@@ -16,7 +16,6 @@ The registry's file holds `run_secret` instead of signing keys: it derives every
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from collections.abc import Iterable
@@ -33,7 +32,6 @@ from services.shared.signing import Verifier, key_of
 Protocol = Literal["SASL_PLAINTEXT", "SASL_SSL"]
 Mechanism = Literal["SCRAM-SHA-512"]
 PRINCIPAL = r"^[a-z][a-z0-9_.-]*$"
-PRIVATE = 0o600
 
 
 class CredentialsError(ValueError):
@@ -96,8 +94,14 @@ class Credentials(BaseModel):
         except KeyError:
             have = sorted(self.identities)
             raise KeyError(f"no identity for {principal!r} (have {have})") from None
-        return ClientSecurity(self.protocol, self.mechanism, principal, password, self.ca_file,
-                              self.signing_key(principal))  # fmt: skip
+        return ClientSecurity(
+            self.protocol,
+            self.mechanism,
+            principal,
+            password,
+            self.ca_file,
+            self.signing_key(principal),
+        )
 
     def signing_key(self, principal: str) -> SecretStr | None:
         """The key `principal` signs with: given, or derived from the run secret; else None."""
@@ -120,47 +124,13 @@ class Credentials(BaseModel):
         if missing:
             raise KeyError(f"no identity for {missing}")
         keys = {p: k for p in wanted if (k := self.signing_key(p)) is not None}
-        return self.model_copy(update={
-            "identities": {p: self.identities[p] for p in wanted},
-            "signing_keys": keys,
-            "run_secret": self.run_secret if keep_run_secret else None,
-        })  # fmt: skip
-
-
-def dump_credentials(credentials: Credentials) -> str:
-    """The file's text, passwords in the clear: write it only with write_credentials."""
-    data = {
-        "protocol": credentials.protocol,
-        "mechanism": credentials.mechanism,
-        **({"ca_file": str(credentials.ca_file)} if credentials.ca_file else {}),
-        "identities": {p: s.get_secret_value() for p, s in credentials.identities.items()},
-        **(
-            {"signing_keys": {p: k.get_secret_value() for p, k in credentials.signing_keys.items()}}
-            if credentials.signing_keys
-            else {}
-        ),
-        **(
-            {"run_secret": credentials.run_secret.get_secret_value()}
-            if credentials.run_secret
-            else {}
-        ),
-    }
-    header = "# ndxsim credentials: SASL identities of one process. Keep private (mode 0600).\n"
-    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
-def write_private(path: Path, text: str) -> Path:
-    """Write text readable by its owner only, from the first byte on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        os.fchmod(out.fileno(), PRIVATE)  # an existing file keeps its mode through O_CREAT
-        out.write(text)
-    return path
-
-
-def write_credentials(path: Path, credentials: Credentials) -> Path:
-    return write_private(path, dump_credentials(credentials))
+        return self.model_copy(
+            update={
+                "identities": {p: self.identities[p] for p in wanted},
+                "signing_keys": keys,
+                "run_secret": self.run_secret if keep_run_secret else None,
+            }
+        )
 
 
 def credentials_of(settings: Settings) -> Credentials | None:

@@ -73,8 +73,9 @@ class DeadLetters:
         self.producer, self.service = producer, service
 
     async def _send(self, letter: Letter) -> asyncio.Future[Any]:
-        return await self.producer.send(DLQ.name, letter.value, key=letter.key,
-                                        headers=letter.headers)  # fmt: skip
+        return await self.producer.send(
+            DLQ.name, letter.value, key=letter.key, headers=letter.headers
+        )
 
     async def queue(self, rec: Record, reason: str, detail: str) -> asyncio.Future[None]:
         """Send the copy (or the reference when the copy is too large); resolves once durable."""
@@ -88,9 +89,14 @@ class DeadLetters:
         return asyncio.ensure_future(self._settle(sent, rec, reason, detail))
 
     def _refused(self, rec: Record, exc: Exception) -> None:
-        log.warning("%s: dead letter of %s[%d]@%d refused (%s); writing a reference",
-                    self.service, rec.topic, rec.partition, rec.offset,
-                    type(exc).__name__)  # fmt: skip
+        log.warning(
+            "%s: dead letter of %s[%d]@%d refused (%s); writing a reference",
+            self.service,
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            type(exc).__name__,
+        )
 
     async def _settle(
         self, sent: asyncio.Future[Any] | None, rec: Record, reason: str, detail: str

@@ -16,8 +16,7 @@ from services.shared.handled import Deduplicator, Handled, Outgoing
 from services.shared.topics import TOPIC_OF
 from services.shared.transport import Record
 
-__all__ = ["Admit", "DeadLetter", "Decider", "Handler", "Refusal", "Tally", "admit_all",
-           "no_tally"]  # fmt: skip
+__all__ = ["Admit", "DeadLetter", "Decider", "Handler", "Refusal", "Tally", "admit_all", "no_tally"]
 
 log = logging.getLogger("ndx.runtime")
 
@@ -58,9 +57,13 @@ class Decider:
     repeated rather than decided twice."""
 
     def __init__(
-        self, service: str, codec: Codec, handlers: Mapping[type, Handler],
-        request_id: Callable[[Any], str | None], admit: Admit,
-    ) -> None:  # fmt: skip
+        self,
+        service: str,
+        codec: Codec,
+        handlers: Mapping[type, Handler],
+        request_id: Callable[[Any], str | None],
+        admit: Admit,
+    ) -> None:
         self.service, self.codec, self.handlers = service, codec, handlers
         self.request_id, self.admit = request_id, admit
         self.dedup = Deduplicator()
@@ -77,8 +80,12 @@ class Decider:
         if handler is None or (home is not None and home.name != rec.topic):
             return Handled(rec, dead="unexpected_message", detail=type(message).__name__)
         if (refusal := self.admit(rec, message)) is not None:  # before any answer or change
-            return Handled(rec, dead=refusal.reason, detail=refusal.action,
-                           denied=(refusal.agency, refusal.action))  # fmt: skip
+            return Handled(
+                rec,
+                dead=refusal.reason,
+                detail=refusal.action,
+                denied=(refusal.agency, refusal.action),
+            )
         if (problem := oversized(message)) is not None:  # an answer or audit would copy it
             return Handled(rec, dead="oversized_field", detail=problem)
         key = self.request_id(message)

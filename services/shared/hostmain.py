@@ -9,9 +9,10 @@ from services.shared import metrics
 from services.shared.agencyhost import AgencyHost
 from services.shared.context import service_context
 from services.shared.kafkaprobe import KafkaProbe
+from services.shared.pending import RetryPolicy
 from services.shared.population import Population
 from services.shared.readiness import Readiness, watching
-from services.shared.requester import AgencyClient, RetryPolicy
+from services.shared.requester import AgencyClient
 from services.shared.settings import Settings, SettingsError
 
 log = logging.getLogger("ndx.host")

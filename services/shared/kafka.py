@@ -72,9 +72,14 @@ class KafkaTransport:
         from_beginning: bool = False,
     ) -> KafkaConsumer:
         return KafkaConsumer(
-            self.bootstrap, topics, client_id, group_id, from_beginning, self.tuning,
+            self.bootstrap,
+            topics,
+            client_id,
+            group_id,
+            from_beginning,
+            self.tuning,
             self.security,
-        )  # fmt: skip
+        )
 
     async def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
         admin = AIOKafkaAdminClient(

@@ -65,14 +65,24 @@ class ClientTuning:
     @classmethod
     def of(cls, design: Design, connect_timeout: float = 8.0) -> ClientTuning:
         p, c, k = design.producers, design.consumers, design.cluster
-        return cls(p.acks, p.linger_ms, p.batch_size, p.compression, c.fetch_max_wait_ms,
-                   c.fetch_min_bytes, c.max_partition_fetch_bytes, k.replication_factor,
-                   k.min_insync_replicas, connect_timeout)  # fmt: skip
+        return cls(
+            p.acks,
+            p.linger_ms,
+            p.batch_size,
+            p.compression,
+            c.fetch_max_wait_ms,
+            c.fetch_min_bytes,
+            c.max_partition_fetch_bytes,
+            k.replication_factor,
+            k.min_insync_replicas,
+            connect_timeout,
+        )
 
     def off_path(self) -> ClientTuning:
         """For readers off every transaction's path (tallies): fewer, fuller fetches."""
-        return dataclasses.replace(self, fetch_max_wait_ms=OFF_PATH_WAIT_MS,
-                                   fetch_min_bytes=OFF_PATH_MIN_BYTES)  # fmt: skip
+        return dataclasses.replace(
+            self, fetch_max_wait_ms=OFF_PATH_WAIT_MS, fetch_min_bytes=OFF_PATH_MIN_BYTES
+        )
 
     def producer_options(self) -> dict[str, Any]:
         """Idempotence (no duplicates after a retry) needs acks=all; other acks give it up."""

@@ -16,9 +16,12 @@ class KafkaProbe:
     """An idle consumer (no group, nothing assigned) whose topics() asks every known broker."""
 
     def __init__(
-        self, bootstrap: str, client_id: str, timeout_s: float,
+        self,
+        bootstrap: str,
+        client_id: str,
+        timeout_s: float,
         security: ClientSecurity | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.bootstrap, self.client_id, self.timeout_s = bootstrap, client_id, timeout_s
         self.security = security
         self._c: AIOKafkaConsumer | None = None

@@ -51,8 +51,10 @@ class RepeatFilter(logging.Filter):
                 seen.suppressed += 1
                 return False
             if seen is not None and seen.suppressed:
-                record.msg = f"{message} [{seen.suppressed} more like this in the last " \
-                             f"{now - seen.since:.0f}s not shown]"  # fmt: skip
+                record.msg = (
+                    f"{message} [{seen.suppressed} more like this in the last "
+                    f"{now - seen.since:.0f}s not shown]"
+                )
                 record.args = ()
             self._seen[key] = _Seen(now)
             self._seen.move_to_end(key)
@@ -85,6 +87,12 @@ def report_suppressed(log: logging.Logger) -> int:
         for repeat in [f for f in handler.filters if isinstance(f, RepeatFilter)]:
             for (name, level, text), count in repeat.flush():
                 total += count
-                log.log(level, "%d more like this from %s not shown: %s", count, name,
-                        text[:200], extra={"ndx_summary": True})  # fmt: skip
+                log.log(
+                    level,
+                    "%d more like this from %s not shown: %s",
+                    count,
+                    name,
+                    text[:200],
+                    extra={"ndx_summary": True},
+                )
     return total

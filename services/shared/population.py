@@ -1,6 +1,6 @@
 """A procedural population: every record follows from (seed, ID), so 100 M citizens cost no memory.
 
-Assumptions (no source gives these; each is a named constant below):
+Assumptions (no source gives these; each is a named constant in cohorts.py or derivation.py):
 - existence: a cohort (birth province, birth year, sex) holds N = province population ×
   pyramid()[age] × 1/2 records, age = today's year − birth year (0..100; nobody older exists;
   the current year's cohort is scaled by the part of the year gone). The serials whose rank under
@@ -15,12 +15,8 @@ Assumptions (no source gives these; each is a named constant below):
 from __future__ import annotations
 
 import hashlib
-import math
 import random
-from bisect import bisect_right
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import NamedTuple
 
 from services.shared import refdata
 from services.shared.citizen_id import (
@@ -29,7 +25,6 @@ from services.shared.citizen_id import (
     SERIAL_SPACE,
     SIM_TODAY,
     InvalidCitizenId,
-    birth_year,
     century_digit,
     id_problem,
     is_valid_id,
@@ -37,6 +32,8 @@ from services.shared.citizen_id import (
     normalise_name,
     validate_id,
 )
+from services.shared.cohorts import Cohort, age_shares, make_cohort
+from services.shared.derivation import Citizen, Deriver
 
 __all__ = [
     "SIM_TODAY",
@@ -49,48 +46,6 @@ __all__ = [
     "normalise_name",
     "validate_id",
 ]
-
-PYRAMID_MAX_AGE = 100
-PYRAMID_SCALE_YEARS = 70.0
-MIGRANT_SHARE = 0.17
-MIGRATION_DESTINATIONS = {
-    "079": 30, "001": 24, "074": 14, "075": 9, "048": 5, "092": 3,
-    "027": 4, "031": 4, "022": 2, "077": 3, "026": 2,
-}  # fmt: skip
-DECEASED_BASE = 0.004
-DECEASED_OLD = 0.35
-_U24 = 2.0**-24
-_U16 = 2.0**-16
-
-
-@dataclass(frozen=True, slots=True)
-class Citizen:
-    """A citizen's record as the registry holds it (the ground truth every side can compute)."""
-
-    citizen_id: str
-    full_name: str
-    sex: str
-    birth_date: str
-    birth_province: str
-    residence_province: str
-    deceased: bool
-
-
-def pyramid() -> list[float]:
-    """Population share by age 0..100: flat, then a smooth decline (≈23% under 15, ≈10% 65+)."""
-    weights = [math.exp(-((a / PYRAMID_SCALE_YEARS) ** 4)) for a in range(PYRAMID_MAX_AGE + 1)]
-    total = sum(weights)
-    return [w / total for w in weights]
-
-
-class _Cohort(NamedTuple):
-    size: int
-    mul: int
-    add: int
-    inv: int
-    first_day: int
-    days: int
-    dead_below: float
 
 
 class Population:
@@ -106,20 +61,11 @@ class Population:
         self._unknown_codes = [
             f"{n:03d}" for n in range(1000) if f"{n:03d}" not in self._population
         ]
-        jan1 = date(today.year, 1, 1)
-        shares = pyramid()
-        shares[0] *= ((today - jan1).days + 1) / ((date(today.year, 12, 31) - jan1).days + 1)
-        self._shares = shares
+        self._shares = shares = age_shares(today)
         self._ages = refdata.Weighted.of({str(a): s for a, s in enumerate(shares)})
-        self._dests = refdata.Weighted.of(MIGRATION_DESTINATIONS)
-        names = self._dests.names
-        self._next_dest = {d: names[(i + 1) % len(names)] for i, d in enumerate(names)}
-        self._surnames = refdata.surname_table()
-        self._middle = (refdata.name_table("middle", False), refdata.name_table("middle", True))
-        self._given = (refdata.name_table("given", False), refdata.name_table("given", True))
-        self._cohorts: dict[str, _Cohort] = {}
-        self._iso_days: dict[int, str] = {}
-        self._hasher = hashlib.blake2b(key=self._key, digest_size=20)
+        self._deriver = deriver = Deriver(self._key)
+        self._surnames, self._middle, self._given = deriver.surnames, deriver.middle, deriver.given
+        self._cohorts: dict[str, Cohort] = {}
 
     def citizen(self, citizen_id: str) -> Citizen | None:
         """The record for a valid ID, or None when no such citizen exists."""
@@ -128,13 +74,13 @@ class Population:
             validate_id(citizen_id, self.today)
             cohort = self._cohort(citizen_id[:6])
         rank = (cohort.mul * int(citizen_id[6:]) + cohort.add) % SERIAL_SPACE
-        return self._derive(citizen_id, cohort) if rank < cohort.size else None
+        return self._deriver.derive(citizen_id, cohort) if rank < cohort.size else None
 
     def draw_existing(self, rng: random.Random, province: str | None = None) -> Citizen:
         """A citizen who exists (alive or not), born in `province`, else in one ∝ population."""
         prefix, cohort = self._draw_cohort(rng, province)
         serial = (rng.randrange(cohort.size) - cohort.add) * cohort.inv % SERIAL_SPACE
-        return self._derive(f"{prefix}{serial:06d}", cohort)
+        return self._deriver.derive(f"{prefix}{serial:06d}", cohort)
 
     def draw_living(self, rng: random.Random, province: str | None = None) -> Citizen:
         """A citizen who exists and is alive."""
@@ -202,7 +148,7 @@ class Population:
             cand = d - timedelta(days=rng.randint(1, 30))
         return cand.isoformat()
 
-    def _draw_cohort(self, rng: random.Random, province: str | None) -> tuple[str, _Cohort]:
+    def _draw_cohort(self, rng: random.Random, province: str | None) -> tuple[str, Cohort]:
         if province is None:
             province = self._codes.at(rng.random())
         elif province not in self._population:
@@ -214,60 +160,10 @@ class Population:
             if cohort.size > 0:
                 return prefix, cohort
 
-    def _cohort(self, prefix: str) -> _Cohort:
+    def _cohort(self, prefix: str) -> Cohort:
         cohort = self._cohorts.get(prefix)
         if cohort is None:
-            cohort = self._cohorts[prefix] = self._make_cohort(prefix)
+            cohort = self._cohorts[prefix] = make_cohort(
+                prefix, self._key, self.today, self._population[prefix[:3]], self._shares
+            )
         return cohort
-
-    def _make_cohort(self, prefix: str) -> _Cohort:
-        year = birth_year(prefix)
-        age = self.today.year - year
-        share = self._shares[age] if age <= PYRAMID_MAX_AGE else 0.0
-        digest = hashlib.blake2b(prefix.encode(), key=self._key, person=b"cohort", digest_size=8)
-        bits = int.from_bytes(digest.digest(), "little")
-        mul = (bits % SERIAL_SPACE) | 1
-        mul += 2 if mul % 5 == 0 else 0
-        first = date(year, 1, 1)
-        last = min(date(year, 12, 31), self.today)
-        return _Cohort(
-            size=min(int(self._population[prefix[:3]] * share * 0.5), SERIAL_SPACE),
-            mul=mul,
-            add=(bits >> 32) % SERIAL_SPACE,
-            inv=pow(mul, -1, SERIAL_SPACE),
-            first_day=first.toordinal(),
-            days=(last - first).days + 1,
-            dead_below=DECEASED_BASE + DECEASED_OLD * (age / 100) ** 4,
-        )
-
-    def _derive(self, cid: str, cohort: _Cohort) -> Citizen:
-        hasher = self._hasher.copy()
-        hasher.update(cid.encode())
-        h = int.from_bytes(hasher.digest(), "little")
-        female = cid[3] in "13579"
-        sur, mid, giv = self._surnames, self._middle[female], self._given[female]
-        name = (
-            f"{sur.names[bisect_right(sur.cum, (h & 0xFFFFFF) * _U24)]} "
-            f"{mid.names[bisect_right(mid.cum, (h >> 24 & 0xFFFFFF) * _U24)]} "
-            f"{giv.names[bisect_right(giv.cum, (h >> 48 & 0xFFFFFF) * _U24)]}"
-        )
-        day = cohort.first_day + (h >> 72 & 0xFFFFFF) % cohort.days
-        born = self._iso_days.get(day) or self._iso_day(day)
-        birth_province = residence = cid[:3]
-        if (h >> 96 & 0xFFFF) * _U16 < MIGRANT_SHARE:
-            residence = self._dests.at((h >> 112 & 0xFFFF) * _U16)
-            if residence == birth_province:
-                residence = self._next_dest[residence]
-        return Citizen(
-            citizen_id=cid,
-            full_name=name,
-            sex="F" if female else "M",
-            birth_date=born,
-            birth_province=birth_province,
-            residence_province=residence,
-            deceased=(h >> 128 & 0xFFFF) * _U16 < cohort.dead_below,
-        )
-
-    def _iso_day(self, day: int) -> str:
-        iso = self._iso_days[day] = date.fromordinal(day).isoformat()
-        return iso

@@ -68,10 +68,14 @@ class BrokerWatch:
     """Probes the broker periodically, backing off while it is away, and keeps readiness true."""
 
     def __init__(
-        self, probe: Probe, readiness: Readiness, where: str,
-        every_s: float = PROBE_EVERY_S, timeout_s: float = PROBE_TIMEOUT_S,
+        self,
+        probe: Probe,
+        readiness: Readiness,
+        where: str,
+        every_s: float = PROBE_EVERY_S,
+        timeout_s: float = PROBE_TIMEOUT_S,
         backoff_max_s: float = BACKOFF_MAX_S,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.probe, self.readiness, self.where = probe, readiness, where
         self.every_s, self.timeout_s, self.backoff_max_s = every_s, timeout_s, backoff_max_s
         self.outages = 0
@@ -90,15 +94,24 @@ class BrokerWatch:
             why = await self.answers()
             if why is None and down_since:
                 suppressed = lograte.report_suppressed(log)
-                log.info("%s: broker at %s answers again after %.1fs; ready (%d repeated "
-                         "warnings were not shown)", self.readiness.service, self.where,
-                         time.monotonic() - down_since, suppressed)  # fmt: skip
+                log.info(
+                    "%s: broker at %s answers again after %.1fs; ready (%d repeated "
+                    "warnings were not shown)",
+                    self.readiness.service,
+                    self.where,
+                    time.monotonic() - down_since,
+                    suppressed,
+                )
                 down_since = 0.0
             elif why is not None and not down_since:
                 down_since = time.monotonic()
                 self.outages += 1
-                log.warning("%s: no broker answers at %s (%s); not ready, probing with backoff",
-                            self.readiness.service, self.where, why)  # fmt: skip
+                log.warning(
+                    "%s: no broker answers at %s (%s); not ready, probing with backoff",
+                    self.readiness.service,
+                    self.where,
+                    why,
+                )
             self.readiness.mark_reachable(why is None)
             delay = self.every_s if why is None else min(delay * 2, self.backoff_max_s)
             with contextlib.suppress(TimeoutError):

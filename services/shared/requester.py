@@ -6,15 +6,13 @@ import asyncio
 import heapq
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from services.shared import metrics
 from services.shared.background import cancel
 from services.shared.codec import Codec, CodecError
-from services.shared.design import Requesters
-from services.shared.messages import Answer, Request
-from services.shared.stamps import Stamps
+from services.shared.messages import Request
+from services.shared.pending import NO_RETRIES, Pending, Result, RetryPolicy, appended, stamps_of
 from services.shared.topics import FLOW_OF, REQUEST_TOPIC, reply_topic
 from services.shared.transport import Consumer, Producer, Transport
 
@@ -26,51 +24,21 @@ TICK_S = (0.01, 0.25)  # ...between these bounds: a client of a dozen requests a
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Resend on timeout with a growing deadline, within a budget so retries cannot storm."""
-
-    retries: int = 0  # resends per request after the first attempt
-    backoff: float = 2.0  # each attempt waits this much longer than the one before
-    budget_share: float = 0.2  # retries may add at most this share of first sends...
-    budget_floor: int = 20  # ...plus this many, so a short burst of losses is covered
-
-    @classmethod
-    def of(cls, requesters: Requesters) -> RetryPolicy:
-        return cls(requesters.retries, requesters.backoff, requesters.retry_budget)
-
-
-@dataclass(slots=True)
-class Result:
-    outcome: str  # the answer's outcome, or TIMEOUT
-    answer: Answer | None
-    latency_s: float  # from the intended send time (coordinated omission corrected)
-    attempts: int = 1
-    stamps: Stamps | None = None  # when the registry answered: the transaction's timestamps
-
-
-@dataclass(slots=True)
-class _Pending:
-    future: asyncio.Future[Answer | None]
-    message: Request
-    data: bytes
-    attempt: int = 1
-    sent: float = 0.0  # loop time the first attempt was handed to the producer
-    request_append_ms: int = 0
-    reply_append_ms: int = 0
-
-
 class AgencyClient:
     """Sends requests for one agency and matches answers by request id; late answers are counted."""
 
     def __init__(
-        self, agency: str, transport: Transport, codec: Codec, timeout_s: float,
-        policy: RetryPolicy = RetryPolicy(),
-    ) -> None:  # fmt: skip
+        self,
+        agency: str,
+        transport: Transport,
+        codec: Codec,
+        timeout_s: float,
+        policy: RetryPolicy = NO_RETRIES,
+    ) -> None:
         self.agency, self.codec, self.timeout_s, self.policy = agency, codec, timeout_s, policy
         self.producer: Producer = transport.producer(agency)
         self.replies: Consumer = transport.consumer([reply_topic(agency)], client_id=agency)
-        self.pending: dict[str, _Pending] = {}
+        self.pending: dict[str, Pending] = {}
         self._deadlines: list[tuple[float, str, int]] = []
         self.sent = self.retries = self.late_answers = self.undecodable_replies = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -99,7 +67,7 @@ class AgencyClient:
         loop = asyncio.get_running_loop()
         start = loop.time() if intended is None else intended
         flow = FLOW_OF[type(message)]
-        waiting = _Pending(loop.create_future(), message, self.codec.encode(message))
+        waiting = Pending(loop.create_future(), message, self.codec.encode(message))
         self.pending[message.request_id] = waiting
         self._in_flight.inc()
         self.sent += 1
@@ -116,7 +84,7 @@ class AgencyClient:
         metrics.request_duration(self.agency, flow).observe(latency)
         if answer is None:
             metrics.TIMEOUTS.labels(self.agency, flow).inc()
-        stamps = None if answer is None else _stamps(waiting, answer, start, now)
+        stamps = None if answer is None else stamps_of(waiting, answer, start, now)
         if stamps is not None:
             metrics.observe_hops(flow, stamps)
         return Result(outcome, answer, latency, waiting.attempt, stamps)
@@ -149,7 +117,7 @@ class AgencyClient:
             self.retries += 1
             metrics.RETRIES.labels(self.agency, flow).inc()
 
-    async def _send(self, waiting: _Pending) -> None:
+    async def _send(self, waiting: Pending) -> None:
         message = waiting.message
         limit = self.timeout_s * self.policy.backoff ** (waiting.attempt - 1)
         deadline = asyncio.get_running_loop().time() + limit
@@ -158,20 +126,21 @@ class AgencyClient:
         if first:
             waiting.sent = asyncio.get_running_loop().time()
         try:
-            delivery = await self.producer.send(REQUEST_TOPIC[type(message)].name, waiting.data,
-                                                key=message.citizen_id.encode())  # fmt: skip
+            delivery = await self.producer.send(
+                REQUEST_TOPIC[type(message)].name, waiting.data, key=message.citizen_id.encode()
+            )
             if first:
-                delivery.add_done_callback(lambda d: _appended(waiting, d))
+                delivery.add_done_callback(lambda d: appended(waiting, d))
         except Exception as exc:  # the transport refused it: the deadline decides what follows
             log.warning("%s: send failed: %s", self.agency, exc)
 
-    def _resend(self, waiting: _Pending) -> None:
+    def _resend(self, waiting: Pending) -> None:
         """A retry never holds up the deadline loop: a send may wait on a broker that is away."""
         task = asyncio.create_task(self._send(waiting), name=f"{self.agency}-retry")
         self._retrying.add(task)
         task.add_done_callback(self._retrying.discard)
 
-    def _may_retry(self, waiting: _Pending) -> bool:
+    def _may_retry(self, waiting: Pending) -> bool:
         return self._may_retry_attempt(waiting.attempt)
 
     def _may_retry_attempt(self, attempt: int) -> bool:
@@ -215,31 +184,6 @@ class AgencyClient:
                 else:
                     self.pending.pop(request_id, None)
                     waiting.future.set_result(None)
-
-
-def _appended(waiting: _Pending, delivery: asyncio.Future[Any]) -> None:
-    """The request record's append time, from the broker's acknowledgement."""
-    if not delivery.cancelled() and delivery.exception() is None:
-        waiting.request_append_ms = int(getattr(delivery.result(), "timestamp", 0) or 0)
-
-
-def _stamps(waiting: _Pending, answer: Answer, start: float, now: float) -> Stamps:
-    """Loop times placed on the wall clock by one offset, so their differences stay exact."""
-    wall = time.time() - asyncio.get_running_loop().time()
-
-    def us(t: float) -> int:
-        return round((t + wall) * 1e6)
-
-    intended = us(start)
-    return Stamps(
-        intended_us=intended,
-        sent_us=us(waiting.sent),
-        received_us=intended + round((now - start) * 1e6),
-        request_append_ms=waiting.request_append_ms,
-        registry_received_us=answer.received_at_us,
-        registry_answered_us=answer.answered_at_us,
-        reply_append_ms=waiting.reply_append_ms,
-    )
 
 
 def new_request_id(agency: str, counter: int) -> str:

@@ -81,9 +81,14 @@ class Rereads:
         self.backoff.reset()
 
     async def again(
-        self, consumer: Consumer, records: Sequence[Record], service: str, cause: str,
-        stop: asyncio.Event, outage: bool = False,
-    ) -> None:  # fmt: skip
+        self,
+        consumer: Consumer,
+        records: Sequence[Record],
+        service: str,
+        cause: str,
+        stop: asyncio.Event,
+        outage: bool = False,
+    ) -> None:
         """Count a failure, wait (growing, capped, cut short by `stop`), go back to the commit.
 
         The pause also bounds how often the warning is logged while the failure lasts.
@@ -91,8 +96,15 @@ class Rereads:
         failures = self.failed(records)
         pause = self.backoff.pause()
         what = "not even a dead-letter reference could be written" if outage else "not written"
-        log.warning("%s: outputs of %s %s (%s, failure %d of this batch); reading it again in "
-                    "%.1fs", service, describe(records), what, cause, failures, pause)  # fmt: skip
+        log.warning(
+            "%s: outputs of %s %s (%s, failure %d of this batch); reading it again in %.1fs",
+            service,
+            describe(records),
+            what,
+            cause,
+            failures,
+            pause,
+        )
         await _sleep(stop, pause)
         while True:
             try:
@@ -102,8 +114,12 @@ class Rereads:
                 if stop.is_set():
                     return
                 pause = self.backoff.pause()
-                log.warning("%s: cannot go back to the last commit (%s); trying again in %.1fs",
-                            service, type(exc).__name__, pause)  # fmt: skip
+                log.warning(
+                    "%s: cannot go back to the last commit (%s); trying again in %.1fs",
+                    service,
+                    type(exc).__name__,
+                    pause,
+                )
                 await _sleep(stop, pause)
 
 

@@ -54,8 +54,13 @@ class Hops:
         return self.generator_us + self.request_us + self.registry_us + self.reply_us
 
     def by_name(self) -> dict[str, int]:
-        return dict(zip(HOPS, (self.generator_us, self.request_us, self.registry_us,
-                               self.reply_us), strict=True))  # fmt: skip
+        return dict(
+            zip(
+                HOPS,
+                (self.generator_us, self.request_us, self.registry_us, self.reply_us),
+                strict=True,
+            )
+        )
 
 
 def _clamp(value: int, low: int, high: int) -> int:

@@ -77,9 +77,10 @@ REQUEST_TOPIC: dict[type, TopicSpec] = {m.VerificationRequested: VERIFY, m.Looku
 
 # Message -> the one topic it may arrive on (messages not listed go to per-agency topics).
 TOPIC_OF: dict[type, TopicSpec] = {
-    spec.message: spec for spec in (VERIFY, LOOKUP, CIVIL, CHANGES, DOSSIERS, AUDIT)
+    spec.message: spec
+    for spec in (VERIFY, LOOKUP, CIVIL, CHANGES, DOSSIERS, AUDIT)
     if spec.message is not None
-}  # fmt: skip
+}
 
 # Request message -> flow label used in metrics, audit and reports.
 FLOW_OF: dict[type, str] = {m.VerificationRequested: "verify", m.LookupRequested: "lookup"}

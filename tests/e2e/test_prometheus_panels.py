@@ -47,7 +47,7 @@ from loadtests.provision import provision, write_process_files
 from loadtests.reportmodel import RunReport
 from loadtests.run import execute
 from loadtests.serviceproc import ServiceProcess, free_port, tail
-from services.shared.credentials import write_credentials
+from services.shared.credfile import write_credentials
 from services.shared.kafka import KafkaTransport
 from services.shared.settings import load_settings
 from services.shared.topics import topics_for

@@ -29,7 +29,8 @@ from services.shared.access import DRIVER
 from services.shared.codec import Catalogue, Codec
 from services.shared.credentials import load_credentials
 from services.shared.kafka import KafkaTransport
-from services.shared.requester import AgencyClient, RetryPolicy
+from services.shared.pending import RetryPolicy
+from services.shared.requester import AgencyClient
 from tests.support.processes import sample
 from tests.support.traffic import Traffic
 

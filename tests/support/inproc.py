@@ -12,7 +12,7 @@ from loadtests.resolve import apply_scenario
 from loadtests.scenario import Scenario
 from services.registry.__main__ import registry_app, run_registry
 from services.registry.agreements import LegalBasis
-from services.registry.handlers import Registry
+from services.registry.decisions import Registry
 from services.registry.overlay import Overlay
 from services.registry.worktime import Database
 from services.shared.codec import Codec

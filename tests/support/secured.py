@@ -13,7 +13,8 @@ import pytest
 
 from loadtests.cluster import LocalCluster
 from loadtests.provision import Provisioned, provision
-from services.shared.credentials import ClientSecurity, write_credentials
+from services.shared.credentials import ClientSecurity
+from services.shared.credfile import write_credentials
 from services.shared.kafka import KafkaTransport, sasl_options
 from services.shared.settings import Settings, load_settings
 from services.shared.topics import topics_for

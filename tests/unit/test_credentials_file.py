@@ -13,8 +13,8 @@ from services.shared.credentials import (
     CredentialsError,
     credentials_of,
     load_credentials,
-    write_credentials,
 )
+from services.shared.credfile import write_credentials
 from services.shared.settings import load_settings
 
 SECRET = "s3cr3t-password-value"

@@ -13,7 +13,8 @@ from loadtests.hops import HopLedger
 from loadtests.oprecord import OpRecord
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
-from services.shared.requester import AgencyClient, Result
+from services.shared.pending import Result
+from services.shared.requester import AgencyClient
 from services.shared.stamps import HOPS, Stamps, split
 from tests.support.inproc import registry_loop
 from tests.unit.test_retries import AGENCY, requests

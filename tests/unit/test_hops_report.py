@@ -5,7 +5,7 @@ from __future__ import annotations
 from loadtests.hops import HopLedger
 from loadtests.reportmodel import RunReport
 from services.shared.messages import VerificationAnswered, VerificationRequested
-from services.shared.requester import Result
+from services.shared.pending import Result
 from services.shared.stamps import Stamps
 from tests.support.reports import run_report
 from tests.unit.test_htmlreport import page

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.shared import refdata
+from services.shared.derivation import MIGRANT_SHARE
 from services.shared.population import (
-    MIGRANT_SHARE,
     SIM_TODAY,
     Citizen,
     InvalidCitizenId,

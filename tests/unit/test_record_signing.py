@@ -9,7 +9,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from services.registry.identity import admit, registry_wrote
-from services.shared.credentials import Credentials, load_credentials, write_credentials
+from services.shared.credentials import Credentials, load_credentials
+from services.shared.credfile import write_credentials
 from services.shared.messages import CivilStatusRegistered, VerificationRequested
 from services.shared.runtime import Refusal
 from services.shared.signing import Verifier, key_of, new_run_secret, signature

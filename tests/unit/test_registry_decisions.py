@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from services.registry.handlers import decide_verification, handle_verification
+from services.registry.decisions import decide_verification
+from services.registry.handlers import handle_verification
 from services.shared.messages import CitizenChanged, VerificationRequested
 from services.shared.runtime import DeadLetter
 from services.shared.topics import AUDIT, reply_topic

@@ -9,8 +9,9 @@ import uuid
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
 from services.shared.messages import VerificationRequested
+from services.shared.pending import RetryPolicy
 from services.shared.population import Population
-from services.shared.requester import AgencyClient, RetryPolicy
+from services.shared.requester import AgencyClient
 from tests.support.inproc import SEED, registry_loop
 
 AGENCY = "province.001"
