@@ -61,8 +61,16 @@ def run(
     try:
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
-        report = run_blocking(scenario, runs_dir, settings, console, live and console.is_terminal,
-                              design, workers, local_workers)  # fmt: skip
+        report = run_blocking(
+            scenario,
+            runs_dir,
+            settings,
+            console,
+            live and console.is_terminal,
+            design,
+            workers,
+            local_workers,
+        )
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
@@ -87,9 +95,11 @@ def capacity(
 ) -> None:
     """Find the highest rate at which SCENARIO's SLOs hold (the knee), then measure 80% of it."""
     if max_rate * step_seconds > MAX_PLANNED_ARRIVALS:
-        raise fail(f"--max-rate x --step-seconds plans {max_rate * step_seconds:.3g} arrivals in "
-                   f"a step, more than the {MAX_PLANNED_ARRIVALS:,} a period may hold",
-                   EXIT_INPUT_ERROR)  # fmt: skip
+        raise fail(
+            f"--max-rate x --step-seconds plans {max_rate * step_seconds:.3g} arrivals in "
+            f"a step, more than the {MAX_PLANNED_ARRIVALS:,} a period may hold",
+            EXIT_INPUT_ERROR,
+        )
     console = wide_console()
     how = Search(start_rate, factor, step_seconds, max_rate, refine)
     try:
@@ -97,8 +107,10 @@ def capacity(
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
         plan = prepare(scenario)
         audit_key(settings)  # generated or refused now, before anything starts
-        console.print(f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
-                      f"{start_rate:.0f}/s by x{factor}")  # fmt: skip
+        console.print(
+            f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
+            f"{start_rate:.0f}/s by x{factor}"
+        )
         report = asyncio.run(search(plan, settings, runs_dir, console, how, design, workers))
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
@@ -109,13 +121,17 @@ def capacity(
         console.print(f"[red]no knee: the SLOs fail already at {start_rate:.0f}/s[/]")
         raise typer.Exit(1)
     at = result.at_80_percent
-    whose = {"generator": "the load generator's knee, not the system's: add --workers or machines",
-             "simulation": "a mimic service's knee (an artifact), not the design's",
-             "design": "the system's knee"}.get(result.knee_of or "", "whose: unknown")  # fmt: skip
+    whose = {
+        "generator": "the load generator's knee, not the system's: add --workers or machines",
+        "simulation": "a mimic service's knee (an artifact), not the design's",
+        "design": "the system's knee",
+    }.get(result.knee_of or "", "whose: unknown")
     console.print(f"knee: {whose}")
-    console.print(f"knee: [bold]{result.knee:.0f}/s[/]; at 80% ({at.rate:.0f}/s): "
-                  f"{at.throughput_tps:.0f} tx/s, p50 {at.p50_ms:.1f} ms, "
-                  f"p99 {at.p99_ms:.1f} ms")  # fmt: skip
+    console.print(
+        f"knee: [bold]{result.knee:.0f}/s[/]; at 80% ({at.rate:.0f}/s): "
+        f"{at.throughput_tps:.0f} tx/s, p50 {at.p50_ms:.1f} ms, "
+        f"p99 {at.p99_ms:.1f} ms"
+    )
     if report.paths is not None:
         console.print(f"report: {report.paths.json_path}")
 
@@ -174,12 +190,18 @@ def worker(
     try:
         settings = load_settings()
         if not settings.kafka_bootstrap_servers:
-            raise fail("KAFKA_BOOTSTRAP_SERVERS: a worker needs the cluster's address",
-                       EXIT_INPUT_ERROR)  # fmt: skip
+            raise fail(
+                "KAFKA_BOOTSTRAP_SERVERS: a worker needs the cluster's address", EXIT_INPUT_ERROR
+            )
         key = audit_key(settings) if settings.transaction_record else None
-        me = Worker(settings.kafka_bootstrap_servers, credentials_of(settings),
-                    name or f"{socket.gethostname()}-{os.getpid()}",
-                    settings.connect_timeout_s, key, runs_dir)  # fmt: skip
+        me = Worker(
+            settings.kafka_bootstrap_servers,
+            credentials_of(settings),
+            name or f"{socket.gethostname()}-{os.getpid()}",
+            settings.connect_timeout_s,
+            key,
+            runs_dir,
+        )
         code = eventloop.run(me.run(run_id))
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None

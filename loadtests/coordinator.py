@@ -38,21 +38,32 @@ class Coordinator:
     """Plays a scenario through worker processes; presents what a Driver does to the run."""
 
     def __init__(
-        self, scenario: Scenario, agencies: Sequence[PlayedAgency], config: RunConfig,
-        control: KafkaTransport, workers: int, local: LocalWorkers | None,
+        self,
+        scenario: Scenario,
+        agencies: Sequence[PlayedAgency],
+        config: RunConfig,
+        control: KafkaTransport,
+        workers: int,
+        local: LocalWorkers | None,
         record_dir: Path | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.scenario, self.config, self.control, self.local = scenario, config, control, local
         self.run_id = config.run_id
         self.shares = split(agencies, workers)
-        self.plan = WorkPlan(run_id=self.run_id, config=config, scenario=scenario,
-                             agencies=list(agencies), shares=self.shares,
-                             announced_at=time.time(),
-                             record_dir=str(record_dir or ""))  # fmt: skip
+        self.plan = WorkPlan(
+            run_id=self.run_id,
+            config=config,
+            scenario=scenario,
+            agencies=list(agencies),
+            shares=self.shares,
+            announced_at=time.time(),
+            record_dir=str(record_dir or ""),
+        )
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.results = Results(control, self.run_id)
-        self.members = Membership(control.bootstrap, control.security, workers_group(self.run_id),
-                                  control.connect_timeout)  # fmt: skip
+        self.members = Membership(
+            control.bootstrap, control.security, workers_group(self.run_id), control.connect_timeout
+        )
         self.out = control.producer("ndxsim.coordinator")
         self.timeline = Timeline()
         self.hops = HopLedger()  # the workers' hop ledgers, added
@@ -93,9 +104,13 @@ class Coordinator:
             )
         members = set(self.results.workers)
         await self._command("claim")
-        await self.results.until(lambda: all(self.results.workers[m].claimed is not None
-                                             or self._dead(self.results.workers[m])
-                                             for m in members), READY_LIMIT_S)  # fmt: skip
+        await self.results.until(
+            lambda: all(
+                self.results.workers[m].claimed is not None or self._dead(self.results.workers[m])
+                for m in members
+            ),
+            READY_LIMIT_S,
+        )
         claimed = {s for w in self.workers for s in w.claimed or []}
         self.unclaimed = sorted(everyone - claimed)
         if not claimed:
@@ -151,10 +166,10 @@ class Coordinator:
         gauge = metrics.SCENARIO_PERIOD.labels(self.scenario.name, period.name)
         gauge.set(index > 0)  # the driver's /metrics says which period plays (rules join on it)
         await self._command("start", period=index, at=time.time() + START_LEAD_S)
-        await self.results.until(lambda: all(index in w.periods or self._dead(w)
-                                             for w in playing))  # fmt: skip
-        ledger = PhaseLedger(period.name, self.scenario.rate(period),
-                             online_target=period.online_share)  # fmt: skip
+        await self.results.until(lambda: all(index in w.periods or self._dead(w) for w in playing))
+        ledger = PhaseLedger(
+            period.name, self.scenario.rate(period), online_target=period.online_share
+        )
         ledger.target_rate = self.scheduler.plan(period, index, ()).planned / period.duration_s
         for w in playing:
             if index in w.periods:
@@ -162,8 +177,10 @@ class Coordinator:
             elif w.progress is not None and w.progress.period == index:
                 p = w.progress  # died mid-period: what it sent so far, answered or not
                 ledger.sent, ledger.answered = ledger.sent + p.sent, ledger.answered + p.answered
-                ledger.timed_out, ledger.incorrect = ledger.timed_out + p.timed_out, \
-                    ledger.incorrect + p.incorrect  # fmt: skip
+                ledger.timed_out, ledger.incorrect = (
+                    ledger.timed_out + p.timed_out,
+                    ledger.incorrect + p.incorrect,
+                )
                 ledger.late_sends += p.late_sends
         ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
         gauge.set(0)
@@ -181,8 +198,10 @@ class Coordinator:
                 if p is not None and p.period == self.current_index:
                     now.sent, now.answered = now.sent + p.sent, now.answered + p.answered
                     now.timed_out += p.timed_out
-                    now.incorrect, now.late_sends = now.incorrect + p.incorrect, \
-                        now.late_sends + p.late_sends  # fmt: skip
+                    now.incorrect, now.late_sends = (
+                        now.incorrect + p.incorrect,
+                        now.late_sends + p.late_sends,
+                    )
             seen.append(now)
         return seen
 
@@ -199,8 +218,9 @@ class Coordinator:
         try:
             await self._command("end")
             live = [w for w in self.workers if not self._dead(w)]
-            await self.results.until(lambda: all(w.done is not None or self._dead(w)
-                                                 for w in live), END_LIMIT_S)  # fmt: skip
+            await self.results.until(
+                lambda: all(w.done is not None or self._dead(w) for w in live), END_LIMIT_S
+            )
             for w in self.workers:
                 if w.done is not None:
                     add_seconds(self.timeline, w.done.timeline)

@@ -44,10 +44,16 @@ class Driver:
     """Plays a scenario's periods (or one share of them) through real agency clients."""
 
     def __init__(
-        self, scenario: Scenario, agencies: Sequence[PlayedAgency], transports: Transports,
-        codec: Codec, population: Population, config: RunConfig,
-        mine: Collection[str] | None = None, shares: tuple[Collection[int], int] = ((0,), 1),
-    ) -> None:  # fmt: skip
+        self,
+        scenario: Scenario,
+        agencies: Sequence[PlayedAgency],
+        transports: Transports,
+        codec: Codec,
+        population: Population,
+        config: RunConfig,
+        mine: Collection[str] | None = None,
+        shares: tuple[Collection[int], int] = ((0,), 1),
+    ) -> None:
         self.scenario, self.run_id = scenario, config.run_id
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.mine = None if mine is None else frozenset(mine)

@@ -42,8 +42,11 @@ class FaultRunner:
         started = time.monotonic()
         detail = await self._act(fault)
         recovered = round(time.monotonic() - started, 2)
-        self.log.append(FaultRecord(action=fault.action, period=period, at_s=fault.at_s,
-                                    recovered_s=recovered, **detail))  # fmt: skip
+        self.log.append(
+            FaultRecord(
+                action=fault.action, period=period, at_s=fault.at_s, recovered_s=recovered, **detail
+            )
+        )
 
     async def _act(self, fault: Fault) -> dict[str, Any]:
         name = f"registry-{fault.instance}"
@@ -53,8 +56,9 @@ class FaultRunner:
             return {"instance": name}
         if fault.action in ("restart_broker", "kill_broker"):
             kill = fault.action == "kill_broker"
-            outage = await asyncio.to_thread(self.stack.restart_broker, fault.down_s, fault.node,
-                                             kill)  # fmt: skip
+            outage = await asyncio.to_thread(
+                self.stack.restart_broker, fault.down_s, fault.node, kill
+            )
             return {"outage": outage, "node": fault.node}
         if fault.action == "slow_agency":
             assert self.driver is not None and fault.agency is not None
@@ -77,8 +81,14 @@ class FaultRunner:
 
     async def _rogue(self, agency: str, victim: str) -> dict[str, Any]:
         """Forbidden attempts on a secured run; each one denied keeps the run's ledger intact."""
-        rogue = Rogue(agency, victim, self.stack.bootstrap or "", self.stack.security(agency),
-                      Codec(Catalogue()), self.stack.ports("registry"))  # fmt: skip
+        rogue = Rogue(
+            agency,
+            victim,
+            self.stack.bootstrap or "",
+            self.stack.security(agency),
+            Codec(Catalogue()),
+            self.stack.ports("registry"),
+        )
         return {"agency": agency, "victim": victim, "attempts": await rogue.attempt_all()}
 
     async def _poison(self, count: int) -> None:

@@ -47,8 +47,9 @@ class Membership:
         self, bootstrap: str, security: ClientSecurity | None, group: str, connect_s: float
     ) -> None:
         self.bootstrap, self.group, self.connect_s = bootstrap, group, connect_s
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ndxsim.members",
-                                         **sasl_options(security))  # fmt: skip
+        self.admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="ndxsim.members", **sasl_options(security)
+        )
         self.view: GroupView | None = None  # None while the cluster cannot be asked
         self.seen: set[str] = set()
         self._task: asyncio.Task[None] | None = None

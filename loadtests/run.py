@@ -74,9 +74,16 @@ def prepare(scenario_path: Path) -> Plan:
 
 
 async def play(
-    plan: Plan, config: RunConfig, stack: RunStack, bootstrap: str, settings: Settings,
-    console: Console, live: bool, workers: int | None = None, local_workers: int | None = None,
-) -> RunReport:  # fmt: skip
+    plan: Plan,
+    config: RunConfig,
+    stack: RunStack,
+    bootstrap: str,
+    settings: Settings,
+    console: Console,
+    live: bool,
+    workers: int | None = None,
+    local_workers: int | None = None,
+) -> RunReport:
     """Play the plan's periods on a running stack through `workers` worker processes, of which
     `local_workers` (all by default) are started here and the others join from anywhere;
     returns the report (not yet written)."""
@@ -89,8 +96,9 @@ async def play(
     env = worker_env(stack, settings, bootstrap)
     local = LocalWorkers(stack.run_dir, config.run_id, here, env)
     record = stack.run_dir if settings.transaction_record else None
-    coordinator = Coordinator(scenario, plan.agencies, config, control, n,
-                              local if here else None, record)  # fmt: skip
+    coordinator = Coordinator(
+        scenario, plan.agencies, config, control, n, local if here else None, record
+    )
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     # A poison flood is written as a played agency: only agencies may write request topics.
     flooder = KafkaTransport(bootstrap, tuning, stack.security(plan.agencies[0].agency))
@@ -116,8 +124,17 @@ async def play(
         await coordinator.stop()
         await asyncio.to_thread(local.stop)
         await asyncio.to_thread(combine_records, stack.run_dir)
-    report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, coordinator,
-                          ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
+    report = build_report(
+        scenario,
+        plan.path,
+        config.run_id,
+        started_at,
+        elapsed,
+        coordinator,
+        ledgers,
+        measured(scenario, ledgers, meter),
+        bootstrap,
+    )
     report.faults = list(faults.log)
     report.seed = config.seed
     report.cpu = cpu.report(report.totals.answered)
@@ -129,10 +146,12 @@ async def play(
     report.limited_by = limited_by(report.workers, late, report.cpu, counts)
     replicas = [r for w in coordinator.workers if w.done for r in w.done.replicas]
     if replicas:
-        report.cache = CacheReport.of([
-            ReplicaReport(ministry=r.ministry, held=r.held, hits=r.hits, misses=r.misses)
-            for r in sorted(replicas, key=lambda r: r.ministry)
-        ])  # fmt: skip
+        report.cache = CacheReport.of(
+            [
+                ReplicaReport(ministry=r.ministry, held=r.held, hits=r.hits, misses=r.misses)
+                for r in sorted(replicas, key=lambda r: r.ministry)
+            ]
+        )
     return report
 
 
@@ -146,27 +165,37 @@ def worker_env(stack: RunStack, settings: Settings, bootstrap: str) -> dict[str,
 
 
 async def execute(
-    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
-    design_path: Path | None = None, run_id: str | None = None, workers: int | None = None,
+    scenario_path: Path,
+    runs_dir: Path,
+    settings: Settings,
+    console: Console,
+    live: bool = True,
+    design_path: Path | None = None,
+    run_id: str | None = None,
+    workers: int | None = None,
     local_workers: int | None = None,
-) -> RunReport:  # fmt: skip
+) -> RunReport:
     """Resolve the run once, start its platform, play it, write its report."""
     plan = prepare(scenario_path)
     key = audit_key(settings)  # generated or refused now, before anything starts
     run_id = run_id or new_run_id(plan.scenario)
-    resolved = resolve(plan.scenario, plan.path, plan.topology_path, settings, run_id, key,
-                       design_path)  # fmt: skip
+    resolved = resolve(
+        plan.scenario, plan.path, plan.topology_path, settings, run_id, key, design_path
+    )
     config = resolved.config
     run_dir = runs_dir / run_id
     config_path = write_run_config(config, run_dir / "run-config.json")
     given = settings.kafka_bootstrap_servers
-    console.print(f"[bold]ndxsim[/] {plan.scenario.name} on design {config.design.name}: "
-                  f"{len(plan.agencies)} agencies, {len(plan.scenario.periods)} period(s), "
-                  f"broker {given or 'local (starting)'}")  # fmt: skip
+    console.print(
+        f"[bold]ndxsim[/] {plan.scenario.name} on design {config.design.name}: "
+        f"{len(plan.agencies)} agencies, {len(plan.scenario.periods)} period(s), "
+        f"broker {given or 'local (starting)'}"
+    )
     stack = RunStack(run_dir, config, config_path, given, credentials_of(settings))
     async with stack as bootstrap:
-        report = await play(plan, config, stack, bootstrap, settings, console, live, workers,
-                            local_workers)  # fmt: skip
+        report = await play(
+            plan, config, stack, bootstrap, settings, console, live, workers, local_workers
+        )
     report.design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
     write_report(run_dir, report)
     write_html(run_dir, report)
@@ -176,20 +205,30 @@ async def execute(
 def _phase(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
     """The ledger's accounting of a period with what the platform's counters measured."""
     period = m.periods[ledger.name]
-    return ledger.summary().model_copy(update={
-        "measured_rate_per_s": round(period.measured_rate, 3),
-        "dead_letters_measured": period.dead_letters,
-        "registry_transactions": period.registry_flows,
-        "national_daily_equivalent": round(
-            period.measured_rate / (scenario.scale * scenario.time_compression) * 86_400),
-        "online_share": period.online_share if ledger.dossiers else None,
-    })  # fmt: skip
+    return ledger.summary().model_copy(
+        update={
+            "measured_rate_per_s": round(period.measured_rate, 3),
+            "dead_letters_measured": period.dead_letters,
+            "registry_transactions": period.registry_flows,
+            "national_daily_equivalent": round(
+                period.measured_rate / (scenario.scale * scenario.time_compression) * 86_400
+            ),
+            "online_share": period.online_share if ledger.dossiers else None,
+        }
+    )
 
 
 def build_report(
-    scenario: Scenario, scenario_path: Path, run_id: str, started_at: datetime, elapsed: float,
-    driver: Coordinator, ledgers: list[PhaseLedger], metered: Measured, bootstrap: str,
-) -> RunReport:  # fmt: skip
+    scenario: Scenario,
+    scenario_path: Path,
+    run_id: str,
+    started_at: datetime,
+    elapsed: float,
+    driver: Coordinator,
+    ledgers: list[PhaseLedger],
+    metered: Measured,
+    bootstrap: str,
+) -> RunReport:
     total = totals(ledgers)
     phases = [_phase(ledger, metered, scenario) for ledger in ledgers]
     warnings = []
@@ -224,9 +263,15 @@ def build_report(
 
 
 def run_blocking(
-    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
-    design_path: Path | None = None, workers: int | None = None, local_workers: int | None = None,
-) -> RunReport:  # fmt: skip
+    scenario_path: Path,
+    runs_dir: Path,
+    settings: Settings,
+    console: Console,
+    live: bool = True,
+    design_path: Path | None = None,
+    workers: int | None = None,
+    local_workers: int | None = None,
+) -> RunReport:
     return asyncio.run(
         execute(
             scenario_path,

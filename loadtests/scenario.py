@@ -106,8 +106,13 @@ class Errors(_Strict):
 
     @model_validator(mode="after")
     def _at_most_one(self) -> Errors:
-        verify = (self.wrong_name + self.wrong_birth_date + self.unknown_id + self.invalid_id
-                  + self.no_legal_basis)  # fmt: skip
+        verify = (
+            self.wrong_name
+            + self.wrong_birth_date
+            + self.unknown_id
+            + self.invalid_id
+            + self.no_legal_basis
+        )
         if verify > 1:
             raise ValueError("verification error shares add up to more than 1")
         return self
@@ -132,9 +137,15 @@ class Fault(_Strict):
     """A scheduled disturbance; `at_s` counts from the start of `period` (the first by default)."""
 
     action: Literal[
-        "kill_registry", "stop_registry", "restart_broker", "kill_broker", "slow_agency",
-        "poison", "schema_roll", "rogue_agency",
-    ]  # fmt: skip
+        "kill_registry",
+        "stop_registry",
+        "restart_broker",
+        "kill_broker",
+        "slow_agency",
+        "poison",
+        "schema_roll",
+        "rogue_agency",
+    ]
     at_s: float = Field(ge=0)
     period: str | None = None
     instance: int = Field(1, ge=1, description="Registry instance for kill/stop.")

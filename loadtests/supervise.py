@@ -44,8 +44,9 @@ UNWATCHED_EXIT = "ended while no supervisor ran (exit status unknown)"
 class Supervisor:
     """Owns the state file: keepers report to it, it saves each change and updates its metrics."""
 
-    def __init__(self, comps: list[Component], bootstrap: str, prior: StackState | None,
-                 topology: Path) -> None:  # fmt: skip
+    def __init__(
+        self, comps: list[Component], bootstrap: str, prior: StackState | None, topology: Path
+    ) -> None:
         self.comps = {c.name: c for c in comps}
         self.bootstrap, self.topology = bootstrap, topology
         self.stopping, self.broker_ready = threading.Event(), threading.Event()
@@ -57,15 +58,24 @@ class Supervisor:
             ["component"],
             registry=self.metrics,
         )
-        self.up = Gauge("ndx_component_up", "1 while the component runs and reports ready.",
-                        ["component"], registry=self.metrics)  # fmt: skip
+        self.up = Gauge(
+            "ndx_component_up",
+            "1 while the component runs and reports ready.",
+            ["component"],
+            registry=self.metrics,
+        )
         rows, self.keepers = [], []
         for c in comps:
             before = prior.get(c.name) if prior is not None else None
             adopted = self._adoptable(c, before)
-            row = ComponentState(name=c.name, probe=c.probe, probe_port=c.probe_port,
-                                 ports=c.ports, urls=c.urls,
-                                 process=record_of(adopted.pid) if adopted else None)  # fmt: skip
+            row = ComponentState(
+                name=c.name,
+                probe=c.probe,
+                probe_port=c.probe_port,
+                ports=c.ports,
+                urls=c.urls,
+                process=record_of(adopted.pid) if adopted else None,
+            )
             if before is not None:
                 row.restarts, row.last_exit = before.restarts, before.last_exit
                 if before.process is not None and adopted is None:  # it died while unwatched
@@ -78,16 +88,20 @@ class Supervisor:
         if "broker" not in self.comps:
             self.broker_ready.set()  # an existing cluster: nothing to wait for
         url = f"http://127.0.0.1:{SUPERVISOR_PORT}/metrics"
-        self.state = StackState(supervisor=record_of(os.getpid()), metrics_url=url,
-                                bootstrap=bootstrap, components=rows)  # fmt: skip
+        self.state = StackState(
+            supervisor=record_of(os.getpid()), metrics_url=url, bootstrap=bootstrap, components=rows
+        )
 
     @staticmethod
     def _adoptable(c: Component, before: ComponentState | None) -> psutil.Process | None:
         """A component still running from an earlier supervisor, identity-checked."""
         proc = identify(before.process if before else None)
         if before is not None and before.process is not None and proc is None:
-            log.warning("%s: stale entry (pid %d is not the process recorded); not signalled",
-                        c.name, before.process.pid)  # fmt: skip
+            log.warning(
+                "%s: stale entry (pid %d is not the process recorded); not signalled",
+                c.name,
+                before.process.pid,
+            )
         if proc is None and c.probe == "broker":
             proc = running_process(BROKER_DATA)  # the broker's own pid file, same identity rule
         if proc is not None:
@@ -113,13 +127,20 @@ class Supervisor:
         with self.lock, component.log.open("ab") as out:
             if self.stopping.is_set():
                 return None
-            proc = psutil.Popen(cmd, env={**os.environ, **component.env}, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=REPO_ROOT)  # fmt: skip
+            proc = psutil.Popen(
+                cmd,
+                env={**os.environ, **component.env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=REPO_ROOT,
+            )
             if component.probe == "broker":
                 write_pid(BROKER_DATA, proc.pid)
-            self._change_held(component.name, phase="starting", process=record_of(proc.pid),
-                              next_start_at=None)  # fmt: skip
+            self._change_held(
+                component.name, phase="starting", process=record_of(proc.pid), next_start_at=None
+            )
         log.info("%s: started pid %d", component.name, proc.pid)
         return proc
 
@@ -147,8 +168,14 @@ class Supervisor:
         if name == "broker":  # services that die meanwhile wait for it instead of failing
             self.broker_ready.clear()
             (BROKER_DATA / PID_FILE).unlink(missing_ok=True)
-        self._change(name, phase="backoff", process=None, restarts=count, last_exit=how,
-                     next_start_at=time.time() + delay_s)  # fmt: skip
+        self._change(
+            name,
+            phase="backoff",
+            process=None,
+            restarts=count,
+            last_exit=how,
+            next_start_at=time.time() + delay_s,
+        )
 
     def start_now(self) -> None:
         """Cut short the backoff of what is down (SIGUSR1 from `ndxsim up`), seen yet or not."""

@@ -46,8 +46,12 @@ class Report:
         out = [f"stale entry removed: {s}" for s in self.stale]
         if self.running and not (self.started or self.restarted):
             return [*out, f"already up: {', '.join(self.running)}; nothing changed", *self.urls]
-        done = {"started": self.started, "restarted": self.restarted,
-                "already running": self.running, "stopped": self.stopped}  # fmt: skip
+        done = {
+            "started": self.started,
+            "restarted": self.restarted,
+            "already running": self.running,
+            "stopped": self.stopped,
+        }
         for verb, names in done.items():
             if names:
                 out.append(f"{verb}: {', '.join(names)}")
@@ -142,9 +146,13 @@ def _spawn(bootstrap: str | None, topology: Path) -> psutil.Process:
     cmd = [sys.executable, "-m", "loadtests.supervise", "--topology", str(topology)]
     with (LOGS / "supervisor.log").open("ab") as log:
         return psutil.Popen(
-            [*cmd, *(["--bootstrap", bootstrap] if bootstrap else [])], cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [*cmd, *(["--bootstrap", bootstrap] if bootstrap else [])],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
@@ -163,8 +171,11 @@ def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
             raise StackError(f"the supervisor ended:\n{tail(LOGS / 'supervisor.log')}")
         if time.monotonic() > deadline:
             late = [r for r in state.components if r.phase != "up"] if state else []
-            why = "\n".join(f"{r.name}: {r.phase}, last exit {r.last_exit or '-'}\n"
-                            f"{tail(LOGS / f'{r.name}.log', 8)}" for r in late)  # fmt: skip
+            why = "\n".join(
+                f"{r.name}: {r.phase}, last exit {r.last_exit or '-'}\n"
+                f"{tail(LOGS / f'{r.name}.log', 8)}"
+                for r in late
+            )
             raise StackError(f"not up after {within_s:.0f}s:\n{why}")
         time.sleep(0.3)
 

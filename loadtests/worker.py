@@ -50,9 +50,14 @@ CLAIM_WAIT_S = 300.0  # a plan whose coordinator never says claim (it crashed) i
 
 class Worker:
     def __init__(
-        self, bootstrap: str, credentials: Credentials | None, name: str, connect_timeout: float,
-        record_key: bytes | None = None, runs_dir: Path = Path("runs"),
-    ) -> None:  # fmt: skip
+        self,
+        bootstrap: str,
+        credentials: Credentials | None,
+        name: str,
+        connect_timeout: float,
+        record_key: bytes | None = None,
+        runs_dir: Path = Path("runs"),
+    ) -> None:
         self.bootstrap, self.credentials, self.name = bootstrap, credentials, name
         self.record_key = record_key  # the audit key, when transactions are recorded
         self.runs_dir = runs_dir  # its own part goes here when the run's folder is elsewhere
@@ -95,8 +100,14 @@ class Worker:
         control = self.transport(DRIVER, tuning)
         out = control.producer(worker_client(self.name))
         await out.start()
-        holder = ShareHolder(self.bootstrap, tuning, control.security, plan.run_id,
-                             worker_client(self.name), len(plan.shares))  # fmt: skip
+        holder = ShareHolder(
+            self.bootstrap,
+            tuning,
+            control.security,
+            plan.run_id,
+            worker_client(self.name),
+            len(plan.shares),
+        )
         await holder.start()
         beat: asyncio.Task[None] | None = None
         try:
@@ -117,8 +128,14 @@ class Worker:
         await insist(lambda: out.send(WORK_RESULTS.name, data, key=message.run_id.encode()))
 
     def _hello(self, plan: WorkPlan, shares: set[int], ready: bool = False) -> Hello:
-        return Hello(run_id=plan.run_id, worker=self.name, host=socket.gethostname(),
-                     pid=os.getpid(), shares=sorted(shares), ready=ready)  # fmt: skip
+        return Hello(
+            run_id=plan.run_id,
+            worker=self.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            shares=sorted(shares),
+            ready=ready,
+        )
 
     async def _claim(
         self, plan: WorkPlan, feed: PlanFeed, holder: ShareHolder, out: Producer
@@ -144,15 +161,25 @@ class Worker:
         return set()
 
     async def _play(
-        self, plan: WorkPlan, feed: PlanFeed, claimed: set[int], tuning: ClientTuning,
+        self,
+        plan: WorkPlan,
+        feed: PlanFeed,
+        claimed: set[int],
+        tuning: ClientTuning,
         out: Producer,
-    ) -> None:  # fmt: skip
+    ) -> None:
         mine = {a for s in plan.shares if s.index in claimed for a in s.agencies}
         codec = Codec(Catalogue(), writer_versions=plan.config.schema_pins)
         driver = self.driver = Driver(
-            plan.scenario, plan.agencies, lambda who: self.transport(who, tuning), codec,
-            Population(plan.config.seed), plan.config, mine, (frozenset(claimed), len(plan.shares)),
-        )  # fmt: skip
+            plan.scenario,
+            plan.agencies,
+            lambda who: self.transport(who, tuning),
+            codec,
+            Population(plan.config.seed),
+            plan.config,
+            mine,
+            (frozenset(claimed), len(plan.shares)),
+        )
         driver.hops.transactions = self._record(plan)
         await driver.start()
         log.info("worker %s plays shares %s: %s", self.name, sorted(claimed), sorted(mine))
@@ -174,15 +201,24 @@ class Worker:
                 await asyncio.to_thread(record.close)
                 if str(record.path.parent) != plan.record_dir:  # not beside the coordinator's
                     part = str(record.path)
-            await self._say(out, Done(
-                record_part=part,
-                run_id=plan.run_id, worker=self.name, timeline=timeline_wire(driver.timeline),
-                cpu_seconds=sum(self.proc.cpu_times()[:2]) - cpu0,
-                wall_s=time.monotonic() - wall0, peak_cores=self.peak,
-                replicas=[ReplicaCount(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
-                          for m, r in sorted(driver.replicas.items())],
-                counters=read_counters(), hops=driver.hops.encode(),
-            ))  # fmt: skip
+            await self._say(
+                out,
+                Done(
+                    record_part=part,
+                    run_id=plan.run_id,
+                    worker=self.name,
+                    timeline=timeline_wire(driver.timeline),
+                    cpu_seconds=sum(self.proc.cpu_times()[:2]) - cpu0,
+                    wall_s=time.monotonic() - wall0,
+                    peak_cores=self.peak,
+                    replicas=[
+                        ReplicaCount(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
+                        for m, r in sorted(driver.replicas.items())
+                    ],
+                    counters=read_counters(),
+                    hops=driver.hops.encode(),
+                ),
+            )
         finally:
             await driver.stop()
 
@@ -216,8 +252,10 @@ class Worker:
         log.info("worker %s plays period %d (%s)", self.name, command.period, period.name)
         ledger = await self.driver.play_period(command.period, period, start)
         wire = LedgerWire.of(ledger, self.driver.stage.t0)
-        await self._say(out, PeriodDone(run_id=plan.run_id, worker=self.name,
-                                        period=command.period, ledger=wire))  # fmt: skip
+        await self._say(
+            out,
+            PeriodDone(run_id=plan.run_id, worker=self.name, period=command.period, ledger=wire),
+        )
 
     async def _beat(self, run_id: str, holder: ShareHolder, out: Producer) -> None:
         """Progress every second: what the coordinator shows live, and proof of life."""
@@ -228,10 +266,18 @@ class Worker:
             self.peak = max(self.peak, cores)
             now = self.driver.current if self.driver is not None else None
             c = now or PhaseLedger("", 0.0)
-            beat = Progress(run_id=run_id, worker=self.name, period=self.period, sent=c.sent,
-                            answered=c.answered, timed_out=c.timed_out, incorrect=c.incorrect,
-                            late_sends=c.late_sends, cpu_cores=round(cores, 3),
-                            taken_over=sorted(holder.taken_over),
-                            counters=read_counters())  # fmt: skip
+            beat = Progress(
+                run_id=run_id,
+                worker=self.name,
+                period=self.period,
+                sent=c.sent,
+                answered=c.answered,
+                timed_out=c.timed_out,
+                incorrect=c.incorrect,
+                late_sends=c.late_sends,
+                cpu_cores=round(cores, 3),
+                taken_over=sorted(holder.taken_over),
+                counters=read_counters(),
+            )
             with contextlib.suppress(Exception):  # a missed beat is what it would say anyway
                 await self._say(out, beat)
