@@ -6,7 +6,7 @@ import random
 from bisect import bisect_right
 from itertools import accumulate
 
-from loadtests.scenario import Diurnal
+from loadtests.scenarioparts import Diurnal
 
 HOUR = 3600.0
 

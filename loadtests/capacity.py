@@ -13,7 +13,7 @@ from loadtests.report import write_report
 from loadtests.reportmodel import CapacityResult, CapacityStep, DesignReport, RunReport
 from loadtests.resolve import resolve
 from loadtests.run import Plan, play
-from loadtests.scenario import Diurnal, Period
+from loadtests.scenarioparts import Diurnal, Period
 from loadtests.stack import RunStack
 from services.shared.auditkey import audit_key
 from services.shared.credentials import credentials_of

@@ -15,7 +15,8 @@ from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import add, add_seconds
 from loadtests.membership import Membership
 from loadtests.results import Results, WorkerState
-from loadtests.scenario import Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Period
 from loadtests.schedule import Scheduler
 from loadtests.serviceproc import StackError
 from loadtests.sharebus import write_shares

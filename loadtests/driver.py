@@ -14,7 +14,8 @@ from loadtests.cached import replicas_for
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.players import PLAYERS, Stage
-from loadtests.scenario import Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Period
 from loadtests.schedule import Arrival, PeriodPlan, Scheduler
 from loadtests.timeline import Timeline
 from loadtests.watchers import ChangeWatch, Subscribers

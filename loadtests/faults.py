@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from loadtests.reportmodel import FaultRecord
 from loadtests.rogue import Rogue
-from loadtests.scenario import Fault, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Fault
 from loadtests.stack import RunStack
 from services.shared.codec import Catalogue, Codec
 from services.shared.topics import VERIFY

@@ -9,7 +9,8 @@ from itertools import accumulate
 
 from loadtests.agencies import PlayedAgency, flow_pools
 from loadtests.arrivals import arrival_times
-from loadtests.scenario import Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Period
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from loadtests.reportmodel import Growth, PhaseReport, SloCheck, SloVerdict, Totals
-from loadtests.scenario import Slo
+from loadtests.scenarioparts import Slo
 
 PERCENTILES = ("p50", "p99")
 

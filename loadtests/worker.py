@@ -20,7 +20,7 @@ from loadtests.mirror import read_counters
 from loadtests.oprecord import OpRecord
 from loadtests.planfeed import PlanFeed
 from loadtests.records import RECORD_PART
-from loadtests.scenario import Period
+from loadtests.scenarioparts import Period
 from loadtests.sharebus import ShareHolder
 from loadtests.workplan import (
     Command,

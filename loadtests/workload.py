@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from loadtests.scenario import Errors
+from loadtests.scenarioparts import Errors
 from services.shared.messages import (
     CivilStatusRegistered,
     DossierSubmitted,
