@@ -31,7 +31,8 @@ from loadtests.cli import (
 from loadtests.compare import compare
 from loadtests.localbroker import BrokerError
 from loadtests.report import print_summary
-from loadtests.run import prepare, run_blocking
+from loadtests.run import run_blocking
+from loadtests.runplan import prepare
 from loadtests.scenario import MAX_PLANNED_ARRIVALS
 from loadtests.serviceproc import StackError
 from loadtests.worker import Worker

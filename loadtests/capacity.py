@@ -12,7 +12,8 @@ from loadtests.htmlreport import write_html
 from loadtests.report import write_report
 from loadtests.reportmodel import CapacityResult, CapacityStep, DesignReport, RunReport
 from loadtests.resolve import resolve
-from loadtests.run import Plan, play
+from loadtests.run import play
+from loadtests.runplan import Plan
 from loadtests.scenarioparts import Diurnal, Period
 from loadtests.stack import RunStack
 from services.shared.auditkey import audit_key

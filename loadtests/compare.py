@@ -12,7 +12,8 @@ from loadtests.capacity import Search, search
 from loadtests.compareview import write_compare_html
 from loadtests.comparewords import summarize
 from loadtests.reportmodel import CompareReport, DesignResult, Paths
-from loadtests.run import execute, prepare
+from loadtests.run import execute
+from loadtests.runplan import prepare
 from services.shared.design import DesignError, load_design
 from services.shared.settings import Settings
 

@@ -6,71 +6,31 @@ import asyncio
 import contextlib
 import os
 import time
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
-from loadtests.agencies import PlayedAgency, played_agencies
 from loadtests.coordinator import Coordinator
 from loadtests.cpumeter import CpuMeter
 from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
-from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
-from loadtests.measure import Measured, Meter, measured
+from loadtests.measure import Meter, measured
 from loadtests.records import combine_records
 from loadtests.report import write_report
-from loadtests.reportmodel import (
-    CacheReport,
-    DesignReport,
-    PhaseReport,
-    ReplicaReport,
-    RunReport,
-)
+from loadtests.reportmodel import DesignReport, RunReport
 from loadtests.resolve import resolve
-from loadtests.scenario import Scenario, load_scenario
-from loadtests.slo import verdict
+from loadtests.runplan import Plan, new_run_id, prepare
+from loadtests.runreport import add_workers, build_report
 from loadtests.spawn import LocalWorkers, default_workers
 from loadtests.stack import RunStack
-from loadtests.workerreport import limited_by, worker_reports
 from services.shared.access import DRIVER
 from services.shared.auditkey import audit_key
 from services.shared.credentials import credentials_of
 from services.shared.kafka import ClientTuning, KafkaTransport
 from services.shared.runconfig import RunConfig, write_run_config
 from services.shared.settings import Settings
-from services.shared.topology import Topology, load_topology
-
-LATE_WARNING_SHARE = 0.01
-
-
-def new_run_id(scenario: Scenario) -> str:
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario.name}"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A validated scenario with everything it refers to, before anything starts."""
-
-    path: Path
-    scenario: Scenario
-    topology_path: Path
-    topology: Topology
-    agencies: list[PlayedAgency]
-
-    def with_scenario(self, scenario: Scenario) -> Plan:
-        return replace(self, scenario=scenario)
-
-
-def prepare(scenario_path: Path) -> Plan:
-    """Load and check the scenario and its topology; raises ScenarioError or TopologyError."""
-    scenario = load_scenario(scenario_path)
-    topology_path = scenario.topology_path(scenario_path)
-    topology = load_topology(topology_path)
-    agencies = played_agencies(scenario, topology, scenario_path)
-    return Plan(scenario_path, scenario, topology_path, topology, agencies)
 
 
 async def play(
@@ -139,19 +99,7 @@ async def play(
     report.seed = config.seed
     report.cpu = cpu.report(report.totals.answered)
     report.hops = coordinator.hops.report()
-    report.workers, warnings = worker_reports(coordinator)
-    report.warnings.extend(warnings)
-    late = report.totals.late_sends / report.totals.sent if report.totals.sent else 0.0
-    counts = {k: len(v) for k, v in stack.pids().items()}
-    report.limited_by = limited_by(report.workers, late, report.cpu, counts)
-    replicas = [r for w in coordinator.workers if w.done for r in w.done.replicas]
-    if replicas:
-        report.cache = CacheReport.of(
-            [
-                ReplicaReport(ministry=r.ministry, held=r.held, hits=r.hits, misses=r.misses)
-                for r in sorted(replicas, key=lambda r: r.ministry)
-            ]
-        )
+    add_workers(report, coordinator, {k: len(v) for k, v in stack.pids().items()})
     return report
 
 
@@ -200,66 +148,6 @@ async def execute(
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report
-
-
-def _phase(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
-    """The ledger's accounting of a period with what the platform's counters measured."""
-    period = m.periods[ledger.name]
-    return ledger.summary().model_copy(
-        update={
-            "measured_rate_per_s": round(period.measured_rate, 3),
-            "dead_letters_measured": period.dead_letters,
-            "registry_transactions": period.registry_flows,
-            "national_daily_equivalent": round(
-                period.measured_rate / (scenario.scale * scenario.time_compression) * 86_400
-            ),
-            "online_share": period.online_share if ledger.dossiers else None,
-        }
-    )
-
-
-def build_report(
-    scenario: Scenario,
-    scenario_path: Path,
-    run_id: str,
-    started_at: datetime,
-    elapsed: float,
-    driver: Coordinator,
-    ledgers: list[PhaseLedger],
-    metered: Measured,
-    bootstrap: str,
-) -> RunReport:
-    total = totals(ledgers)
-    phases = [_phase(ledger, metered, scenario) for ledger in ledgers]
-    warnings = []
-    if total.sent and total.late_sends / total.sent > LATE_WARNING_SHARE:
-        warnings.append(
-            f"{total.late_sends} of {total.sent} sends left late: the generator, not the "
-            "system, limited this run; latency is still measured from the intended times"
-        )
-    growth = metered.growth[-1] if metered.growth else None
-    warmup = driver.warmup.summary() if driver.warmup is not None else None
-    return RunReport(
-        run_id=run_id,
-        scenario=scenario.name,
-        scenario_file=str(scenario_path),
-        topology=scenario.topology,
-        started_at=started_at,
-        elapsed_s=round(elapsed, 3),
-        bootstrap=bootstrap,
-        scale=scenario.scale,
-        time_compression=scenario.time_compression,
-        phases=phases,
-        totals=total,
-        late_answers=driver.late_answers,
-        slo=verdict(scenario.slo, phases, total, growth, warmup),
-        timeline=driver.timeline.as_report(),
-        assumptions=scenario.assumptions,
-        warnings=warnings,
-        warmup=warmup,
-        growth=growth,
-        growth_all=metered.growth,
-    )
 
 
 def run_blocking(
