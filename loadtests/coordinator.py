@@ -10,18 +10,18 @@ from pathlib import Path
 
 from loadtests.agencies import PlayedAgency
 from loadtests.driver import PeriodHook, StartHook
+from loadtests.gather import gather
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
-from loadtests.ledgerwire import add, add_seconds
 from loadtests.membership import Membership
 from loadtests.results import Results, WorkerState
 from loadtests.scenario import Scenario
 from loadtests.scenarioparts import Period
 from loadtests.schedule import Scheduler
-from loadtests.serviceproc import StackError
 from loadtests.sharebus import write_shares
 from loadtests.spawn import LocalWorkers
 from loadtests.timeline import Timeline
+from loadtests.workermerge import live_ledger, merge_done, merge_period
 from loadtests.workplan import Command, WorkPlan, insist, split, worker_client, workers_group
 from services.shared import metrics
 from services.shared.kafka import KafkaTransport
@@ -29,8 +29,6 @@ from services.shared.runconfig import RunConfig
 from services.shared.topics import WORK_PLANS
 
 log = logging.getLogger("ndx.coordinator")
-JOIN_LIMIT_S = 120.0  # workers to join and hold every share (processes start on busy machines)
-READY_LIMIT_S = 120.0  # claimed workers to start their agencies' clients
 START_LEAD_S = 2.0  # a period starts this long after its command: every worker hears it first
 END_LIMIT_S = 30.0
 
@@ -95,32 +93,9 @@ class Coordinator:
         await write_shares(c.bootstrap, c.tuning, c.security, self.run_id, len(self.shares))
         if self.local is not None:
             self.local.start()
-        everyone = set(range(len(self.shares)))
-        wanted = len(self.shares)  # one share each, wherever the workers run
-        joined = await self.results.until(lambda: self._held(everyone, wanted), JOIN_LIMIT_S)
-        if not joined and not self._held(everyone, 1):
-            raise StackError(
-                f"run {self.run_id}: no workers held every share within {JOIN_LIMIT_S:.0f}s "
-                "(a local worker's own log is logs/worker-<n>.log in the run's folder)"
-            )
-        members = set(self.results.workers)
-        await self._command("claim")
-        await self.results.until(
-            lambda: all(
-                self.results.workers[m].claimed is not None or self._dead(self.results.workers[m])
-                for m in members
-            ),
-            READY_LIMIT_S,
+        self.unclaimed = await gather(
+            self.results, len(self.shares), self.run_id, lambda: self._command("claim"), self._dead
         )
-        claimed = {s for w in self.workers for s in w.claimed or []}
-        self.unclaimed = sorted(everyone - claimed)
-        if not claimed:
-            raise StackError(f"run {self.run_id}: no worker claimed a share")
-
-    def _held(self, everyone: set[int], wanted: int) -> bool:
-        holding = [w.held for w in self.results.workers.values() if w.held and not w.dead]
-        flat = [s for h in holding for s in h]
-        return len(holding) >= wanted and set(flat) == everyone and len(flat) == len(everyone)
 
     async def _say(self, message: WorkPlan | Command) -> None:
         data = message.model_dump_json().encode()
@@ -172,17 +147,7 @@ class Coordinator:
             period.name, self.scenario.rate(period), online_target=period.online_share
         )
         ledger.target_rate = self.scheduler.plan(period, index, ()).planned / period.duration_s
-        for w in playing:
-            if index in w.periods:
-                add(ledger, w.periods[index])
-            elif w.progress is not None and w.progress.period == index:
-                p = w.progress  # died mid-period: what it sent so far, answered or not
-                ledger.sent, ledger.answered = ledger.sent + p.sent, ledger.answered + p.answered
-                ledger.timed_out, ledger.incorrect = (
-                    ledger.timed_out + p.timed_out,
-                    ledger.incorrect + p.incorrect,
-                )
-                ledger.late_sends += p.late_sends
+        merge_period(ledger, index, playing)
         ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
         gauge.set(0)
         self.current_index = -1
@@ -193,16 +158,7 @@ class Coordinator:
         seen = [x for x in (self.warmup, *self.phases) if x is not None]
         if self.current_index >= 0:
             name, rate = self.played[-1][1].name, self.scenario.rate(self.played[-1][1])
-            now = PhaseLedger(name, rate)
-            for w in self.workers:
-                p = w.progress
-                if p is not None and p.period == self.current_index:
-                    now.sent, now.answered = now.sent + p.sent, now.answered + p.answered
-                    now.timed_out += p.timed_out
-                    now.incorrect, now.late_sends = (
-                        now.incorrect + p.incorrect,
-                        now.late_sends + p.late_sends,
-                    )
+            now = live_ledger(name, rate, self.current_index, self.workers)
             seen.append(now)
         return seen
 
@@ -222,11 +178,7 @@ class Coordinator:
             await self.results.until(
                 lambda: all(w.done is not None or self._dead(w) for w in live), END_LIMIT_S
             )
-            for w in self.workers:
-                if w.done is not None:
-                    add_seconds(self.timeline, w.done.timeline)
-                    if w.done.hops is not None:
-                        self.hops.merge(HopLedger.decode(w.done.hops))
+            merge_done(self.timeline, self.hops, self.workers)
         finally:
             await self.results.stop()
             await self.out.stop()
