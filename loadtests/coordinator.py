@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from loadtests.agencies import PlayedAgency
-from loadtests.driver import PeriodHook, StartHook
 from loadtests.gather import gather
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.membership import Membership
+from loadtests.periodloop import PeriodHook, StartHook, play_periods
 from loadtests.results import Results, WorkerState
 from loadtests.scenario import Scenario
 from loadtests.scenarioparts import Period
@@ -124,16 +124,9 @@ class Coordinator:
     async def play(
         self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
     ) -> list[PhaseLedger]:
-        for index, period in self.scheduler.periods():
-            if index == 0:
-                continue
-            if on_period_start is not None:
-                on_period_start(period.name)
-            ledger = await self._play_period(index, period)
-            self.phases.append(ledger)
-            if on_period_end is not None:
-                await on_period_end(ledger)
-        return self.phases
+        return await play_periods(
+            self.scheduler.periods(), self._play_period, self.phases, on_period_end, on_period_start
+        )
 
     async def _play_period(self, index: int, period: Period) -> PhaseLedger:
         self.current_index = index
