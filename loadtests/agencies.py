@@ -64,8 +64,15 @@ def played_agencies(scenario: Scenario, topology: Topology, source: Path) -> lis
             continue
         m = ministries[a]
         agreed = {g.purpose: tuple(g.fields) for g in m.agreements} if "lookup" in m.roles else {}
-        out.append(PlayedAgency(a, m_share * m.weight / weight, None, agreed,
-                                "subscribe_changes" in m.roles,
-                                "publish_civil_events" in m.roles,
-                                basis.verify_purposes(a)))  # fmt: skip
+        out.append(
+            PlayedAgency(
+                a,
+                m_share * m.weight / weight,
+                None,
+                agreed,
+                "subscribe_changes" in m.roles,
+                "publish_civil_events" in m.roles,
+                basis.verify_purposes(a),
+            )
+        )
     return out

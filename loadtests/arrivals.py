@@ -6,7 +6,7 @@ import random
 from bisect import bisect_right
 from itertools import accumulate
 
-from loadtests.scenario import Diurnal
+from loadtests.scenarioparts import Diurnal
 
 HOUR = 3600.0
 
@@ -34,9 +34,13 @@ def expected_count(rate: float, duration: float, compression: float, diurnal: Di
 
 
 def arrival_times(
-    rate: float, duration: float, compression: float, diurnal: Diurnal, rng: random.Random,
+    rate: float,
+    duration: float,
+    compression: float,
+    diurnal: Diurnal,
+    rng: random.Random,
     limit: int | None = None,
-) -> list[float]:  # fmt: skip
+) -> list[float]:
     """Sorted offsets in played seconds.
 
     Given its count, a Poisson process places its points independently with the rate's density;

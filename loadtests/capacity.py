@@ -12,8 +12,9 @@ from loadtests.htmlreport import write_html
 from loadtests.report import write_report
 from loadtests.reportmodel import CapacityResult, CapacityStep, DesignReport, RunReport
 from loadtests.resolve import resolve
-from loadtests.run import Plan, play
-from loadtests.scenario import Diurnal, Period
+from loadtests.run import play
+from loadtests.runplan import Plan
+from loadtests.scenarioparts import Diurnal, Period
 from loadtests.stack import RunStack
 from services.shared.auditkey import audit_key
 from services.shared.credentials import credentials_of
@@ -57,22 +58,35 @@ def knee_of(steps: list[CapacityStep], first_failing: float) -> str | None:
 
 
 async def search(
-    plan: Plan, settings: Settings, runs_dir: Path, console: Console, how: Search = Search(),
-    design_path: Path | None = None, workers: int | None = None,
-) -> RunReport:  # fmt: skip
+    plan: Plan,
+    settings: Settings,
+    runs_dir: Path,
+    console: Console,
+    how: Search = Search(),
+    design_path: Path | None = None,
+    workers: int | None = None,
+) -> RunReport:
     """Ramp the rate geometrically until an SLO fails, bisect, then measure at 80% of the knee."""
     name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{plan.scenario.name}-capacity"
     run_dir = runs_dir / name
-    resolved = resolve(plan.scenario, plan.path, plan.topology_path, settings, name,
-                       audit_key(settings), design_path)  # fmt: skip
+    resolved = resolve(
+        plan.scenario,
+        plan.path,
+        plan.topology_path,
+        settings,
+        name,
+        audit_key(settings),
+        design_path,
+    )
     config = resolved.config
     config_path = write_run_config(config, run_dir / "run-config.json")
     # Latency counts from the intended send time, so a late generator already shows in the
     # latency SLOs; the scenario's own SLOs decide the knee.
     slo = plan.scenario.slo
     steps: list[tuple[CapacityStep, RunReport]] = []
-    stack = RunStack(run_dir, config, config_path, settings.kafka_bootstrap_servers,
-                     credentials_of(settings))  # fmt: skip
+    stack = RunStack(
+        run_dir, config, config_path, settings.kafka_bootstrap_servers, credentials_of(settings)
+    )
     async with stack as bootstrap:
 
         async def step(rate: float) -> CapacityStep:
@@ -82,14 +96,24 @@ async def search(
             changes = {"periods": [period], "slo": slo, "diurnal": Diurnal(), "warmup_s": warmup}
             scenario = plan.scenario.model_copy(update=changes)
             step = config.model_copy(update={"run_id": f"{name}-step-{len(steps) + 1:02d}"})
-            report = await play(plan.with_scenario(scenario), step, stack, bootstrap, settings,
-                                console, False, workers)  # fmt: skip
+            report = await play(
+                plan.with_scenario(scenario),
+                step,
+                stack,
+                bootstrap,
+                settings,
+                console,
+                False,
+                workers,
+            )
             summary = _step_summary(rate, report)
             steps.append((summary, report))
             verdict = "[green]holds[/]" if summary.passed else f"[red]fails {summary.failed}[/]"
-            console.print(f"  {rate:8.0f}/s  {summary.throughput_tps:8.1f} tx/s  "
-                          f"p99 {summary.p99_ms:8.1f} ms  {verdict}  "
-                          f"limited by the {summary.limited_by}")  # fmt: skip
+            console.print(
+                f"  {rate:8.0f}/s  {summary.throughput_tps:8.1f} tx/s  "
+                f"p99 {summary.p99_ms:8.1f} ms  {verdict}  "
+                f"limited by the {summary.limited_by}"
+            )
             return summary
 
         good, bad, rate = 0.0, 0.0, how.start_rate
@@ -114,8 +138,7 @@ async def search(
     )
     # The page shows the last step played: the one at 80% of the knee when there is a knee.
     design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
-    report = steps[-1][1].model_copy(update={"run_id": name, "capacity": result,
-                                             "design": design})  # fmt: skip
+    report = steps[-1][1].model_copy(update={"run_id": name, "capacity": result, "design": design})
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report

@@ -17,8 +17,11 @@ BANDS = ("rgba(37,99,235,0.06)", "rgba(13,148,136,0.07)")
 WARMUP_BAND = "rgba(107,114,128,0.10)"
 PERIOD_COLOURS = (BLUE, TEAL, "#7c3aed", "#db2777", "#ca8a04", "#475569")
 PERCENTILES = {"p50": TEAL, "p95": "#7c3aed", "p99": ORANGE}
-CONFIG = {"displaylogo": False, "responsive": True,
-          "modeBarButtonsToRemove": ["lasso2d", "select2d"]}  # fmt: skip
+CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,14 @@ class Chart:
 
     def html(self) -> str:
         """A div and the script that draws it; report strings in the JSON are \\u003c-escaped."""
-        html = pio.to_html(self.figure, include_plotlyjs=False, full_html=False, div_id=self.id,
-                           config=CONFIG, default_height=f"{self.height}px")  # fmt: skip
+        html = pio.to_html(
+            self.figure,
+            include_plotlyjs=False,
+            full_html=False,
+            div_id=self.id,
+            config=CONFIG,
+            default_height=f"{self.height}px",
+        )
         return str(html)
 
 
@@ -64,12 +73,15 @@ def label(text: object) -> str:
 
 def base_layout(fig: go.Figure, height: int) -> None:
     fig.update_layout(
-        template="plotly_white", height=height, hovermode="x unified",
+        template="plotly_white",
+        height=height,
+        hovermode="x unified",
         font={"family": FONT, "size": 12, "color": INK},
         margin={"l": 64, "r": 24, "t": 64, "b": 48},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "left", "x": 0},
-        hoverlabel={"font": {"family": FONT}}, plot_bgcolor="white",
-    )  # fmt: skip
+        hoverlabel={"font": {"family": FONT}},
+        plot_bgcolor="white",
+    )
     fig.update_xaxes(gridcolor=GRID, zeroline=False)
     fig.update_yaxes(gridcolor=GRID, zeroline=False, rangemode="tozero")
 
@@ -90,9 +102,16 @@ def mark_periods(fig: go.Figure, report: RunReport, periods: list[Span]) -> None
             line_width=0,
             layer="below",
         )
-        fig.add_annotation(x=(span.start + span.end) / 2, y=1.0, xref="x", yref="paper",
-                           yanchor="bottom", text=f"<b>{label(span.name)}</b>", showarrow=False,
-                           font={"color": MUTED, "size": 11})  # fmt: skip
+        fig.add_annotation(
+            x=(span.start + span.end) / 2,
+            y=1.0,
+            xref="x",
+            yref="paper",
+            yanchor="bottom",
+            text=f"<b>{label(span.name)}</b>",
+            showarrow=False,
+            font={"color": MUTED, "size": 11},
+        )
     starts = {s.name: s.start for s in periods}
     for fault in report.faults:
         if fault.period in starts:
@@ -107,24 +126,44 @@ def mark_periods(fig: go.Figure, report: RunReport, periods: list[Span]) -> None
                 yref="paper",
                 line={"color": RED, "dash": "dot", "width": 1},
             )
-            fig.add_annotation(x=at, y=0.98, xref="x", yref="paper", text=label(fault.action),
-                               showarrow=False, xanchor="left",
-                               font={"color": RED, "size": 10})  # fmt: skip
+            fig.add_annotation(
+                x=at,
+                y=0.98,
+                xref="x",
+                yref="paper",
+                text=label(fault.action),
+                showarrow=False,
+                xanchor="left",
+                font={"color": RED, "size": 10},
+            )
 
 
 def scale_buttons(axis: str, y: float = 1.0, log: bool = False) -> dict[str, object]:
     """Two buttons that switch an axis between linear and log scale."""
     return {
-        "type": "buttons", "direction": "left", "x": 1, "y": y, "xanchor": "right",
-        "yanchor": "bottom", "pad": {"b": 4}, "font": {"size": 11}, "showactive": True,
+        "type": "buttons",
+        "direction": "left",
+        "x": 1,
+        "y": y,
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "pad": {"b": 4},
+        "font": {"size": 11},
+        "showactive": True,
         "active": 1 if log else 0,
         "buttons": [
-            {"label": "linear", "method": "relayout",
-             "args": [{f"{axis}.type": "linear", f"{axis}.dtick": None}]},
-            {"label": "log", "method": "relayout",  # a tick per power of ten, not 2 and 5 too
-             "args": [{f"{axis}.type": "log", f"{axis}.dtick": 1}]},
+            {
+                "label": "linear",
+                "method": "relayout",
+                "args": [{f"{axis}.type": "linear", f"{axis}.dtick": None}],
+            },
+            {
+                "label": "log",
+                "method": "relayout",  # a tick per power of ten, not 2 and 5 too
+                "args": [{f"{axis}.type": "log", f"{axis}.dtick": 1}],
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def per_period(periods: list[Span], value: dict[str, float]) -> tuple[list[float | None], ...]:

@@ -9,20 +9,18 @@ from loadtests.chartkit import (
     BLUE,
     MUTED,
     ORANGE,
-    PERCENTILES,
-    PERIOD_COLOURS,
     RED,
     TEAL,
     Chart,
     base_layout,
-    label,
     mark_periods,
     per_period,
     scale_buttons,
     spans,
 )
 from loadtests.hopcharts import hop_charts
-from loadtests.reportmodel import CapacityResult, PhaseReport, RunReport
+from loadtests.periodcharts import flow_latency, outcomes
+from loadtests.reportmodel import CapacityResult, RunReport
 
 
 def over_time(report: RunReport) -> Chart:
@@ -30,18 +28,39 @@ def over_time(report: RunReport) -> Chart:
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     timeline, periods = report.timeline, spans(report.timeline)
     seconds = [s.t for s in timeline]
-    fig.add_scatter(x=seconds, y=[s.answered for s in timeline], name="answered/s", row=1, col=1,
-                    line={"color": BLUE, "width": 1.6, "simplify": False},
-                    hovertemplate="%{y:,} answered")  # fmt: skip
+    fig.add_scatter(
+        x=seconds,
+        y=[s.answered for s in timeline],
+        name="answered/s",
+        row=1,
+        col=1,
+        line={"color": BLUE, "width": 1.6, "simplify": False},
+        hovertemplate="%{y:,} answered",
+    )
     targets = {p.name: p.target_rate_per_s for p in report.phases}
     x, y = per_period(periods, targets)
-    fig.add_scatter(x=x, y=y, name="target rate", row=1, col=1, hovertemplate="target %{y:,.1f}/s",
-                    mode="lines", line={"color": MUTED, "dash": "dash", "width": 1.4})  # fmt: skip
+    fig.add_scatter(
+        x=x,
+        y=y,
+        name="target rate",
+        row=1,
+        col=1,
+        hovertemplate="target %{y:,.1f}/s",
+        mode="lines",
+        line={"color": MUTED, "dash": "dash", "width": 1.4},
+    )
     for pct, colour in (("p50", TEAL), ("p99", ORANGE)):
         values = [getattr(s.latency_ms, pct) if s.answered else None for s in timeline]
-        fig.add_scatter(x=seconds, y=values, name=f"{pct} ms", row=2, col=1, connectgaps=False,
-                        line={"color": colour, "width": 1.6, "simplify": False},
-                        hovertemplate=f"{pct} %{{y:,.1f}} ms")  # fmt: skip
+        fig.add_scatter(
+            x=seconds,
+            y=values,
+            name=f"{pct} ms",
+            row=2,
+            col=1,
+            connectgaps=False,
+            line={"color": colour, "width": 1.6, "simplify": False},
+            hovertemplate=f"{pct} %{{y:,.1f}} ms",
+        )
     slo: dict[str, float] = {}
     for check in report.slo.checks:
         if check.percentile == "p99" and check.period is not None:
@@ -51,85 +70,62 @@ def over_time(report: RunReport) -> Chart:
         # A target far above what was measured would flatten the lines; it starts hidden then.
         peak = max((s.latency_ms.p99 for s in timeline), default=0.0)
         shown = peak >= min(slo.values()) / 3
-        fig.add_scatter(x=x, y=y, name="p99 SLO", row=2, col=1, hovertemplate="SLO %{y:,.0f} ms",
-                        mode="lines", line={"color": RED, "dash": "dash", "width": 1.4},
-                        visible=True if shown else "legendonly")  # fmt: skip
+        fig.add_scatter(
+            x=x,
+            y=y,
+            name="p99 SLO",
+            row=2,
+            col=1,
+            hovertemplate="SLO %{y:,.0f} ms",
+            mode="lines",
+            line={"color": RED, "dash": "dash", "width": 1.4},
+            visible=True if shown else "legendonly",
+        )
     base_layout(fig, 560)
     mark_periods(fig, report, periods)
     fig.update_xaxes(title_text="seconds into the run", row=2, col=1)
     fig.update_yaxes(title_text="answered / s", row=1, col=1)
     fig.update_yaxes(title_text="latency ms", row=2, col=1)
     fig.update_layout(updatemenus=[scale_buttons("yaxis2", y=0.46)])
-    note = ("Drag to zoom (both panels follow), double-click to reset, click a legend entry to "
-            "hide it. Latency counts from the intended send time.")  # fmt: skip
+    note = (
+        "Drag to zoom (both panels follow), double-click to reset, click a legend entry to "
+        "hide it. Latency counts from the intended send time."
+    )
     return Chart("chart-over-time", "Throughput and latency over time", note, fig, 560)
-
-
-def flow_latency(report: RunReport) -> Chart:
-    """p50/p95/p99 per flow, grouped by period, with each flow's p99 SLO as a tick."""
-    rows = [(p.name, f, lat) for p in report.phases for f, lat in p.flow_latency_ms.items()]
-    x = [[label(n) for n, _, _ in rows], [label(f) for _, f, _ in rows]]
-    fig = go.Figure()
-    for pct, colour in PERCENTILES.items():
-        fig.add_bar(x=x, y=[getattr(lat, pct) for _, _, lat in rows], name=pct,
-                    marker_color=colour, hovertemplate=f"{pct} %{{y:,.1f}} ms")  # fmt: skip
-    targets = {(c.period, c.flow): c.target for c in report.slo.checks if c.percentile == "p99"}
-    ticks = [targets.get((n, f)) for n, f, _ in rows]
-    if any(t is not None for t in ticks):
-        fig.add_scatter(x=x, y=ticks, name="p99 SLO", mode="markers", hovertemplate="SLO %{y} ms",
-                        marker={"symbol": "line-ew-open", "size": 34, "color": RED,
-                                "line": {"width": 2.5, "color": RED}})  # fmt: skip
-    base_layout(fig, 380)
-    fig.update_layout(barmode="group", bargap=0.25, yaxis_title="latency ms")
-    note = "Per period and flow, from each flow's own histogram; the red tick is its p99 target."
-    return Chart("chart-flow-latency", "Latency per flow", note, fig)
-
-
-def outcome_counts(p: PhaseReport) -> dict[str, int]:
-    return {**p.outcomes, "timed out": p.timed_out, "dead-lettered": p.dead_lettered,
-            "lost": p.lost}  # fmt: skip
-
-
-def outcomes(report: RunReport) -> Chart:
-    """What became of the requests sent, per outcome, one bar per period on a log scale."""
-    counts = [outcome_counts(p) for p in report.phases]
-    kinds = [
-        k for k in dict.fromkeys(k for c in counts for k in c) if any(c.get(k) for c in counts)
-    ]
-    fig = go.Figure()
-    for i, (p, c) in enumerate(zip(report.phases, counts, strict=True)):
-        values = [c.get(k, 0) for k in kinds]
-        fig.add_bar(x=[label(k) for k in kinds], y=values, name=label(p.name),
-                    customdata=[v / max(p.sent, 1) for v in values],
-                    marker_color=PERIOD_COLOURS[i % len(PERIOD_COLOURS)],
-                    hovertemplate="%{y:,} (%{customdata:.2%} of sent)")  # fmt: skip
-    base_layout(fig, 380)
-    axis = {"title": "requests", "type": "log", "dtick": 1}
-    fig.update_layout(barmode="group", bargap=0.3, yaxis=axis,
-                      updatemenus=[scale_buttons("yaxis", log=True)])  # fmt: skip
-    note = ("Every request sent ends in one of these; a log scale so that rare outcomes show. "
-            "Click a period in the legend to hide it.")  # fmt: skip
-    return Chart("chart-outcomes", "Outcomes per period", note, fig)
 
 
 def capacity(result: CapacityResult) -> Chart:
     """p99 against the offered rate, failing steps in red, the knee marked."""
     steps = sorted(result.steps, key=lambda s: s.rate)
     fig = go.Figure()
-    fig.add_scatter(x=[s.rate for s in steps], y=[s.p99_ms for s in steps], name="p99 at a rate",
-                    mode="lines+markers", line={"color": ORANGE},
-                    hovertemplate="p99 %{y:,.1f} ms")  # fmt: skip
+    fig.add_scatter(
+        x=[s.rate for s in steps],
+        y=[s.p99_ms for s in steps],
+        name="p99 at a rate",
+        mode="lines+markers",
+        line={"color": ORANGE},
+        hovertemplate="p99 %{y:,.1f} ms",
+    )
     failed = [s for s in steps if not s.passed]
     if failed:
-        fig.add_scatter(x=[s.rate for s in failed], y=[s.p99_ms for s in failed], mode="markers",
-                        name="SLOs fail", marker={"color": RED, "size": 11, "symbol": "x"},
-                        hovertemplate="fails at %{x:,.0f}/s")  # fmt: skip
+        fig.add_scatter(
+            x=[s.rate for s in failed],
+            y=[s.p99_ms for s in failed],
+            mode="markers",
+            name="SLOs fail",
+            marker={"color": RED, "size": 11, "symbol": "x"},
+            hovertemplate="fails at %{x:,.0f}/s",
+        )
     if result.knee is not None:
-        fig.add_vline(x=result.knee, line={"color": TEAL, "dash": "dash"},
-                      annotation_text=f"knee {result.knee:,.0f}/s")  # fmt: skip
+        fig.add_vline(
+            x=result.knee,
+            line={"color": TEAL, "dash": "dash"},
+            annotation_text=f"knee {result.knee:,.0f}/s",
+        )
     base_layout(fig, 380)
-    fig.update_layout(hovermode="closest", xaxis_title="offered rate (requests / s)",
-                      yaxis_title="p99 ms")  # fmt: skip
+    fig.update_layout(
+        hovermode="closest", xaxis_title="offered rate (requests / s)", yaxis_title="p99 ms"
+    )
     note = "Each point is one step of the search; the knee is the highest rate whose SLOs hold."
     return Chart("chart-capacity", "p99 latency against offered rate", note, fig)
 

@@ -12,7 +12,8 @@ from loadtests.capacity import Search, search
 from loadtests.compareview import write_compare_html
 from loadtests.comparewords import summarize
 from loadtests.reportmodel import CompareReport, DesignResult, Paths
-from loadtests.run import execute, prepare
+from loadtests.run import execute
+from loadtests.runplan import prepare
 from services.shared.design import DesignError, load_design
 from services.shared.settings import Settings
 
@@ -29,9 +30,13 @@ def _check_designs(paths: list[Path]) -> None:
 
 
 async def compare(
-    scenario_path: Path, design_paths: list[Path], runs_dir: Path, settings: Settings,
-    console: Console, how: Search | None = None,
-) -> CompareReport:  # fmt: skip
+    scenario_path: Path,
+    design_paths: list[Path],
+    runs_dir: Path,
+    settings: Settings,
+    console: Console,
+    how: Search | None = None,
+) -> CompareReport:
     """Play the scenario on each design in turn, each on its own fresh platform."""
     plan = prepare(scenario_path)
     _check_designs(design_paths)
@@ -42,18 +47,29 @@ async def compare(
     for path in design_paths:
         name = load_design(path).name
         console.print(f"[bold]design {name}[/]: playing {plan.scenario.name}")
-        run = await execute(scenario_path, out, settings, console, live=False, design_path=path,
-                            run_id=f"{compare_id}-{name}")  # fmt: skip
+        run = await execute(
+            scenario_path,
+            out,
+            settings,
+            console,
+            live=False,
+            design_path=path,
+            run_id=f"{compare_id}-{name}",
+        )
         knee = None
         if how is not None:
             console.print(f"[bold]design {name}[/]: searching its knee")
             knee = (await search(plan, settings, out, console, how, path)).capacity
         results.append(DesignResult(design=name, run=run, capacity=knee))
     report = CompareReport(
-        compare_id=compare_id, scenario=plan.scenario.name, scenario_file=str(scenario_path),
-        seed=results[0].run.seed or 0, started_at=started, results=results,
+        compare_id=compare_id,
+        scenario=plan.scenario.name,
+        scenario_file=str(scenario_path),
+        seed=results[0].run.seed or 0,
+        started_at=started,
+        results=results,
         summary=summarize(results),
-    )  # fmt: skip
+    )
     report.paths = Paths(json_path=str(out / "compare.json"), html_path=str(out / "compare.html"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(

@@ -19,10 +19,17 @@ def over_time(report: CompareReport, what: str) -> Chart:
     fig = go.Figure()
     for i, r in enumerate(report.results):
         line = r.run.timeline
-        ys = [(s.latency_ms.p99 if s.answered else None) if what == "p99" else s.answered
-              for s in line]  # fmt: skip
-        fig.add_scatter(x=[s.t for s in line], y=ys, name=label(r.design), connectgaps=False,
-                        line={"color": _colour(i), "width": 1.6, "simplify": False})  # fmt: skip
+        ys = [
+            (s.latency_ms.p99 if s.answered else None) if what == "p99" else s.answered
+            for s in line
+        ]
+        fig.add_scatter(
+            x=[s.t for s in line],
+            y=ys,
+            name=label(r.design),
+            connectgaps=False,
+            line={"color": _colour(i), "width": 1.6, "simplify": False},
+        )
     base_layout(fig, 380)
     fig.update_xaxes(title_text="seconds into the run")
     if what == "p99":
@@ -41,8 +48,13 @@ def cpu(report: CompareReport) -> Chart:
     names = [label(r.design) for r in report.results]
     for i, part in enumerate(parts):
         values = [_cpu_of(r, part) for r in report.results]
-        fig.add_bar(x=names, y=values, name=label(part), marker_color=_colour(i),
-                    hovertemplate=f"{label(part)} %{{y:.3f}} ms")  # fmt: skip
+        fig.add_bar(
+            x=names,
+            y=values,
+            name=label(part),
+            marker_color=_colour(i),
+            hovertemplate=f"{label(part)} %{{y:.3f}} ms",
+        )
     base_layout(fig, 360)
     fig.update_layout(barmode="stack", hovermode="closest")
     fig.update_yaxes(title_text="CPU ms per transaction")
@@ -59,12 +71,17 @@ def _cpu_of(r: DesignResult, part: str) -> float | None:
 def registry_load(report: CompareReport) -> Chart:
     """What the registry itself counted answering, by flow: the load a design puts on it."""
     fig = go.Figure()
-    flows = sorted({f for r in report.results for p in r.run.phases
-                    for f in (p.registry_transactions or {})})  # fmt: skip
+    flows = sorted(
+        {f for r in report.results for p in r.run.phases for f in (p.registry_transactions or {})}
+    )
     names = [label(r.design) for r in report.results]
     for i, flow in enumerate(flows):
-        fig.add_bar(x=names, y=[r.registry_answers(flow) for r in report.results],
-                    name=label(flow), marker_color=_colour(i))  # fmt: skip
+        fig.add_bar(
+            x=names,
+            y=[r.registry_answers(flow) for r in report.results],
+            name=label(flow),
+            marker_color=_colour(i),
+        )
     base_layout(fig, 360)
     fig.update_layout(barmode="group", hovermode="closest")
     fig.update_yaxes(title_text="transactions the registry answered")

@@ -16,8 +16,10 @@ __all__ = ["render_compare", "write_compare_html"]
 
 def knobs(report: CompareReport) -> list[tuple[str, list[str], bool]]:
     """Every design setting as (name, value per design, differs): the knobs side by side."""
-    flat = [_flatten(r.run.design.settings.model_dump(mode="json")) if r.run.design else {}
-            for r in report.results]  # fmt: skip
+    flat = [
+        _flatten(r.run.design.settings.model_dump(mode="json")) if r.run.design else {}
+        for r in report.results
+    ]
     names = sorted({k for f in flat for k in f} - {"name", "description", "question"})
     rows = []
     for name in names:
@@ -43,10 +45,18 @@ def render_compare(report: CompareReport, here: Path) -> str:
         r.design: os.path.relpath(r.run.paths.html_path, here) if r.run.paths else ""
         for r in report.results
     }
-    return environment().get_template("compare.html.j2").render(
-        report=report, charts=found, drawn=drawn, plotly_js=plotly_js(), knobs=knobs(report),
-        links=links,
-    )  # fmt: skip
+    return (
+        environment()
+        .get_template("compare.html.j2")
+        .render(
+            report=report,
+            charts=found,
+            drawn=drawn,
+            plotly_js=plotly_js(),
+            knobs=knobs(report),
+            links=links,
+        )
+    )
 
 
 def write_compare_html(out: Path, report: CompareReport) -> Path:

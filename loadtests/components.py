@@ -98,9 +98,14 @@ def _service(member: Member, bootstrap: str, topology: Path, secured: bool) -> C
         env["NDX_AGENCIES"] = agencies_of(member.name, os.environ["NDX_AGENCIES"])
     port = member.metrics_port
     return Component(
-        member.name, "service", port, lambda: [sys.executable, "-m", member.module],
-        (port,), (f"http://127.0.0.1:{port}/metrics",), env,
-    )  # fmt: skip
+        member.name,
+        "service",
+        port,
+        lambda: [sys.executable, "-m", member.module],
+        (port,),
+        (f"http://127.0.0.1:{port}/metrics",),
+        env,
+    )
 
 
 def broker() -> LocalBroker:
@@ -120,12 +125,23 @@ def components(bootstrap: str | None, topology: Path) -> list[Component]:
         out.append(Component("broker", "broker", BROKER_PORT, local.command, ports, urls))
     out += [_service(m, bootstrap, topology, secured) for m in MEMBERS]
     if (binary := shutil.which("prometheus")) is not None:
-        cmd = [binary, f"--config.file={PROMETHEUS_CONFIG}",
-               f"--storage.tsdb.path={STATE / 'prometheus-data'}",
-               f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
-               f"--web.console.templates={CONSOLES}",
-               f"--web.console.libraries={CONSOLE_LIBRARIES}"]  # fmt: skip
+        cmd = [
+            binary,
+            f"--config.file={PROMETHEUS_CONFIG}",
+            f"--storage.tsdb.path={STATE / 'prometheus-data'}",
+            f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+            f"--web.console.templates={CONSOLES}",
+            f"--web.console.libraries={CONSOLE_LIBRARIES}",
+        ]
         url = f"http://127.0.0.1:{PROMETHEUS_PORT}"
-        out.append(Component("prometheus", "prometheus", PROMETHEUS_PORT, lambda: cmd,
-                             (PROMETHEUS_PORT,), (url, url + CONSOLE_PAGE)))  # fmt: skip
+        out.append(
+            Component(
+                "prometheus",
+                "prometheus",
+                PROMETHEUS_PORT,
+                lambda: cmd,
+                (PROMETHEUS_PORT,),
+                (url, url + CONSOLE_PAGE),
+            )
+        )
     return out

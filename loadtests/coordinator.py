@@ -9,18 +9,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from loadtests.agencies import PlayedAgency
-from loadtests.driver import PeriodHook, StartHook
+from loadtests.gather import gather
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
-from loadtests.ledgerwire import add, add_seconds
 from loadtests.membership import Membership
+from loadtests.periodloop import PeriodHook, StartHook, play_periods
 from loadtests.results import Results, WorkerState
-from loadtests.scenario import Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Period
 from loadtests.schedule import Scheduler
-from loadtests.serviceproc import StackError
 from loadtests.sharebus import write_shares
 from loadtests.spawn import LocalWorkers
 from loadtests.timeline import Timeline
+from loadtests.workermerge import live_ledger, merge_done, merge_period
 from loadtests.workplan import Command, WorkPlan, insist, split, worker_client, workers_group
 from services.shared import metrics
 from services.shared.kafka import KafkaTransport
@@ -28,8 +29,6 @@ from services.shared.runconfig import RunConfig
 from services.shared.topics import WORK_PLANS
 
 log = logging.getLogger("ndx.coordinator")
-JOIN_LIMIT_S = 120.0  # workers to join and hold every share (processes start on busy machines)
-READY_LIMIT_S = 120.0  # claimed workers to start their agencies' clients
 START_LEAD_S = 2.0  # a period starts this long after its command: every worker hears it first
 END_LIMIT_S = 30.0
 
@@ -38,21 +37,32 @@ class Coordinator:
     """Plays a scenario through worker processes; presents what a Driver does to the run."""
 
     def __init__(
-        self, scenario: Scenario, agencies: Sequence[PlayedAgency], config: RunConfig,
-        control: KafkaTransport, workers: int, local: LocalWorkers | None,
+        self,
+        scenario: Scenario,
+        agencies: Sequence[PlayedAgency],
+        config: RunConfig,
+        control: KafkaTransport,
+        workers: int,
+        local: LocalWorkers | None,
         record_dir: Path | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.scenario, self.config, self.control, self.local = scenario, config, control, local
         self.run_id = config.run_id
         self.shares = split(agencies, workers)
-        self.plan = WorkPlan(run_id=self.run_id, config=config, scenario=scenario,
-                             agencies=list(agencies), shares=self.shares,
-                             announced_at=time.time(),
-                             record_dir=str(record_dir or ""))  # fmt: skip
+        self.plan = WorkPlan(
+            run_id=self.run_id,
+            config=config,
+            scenario=scenario,
+            agencies=list(agencies),
+            shares=self.shares,
+            announced_at=time.time(),
+            record_dir=str(record_dir or ""),
+        )
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.results = Results(control, self.run_id)
-        self.members = Membership(control.bootstrap, control.security, workers_group(self.run_id),
-                                  control.connect_timeout)  # fmt: skip
+        self.members = Membership(
+            control.bootstrap, control.security, workers_group(self.run_id), control.connect_timeout
+        )
         self.out = control.producer("ndxsim.coordinator")
         self.timeline = Timeline()
         self.hops = HopLedger()  # the workers' hop ledgers, added
@@ -83,28 +93,9 @@ class Coordinator:
         await write_shares(c.bootstrap, c.tuning, c.security, self.run_id, len(self.shares))
         if self.local is not None:
             self.local.start()
-        everyone = set(range(len(self.shares)))
-        wanted = len(self.shares)  # one share each, wherever the workers run
-        joined = await self.results.until(lambda: self._held(everyone, wanted), JOIN_LIMIT_S)
-        if not joined and not self._held(everyone, 1):
-            raise StackError(
-                f"run {self.run_id}: no workers held every share within {JOIN_LIMIT_S:.0f}s "
-                "(a local worker's own log is logs/worker-<n>.log in the run's folder)"
-            )
-        members = set(self.results.workers)
-        await self._command("claim")
-        await self.results.until(lambda: all(self.results.workers[m].claimed is not None
-                                             or self._dead(self.results.workers[m])
-                                             for m in members), READY_LIMIT_S)  # fmt: skip
-        claimed = {s for w in self.workers for s in w.claimed or []}
-        self.unclaimed = sorted(everyone - claimed)
-        if not claimed:
-            raise StackError(f"run {self.run_id}: no worker claimed a share")
-
-    def _held(self, everyone: set[int], wanted: int) -> bool:
-        holding = [w.held for w in self.results.workers.values() if w.held and not w.dead]
-        flat = [s for h in holding for s in h]
-        return len(holding) >= wanted and set(flat) == everyone and len(flat) == len(everyone)
+        self.unclaimed = await gather(
+            self.results, len(self.shares), self.run_id, lambda: self._command("claim"), self._dead
+        )
 
     async def _say(self, message: WorkPlan | Command) -> None:
         data = message.model_dump_json().encode()
@@ -133,16 +124,9 @@ class Coordinator:
     async def play(
         self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
     ) -> list[PhaseLedger]:
-        for index, period in self.scheduler.periods():
-            if index == 0:
-                continue
-            if on_period_start is not None:
-                on_period_start(period.name)
-            ledger = await self._play_period(index, period)
-            self.phases.append(ledger)
-            if on_period_end is not None:
-                await on_period_end(ledger)
-        return self.phases
+        return await play_periods(
+            self.scheduler.periods(), self._play_period, self.phases, on_period_end, on_period_start
+        )
 
     async def _play_period(self, index: int, period: Period) -> PhaseLedger:
         self.current_index = index
@@ -151,20 +135,12 @@ class Coordinator:
         gauge = metrics.SCENARIO_PERIOD.labels(self.scenario.name, period.name)
         gauge.set(index > 0)  # the driver's /metrics says which period plays (rules join on it)
         await self._command("start", period=index, at=time.time() + START_LEAD_S)
-        await self.results.until(lambda: all(index in w.periods or self._dead(w)
-                                             for w in playing))  # fmt: skip
-        ledger = PhaseLedger(period.name, self.scenario.rate(period),
-                             online_target=period.online_share)  # fmt: skip
+        await self.results.until(lambda: all(index in w.periods or self._dead(w) for w in playing))
+        ledger = PhaseLedger(
+            period.name, self.scenario.rate(period), online_target=period.online_share
+        )
         ledger.target_rate = self.scheduler.plan(period, index, ()).planned / period.duration_s
-        for w in playing:
-            if index in w.periods:
-                add(ledger, w.periods[index])
-            elif w.progress is not None and w.progress.period == index:
-                p = w.progress  # died mid-period: what it sent so far, answered or not
-                ledger.sent, ledger.answered = ledger.sent + p.sent, ledger.answered + p.answered
-                ledger.timed_out, ledger.incorrect = ledger.timed_out + p.timed_out, \
-                    ledger.incorrect + p.incorrect  # fmt: skip
-                ledger.late_sends += p.late_sends
+        merge_period(ledger, index, playing)
         ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
         gauge.set(0)
         self.current_index = -1
@@ -175,14 +151,7 @@ class Coordinator:
         seen = [x for x in (self.warmup, *self.phases) if x is not None]
         if self.current_index >= 0:
             name, rate = self.played[-1][1].name, self.scenario.rate(self.played[-1][1])
-            now = PhaseLedger(name, rate)
-            for w in self.workers:
-                p = w.progress
-                if p is not None and p.period == self.current_index:
-                    now.sent, now.answered = now.sent + p.sent, now.answered + p.answered
-                    now.timed_out += p.timed_out
-                    now.incorrect, now.late_sends = now.incorrect + p.incorrect, \
-                        now.late_sends + p.late_sends  # fmt: skip
+            now = live_ledger(name, rate, self.current_index, self.workers)
             seen.append(now)
         return seen
 
@@ -199,13 +168,10 @@ class Coordinator:
         try:
             await self._command("end")
             live = [w for w in self.workers if not self._dead(w)]
-            await self.results.until(lambda: all(w.done is not None or self._dead(w)
-                                                 for w in live), END_LIMIT_S)  # fmt: skip
-            for w in self.workers:
-                if w.done is not None:
-                    add_seconds(self.timeline, w.done.timeline)
-                    if w.done.hops is not None:
-                        self.hops.merge(HopLedger.decode(w.done.hops))
+            await self.results.until(
+                lambda: all(w.done is not None or self._dead(w) for w in live), END_LIMIT_S
+            )
+            merge_done(self.timeline, self.hops, self.workers)
         finally:
             await self.results.stop()
             await self.out.stop()

@@ -98,5 +98,9 @@ class CpuMeter:
             for c in sorted(b)
         ]
         total = sum(p.ms_per_transaction for p in parts)
-        return CpuReport(parts=parts, total_ms_per_transaction=round(total, 4),
-                         window_s=round(wall, 2), cpus=psutil.cpu_count() or 1)  # fmt: skip
+        return CpuReport(
+            parts=parts,
+            total_ms_per_transaction=round(total, 4),
+            window_s=round(wall, 2),
+            cpus=psutil.cpu_count() or 1,
+        )

@@ -7,14 +7,16 @@ import asyncio
 import random
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from loadtests.agencies import PlayedAgency
 from loadtests.cached import replicas_for
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
+from loadtests.periodloop import PeriodHook, StartHook, play_periods
 from loadtests.players import PLAYERS, Stage
-from loadtests.scenario import Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Period
 from loadtests.schedule import Arrival, PeriodPlan, Scheduler
 from loadtests.timeline import Timeline
 from loadtests.watchers import ChangeWatch, Subscribers
@@ -30,9 +32,7 @@ from services.shared.transport import Transport
 
 YIELD_EVERY = 64
 
-PeriodHook = Callable[[PhaseLedger], Awaitable[None]]
 Transports = Callable[[str], Transport]  # the clients of one principal (an agency, the driver)
-StartHook = Callable[[str], None]
 
 
 def owner_of(citizen_id: str, shares: int) -> int:
@@ -45,10 +45,16 @@ class Driver:
     """Plays a scenario's periods (or one share of them) through real agency clients."""
 
     def __init__(
-        self, scenario: Scenario, agencies: Sequence[PlayedAgency], transports: Transports,
-        codec: Codec, population: Population, config: RunConfig,
-        mine: Collection[str] | None = None, shares: tuple[Collection[int], int] = ((0,), 1),
-    ) -> None:  # fmt: skip
+        self,
+        scenario: Scenario,
+        agencies: Sequence[PlayedAgency],
+        transports: Transports,
+        codec: Codec,
+        population: Population,
+        config: RunConfig,
+        mine: Collection[str] | None = None,
+        shares: tuple[Collection[int], int] = ((0,), 1),
+    ) -> None:
         self.scenario, self.run_id = scenario, config.run_id
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.mine = None if mine is None else frozenset(mine)
@@ -143,16 +149,9 @@ class Driver:
         self, on_period_end: PeriodHook | None = None, on_period_start: StartHook | None = None
     ) -> list[PhaseLedger]:
         self.start_clock()
-        for index, period in self.scheduler.periods():
-            if index == 0:
-                continue
-            if on_period_start is not None:
-                on_period_start(period.name)
-            ledger = await self.play_period(index, period)
-            self.phases.append(ledger)
-            if on_period_end is not None:
-                await on_period_end(ledger)
-        return self.phases
+        return await play_periods(
+            self.scheduler.periods(), self.play_period, self.phases, on_period_end, on_period_start
+        )
 
     async def play_period(
         self, index: int, period: Period, start: float | None = None

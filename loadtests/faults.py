@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from loadtests.reportmodel import FaultRecord
+from loadtests.reportmodel import FaultRecord, RogueAttempt
 from loadtests.rogue import Rogue
-from loadtests.scenario import Fault, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Fault
 from loadtests.stack import RunStack
 from services.shared.codec import Catalogue, Codec
 from services.shared.topics import VERIFY
@@ -40,46 +41,61 @@ class FaultRunner:
     async def _run(self, fault: Fault, period: str) -> None:
         await asyncio.sleep(fault.at_s)
         started = time.monotonic()
-        detail = await self._act(fault)
-        recovered = round(time.monotonic() - started, 2)
-        self.log.append(FaultRecord(action=fault.action, period=period, at_s=fault.at_s,
-                                    recovered_s=recovered, **detail))  # fmt: skip
+        record = FaultRecord(action=fault.action, period=period, at_s=fault.at_s, recovered_s=0.0)
+        await self._act(fault, record)
+        record.recovered_s = round(time.monotonic() - started, 2)
+        self.log.append(record)
 
-    async def _act(self, fault: Fault) -> dict[str, Any]:
+    async def _act(self, fault: Fault, record: FaultRecord) -> None:
+        """Carry the fault out, noting on its record what it did."""
         name = f"registry-{fault.instance}"
         if fault.action in ("kill_registry", "stop_registry"):
             kill = fault.action == "kill_registry"
             await asyncio.to_thread(self.stack.restart_service, name, kill, fault.down_s)
-            return {"instance": name}
-        if fault.action in ("restart_broker", "kill_broker"):
+            record.instance = name
+        elif fault.action in ("restart_broker", "kill_broker"):
             kill = fault.action == "kill_broker"
-            outage = await asyncio.to_thread(self.stack.restart_broker, fault.down_s, fault.node,
-                                             kill)  # fmt: skip
-            return {"outage": outage, "node": fault.node}
-        if fault.action == "slow_agency":
+            record.outage = await asyncio.to_thread(
+                self.stack.restart_broker, fault.down_s, fault.node, kill
+            )
+            record.node = fault.node
+        elif fault.action == "slow_agency":
             assert self.driver is not None and fault.agency is not None
             await self.driver.pause_agency(fault.agency)  # the worker playing it pauses it
             await asyncio.sleep(fault.for_s)
             await self.driver.resume_agency(fault.agency)
-            return {"agency": fault.agency, "for_s": fault.for_s}
-        if fault.action == "rogue_agency":
+            record.agency, record.for_s = fault.agency, fault.for_s
+        elif fault.action == "rogue_agency":
             assert fault.agency is not None and fault.victim is not None
-            return await self._rogue(fault.agency, fault.victim)
-        if fault.action == "poison":
+            record.agency, record.victim = fault.agency, fault.victim
+            record.attempts = await self._rogue(fault.agency, fault.victim)
+        elif fault.action == "poison":
             await self._poison(fault.count)
-            return {"count": fault.count, "topic": VERIFY.name}
-        pins = {"NDX_SCHEMA_PINS": f"VerificationAnswered={fault.writer_version}"}
+            record.count, record.topic = fault.count, VERIFY.name
+        else:
+            record.writer_version = fault.writer_version
+            record.rolled = await self._roll_schema(fault.writer_version)
+
+    async def _roll_schema(self, writer_version: int) -> list[str]:
+        """Restart every registry instance writing VerificationAnswered at `writer_version`."""
+        pins = {"NDX_SCHEMA_PINS": f"VerificationAnswered={writer_version}"}
         rolled = []
         for svc in [s for s in self.stack.services if s.name.startswith("registry-")]:
             await asyncio.to_thread(self.stack.restart_service, svc.name, False, 0.0, pins)
             rolled.append(svc.name)
-        return {"writer_version": fault.writer_version, "rolled": rolled}
+        return rolled
 
-    async def _rogue(self, agency: str, victim: str) -> dict[str, Any]:
+    async def _rogue(self, agency: str, victim: str) -> list[RogueAttempt]:
         """Forbidden attempts on a secured run; each one denied keeps the run's ledger intact."""
-        rogue = Rogue(agency, victim, self.stack.bootstrap or "", self.stack.security(agency),
-                      Codec(Catalogue()), self.stack.ports("registry"))  # fmt: skip
-        return {"agency": agency, "victim": victim, "attempts": await rogue.attempt_all()}
+        rogue = Rogue(
+            agency,
+            victim,
+            self.stack.bootstrap or "",
+            self.stack.security(agency),
+            Codec(Catalogue()),
+            self.stack.ports("registry"),
+        )
+        return await rogue.attempt_all()
 
     async def _poison(self, count: int) -> None:
         producer = self.transport.producer("fault.poison")

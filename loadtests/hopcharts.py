@@ -19,14 +19,22 @@ def hop_breakdown(hops: HopsReport) -> Chart:
     names = [link.name for link in links]
     fig = go.Figure()
     for hop in hops.hops:
-        fig.add_bar(y=names, x=[link.hops_ms[hop].p99 if hop in link.hops_ms else 0.0
-                                for link in links],
-                    name=hop, orientation="h", marker_color=HOP_COLOURS.get(hop, MUTED),
-                    hovertemplate=f"%{{y}}<br>{hop} p99 %{{x:,.1f}} ms<extra></extra>")  # fmt: skip
+        fig.add_bar(
+            y=names,
+            x=[link.hops_ms[hop].p99 if hop in link.hops_ms else 0.0 for link in links],
+            name=hop,
+            orientation="h",
+            marker_color=HOP_COLOURS.get(hop, MUTED),
+            hovertemplate=f"%{{y}}<br>{hop} p99 %{{x:,.1f}} ms<extra></extra>",
+        )
     height = max(260, 28 * len(links) + 120)
     base_layout(fig, height)
-    fig.update_layout(barmode="stack", xaxis_title="p99 of each hop, ms", hovermode="closest",
-                      yaxis={"autorange": "reversed"})  # fmt: skip
+    fig.update_layout(
+        barmode="stack",
+        xaxis_title="p99 of each hop, ms",
+        hovermode="closest",
+        yaxis={"autorange": "reversed"},
+    )
     note = (
         "Slowest links first. Each bar stacks a link's hop p99s (percentiles do not add up; the "
         "table has the figures): generator "
@@ -40,15 +48,24 @@ def link_heatmap(hops: HopsReport) -> Chart:
     """Agencies × time, colour = end-to-end p99: one province or all of them?"""
     assert hops.heatmap is not None
     heat = hops.heatmap
-    fig = go.Figure(go.Heatmap(
-        z=heat.p99_ms, x=heat.starts_s, y=heat.agencies, colorscale="YlOrRd",
-        colorbar={"title": "p99 ms"}, hoverongaps=False,
-        hovertemplate="%{y}<br>from %{x} s<br>p99 %{z:,.1f} ms<extra></extra>",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=heat.p99_ms,
+            x=heat.starts_s,
+            y=heat.agencies,
+            colorscale="YlOrRd",
+            colorbar={"title": "p99 ms"},
+            hoverongaps=False,
+            hovertemplate="%{y}<br>from %{x} s<br>p99 %{z:,.1f} ms<extra></extra>",
+        )
+    )
     height = max(260, 22 * len(heat.agencies) + 120)
     base_layout(fig, height)
-    fig.update_layout(xaxis_title=f"seconds into the run ({heat.bucket_s:g} s buckets)",
-                      hovermode="closest", yaxis={"autorange": "reversed"})  # fmt: skip
+    fig.update_layout(
+        xaxis_title=f"seconds into the run ({heat.bucket_s:g} s buckets)",
+        hovermode="closest",
+        yaxis={"autorange": "reversed"},
+    )
     note = "Each cell is one agency's end-to-end p99 over a few seconds; drag to zoom."
     return Chart("chart-link-heatmap", "p99 per agency over time", note, fig, height)
 

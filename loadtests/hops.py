@@ -60,8 +60,7 @@ class HopLedger:
             hist = hists[key] = _histogram()
         hist.record_value(LOWEST_US if us < LOWEST_US else min(HIGHEST_US, int(us)))
 
-    def record(self, agency: str, flow: str, phase: str, request: Request, result: Result
-               ) -> None:  # fmt: skip
+    def record(self, agency: str, flow: str, phase: str, request: Request, result: Result) -> None:
         """One finished transaction, answered or not."""
         if self.transactions is not None:
             self.transactions.add(agency, flow, phase, request, result)
@@ -75,8 +74,9 @@ class HopLedger:
             self.unstamped += 1
             return
         self.stamped += 1
-        for hop, us in zip(HOPS, (hops.generator_us, hops.request_us, hops.registry_us,
-                                  hops.reply_us), strict=True):  # fmt: skip
+        for hop, us in zip(
+            HOPS, (hops.generator_us, hops.request_us, hops.registry_us, hops.reply_us), strict=True
+        ):
             self._add("hop", (phase, agency, flow, hop), us)
         self._bound(result.stamps)
 
@@ -107,13 +107,19 @@ class HopLedger:
             family: [(list(key), hist.encode()) for key, hist in hists.items()]
             for family, hists in self.hists.items()
         }
-        return EncodedHops(hists, self.stamped, self.unstamped, self.offset_low,
-                           self.offset_high, self.bucket_s)  # fmt: skip
+        return EncodedHops(
+            hists, self.stamped, self.unstamped, self.offset_low, self.offset_high, self.bucket_s
+        )
 
     @classmethod
     def decode(cls, encoded: EncodedHops) -> HopLedger:
-        ledger = cls(encoded.bucket_s, stamped=encoded.stamped, unstamped=encoded.unstamped,
-                     offset_low=encoded.offset_low, offset_high=encoded.offset_high)  # fmt: skip
+        ledger = cls(
+            encoded.bucket_s,
+            stamped=encoded.stamped,
+            unstamped=encoded.unstamped,
+            offset_low=encoded.offset_low,
+            offset_high=encoded.offset_high,
+        )
         for family, items in encoded.hists.items():
             for key, blob in items:
                 hist = _histogram()
@@ -138,10 +144,15 @@ class HopLedger:
         for (phase, flow), hops in by_phase.items():
             phases.setdefault(phase, {})[flow] = hops
         links = [
-            LinkReport(agency=a, flow=f, count=hist.get_total_count(),
-                       latency_ms=latency_summary(hist), hops_ms=by_link.get((a, f), {}))
+            LinkReport(
+                agency=a,
+                flow=f,
+                count=hist.get_total_count(),
+                latency_ms=latency_summary(hist),
+                hops_ms=by_link.get((a, f), {}),
+            )
             for (a, f), hist in self.hists["link"].items()
-        ]  # fmt: skip
+        ]
         links.sort(key=lambda link: (-link.latency_ms.p99, link.agency, link.flow))
         bound = None
         if self.offset_low is not None and self.offset_high is not None:

@@ -111,6 +111,7 @@ class Keeper(threading.Thread):
             self.host.set_phase(c.name, phase)
             next_probe = time.monotonic() + PROBE_EVERY_S[was_ready]
             if not was_ready and time.monotonic() > give_up:
-                log.warning("%s not ready after %.0fs: killing pid %d", c.name, READY_WITHIN_S,
-                            proc.pid)  # fmt: skip
+                log.warning(
+                    "%s not ready after %.0fs: killing pid %d", c.name, READY_WITHIN_S, proc.pid
+                )
                 proc.kill()

@@ -50,18 +50,28 @@ class LedgerWire(BaseModel):
     @classmethod
     def of(cls, ledger: PhaseLedger, t0: float) -> LedgerWire:
         return cls(
-            name=ledger.name, target_rate=ledger.target_rate, online_target=ledger.online_target,
-            sent=ledger.sent, answered=ledger.answered, timed_out=ledger.timed_out,
-            dead_lettered=ledger.dead_lettered, incorrect=ledger.incorrect,
-            late_sends=ledger.late_sends, retries=ledger.retries,
-            late_answers=ledger.late_answers, change_deliveries=ledger.change_deliveries,
-            outcomes=dict(ledger.outcomes), flows=dict(ledger.flows),
-            agencies=dict(ledger.agencies), dossiers=dict(ledger.dossiers),
+            name=ledger.name,
+            target_rate=ledger.target_rate,
+            online_target=ledger.online_target,
+            sent=ledger.sent,
+            answered=ledger.answered,
+            timed_out=ledger.timed_out,
+            dead_lettered=ledger.dead_lettered,
+            incorrect=ledger.incorrect,
+            late_sends=ledger.late_sends,
+            retries=ledger.retries,
+            late_answers=ledger.late_answers,
+            change_deliveries=ledger.change_deliveries,
+            outcomes=dict(ledger.outcomes),
+            flows=dict(ledger.flows),
+            agencies=dict(ledger.agencies),
+            dossiers=dict(ledger.dossiers),
             latency=encode(ledger.latency),
             flow_latency={f: encode(h) for f, h in ledger.flow_latency.items()},
-            started=ledger.started - t0, ended=ledger.ended - t0,
+            started=ledger.started - t0,
+            ended=ledger.ended - t0,
             examples_incorrect=list(ledger.examples_incorrect),
-        )  # fmt: skip
+        )
 
     def ledger(self) -> PhaseLedger:
         out = PhaseLedger(self.name, self.target_rate, online_target=self.online_target)
@@ -72,8 +82,17 @@ class LedgerWire(BaseModel):
 
 def add(into: PhaseLedger, part: LedgerWire) -> None:
     """Adds one worker's period to the merged ledger: counts summed, histograms added."""
-    for name in ("sent", "answered", "timed_out", "dead_lettered", "incorrect", "late_sends",
-                 "retries", "late_answers", "change_deliveries"):  # fmt: skip
+    for name in (
+        "sent",
+        "answered",
+        "timed_out",
+        "dead_lettered",
+        "incorrect",
+        "late_sends",
+        "retries",
+        "late_answers",
+        "change_deliveries",
+    ):
         setattr(into, name, getattr(into, name) + getattr(part, name))
     into.outcomes.update(Counter(part.outcomes))
     into.flows.update(Counter(part.flows))

@@ -28,8 +28,10 @@ def generator_status(c: Coordinator) -> str:
     share = late / sent if sent else 0.0
     limit = "the generator limits" if cores >= FULL_CORE or share > LATE_LIMIT else "it keeps up"
     dead = sum(w.dead for w in c.workers)
-    return (f"{len(live)} worker(s){f', {dead} dead' if dead else ''}; busiest "
-            f"{busiest.name} {cores:.2f} cores; late sends {share:.1%}: {limit}")  # fmt: skip
+    return (
+        f"{len(live)} worker(s){f', {dead} dead' if dead else ''}; busiest "
+        f"{busiest.name} {cores:.2f} cores; late sends {share:.1%}: {limit}"
+    )
 
 
 class LiveView:

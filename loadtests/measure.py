@@ -106,8 +106,12 @@ class Meter:
         before, after = self.marks[index], self.marks[index + 1]
         dossiers = {c: v - before.dossiers.get(c, 0.0) for c, v in after.dossiers.items()}
         flows = {f: v - before.flows.get(f, 0.0) for f, v in after.flows.items()}
-        return Snapshot(after.transactions - before.transactions,
-                        after.dead_letters - before.dead_letters, dossiers, flows)  # fmt: skip
+        return Snapshot(
+            after.transactions - before.transactions,
+            after.dead_letters - before.dead_letters,
+            dossiers,
+            flows,
+        )
 
 
 def _share(online: float, counter: float) -> float | None:
@@ -154,9 +158,13 @@ def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> Me
         if period.baseline is None or period.growth is None:
             continue
         now, base = periods[period.name], periods[period.baseline]
-        growth.append(Growth(
-            period=period.name, baseline=period.baseline, target=period.growth,
-            measured=_ratio(now.measured_rate, base.measured_rate),
-            driver=_ratio(now.driver_rate, base.driver_rate),
-        ))  # fmt: skip
+        growth.append(
+            Growth(
+                period=period.name,
+                baseline=period.baseline,
+                target=period.growth,
+                measured=_ratio(now.measured_rate, base.measured_rate),
+                driver=_ratio(now.driver_rate, base.driver_rate),
+            )
+        )
     return Measured(periods, growth)

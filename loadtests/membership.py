@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import BaseModel
 
 from services.shared.background import cancel
 from services.shared.credentials import ClientSecurity
@@ -30,13 +31,30 @@ class GroupView:
     clients: frozenset[str]
 
 
-def group_view(described: dict[str, Any], group: str) -> GroupView | None:
+class _Member(BaseModel):
+    client_id: str = ""
+
+
+class _Group(BaseModel):
+    group: str = ""
+    error_code: int = 0
+    state: str = ""
+    members: list[_Member] = []
+
+
+class _Described(BaseModel):
+    """The fields read of a DescribeGroups response; the rest of it is ignored."""
+
+    groups: list[_Group] = []
+
+
+def group_view(described: Mapping[str, object], group: str) -> GroupView | None:
     """The group's view from a DescribeGroups response as a plain object; None when the
-    coordinator answered with an error for it."""
-    for g in described.get("groups", []):
-        if g.get("group") == group and not g.get("error_code"):
-            members = frozenset(str(m.get("client_id", "")) for m in g.get("members", []))
-            return GroupView(str(g.get("state", "")), members)
+    coordinator answered with an error for it. `described` is aiokafka's `to_object()` of the
+    response, raw protocol data: it is validated here, where it enters."""
+    for g in _Described.model_validate(described).groups:
+        if g.group == group and not g.error_code:
+            return GroupView(g.state, frozenset(m.client_id for m in g.members))
     return None
 
 
@@ -47,8 +65,9 @@ class Membership:
         self, bootstrap: str, security: ClientSecurity | None, group: str, connect_s: float
     ) -> None:
         self.bootstrap, self.group, self.connect_s = bootstrap, group, connect_s
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="ndxsim.members",
-                                         **sasl_options(security))  # fmt: skip
+        self.admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="ndxsim.members", **sasl_options(security)
+        )
         self.view: GroupView | None = None  # None while the cluster cannot be asked
         self.seen: set[str] = set()
         self._task: asyncio.Task[None] | None = None

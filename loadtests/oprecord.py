@@ -21,10 +21,19 @@ from services.shared.stamps import split
 BATCH = 50_000
 FILE_NAME = "transactions.parquet"
 _I64 = (
-    "intended_us", "sent_us", "request_append_ms", "registry_received_us",
-    "registry_answered_us", "reply_append_ms", "received_us", "latency_us",
-    "generator_us", "request_us", "registry_us", "reply_us",
-)  # fmt: skip
+    "intended_us",
+    "sent_us",
+    "request_append_ms",
+    "registry_received_us",
+    "registry_answered_us",
+    "reply_append_ms",
+    "received_us",
+    "latency_us",
+    "generator_us",
+    "request_us",
+    "registry_us",
+    "reply_us",
+)
 _TEXT = ("agency", "flow", "responder", "phase", "outcome", "citizen_ref")
 SCHEMA = pa.schema(
     [pa.field(n, pa.int64()) for n in _I64]
@@ -56,19 +65,26 @@ class OpRecord:
         answer = result.answer
         latency = round(result.latency_s * 1e6) if s is None else s.latency_us
         for name, value in (
-            ("intended_us", s and s.intended_us), ("sent_us", s and s.sent_us),
+            ("intended_us", s and s.intended_us),
+            ("sent_us", s and s.sent_us),
             ("request_append_ms", s and s.request_append_ms),
             ("registry_received_us", s and s.registry_received_us),
             ("registry_answered_us", s and s.registry_answered_us),
-            ("reply_append_ms", s and s.reply_append_ms), ("received_us", s and s.received_us),
+            ("reply_append_ms", s and s.reply_append_ms),
+            ("received_us", s and s.received_us),
             ("latency_us", latency),
-            ("generator_us", hops and hops.generator_us), ("request_us", hops and hops.request_us),
-            ("registry_us", hops and hops.registry_us), ("reply_us", hops and hops.reply_us),
-            ("agency", agency), ("flow", flow), ("phase", phase), ("outcome", result.outcome),
+            ("generator_us", hops and hops.generator_us),
+            ("request_us", hops and hops.request_us),
+            ("registry_us", hops and hops.registry_us),
+            ("reply_us", hops and hops.reply_us),
+            ("agency", agency),
+            ("flow", flow),
+            ("phase", phase),
+            ("outcome", result.outcome),
             ("responder", answer.responder if answer is not None else None),
             ("citizen_ref", citizen_ref(request.citizen_id, self.key)),
             ("attempts", result.attempts),
-        ):  # fmt: skip
+        ):
             c[name].append(value)
         self.rows += 1
         if len(c["latency_us"]) >= self.batch:

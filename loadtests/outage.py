@@ -77,9 +77,12 @@ def _poll(
 
 
 def observe_outage(
-    services: Sequence[Observed], stop: Callable[[], object], start: Callable[[], object],
-    down_s: float, ready_limit_s: float = 90.0,
-) -> BrokerOutage:  # fmt: skip
+    services: Sequence[Observed],
+    stop: Callable[[], object],
+    start: Callable[[], object],
+    down_s: float,
+    ready_limit_s: float = 90.0,
+) -> BrokerOutage:
     """Stop the broker for down_s, watching readiness fall, then start it and watch it return."""
     lines = {s.name: log_lines(s.log_path) for s in services}
     stop()

@@ -56,8 +56,9 @@ class PlanFeed:
         if self.wanted is not None:
             return self.plans.get(self.wanted)
         since = time.time() - RECENT_S
-        recent = [p for p in self.plans.values() if p.run_id not in self.ended
-                  and p.announced_at > since]  # fmt: skip
+        recent = [
+            p for p in self.plans.values() if p.run_id not in self.ended and p.announced_at > since
+        ]
         return max(recent, key=lambda p: p.announced_at, default=None)
 
     async def _follow(self) -> None:
@@ -72,7 +73,10 @@ class PlanFeed:
                     self.plans[message.run_id] = message
                 elif message.kind == "end":
                     self.ended.add(message.run_id)
-                if isinstance(message, Command) and self.chosen is not None \
-                        and message.run_id == self.chosen.run_id:  # fmt: skip
+                if (
+                    isinstance(message, Command)
+                    and self.chosen is not None
+                    and message.run_id == self.chosen.run_id
+                ):
                     self.commands.put_nowait(message)
             self._news.set()

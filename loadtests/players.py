@@ -64,9 +64,14 @@ class Player:
         raise NotImplementedError
 
     async def ask(
-        self, agency: str, request: Request, expected: Expected, intended: float,
-        ledger: PhaseLedger, flow: str,
-    ) -> None:  # fmt: skip
+        self,
+        agency: str,
+        request: Request,
+        expected: Expected,
+        intended: float,
+        ledger: PhaseLedger,
+        flow: str,
+    ) -> None:
         st = self.stage
         st.late(agency, intended, ledger)
         result = await ask(st.clients[agency], st.replicas.get(agency), request, intended)
@@ -75,9 +80,14 @@ class Player:
         fields = list(getattr(answer, "mismatched_fields", []) or [])
         data = dict(getattr(answer, "data", {}) or {})
         correct = expected.matches(result.outcome, fields, data)
-        detail = "" if correct else (
-            f"{flow}: expected {expected.outcome} {expected.fields} {expected.data}, "
-            f"got {result.outcome} {fields} {data}")  # fmt: skip
+        detail = (
+            ""
+            if correct
+            else (
+                f"{flow}: expected {expected.outcome} {expected.fields} {expected.data}, "
+                f"got {result.outcome} {fields} {data}"
+            )
+        )
         ledger.record(flow, result.outcome, correct, result.latency_s, detail)
         st.hops.record(agency, flow, ledger.name, request, result)
         st.answered(ledger, result.latency_s)
@@ -88,8 +98,9 @@ class VerifyPlayer(Player):
 
     async def play(self, a: Arrival, rid: str, intended: float, ledger: PhaseLedger) -> None:
         p = a.agency
-        req, exp = self.stage.workload.verification(p.agency, p.province, rid,
-                                                    self.stage.wall_us(intended))  # fmt: skip
+        req, exp = self.stage.workload.verification(
+            p.agency, p.province, rid, self.stage.wall_us(intended)
+        )
         await self.ask(p.agency, req, exp, intended, ledger, self.flow)
 
 
@@ -98,8 +109,9 @@ class LookupPlayer(Player):
 
     async def play(self, a: Arrival, rid: str, intended: float, ledger: PhaseLedger) -> None:
         p = a.agency
-        req, exp = self.stage.workload.lookup(p.agency, p.agreements, rid,
-                                              self.stage.wall_us(intended))  # fmt: skip
+        req, exp = self.stage.workload.lookup(
+            p.agency, p.agreements, rid, self.stage.wall_us(intended)
+        )
         await self.ask(p.agency, req, exp, intended, ledger, self.flow)
 
 
@@ -113,8 +125,9 @@ class DossierPlayer(Player):
         ledger.dossiers[a.channel] += 1
         at_us = st.wall_us(intended)
         dossier, service = st.workload.dossier(p.agency, p.province or "", rid, a.channel, at_us)
-        await st.clients[p.agency].publish(DOSSIERS.name, st.codec.encode(dossier),
-                                           p.agency.encode())  # fmt: skip
+        await st.clients[p.agency].publish(
+            DOSSIERS.name, st.codec.encode(dossier), p.agency.encode()
+        )
         req, exp = st.workload.verification(p.agency, p.province, rid, at_us, service)
         await self.ask(p.agency, req, exp, intended, ledger, "verify")
 
@@ -145,8 +158,9 @@ class DeathPlayer(Player):
         correct = change.citizen_id == citizen.citizen_id and change.change == "DIED"
         ledger.record(self.flow, change.change, correct, latency, "" if correct else repr(change))
         st.answered(ledger, latency)
-        loop.call_later(DEATH_GRACE_S, st.workload.deceased_pool.append,
-                        replace(citizen, deceased=True))  # fmt: skip
+        loop.call_later(
+            DEATH_GRACE_S, st.workload.deceased_pool.append, replace(citizen, deceased=True)
+        )
 
 
 PLAYERS: dict[str, type[Player]] = {

@@ -110,9 +110,12 @@ def provision(
     if failed := _failures(acls, timeout):
         raise ProvisionError(f"{bootstrap}: ACLs refused: {'; '.join(failed[:5])}")
     credentials = Credentials(
-        protocol=admin.protocol, mechanism=admin.mechanism, ca_file=admin.ca_file,
-        identities=passwords, run_secret=SecretStr(new_run_secret()),
-    )  # fmt: skip
+        protocol=admin.protocol,
+        mechanism=admin.mechanism,
+        ca_file=admin.ca_file,
+        identities=passwords,
+        run_secret=SecretStr(new_run_secret()),
+    )
     return Provisioned(credentials, rows, time.monotonic() - began)
 
 
@@ -123,8 +126,10 @@ def write_process_files(
     signing keys; only the registry's holds the run secret (it checks every signature)."""
     wanted = set(only)
     return {
-        process: write_credentials(directory / f"{process}.credentials.yaml",
-                                   credentials.only(identities, process == REGISTRY))
+        process: write_credentials(
+            directory / f"{process}.credentials.yaml",
+            credentials.only(identities, process == REGISTRY),
+        )
         for process, identities in process_identities(topology).items()
         if identities and (not wanted or process in wanted)
-    }  # fmt: skip
+    }

@@ -10,8 +10,18 @@ from rich.table import Table
 
 from loadtests.reportmodel import Paths, PhaseReport, RunReport, Totals
 
-COLUMNS = ("phase", "sent", "answered", "timed out", "dead-lettered", "lost", "incorrect", "tx/s",
-           "p50 ms", "p99 ms")  # fmt: skip
+COLUMNS = (
+    "phase",
+    "sent",
+    "answered",
+    "timed out",
+    "dead-lettered",
+    "lost",
+    "incorrect",
+    "tx/s",
+    "p50 ms",
+    "p99 ms",
+)
 
 
 def write_report(run_dir: Path, report: RunReport) -> Path:
@@ -65,12 +75,17 @@ def print_summary(report: RunReport, console: Console) -> None:
         console.print(f"[yellow]warning:[/] {warning}")
     if report.workers:
         done = sum(w.finished for w in report.workers)
-        console.print(f"{len(report.workers)} worker(s), {done} finished: "
-                      + ", ".join(f"{w.name} on {w.host} {w.sent} sent, {w.cpu_cores:.2f} cores"
-                                  for w in report.workers))  # fmt: skip
+        console.print(
+            f"{len(report.workers)} worker(s), {done} finished: "
+            + ", ".join(
+                f"{w.name} on {w.host} {w.sent} sent, {w.cpu_cores:.2f} cores"
+                for w in report.workers
+            )
+        )
     if report.limited_by is not None:
-        console.print(f"limited by the [bold]{report.limited_by.side}[/]: "
-                      f"{report.limited_by.reason}")  # fmt: skip
+        console.print(
+            f"limited by the [bold]{report.limited_by.side}[/]: {report.limited_by.reason}"
+        )
     slo = report.slo
     verdict = (
         "[green]SLOs hold[/]" if slo.passed else f"[red]SLO failed: {', '.join(slo.failed)}[/]"

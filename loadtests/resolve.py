@@ -41,8 +41,10 @@ def apply_scenario(scenario: Scenario, design: Design) -> tuple[Design, list[str
             continue
         part = getattr(design, section)
         if getattr(part, field) != value:
-            notes.append(f"the scenario's {key}: {value} overrides the design's "
-                         f"{section}.{field}: {getattr(part, field)}")  # fmt: skip
+            notes.append(
+                f"the scenario's {key}: {value} overrides the design's "
+                f"{section}.{field}: {getattr(part, field)}"
+            )
         design = design.model_copy(update={section: part.model_copy(update={field: value})})
     return Design.model_validate(design.model_dump()), notes
 
@@ -70,9 +72,14 @@ def _check_faults(scenario: Scenario, design: Design, where: str) -> None:
 
 
 def resolve(
-    scenario: Scenario, scenario_path: Path, topology_path: Path, settings: Settings,
-    run_id: str, audit_key: bytes, design_path: Path | None = None,
-) -> Resolved:  # fmt: skip
+    scenario: Scenario,
+    scenario_path: Path,
+    topology_path: Path,
+    settings: Settings,
+    run_id: str,
+    audit_key: bytes,
+    design_path: Path | None = None,
+) -> Resolved:
     """Raises ScenarioError or DesignError naming the file and the field."""
     design_file = design_path or BASELINE
     design, notes = apply_scenario(scenario, load_design(design_file))

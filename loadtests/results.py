@@ -76,8 +76,13 @@ class Results:
         now = time.monotonic()
         up = now - self.last_heard < TICK_GAP_S
         unheard = now - max(w.last_seen, self.resumed) > GONE_SILENT_S
-        why = ("its process exited" if exited else "it left the run's consumer group"
-               if left_group else f"silent {CLUSTER_SILENT_S:.0f} s")  # fmt: skip
+        why = (
+            "its process exited"
+            if exited
+            else "it left the run's consumer group"
+            if left_group
+            else f"silent {CLUSTER_SILENT_S:.0f} s"
+        )
         if (up and unheard and (exited or left_group)) or w.silent_for() > CLUSTER_SILENT_S:
             log.warning("worker %s (pid %d on %s) is gone: %s", w.name, w.pid, w.host, why)
             w.dead, w.death = True, why

@@ -31,9 +31,14 @@ class Rogue:
     """One agency's forbidden attempts against a victim agency, on the run's cluster."""
 
     def __init__(
-        self, agency: str, victim: str, bootstrap: str, security: ClientSecurity | None,
-        codec: Codec, registry_ports: list[int],
-    ) -> None:  # fmt: skip
+        self,
+        agency: str,
+        victim: str,
+        bootstrap: str,
+        security: ClientSecurity | None,
+        codec: Codec,
+        registry_ports: list[int],
+    ) -> None:
         self.agency, self.victim, self.codec = agency, victim, codec
         self.bootstrap, self.security = bootstrap, security
         self.transport = KafkaTransport(bootstrap, security=security)
@@ -55,15 +60,18 @@ class Rogue:
             metrics.DENIED.labels(self.agency, action).inc()
             return RogueAttempt(action=action, denied=True, result=f"{BROKER}: {exc}"[:160])
         except (KafkaError, TransportError, TimeoutError) as exc:
-            return RogueAttempt(action=action, denied=False,
-                                result=f"failed otherwise: {type(exc).__name__}")  # fmt: skip
+            return RogueAttempt(
+                action=action, denied=False, result=f"failed otherwise: {type(exc).__name__}"
+            )
         return RogueAttempt(action=action, denied=False, result="ALLOWED")
 
     async def _read_replies(self) -> None:
         consumer = AIOKafkaConsumer(
-            reply_topic(self.victim), bootstrap_servers=self.bootstrap,
-            auto_offset_reset="earliest", **sasl_options(self.security),
-        )  # fmt: skip
+            reply_topic(self.victim),
+            bootstrap_servers=self.bootstrap,
+            auto_offset_reset="earliest",
+            **sasl_options(self.security),
+        )
         try:
             await consumer.start()
             await consumer.getmany(timeout_ms=2000)
@@ -95,8 +103,16 @@ class Rogue:
     async def _impersonate(self) -> RogueAttempt:
         """A request signed with the rogue's own key that claims to come from the victim."""
         before = await asyncio.to_thread(self._refusals)
-        forged = VerificationRequested(uuid.uuid4().hex, self.victim, "000000000000", "X",
-                                       "2000-01-01", "public-service-dossier", "", 0)  # fmt: skip
+        forged = VerificationRequested(
+            uuid.uuid4().hex,
+            self.victim,
+            "000000000000",
+            "X",
+            "2000-01-01",
+            "public-service-dossier",
+            "",
+            0,
+        )
         producer = self.transport.producer(f"{self.agency}.rogue")
         await producer.start()
         try:
@@ -112,8 +128,9 @@ class Rogue:
                     result=f"refused by the registry (claimed {self.victim})",
                 )
             await asyncio.sleep(0.5)
-        return RogueAttempt(action="impersonate", denied=False,
-                            result="no refusal counted by the registry")  # fmt: skip
+        return RogueAttempt(
+            action="impersonate", denied=False, result="no refusal counted by the registry"
+        )
 
 
 def _sample(port: int, name: str, labels: dict[str, str]) -> float:

@@ -6,77 +6,44 @@ import asyncio
 import contextlib
 import os
 import time
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
-from loadtests.agencies import PlayedAgency, played_agencies
 from loadtests.coordinator import Coordinator
 from loadtests.cpumeter import CpuMeter
 from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
-from loadtests.ledger import PhaseLedger, totals
 from loadtests.live import LiveView
-from loadtests.measure import Measured, Meter, measured
+from loadtests.measure import Meter, measured
 from loadtests.records import combine_records
 from loadtests.report import write_report
-from loadtests.reportmodel import (
-    CacheReport,
-    DesignReport,
-    PhaseReport,
-    ReplicaReport,
-    RunReport,
-)
+from loadtests.reportmodel import DesignReport, RunReport
 from loadtests.resolve import resolve
-from loadtests.scenario import Scenario, load_scenario
-from loadtests.slo import verdict
+from loadtests.runplan import Plan, new_run_id, prepare
+from loadtests.runreport import add_workers, build_report
 from loadtests.spawn import LocalWorkers, default_workers
 from loadtests.stack import RunStack
-from loadtests.workerreport import limited_by, worker_reports
 from services.shared.access import DRIVER
 from services.shared.auditkey import audit_key
 from services.shared.credentials import credentials_of
 from services.shared.kafka import ClientTuning, KafkaTransport
 from services.shared.runconfig import RunConfig, write_run_config
 from services.shared.settings import Settings
-from services.shared.topology import Topology, load_topology
-
-LATE_WARNING_SHARE = 0.01
-
-
-def new_run_id(scenario: Scenario) -> str:
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario.name}"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A validated scenario with everything it refers to, before anything starts."""
-
-    path: Path
-    scenario: Scenario
-    topology_path: Path
-    topology: Topology
-    agencies: list[PlayedAgency]
-
-    def with_scenario(self, scenario: Scenario) -> Plan:
-        return replace(self, scenario=scenario)
-
-
-def prepare(scenario_path: Path) -> Plan:
-    """Load and check the scenario and its topology; raises ScenarioError or TopologyError."""
-    scenario = load_scenario(scenario_path)
-    topology_path = scenario.topology_path(scenario_path)
-    topology = load_topology(topology_path)
-    agencies = played_agencies(scenario, topology, scenario_path)
-    return Plan(scenario_path, scenario, topology_path, topology, agencies)
 
 
 async def play(
-    plan: Plan, config: RunConfig, stack: RunStack, bootstrap: str, settings: Settings,
-    console: Console, live: bool, workers: int | None = None, local_workers: int | None = None,
-) -> RunReport:  # fmt: skip
+    plan: Plan,
+    config: RunConfig,
+    stack: RunStack,
+    bootstrap: str,
+    settings: Settings,
+    console: Console,
+    live: bool,
+    workers: int | None = None,
+    local_workers: int | None = None,
+) -> RunReport:
     """Play the plan's periods on a running stack through `workers` worker processes, of which
     `local_workers` (all by default) are started here and the others join from anywhere;
     returns the report (not yet written)."""
@@ -89,8 +56,9 @@ async def play(
     env = worker_env(stack, settings, bootstrap)
     local = LocalWorkers(stack.run_dir, config.run_id, here, env)
     record = stack.run_dir if settings.transaction_record else None
-    coordinator = Coordinator(scenario, plan.agencies, config, control, n,
-                              local if here else None, record)  # fmt: skip
+    coordinator = Coordinator(
+        scenario, plan.agencies, config, control, n, local if here else None, record
+    )
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     # A poison flood is written as a played agency: only agencies may write request topics.
     flooder = KafkaTransport(bootstrap, tuning, stack.security(plan.agencies[0].agency))
@@ -116,23 +84,22 @@ async def play(
         await coordinator.stop()
         await asyncio.to_thread(local.stop)
         await asyncio.to_thread(combine_records, stack.run_dir)
-    report = build_report(scenario, plan.path, config.run_id, started_at, elapsed, coordinator,
-                          ledgers, measured(scenario, ledgers, meter), bootstrap)  # fmt: skip
+    report = build_report(
+        scenario,
+        plan.path,
+        config.run_id,
+        started_at,
+        elapsed,
+        coordinator,
+        ledgers,
+        measured(scenario, ledgers, meter),
+        bootstrap,
+    )
     report.faults = list(faults.log)
     report.seed = config.seed
     report.cpu = cpu.report(report.totals.answered)
     report.hops = coordinator.hops.report()
-    report.workers, warnings = worker_reports(coordinator)
-    report.warnings.extend(warnings)
-    late = report.totals.late_sends / report.totals.sent if report.totals.sent else 0.0
-    counts = {k: len(v) for k, v in stack.pids().items()}
-    report.limited_by = limited_by(report.workers, late, report.cpu, counts)
-    replicas = [r for w in coordinator.workers if w.done for r in w.done.replicas]
-    if replicas:
-        report.cache = CacheReport.of([
-            ReplicaReport(ministry=r.ministry, held=r.held, hits=r.hits, misses=r.misses)
-            for r in sorted(replicas, key=lambda r: r.ministry)
-        ])  # fmt: skip
+    add_workers(report, coordinator, {k: len(v) for k, v in stack.pids().items()})
     return report
 
 
@@ -146,87 +113,53 @@ def worker_env(stack: RunStack, settings: Settings, bootstrap: str) -> dict[str,
 
 
 async def execute(
-    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
-    design_path: Path | None = None, run_id: str | None = None, workers: int | None = None,
+    scenario_path: Path,
+    runs_dir: Path,
+    settings: Settings,
+    console: Console,
+    live: bool = True,
+    design_path: Path | None = None,
+    run_id: str | None = None,
+    workers: int | None = None,
     local_workers: int | None = None,
-) -> RunReport:  # fmt: skip
+) -> RunReport:
     """Resolve the run once, start its platform, play it, write its report."""
     plan = prepare(scenario_path)
     key = audit_key(settings)  # generated or refused now, before anything starts
     run_id = run_id or new_run_id(plan.scenario)
-    resolved = resolve(plan.scenario, plan.path, plan.topology_path, settings, run_id, key,
-                       design_path)  # fmt: skip
+    resolved = resolve(
+        plan.scenario, plan.path, plan.topology_path, settings, run_id, key, design_path
+    )
     config = resolved.config
     run_dir = runs_dir / run_id
     config_path = write_run_config(config, run_dir / "run-config.json")
     given = settings.kafka_bootstrap_servers
-    console.print(f"[bold]ndxsim[/] {plan.scenario.name} on design {config.design.name}: "
-                  f"{len(plan.agencies)} agencies, {len(plan.scenario.periods)} period(s), "
-                  f"broker {given or 'local (starting)'}")  # fmt: skip
+    console.print(
+        f"[bold]ndxsim[/] {plan.scenario.name} on design {config.design.name}: "
+        f"{len(plan.agencies)} agencies, {len(plan.scenario.periods)} period(s), "
+        f"broker {given or 'local (starting)'}"
+    )
     stack = RunStack(run_dir, config, config_path, given, credentials_of(settings))
     async with stack as bootstrap:
-        report = await play(plan, config, stack, bootstrap, settings, console, live, workers,
-                            local_workers)  # fmt: skip
+        report = await play(
+            plan, config, stack, bootstrap, settings, console, live, workers, local_workers
+        )
     report.design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report
 
 
-def _phase(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
-    """The ledger's accounting of a period with what the platform's counters measured."""
-    period = m.periods[ledger.name]
-    return ledger.summary().model_copy(update={
-        "measured_rate_per_s": round(period.measured_rate, 3),
-        "dead_letters_measured": period.dead_letters,
-        "registry_transactions": period.registry_flows,
-        "national_daily_equivalent": round(
-            period.measured_rate / (scenario.scale * scenario.time_compression) * 86_400),
-        "online_share": period.online_share if ledger.dossiers else None,
-    })  # fmt: skip
-
-
-def build_report(
-    scenario: Scenario, scenario_path: Path, run_id: str, started_at: datetime, elapsed: float,
-    driver: Coordinator, ledgers: list[PhaseLedger], metered: Measured, bootstrap: str,
-) -> RunReport:  # fmt: skip
-    total = totals(ledgers)
-    phases = [_phase(ledger, metered, scenario) for ledger in ledgers]
-    warnings = []
-    if total.sent and total.late_sends / total.sent > LATE_WARNING_SHARE:
-        warnings.append(
-            f"{total.late_sends} of {total.sent} sends left late: the generator, not the "
-            "system, limited this run; latency is still measured from the intended times"
-        )
-    growth = metered.growth[-1] if metered.growth else None
-    warmup = driver.warmup.summary() if driver.warmup is not None else None
-    return RunReport(
-        run_id=run_id,
-        scenario=scenario.name,
-        scenario_file=str(scenario_path),
-        topology=scenario.topology,
-        started_at=started_at,
-        elapsed_s=round(elapsed, 3),
-        bootstrap=bootstrap,
-        scale=scenario.scale,
-        time_compression=scenario.time_compression,
-        phases=phases,
-        totals=total,
-        late_answers=driver.late_answers,
-        slo=verdict(scenario.slo, phases, total, growth, warmup),
-        timeline=driver.timeline.as_report(),
-        assumptions=scenario.assumptions,
-        warnings=warnings,
-        warmup=warmup,
-        growth=growth,
-        growth_all=metered.growth,
-    )
-
-
 def run_blocking(
-    scenario_path: Path, runs_dir: Path, settings: Settings, console: Console, live: bool = True,
-    design_path: Path | None = None, workers: int | None = None, local_workers: int | None = None,
-) -> RunReport:  # fmt: skip
+    scenario_path: Path,
+    runs_dir: Path,
+    settings: Settings,
+    console: Console,
+    live: bool = True,
+    design_path: Path | None = None,
+    workers: int | None = None,
+    local_workers: int | None = None,
+) -> RunReport:
     return asyncio.run(
         execute(
             scenario_path,

@@ -9,7 +9,8 @@ from itertools import accumulate
 
 from loadtests.agencies import PlayedAgency, flow_pools
 from loadtests.arrivals import arrival_times
-from loadtests.scenario import Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Period
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,12 @@ def warmup_period(scenario: Scenario) -> Period | None:
     if not scenario.warmup_s:
         return None
     first = scenario.periods[0]
-    return Period(name="warm-up", duration_s=scenario.warmup_s, rate_per_s=scenario.rate(first),
-                  online_share=first.online_share)  # fmt: skip
+    return Period(
+        name="warm-up",
+        duration_s=scenario.warmup_s,
+        rate_per_s=scenario.rate(first),
+        online_share=first.online_share,
+    )
 
 
 class Scheduler:
@@ -55,8 +60,14 @@ class Scheduler:
         """The period's whole plan, keeping only arrivals of agencies in `mine` (all if None)."""
         sc = self.scenario
         rng = random.Random(f"{self.seed}:schedule:{index}")
-        times = arrival_times(sc.rate(period), period.duration_s, sc.time_compression,
-                              sc.diurnal, rng, period.max_requests)  # fmt: skip
+        times = arrival_times(
+            sc.rate(period),
+            period.duration_s,
+            sc.time_compression,
+            sc.diurnal,
+            rng,
+            period.max_requests,
+        )
         share = period.online_share or 0.0
         dossiers = 0
         out: list[Arrival] = []

@@ -24,15 +24,20 @@ async def write_shares(
     bootstrap: str, tuning: ClientTuning, security: ClientSecurity | None, run_id: str, n: int
 ) -> None:
     """Share i goes to partition i of the shares topic."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id="ndxsim.shares",
-                                acks="all", **sasl_options(security))  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, client_id="ndxsim.shares", acks="all", **sasl_options(security)
+    )
     await asyncio.wait_for(producer.start(), tuning.connect_timeout)
     try:
         sent = [
-            await producer.send(WORK_SHARES.name, ShareRecord(run_id=run_id, index=i)
-                                .model_dump_json().encode(), key=run_id.encode(), partition=i)
+            await producer.send(
+                WORK_SHARES.name,
+                ShareRecord(run_id=run_id, index=i).model_dump_json().encode(),
+                key=run_id.encode(),
+                partition=i,
+            )
             for i in range(n)
-        ]  # fmt: skip
+        ]
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
@@ -42,19 +47,28 @@ class ShareHolder(ConsumerRebalanceListener):  # type: ignore[misc]
     """A worker's membership in the run's group: the shares it holds now, and its claim."""
 
     def __init__(
-        self, bootstrap: str, tuning: ClientTuning, security: ClientSecurity | None, run_id: str,
-        client_id: str, shares: int,
-    ) -> None:  # fmt: skip
+        self,
+        bootstrap: str,
+        tuning: ClientTuning,
+        security: ClientSecurity | None,
+        run_id: str,
+        client_id: str,
+        shares: int,
+    ) -> None:
         self.run_id, self.shares = run_id, shares
         self.held: dict[int, int] = {}  # partition -> offset of this run's share record
         self.claimed: set[int] | None = None
         self.taken_over: set[int] = set()
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, client_id=client_id, group_id=workers_group(run_id),
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            session_timeout_ms=int(SESSION_TIMEOUT_S * 1000), heartbeat_interval_ms=1000,
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            group_id=workers_group(run_id),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=int(SESSION_TIMEOUT_S * 1000),
+            heartbeat_interval_ms=1000,
             **sasl_options(security),
-        )  # fmt: skip
+        )
         self.connect_timeout = tuning.connect_timeout
         self._task: asyncio.Task[None] | None = None
 
@@ -100,6 +114,7 @@ class ShareHolder(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         for tp in assigned:
             if tp.partition < self.shares and tp.partition not in self.claimed:
-                log.warning("share %d reassigned here after the claim: reported, not replayed",
-                            tp.partition)  # fmt: skip
+                log.warning(
+                    "share %d reassigned here after the claim: reported, not replayed", tp.partition
+                )
                 self.taken_over.add(tp.partition)

@@ -34,11 +34,22 @@ class LocalWorkers:
             name = f"{self.run_id}-w{i}"
             with (logs / f"worker-{i}.log").open("ab") as log:
                 self.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", "loadtests", "worker", "--run", self.run_id,
-                     "--name", name],
-                    env={**env, **self.env}, cwd=REPO_ROOT, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
+                    [
+                        sys.executable,
+                        "-m",
+                        "loadtests",
+                        "worker",
+                        "--run",
+                        self.run_id,
+                        "--name",
+                        name,
+                    ],
+                    env={**env, **self.env},
+                    cwd=REPO_ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs.values() if p.poll() is None]

@@ -33,9 +33,13 @@ class RunStack:
     configuration file."""
 
     def __init__(
-        self, run_dir: Path, config: RunConfig, config_path: Path, bootstrap: str | None,
+        self,
+        run_dir: Path,
+        config: RunConfig,
+        config_path: Path,
+        bootstrap: str | None,
         credentials: Credentials | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.run_dir, self.config, self.config_path = run_dir, config, config_path
         self.bootstrap = bootstrap
         self.cluster: LocalCluster | None = None
@@ -83,8 +87,13 @@ class RunStack:
             )
         data = REPO_ROOT / ".cache" / "brokers" / self.run_dir.name
         secured = self.design.security.enabled
-        self.cluster = LocalCluster(data, brokers, self.design.cluster.heap, secured=secured,
-                                    tls=secured and self.design.security.tls)  # fmt: skip
+        self.cluster = LocalCluster(
+            data,
+            brokers,
+            self.design.cluster.heap,
+            secured=secured,
+            tls=secured and self.design.security.tls,
+        )
         return self.cluster.start()
 
     def _prepare(self, bootstrap: str) -> dict[str, Path]:
@@ -149,8 +158,9 @@ class RunStack:
         return [s.metrics_port for s in self.services if s.module == f"services.{kind}"]
 
     def _announce(self, state: State) -> None:
-        driver = KafkaTransport(self.bootstrap or "", ClientTuning.of(self.design),
-                                self.security(DRIVER))  # fmt: skip
+        driver = KafkaTransport(
+            self.bootstrap or "", ClientTuning.of(self.design), self.security(DRIVER)
+        )
         asyncio.run(asyncio.wait_for(announce(driver, self.config, state), ANNOUNCE_LIMIT_S))
 
     def stop(self) -> dict[str, int | None]:

@@ -53,9 +53,15 @@ def rows(state: StackState | None = None) -> list[Row]:
     if state is None:
         return []
     sup = identify(state.supervisor)
-    head = Row("supervisor", "up" if sup else "down", sup.pid if sup else None,
-               state.metrics_url or "", None,
-               time.time() - sup.create_time() if sup else None, "")  # fmt: skip
+    head = Row(
+        "supervisor",
+        "up" if sup else "down",
+        sup.pid if sup else None,
+        state.metrics_url or "",
+        None,
+        time.time() - sup.create_time() if sup else None,
+        "",
+    )
     return [head, *(_component(r, sup is not None) for r in state.components)]
 
 
@@ -73,7 +79,13 @@ def table(found: list[Row]) -> Table:
         out.add_column(column, justify="right" if column in ("pid", "restarts") else "left")
     for r in found:
         colour = "green" if r.up else "yellow" if r.pid else "red"
-        out.add_row(r.name, f"[{colour}]{r.state}[/]", str(r.pid or "-"), r.where,
-                    "-" if r.restarts is None else str(r.restarts), _uptime(r.uptime_s),
-                    r.last_exit)  # fmt: skip
+        out.add_row(
+            r.name,
+            f"[{colour}]{r.state}[/]",
+            str(r.pid or "-"),
+            r.where,
+            "-" if r.restarts is None else str(r.restarts),
+            _uptime(r.uptime_s),
+            r.last_exit,
+        )
     return out

@@ -38,7 +38,8 @@ class Timeline:
 
     def as_report(self) -> list[TimelineSecond]:
         return [
-            TimelineSecond(t=i, phase=s.phase, answered=s.answered,
-                           latency_ms=latency_summary(s.latency))
+            TimelineSecond(
+                t=i, phase=s.phase, answered=s.answered, latency_ms=latency_summary(s.latency)
+            )
             for i, s in enumerate(self.seconds)
-        ]  # fmt: skip
+        ]

@@ -56,6 +56,10 @@ def secure(bootstrap: str, broker_data: Path, topology_file: Path) -> bool:
     design = load_design(design_path(load_settings()))  # the one the services start with
     asyncio.run(maker.ensure_topics(topics_for(topology.agencies(), design.topics)))
     write_process_files(secrets_dir(broker_data), made.credentials, topology)
-    log.info("provisioned %d users and %d ACLs in %.1fs", len(made.credentials.identities),
-             len(made.acls), made.seconds)  # fmt: skip
+    log.info(
+        "provisioned %d users and %d ACLs in %.1fs",
+        len(made.credentials.identities),
+        len(made.acls),
+        made.seconds,
+    )
     return True

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -17,74 +16,18 @@ from loadtests.components import (
     JMX_PORT,
     LOGS,
     MEMBERS,
-    STATE,
     Member,
     components,
 )
 from loadtests.localbroker import stop_from_pidfile
-from loadtests.procs import bare_pid, identify, read_pidfile, terminate
+from loadtests.procs import identify, terminate
 from loadtests.serviceproc import StackError, tail
-from loadtests.stackstate import STATE_FILE, StackState
+from loadtests.stackstate import STATE_FILE
+from loadtests.upreport import Report, alive_components, gone, saved_state
 from services.shared.settings import REPO_ROOT
 
 __all__ = ["JMX_PORT", "MEMBERS", "Member", "down", "running", "up"]
 UP_WITHIN_S = 240.0  # the broker's first start formats storage; a loaded machine is slow
-
-
-@dataclass
-class Report:
-    """What `up` or `down` did, for one line each."""
-
-    started: list[str] = field(default_factory=list)
-    restarted: list[str] = field(default_factory=list)
-    running: list[str] = field(default_factory=list)
-    stopped: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        out = [f"stale entry removed: {s}" for s in self.stale]
-        if self.running and not (self.started or self.restarted):
-            return [*out, f"already up: {', '.join(self.running)}; nothing changed", *self.urls]
-        done = {"started": self.started, "restarted": self.restarted,
-                "already running": self.running, "stopped": self.stopped}  # fmt: skip
-        for verb, names in done.items():
-            if names:
-                out.append(f"{verb}: {', '.join(names)}")
-        return out + self.urls
-
-
-def _state(report: Report) -> StackState | None:
-    """The saved state, minus the pid files of older versions (bare pids, never trusted)."""
-    for path in [*STATE.glob("*.pid"), BROKER_DATA / "broker.pid"]:
-        if path.exists() and read_pidfile(path) is None:
-            report.stale.append(f"{path.name} (pid {bare_pid(path)}, unverified; not signalled)")
-            path.unlink(missing_ok=True)
-    try:
-        return stackstate.load()
-    except stackstate.StateError as exc:
-        report.stale.append(str(exc))
-        STATE_FILE.unlink(missing_ok=True)
-        return None
-
-
-def _alive(state: StackState | None, report: Report) -> dict[str, psutil.Process]:
-    """Components whose recorded process is still that very process; stale ones are reported."""
-    alive: dict[str, psutil.Process] = {}
-    for row in state.components if state else []:
-        if (proc := identify(row.process)) is not None:
-            alive[row.name] = proc
-        elif row.process is not None:
-            report.stale.append(_gone(row.name, row.process.pid))
-    return alive
-
-
-def _gone(name: str, pid: int) -> str:
-    try:
-        other = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        other = False
-    return f"{name} pid {pid} ({'now another process, not signalled' if other else 'ended'})"
 
 
 def running() -> list[str]:
@@ -99,8 +42,8 @@ def running() -> list[str]:
 def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> Report:
     """Start what is missing; a live supervisor is told to start now, a dead one replaced."""
     report = Report()
-    state = _state(report)
-    alive = _alive(state, report)
+    state = saved_state(report)
+    alive = alive_components(state, report)
     supervisor = identify(state.supervisor) if state else None
     if supervisor is not None and state is not None:
         # not ready yet counts as missing: it died or was just restarted; `up` waits for it
@@ -112,7 +55,7 @@ def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> 
             report.restarted = missing
     else:
         if state is not None and state.supervisor is not None:
-            report.stale.append(_gone("supervisor", state.supervisor.pid))
+            report.stale.append(gone("supervisor", state.supervisor.pid))
         names = [c.name for c in components(bootstrap, topology)]
         supervisor = _spawn(bootstrap, topology)
         try:
@@ -142,9 +85,13 @@ def _spawn(bootstrap: str | None, topology: Path) -> psutil.Process:
     cmd = [sys.executable, "-m", "loadtests.supervise", "--topology", str(topology)]
     with (LOGS / "supervisor.log").open("ab") as log:
         return psutil.Popen(
-            [*cmd, *(["--bootstrap", bootstrap] if bootstrap else [])], cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [*cmd, *(["--bootstrap", bootstrap] if bootstrap else [])],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
@@ -163,8 +110,11 @@ def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
             raise StackError(f"the supervisor ended:\n{tail(LOGS / 'supervisor.log')}")
         if time.monotonic() > deadline:
             late = [r for r in state.components if r.phase != "up"] if state else []
-            why = "\n".join(f"{r.name}: {r.phase}, last exit {r.last_exit or '-'}\n"
-                            f"{tail(LOGS / f'{r.name}.log', 8)}" for r in late)  # fmt: skip
+            why = "\n".join(
+                f"{r.name}: {r.phase}, last exit {r.last_exit or '-'}\n"
+                f"{tail(LOGS / f'{r.name}.log', 8)}"
+                for r in late
+            )
             raise StackError(f"not up after {within_s:.0f}s:\n{why}")
         time.sleep(0.3)
 
@@ -172,15 +122,15 @@ def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
 def down(timeout_s: float = 20.0) -> Report:
     """Stop the supervisor first, then the components in reverse order; never a foreign pid."""
     report = Report()
-    state = _state(report)
+    state = saved_state(report)
     supervisor = identify(state.supervisor) if state else None
     if state is not None and state.supervisor is not None and supervisor is None:
-        report.stale.append(_gone("supervisor", state.supervisor.pid))
+        report.stale.append(gone("supervisor", state.supervisor.pid))
     if supervisor is not None:
         terminate(supervisor, 10.0)
         report.stopped.append("supervisor")
         state = stackstate.load()  # its final word: what it started until it stopped
-    alive = _alive(state, report)
+    alive = alive_components(state, report)
     for row in reversed(state.components if state else []):
         if (proc := alive.get(row.name)) is not None:
             terminate(proc, 40.0 if row.name == "broker" else timeout_s)

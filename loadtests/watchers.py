@@ -78,21 +78,27 @@ class Subscribers:
     """Ministries with the subscribe role take in every change, each in its own group."""
 
     def __init__(
-        self, transports: Callable[[str], Transport], codec: Codec,
-        clients: Mapping[str, AgencyClient], ministries: Sequence[str],
+        self,
+        transports: Callable[[str], Transport],
+        codec: Codec,
+        clients: Mapping[str, AgencyClient],
+        ministries: Sequence[str],
         replicas: Mapping[str, CitizenReplica],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.loops = [
             ServiceLoop(
-                m, change_group(m),
-                transports(m).consumer([CHANGES.name], client_id=f"{m}.changes",
-                                       group_id=change_group(m)),
-                clients[m].producer, codec,
+                m,
+                change_group(m),
+                transports(m).consumer(
+                    [CHANGES.name], client_id=f"{m}.changes", group_id=change_group(m)
+                ),
+                clients[m].producer,
+                codec,
                 {CitizenChanged: functools.partial(handle_change, replica=replicas.get(m))},
                 tally=tally_for(m),
             )
             for m in ministries
-        ]  # fmt: skip
+        ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._counted = 0

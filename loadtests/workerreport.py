@@ -36,24 +36,39 @@ def _report(c: Coordinator, w: WorkerState) -> tuple[WorkerReport, str | None]:
     last = w.progress.cpu_cores if w.progress else 0.0
     cores = done.cpu_seconds / max(done.wall_s, 1e-6) if done else last
     report = WorkerReport(
-        name=w.name, host=w.host, pid=w.pid, shares=shares, agencies=agencies, planned=planned,
-        sent=sent, answered=answered, timed_out=timed_out,
-        unaccounted=sent - answered - timed_out, not_sent=planned - sent,
-        late_send_share=round(late / sent, 4) if sent else 0.0, cpu_cores=round(cores, 3),
-        peak_cores=round(done.peak_cores if done else 0.0, 3), finished=done is not None,
-        taken_over=sorted(w.taken_over), record_part=done.record_part if done else "",
+        name=w.name,
+        host=w.host,
+        pid=w.pid,
+        shares=shares,
+        agencies=agencies,
+        planned=planned,
+        sent=sent,
+        answered=answered,
+        timed_out=timed_out,
+        unaccounted=sent - answered - timed_out,
+        not_sent=planned - sent,
+        late_send_share=round(late / sent, 4) if sent else 0.0,
+        cpu_cores=round(cores, 3),
+        peak_cores=round(done.peak_cores if done else 0.0, 3),
+        finished=done is not None,
+        taken_over=sorted(w.taken_over),
+        record_part=done.record_part if done else "",
         histograms={wire.name: wire.latency for wire in w.periods.values()},
-    )  # fmt: skip
+    )
     warning = None
     if report.record_part:
-        warning = (f"worker {w.name} kept its part of the transaction record on {w.host}: "
-                   f"{report.record_part}")  # fmt: skip
+        warning = (
+            f"worker {w.name} kept its part of the transaction record on {w.host}: "
+            f"{report.record_part}"
+        )
     if done is None:
         where = f"during {died_in}" if died_in else "between periods"
         why = f" ({w.death})" if w.death else ""
-        warning = (f"worker {w.name} (pid {w.pid} on {w.host}) died {where}{why}: "
-                   f"{report.unaccounted} request(s) in flight counted as lost, "
-                   f"{report.not_sent} planned arrival(s) of its share not sent")  # fmt: skip
+        warning = (
+            f"worker {w.name} (pid {w.pid} on {w.host}) died {where}{why}: "
+            f"{report.unaccounted} request(s) in flight counted as lost, "
+            f"{report.not_sent} planned arrival(s) of its share not sent"
+        )
     return report, warning
 
 
@@ -65,11 +80,17 @@ def worker_reports(c: Coordinator) -> tuple[list[WorkerReport], list[str]]:
         if warning:
             warnings.append(warning)
     if c.unclaimed:
-        lost = sum(len(c.scheduler.plan(p, i, [a for s in c.shares if s.index in c.unclaimed
-                                                  for a in s.agencies]).arrivals)
-                   for i, p in c.played)  # fmt: skip
-        warnings.append(f"shares {c.unclaimed} were claimed by no worker: "
-                        f"{lost} planned arrival(s) not sent")  # fmt: skip
+        lost = sum(
+            len(
+                c.scheduler.plan(
+                    p, i, [a for s in c.shares if s.index in c.unclaimed for a in s.agencies]
+                ).arrivals
+            )
+            for i, p in c.played
+        )
+        warnings.append(
+            f"shares {c.unclaimed} were claimed by no worker: {lost} planned arrival(s) not sent"
+        )
     return out, warnings
 
 
@@ -82,25 +103,41 @@ def limited_by(
     """The generator, the simulation's own services (an artifact), or the design under test."""
     dead = [w for w in workers if not w.finished]
     if dead:
-        return Limit(side="generator", reason=(
-            f"worker {dead[0].name} died: {dead[0].not_sent} planned arrival(s) were never "
-            "offered, so the run measured less load than the scenario plans"))  # fmt: skip
+        return Limit(
+            side="generator",
+            reason=(
+                f"worker {dead[0].name} died: {dead[0].not_sent} planned arrival(s) were never "
+                "offered, so the run measured less load than the scenario plans"
+            ),
+        )
     busy = [w for w in workers if max(w.cpu_cores, 0.0) >= FULL_CORE]
     if busy:
-        return Limit(side="generator", reason=(
-            f"worker {busy[0].name} used {busy[0].cpu_cores:.2f} of a core: add workers or "
-            "machines; this run's limit is the load generator's, not the design's"))  # fmt: skip
+        return Limit(
+            side="generator",
+            reason=(
+                f"worker {busy[0].name} used {busy[0].cpu_cores:.2f} of a core: add workers or "
+                "machines; this run's limit is the load generator's, not the design's"
+            ),
+        )
     if late_share > LATE_LIMIT:
-        return Limit(side="generator", reason=(
-            f"{late_share:.1%} of sends left late: the generator could not keep the schedule "
-            f"(latency still counts from the intended times){_machine(cpu)}"))  # fmt: skip
+        return Limit(
+            side="generator",
+            reason=(
+                f"{late_share:.1%} of sends left late: the generator could not keep the schedule "
+                f"(latency still counts from the intended times){_machine(cpu)}"
+            ),
+        )
     for part in cpu.parts if cpu else []:
         count = max(processes.get(part.component, 1), 1)
         if part.component in MIMICS and part.cores / count >= FULL_CORE:
-            return Limit(side="simulation", reason=(
-                f"{part.component} processes averaged {part.cores / count:.2f} of a core each: "
-                "the mimic service saturated (an artifact of the simulation, not a finding "
-                "about the design)"))  # fmt: skip
+            return Limit(
+                side="simulation",
+                reason=(
+                    f"{part.component} processes averaged {part.cores / count:.2f} of a core each: "
+                    "the mimic service saturated (an artifact of the simulation, not a finding "
+                    "about the design)"
+                ),
+            )
     return Limit(
         side="design",
         reason=(
@@ -117,8 +154,9 @@ def _machine(cpu: CpuReport | None) -> str:
     used = sum(part.cores for part in cpu.parts)
     if used < MACHINE_FULL * cpu.cpus:
         return ""
-    top = ", ".join(f"{p.component} {p.cores:.2f}"
-                    for p in sorted(cpu.parts, key=lambda p: -p.cores)[:3])  # fmt: skip
+    top = ", ".join(
+        f"{p.component} {p.cores:.2f}" for p in sorted(cpu.parts, key=lambda p: -p.cores)[:3]
+    )
     return (
         f"; the run's processes used {used:.2f} of the machine's {cpu.cpus} cores ({top}): "
         "the workers competed with the system for CPU, so run them on other machines"

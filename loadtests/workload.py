@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from loadtests.scenario import Errors
+from loadtests.scenarioparts import Errors
 from services.shared.messages import (
     CivilStatusRegistered,
     DossierSubmitted,
@@ -45,17 +45,25 @@ class Workload:
     """Draws citizens and faults for requests; every request carries its expected answer."""
 
     def __init__(
-        self, population: Population, errors: Errors, rng: random.Random, returning: float = 0.0,
+        self,
+        population: Population,
+        errors: Errors,
+        rng: random.Random,
+        returning: float = 0.0,
         owns: Callable[[str], bool] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.population, self.rng, self.errors = population, rng, errors
         self.owns = owns  # citizens this side may draw (a worker's share); all when None
         self.returning = returning
         self.known: dict[str, deque[Citizen]] = {}  # per agency: citizens it verified before
         e = errors
-        shares = [("wrong_name", e.wrong_name), ("wrong_birth_date", e.wrong_birth_date),
-                  ("unknown_id", e.unknown_id), ("invalid_id", e.invalid_id),
-                  ("no_legal_basis", e.no_legal_basis)]  # fmt: skip
+        shares = [
+            ("wrong_name", e.wrong_name),
+            ("wrong_birth_date", e.wrong_birth_date),
+            ("unknown_id", e.unknown_id),
+            ("invalid_id", e.invalid_id),
+            ("no_legal_basis", e.no_legal_basis),
+        ]
         cut, self._cuts = 0.0, []
         for name, share in shares:
             cut += share
@@ -92,14 +100,22 @@ class Workload:
         return citizen
 
     def verification(
-        self, agency: str, province: str | None, request_id: str, intended_us: int,
+        self,
+        agency: str,
+        province: str | None,
+        request_id: str,
+        intended_us: int,
         service_code: str = "",
-    ) -> tuple[VerificationRequested, Expected]:  # fmt: skip
+    ) -> tuple[VerificationRequested, Expected]:
         fault, pop, rng = self.fault(), self.population, self.rng
         purpose = NO_BASIS_PURPOSE if fault == "no_legal_basis" else VERIFY_PURPOSE
         if fault == "invalid_id":
-            cid, name, born, expected = pop.draw_invalid_id(rng), "Nguyễn Văn An", "1990-01-01", \
-                Expected("REJECTED")  # fmt: skip
+            cid, name, born, expected = (
+                pop.draw_invalid_id(rng),
+                "Nguyễn Văn An",
+                "1990-01-01",
+                Expected("REJECTED"),
+            )
         elif fault == "unknown_id":
             cid, name, born = pop.draw_unknown_id(rng, province), "Trần Thị Bình", "1985-05-05"
             expected = Expected("NOT_FOUND")
@@ -111,19 +127,31 @@ class Workload:
                 name = pop.wrong_name(citizen, rng)
             elif fault == "wrong_birth_date":
                 born = pop.wrong_birth_date(citizen, rng)
-            expected = Expected("REJECTED") if fault == "no_legal_basis" else (
-                Expected("DECEASED") if citizen.deceased or use_dead else
-                Expected("MISMATCH", ("full_name",)) if fault == "wrong_name" else
-                Expected("MISMATCH", ("birth_date",)) if fault == "wrong_birth_date" else
-                Expected("MATCH"))  # fmt: skip
-        request = VerificationRequested(request_id, agency, cid, name, born, purpose, service_code,
-                                        intended_us)  # fmt: skip
+            expected = (
+                Expected("REJECTED")
+                if fault == "no_legal_basis"
+                else (
+                    Expected("DECEASED")
+                    if citizen.deceased or use_dead
+                    else Expected("MISMATCH", ("full_name",))
+                    if fault == "wrong_name"
+                    else Expected("MISMATCH", ("birth_date",))
+                    if fault == "wrong_birth_date"
+                    else Expected("MATCH")
+                )
+            )
+        request = VerificationRequested(
+            request_id, agency, cid, name, born, purpose, service_code, intended_us
+        )
         return request, expected
 
     def lookup(
-        self, agency: str, agreements: Mapping[str, tuple[str, ...]], request_id: str,
+        self,
+        agency: str,
+        agreements: Mapping[str, tuple[str, ...]],
+        request_id: str,
         intended_us: int,
-    ) -> tuple[LookupRequested, Expected]:  # fmt: skip
+    ) -> tuple[LookupRequested, Expected]:
         """Asks for the agreed fields plus one more; only the agreed ones may come back."""
         rng = self.rng
         agreed: tuple[str, ...]
@@ -150,8 +178,9 @@ class Workload:
         """A dossier for one of the essential services; returns it with its service code."""
         service = self.rng.choice(self.services)
         ref = f"{self.rng.getrandbits(64):016x}"
-        return DossierSubmitted(dossier_id, province_agency, service, channel, ref,
-                                intended_us), service  # fmt: skip
+        return DossierSubmitted(
+            dossier_id, province_agency, service, channel, ref, intended_us
+        ), service
 
     def death(
         self, source: str, event_id: str, intended_us: int

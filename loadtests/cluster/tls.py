@@ -38,9 +38,12 @@ def _name(common: str) -> x509.Name:
 
 
 def _signed(
-    subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
-    signer: ec.EllipticCurvePrivateKey, ca: bool,
-) -> x509.Certificate:  # fmt: skip
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name,
+    signer: ec.EllipticCurvePrivateKey,
+    ca: bool,
+) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()

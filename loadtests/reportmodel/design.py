@@ -19,8 +19,9 @@ class DesignReport(Sparse):
 
     @classmethod
     def of(cls, design: Design, file: str, notes: list[str]) -> DesignReport:
-        return cls(name=design.name, file=file, question=design.question, settings=design,
-                   notes=notes)  # fmt: skip
+        return cls(
+            name=design.name, file=file, question=design.question, settings=design, notes=notes
+        )
 
 
 class ReplicaReport(Part):
@@ -48,5 +49,10 @@ class CacheReport(Part):
     @classmethod
     def of(cls, replicas: list[ReplicaReport]) -> CacheReport:
         hits, misses = sum(r.hits for r in replicas), sum(r.misses for r in replicas)
-        return cls(replicas=replicas, hits=hits, misses=misses,
-                   hit_ratio=round(hits / max(hits + misses, 1), 4), saved=hits)  # fmt: skip
+        return cls(
+            replicas=replicas,
+            hits=hits,
+            misses=misses,
+            hit_ratio=round(hits / max(hits + misses, 1), 4),
+            saved=hits,
+        )

@@ -71,9 +71,11 @@ class BrokerOutage(Part):
 
         lines = max(self.log_lines.values(), default=0)
         cpu = max(self.cpu_share_down.values(), default=0)
-        return (f"down {self.down_s:g}s, restart {self.restart_s:g}s; not ready within "
-                f"{most(self.not_ready_after_s)}, ready again within {most(self.ready_again_s)}; "
-                f"at most {lines} log lines and {cpu:.0%} of a core per service")  # fmt: skip
+        return (
+            f"down {self.down_s:g}s, restart {self.restart_s:g}s; not ready within "
+            f"{most(self.not_ready_after_s)}, ready again within {most(self.ready_again_s)}; "
+            f"at most {lines} log lines and {cpu:.0%} of a core per service"
+        )
 
 
 DETAILS = ("node", "instance", "agency", "for_s", "count", "topic", "writer_version", "rolled")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from loadtests.agencies import played_agencies
 from loadtests.driver import Driver
-from loadtests.scenario import Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Period
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
 from services.shared.population import Population

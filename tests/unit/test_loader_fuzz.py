@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadtests.run import prepare
+from loadtests.runplan import prepare
 from loadtests.scenario import ScenarioError, load_scenario
 from services.shared.topology import TopologyError, load_topology
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from loadtests.agencies import played_agencies
 from loadtests.driver import Driver
 from loadtests.ledger import totals
-from loadtests.scenario import Errors, Mix, Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Errors, Mix, Period
 from services.shared.codec import Catalogue, Codec
 from services.shared.membus import MemoryBus
 from services.shared.population import Population

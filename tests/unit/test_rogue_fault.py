@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from loadtests.reportmodel import FaultRecord, RogueAttempt
-from loadtests.scenario import Fault
+from loadtests.scenarioparts import Fault
 
 
 def test_a_rogue_agency_needs_an_agency_and_another_agency_as_its_victim() -> None:

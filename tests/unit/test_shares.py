@@ -15,7 +15,8 @@ from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
 from loadtests.ledgerwire import LedgerWire, add
 from loadtests.mirror import CounterSample, Mirror
 from loadtests.reportmodel import CapacityStep, ComponentCpu, CpuReport, WorkerReport
-from loadtests.scenario import Mix, Period, Scenario
+from loadtests.scenario import Scenario
+from loadtests.scenarioparts import Mix, Period
 from loadtests.schedule import Scheduler
 from loadtests.workerreport import limited_by
 from tests.support.inproc import DEMO_TOPOLOGY, demo_topology

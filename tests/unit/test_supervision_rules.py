@@ -26,7 +26,7 @@ from loadtests.procs import (
     write_pidfile,
 )
 from loadtests.stackstate import ComponentState, Phase, StackState
-from loadtests.upstack import Report
+from loadtests.upreport import Report
 
 
 @pytest.fixture

@@ -1,0 +1,50 @@
+"""Adding up what the workers measured (ledgers, progress, last word), apart from running them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from loadtests.hops import HopLedger
+from loadtests.ledger import PhaseLedger
+from loadtests.ledgerwire import add, add_seconds
+from loadtests.results import WorkerState
+from loadtests.timeline import Timeline
+from loadtests.workplan import Progress
+
+__all__ = ["add_progress", "live_ledger", "merge_done", "merge_period"]
+
+
+def add_progress(ledger: PhaseLedger, p: Progress) -> None:
+    """What a worker sent in the period so far, answered or not."""
+    ledger.sent += p.sent
+    ledger.answered += p.answered
+    ledger.timed_out += p.timed_out
+    ledger.incorrect += p.incorrect
+    ledger.late_sends += p.late_sends
+
+
+def merge_period(ledger: PhaseLedger, index: int, playing: Iterable[WorkerState]) -> None:
+    """Each worker's ledger of period `index`, or its last progress when it died mid-period."""
+    for w in playing:
+        if index in w.periods:
+            add(ledger, w.periods[index])
+        elif w.progress is not None and w.progress.period == index:
+            add_progress(ledger, w.progress)
+
+
+def live_ledger(name: str, rate: float, index: int, workers: Iterable[WorkerState]) -> PhaseLedger:
+    """The period playing now, from the workers' progress."""
+    now = PhaseLedger(name, rate)
+    for w in workers:
+        if w.progress is not None and w.progress.period == index:
+            add_progress(now, w.progress)
+    return now
+
+
+def merge_done(timeline: Timeline, hops: HopLedger, workers: Iterable[WorkerState]) -> None:
+    """The timelines and hop ledgers the workers sent with their last word."""
+    for w in workers:
+        if w.done is not None:
+            add_seconds(timeline, w.done.timeline)
+            if w.done.hops is not None:
+                hops.merge(HopLedger.decode(w.done.hops))
