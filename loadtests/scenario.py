@@ -20,13 +20,10 @@ from loadtests.scenarioparts import (
 )
 from services.shared.yamlfile import InputFileError, load_model
 
-# Errors and Period are re-exported for loadtests/bench, which imports them from here.
 __all__ = [
     "MAX_PLANNED_ARRIVALS",
     "MAX_SIMULATED_S",
     "SECONDS_PER_DAY",
-    "Errors",
-    "Period",
     "Scenario",
     "ScenarioError",
     "load_scenario",

@@ -18,7 +18,7 @@ from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
 from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.run import execute
-from loadtests.scenario import Period
+from loadtests.scenarioparts import Period
 from services.shared.access import REGISTRY
 from services.shared.background import cancel
 from services.shared.credentials import credentials_of
