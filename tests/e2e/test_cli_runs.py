@@ -21,8 +21,15 @@ def ndxsim(bootstrap: str | None, *args: str) -> subprocess.CompletedProcess[str
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     if bootstrap is not None:
         env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
-    return subprocess.run([sys.executable, "-m", "loadtests", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "loadtests", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_demo_reproduces_growth_and_online_share_and_its_report_opens_in_chromium(
@@ -65,8 +72,9 @@ def test_an_slo_that_cannot_hold_exits_1_and_names_the_slo(
         "slo: {p99_ms: 0.001}\n",
         encoding="utf-8",
     )
-    done = ndxsim(kafka_bootstrap, "run", str(scenario), "--runs-dir", str(tmp_path / "runs"),
-                  "--no-live")  # fmt: skip
+    done = ndxsim(
+        kafka_bootstrap, "run", str(scenario), "--runs-dir", str(tmp_path / "runs"), "--no-live"
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "SLO failed" in done.stdout
     assert "short.verify.p99_ms" in done.stdout
@@ -74,8 +82,9 @@ def test_an_slo_that_cannot_hold_exits_1_and_names_the_slo(
 
 def test_a_misspelt_key_exits_2_naming_the_file_and_the_key(tmp_path: Path) -> None:
     scenario = tmp_path / "typo.yaml"
-    scenario.write_text(DEMO.read_text(encoding="utf-8").replace("time_compression:",
-                                                                 "time_compresion:"))  # fmt: skip
+    scenario.write_text(
+        DEMO.read_text(encoding="utf-8").replace("time_compression:", "time_compresion:")
+    )
     done = ndxsim("127.0.0.1:1", "run", str(scenario), "--runs-dir", str(tmp_path / "runs"))
     assert done.returncode == 2
     assert str(scenario) in done.stderr

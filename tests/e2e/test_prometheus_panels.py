@@ -213,9 +213,12 @@ def secure(broker: LocalBroker, tmp: Path) -> tuple[dict[str, Path], Path]:
 
 
 def start_services(
-    stack: contextlib.ExitStack, bootstrap: str, ports: dict[str, int], logs: Path,
+    stack: contextlib.ExitStack,
+    bootstrap: str,
+    ports: dict[str, int],
+    logs: Path,
     files: dict[str, Path],
-) -> None:  # fmt: skip
+) -> None:
     started = []
     for name, module, agencies in SERVICES:
         env = {
@@ -406,9 +409,17 @@ CONSOLE_GRAPHS = """[...document.querySelectorAll('div.ndx-graph')].map(g => ({
   names: [...g.querySelectorAll('.rickshaw_legend .label')].map(l => l.textContent),
 }))"""
 CONSOLE_GRAPH_IDS = (
-    "rate-by-flow", "rate-by-kind", "growth", "online-share", "p99-by-flow",
-    "p99-by-link", "hops", "consumer-lag", "dead-letters", "readiness",
-)  # fmt: skip
+    "rate-by-flow",
+    "rate-by-kind",
+    "growth",
+    "online-share",
+    "p99-by-flow",
+    "p99-by-link",
+    "hops",
+    "consumer-lag",
+    "dead-letters",
+    "readiness",
+)
 
 
 def test_the_console_page_draws_every_graph_with_data(
@@ -418,8 +429,9 @@ def test_the_console_page_draws_every_graph_with_data(
     with open_url(prometheus.url + CONSOLE_PAGE) as page:
         drawn = page.wait_for(
             f"(() => {{ const g = {CONSOLE_GRAPHS}; return g.length && "
-            "g.every(x => x.points > 1 || x.error) ? g : null; })()", timeout_s=60,
-        )  # fmt: skip
+            "g.every(x => x.points > 1 || x.error) ? g : null; })()",
+            timeout_s=60,
+        )
         page.screenshot(shot)
         errors = [e for e in page.console_errors() if "favicon.ico" not in e]  # none shipped
     assert [g["id"] for g in drawn] == list(CONSOLE_GRAPH_IDS)

@@ -16,8 +16,10 @@ from tests.unit.test_hops_report import with_hops
 SECONDS = 30
 RUN_ID = "20250101-000000-growth-2023-2024"
 CHARTS = ("chart-over-time", "chart-flow-latency", "chart-outcomes", "chart-capacity")
-TICKS = "[...document.querySelectorAll('#chart-over-time .xaxislayer-above text')]" \
-        ".map(t => t.textContent)"  # fmt: skip
+TICKS = (
+    "[...document.querySelectorAll('#chart-over-time .xaxislayer-above text')]"
+    ".map(t => t.textContent)"
+)
 HOVER_TEXT = "document.querySelector('#chart-over-time .hoverlayer').textContent"
 
 
@@ -63,8 +65,10 @@ def test_charts_answer_hover_drag_to_zoom_and_legend_clicks_without_fetching(
         label = page.wait_for(HOVER_TEXT)
         assert "answered" in label and "target" in label, label
 
-        page.evaluate("document.getElementById('chart-over-time').on('plotly_relayout', "
-                      "e => { window.relayout = e; })")  # fmt: skip
+        page.evaluate(
+            "document.getElementById('chart-over-time').on('plotly_relayout', "
+            "e => { window.relayout = e; })"
+        )
         ticks_before = page.evaluate(TICKS)
         assert len(ticks_before) >= 4, ticks_before
         page.drag(plot.at(0.3, 0.5), plot.at(0.6, 0.5))
@@ -113,12 +117,15 @@ def test_the_hop_charts_answer_hover_and_zoom_without_fetching(tmp_path: Path) -
     with open_page(html) as page:
         heat = page.box("#chart-link-heatmap .nsewdrag")
         page.hover(*heat.at(0.5, 0.25))  # the top row: ministry.vss, slow replies
-        label = page.wait_for("document.querySelector('#chart-link-heatmap .hoverlayer')"
-                              ".textContent")  # fmt: skip
+        label = page.wait_for(
+            "document.querySelector('#chart-link-heatmap .hoverlayer').textContent"
+        )
         assert "ministry.vss" in label and "p99" in label, label
 
-        page.evaluate("document.getElementById('chart-hops').on('plotly_relayout', "
-                      "e => { window.hopzoom = e; })")  # fmt: skip
+        page.evaluate(
+            "document.getElementById('chart-hops').on('plotly_relayout', "
+            "e => { window.hopzoom = e; })"
+        )
         bars = page.box("#chart-hops .nsewdrag")
         page.drag(bars.at(0.05, 0.5), bars.at(0.4, 0.5))
         event = page.wait_for("window.hopzoom")

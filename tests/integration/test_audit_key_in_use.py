@@ -40,8 +40,14 @@ def files_holding(root: Path, secret: str) -> list[Path]:
 async def test_a_given_key_keys_the_audit_stream_and_is_never_logged(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    registry = service("registry", "registry-keyed", kafka_bootstrap, tmp_path,
-                       NDX_AUDIT_KEY=GIVEN, NDX_SEED=str(SEED))  # fmt: skip
+    registry = service(
+        "registry",
+        "registry-keyed",
+        kafka_bootstrap,
+        tmp_path,
+        NDX_AUDIT_KEY=GIVEN,
+        NDX_SEED=str(SEED),
+    )
     codec = Codec(Catalogue())
     rng = random.Random(os.getpid())
     citizens = [Population(SEED).draw_living(rng, "001") for _ in range(5)]
@@ -52,16 +58,24 @@ async def test_a_given_key_keys_the_audit_stream_and_is_never_logged(
         await client.start()
         try:
             for c in citizens:
-                req = VerificationRequested(uuid.uuid4().hex, "province.001", c.citizen_id,
-                                            c.full_name, c.birth_date, "public-service-dossier",
-                                            "", 0)  # fmt: skip
+                req = VerificationRequested(
+                    uuid.uuid4().hex,
+                    "province.001",
+                    c.citizen_id,
+                    c.full_name,
+                    c.birth_date,
+                    "public-service-dossier",
+                    "",
+                    0,
+                )
                 assert (await client.request(req)).outcome == "MATCH"
                 sent[req.request_id] = c.citizen_id
         finally:
             await client.stop()
     audits = [codec.decode(r.value) for r in await read_topic(kafka_bootstrap, AUDIT.name)]
-    ours = {a.request_id: a for a in audits
-            if isinstance(a, SharingAudited) and a.request_id in sent}  # fmt: skip
+    ours = {
+        a.request_id: a for a in audits if isinstance(a, SharingAudited) and a.request_id in sent
+    }
     assert set(ours) == set(sent)
     mine = installation_key()
     for request_id, audited in ours.items():
@@ -76,10 +90,23 @@ def test_a_run_shows_the_installation_key_nowhere(kafka_bootstrap: str, tmp_path
     env = {k: v for k, v in os.environ.items() if k != "NDX_AUDIT_KEY"}
     env.update(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, NDX_METRICS_PORT=str(free_port()))
     done = subprocess.run(
-        [sys.executable, "-m", "loadtests", "run", str(scenario), "--no-live",
-         "--runs-dir", str(tmp_path / "runs")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "loadtests",
+            "run",
+            str(scenario),
+            "--no-live",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     key = installation_key().decode()
     assert key not in done.stdout + done.stderr

@@ -17,8 +17,21 @@ REPO = Path(__file__).resolve().parents[2]
 BROKER, REGISTRY = "kafka.Kafka", "-m services.registry"
 START_S, STOP_S = 240.0, 180.0  # generous: the machine is shared and a JVM starts slowly
 # The smallest bench: one plaintext series of one worker, a few short slow steps.
-SMALL = ["--quick", "--security", "off", "--workers", "1", "--max-rate", "20",
-         "--step-seconds", "2", "--warm-up-s", "1", "--budget-s", "30"]  # fmt: skip
+SMALL = [
+    "--quick",
+    "--security",
+    "off",
+    "--workers",
+    "1",
+    "--max-rate",
+    "20",
+    "--step-seconds",
+    "2",
+    "--warm-up-s",
+    "1",
+    "--budget-s",
+    "30",
+]
 
 
 def cmdline(proc: psutil.Process) -> str:

@@ -24,9 +24,17 @@ async def test_an_idle_stack_without_its_broker_reports_not_ready_logs_little_an
     stack = run_stack(run_dir)
     async with stack as bootstrap:
         secrets = run_dir / "secrets"  # the run's cluster is secured: each its own identities
-        hosts = [service(kind, kind, bootstrap, run_dir / "logs", NDX_RATE_PER_AGENCY="0",
-                         NDX_CREDENTIALS=str(secrets / f"{kind}.credentials.yaml"))
-                 for kind in ("ministry", "province")]  # fmt: skip
+        hosts = [
+            service(
+                kind,
+                kind,
+                bootstrap,
+                run_dir / "logs",
+                NDX_RATE_PER_AGENCY="0",
+                NDX_CREDENTIALS=str(secrets / f"{kind}.credentials.yaml"),
+            )
+            for kind in ("ministry", "province")
+        ]
         async with reaped(*hosts):
             for host in hosts:
                 await start_ready(host, host.kind)

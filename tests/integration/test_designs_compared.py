@@ -41,8 +41,9 @@ def local(**changes: object) -> Settings:
 
 
 async def crash(tmp_path: Path, design: Path) -> RunReport:
-    return await execute(CRASH, tmp_path / "runs", local(), Console(quiet=True), live=False,
-                         design_path=design)  # fmt: skip
+    return await execute(
+        CRASH, tmp_path / "runs", local(), Console(quiet=True), live=False, design_path=design
+    )
 
 
 async def test_killing_a_broker_of_three_with_replication_3_loses_nothing_and_times_out_nothing(

@@ -46,8 +46,9 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
         yield cluster
 
 
-async def play(tmp_path: Path, faults: str, secured: Secured | None, instances: int = 1
-               ) -> RunReport:  # fmt: skip
+async def play(
+    tmp_path: Path, faults: str, secured: Secured | None, instances: int = 1
+) -> RunReport:
     """Play on the shared secured cluster, or (None) on one the run's design starts itself."""
     scenario = tmp_path / "fault.yaml"
     scenario.write_text(BASE.format(instances=instances, faults=faults), encoding="utf-8")
@@ -73,8 +74,12 @@ async def _checked(scenario: Path, tmp_path: Path, settings: Settings, faults: s
 async def test_killing_one_of_two_registries_mid_run_loses_nothing(
     secured: Secured, tmp_path: Path
 ) -> None:
-    report = await play(tmp_path, "  - {action: kill_registry, at_s: 6, instance: 2, down_s: 2}",
-                        secured, instances=2)  # fmt: skip
+    report = await play(
+        tmp_path,
+        "  - {action: kill_registry, at_s: 6, instance: 2, down_s: 2}",
+        secured,
+        instances=2,
+    )
     assert report.faults[0].instance == "registry-2"
     assert report.phases[0].retries > 0  # requests on the dead member's partitions waited
 
@@ -100,8 +105,9 @@ async def test_restarting_the_broker_mid_run_loses_nothing_and_readiness_follows
 async def test_a_slow_ministry_catches_up_and_its_late_answers_are_counted_not_applied(
     secured: Secured, tmp_path: Path
 ) -> None:
-    report = await play(tmp_path, "  - {action: slow_agency, agency: ministry.vss, at_s: 5, "
-                        "for_s: 6}", secured)  # fmt: skip
+    report = await play(
+        tmp_path, "  - {action: slow_agency, agency: ministry.vss, at_s: 5, for_s: 6}", secured
+    )
     phase = report.phases[0]
     assert phase.retries > 0
     assert phase.late_answers > 0  # the first copies arrived once it read again
@@ -118,8 +124,10 @@ async def test_a_poison_flood_is_dead_lettered_while_traffic_is_answered(
 async def test_rolling_the_registry_to_v1_answers_and_back_to_v2_loses_nothing(
     secured: Secured, tmp_path: Path
 ) -> None:
-    faults = ("  - {action: schema_roll, at_s: 4, writer_version: 1}\n"
-              "  - {action: schema_roll, at_s: 14, writer_version: 2}")  # fmt: skip
+    faults = (
+        "  - {action: schema_roll, at_s: 4, writer_version: 1}\n"
+        "  - {action: schema_roll, at_s: 14, writer_version: 2}"
+    )
     report = await play(tmp_path, faults, secured, instances=2)
     assert [f.writer_version for f in report.faults] == [1, 2]
     codec = Codec(Catalogue())
@@ -136,8 +144,12 @@ async def test_a_rogue_agency_is_denied_everything_it_tries_and_nothing_legitima
     fault = report.faults[0]
     assert fault.attempts is not None
     outcome = {a.action: a.denied for a in fault.attempts}
-    assert outcome == {"read_replies": True, "write_changes": True, "create_topic": True,
-                       "impersonate": True}, fault.attempts  # fmt: skip
+    assert outcome == {
+        "read_replies": True,
+        "write_changes": True,
+        "create_topic": True,
+        "impersonate": True,
+    }, fault.attempts
     broker = {"read_replies", "write_changes", "create_topic"}
     assert all("denied by the broker" in a.result for a in fault.attempts if a.action in broker)
     counted = REGISTRY.get_sample_value(

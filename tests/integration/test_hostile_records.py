@@ -54,9 +54,11 @@ def assert_dead_lettered(run: Run) -> None:
 def report(title: str, run: Run) -> None:
     kinds = Counter((x.kind, x.reason, x.reference) for x in run.written.values())
     f = run.figures
-    print(f"\n{title}: {run.seconds:.1f} s, ledger {run.ledger}, late answers {run.late_answers}, "
-          f"provider transactions {f.transactions:g}, batch retries {f.batch_retries:g}, "
-          f"dead letters {dict(f.dead_letters)}")  # fmt: skip
+    print(
+        f"\n{title}: {run.seconds:.1f} s, ledger {run.ledger}, late answers {run.late_answers}, "
+        f"provider transactions {f.transactions:g}, batch retries {f.batch_retries:g}, "
+        f"dead letters {dict(f.dead_letters)}"
+    )
     for (kind, reason, reference), n in sorted(kinds.items()):
         print(f"  {kind:50} {n:5}  -> {reason}{' (reference)' if reference else ''}")
 
@@ -89,27 +91,53 @@ async def test_well_formed_requests_with_fields_as_large_as_the_broker_allows_ar
         (VERIFY.name, verify, name)
         for name in ("full_name", "request_id", "requester", "purpose", "citizen_id", "birth_date")
     ]
-    giants += [(LOOKUP.name, lookup, "purpose"), (CIVIL.name, civil, "event_id"),
-               (CIVIL.name, civil, "residence_province")]  # fmt: skip
+    giants += [
+        (LOOKUP.name, lookup, "purpose"),
+        (CIVIL.name, civil, "event_id"),
+        (CIVIL.name, civil, "residence_province"),
+    ]
     key = b"0123456789abcdef"
-    hostile = [h.Hostile(f"{type(msg).__name__}.{name} at the limit", topic, key,
-                         h.largest_field(CODEC, msg, name, limits[topic]), "oversized_field",
-                         reference=True) for topic, msg, name in giants]  # fmt: skip
-    hostile.append(h.Hostile("LookupRequested.fields at the limit", LOOKUP.name, key,
-                             h.largest_list(CODEC, lookup, "fields", limits[LOOKUP.name]),
-                             "oversized_field", reference=True))  # fmt: skip
+    hostile = [
+        h.Hostile(
+            f"{type(msg).__name__}.{name} at the limit",
+            topic,
+            key,
+            h.largest_field(CODEC, msg, name, limits[topic]),
+            "oversized_field",
+            reference=True,
+        )
+        for topic, msg, name in giants
+    ]
+    hostile.append(
+        h.Hostile(
+            "LookupRequested.fields at the limit",
+            LOOKUP.name,
+            key,
+            h.largest_list(CODEC, lookup, "fields", limits[LOOKUP.name]),
+            "oversized_field",
+            reference=True,
+        )
+    )
     mid = dataclasses.replace(h.request(rng), full_name="Z" * 200_000)
-    hostile.append(h.Hostile("full_name of 200 KB", VERIFY.name, key, CODEC.encode(mid),
-                             "oversized_field"))  # fmt: skip
+    hostile.append(
+        h.Hostile("full_name of 200 KB", VERIFY.name, key, CODEC.encode(mid), "oversized_field")
+    )
     at_bounds = m.VerificationRequested(
-        "b" * bounds.ID_CHARS, "ministry.tax", "0" * bounds.CITIZEN_ID_CHARS,
-        "N" * bounds.NAME_CHARS, "d" * bounds.DATE_CHARS, "p" * bounds.LABEL_CHARS,
-        "s" * bounds.LABEL_CHARS, 1, "c" * bounds.LABEL_CHARS,
-    )  # fmt: skip
+        "b" * bounds.ID_CHARS,
+        "ministry.tax",
+        "0" * bounds.CITIZEN_ID_CHARS,
+        "N" * bounds.NAME_CHARS,
+        "d" * bounds.DATE_CHARS,
+        "p" * bounds.LABEL_CHARS,
+        "s" * bounds.LABEL_CHARS,
+        1,
+        "c" * bounds.LABEL_CHARS,
+    )
     answered = h.Hostile("every field at its bound", VERIFY.name, key, CODEC.encode(at_bounds), "")
     normal = 300
-    run = await play(kafka_bootstrap, tmp_path, [*hostile, answered], normal, rate=40,
-                     answered_elsewhere=1)  # fmt: skip
+    run = await play(
+        kafka_bootstrap, tmp_path, [*hostile, answered], normal, rate=40, answered_elsewhere=1
+    )
     run.written = {pos: x for pos, x in run.written.items() if x is not answered}
     report("giant fields", run)
     assert_dead_lettered(run)

@@ -33,8 +33,9 @@ async def test_all_81_agencies_of_the_national_topology_are_answered_through_two
     path.write_text(NATIONAL.format(topology=TOPOLOGY))
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
 
-    report = await execute(path, tmp_path / "runs", settings, Console(quiet=True), live=False,
-                           workers=2)  # fmt: skip
+    report = await execute(
+        path, tmp_path / "runs", settings, Console(quiet=True), live=False, workers=2
+    )
 
     assert len(everyone) == 81
     assert (report.totals.lost, report.totals.incorrect, report.totals.timed_out) == (0, 0, 0)
@@ -48,5 +49,7 @@ async def test_all_81_agencies_of_the_national_topology_are_answered_through_two
     assert answered_by == everyone  # each agency, its own client, was answered in the period
     assert report.limited_by is not None
     phase = report.phases[0]
-    print(f"81 agencies at 400/s: late sends {phase.late_sends / phase.sent:.1%}, "
-          f"p99 {phase.latency_ms.p99:.0f} ms, limited by {report.limited_by.side}")  # fmt: skip
+    print(
+        f"81 agencies at 400/s: late sends {phase.late_sends / phase.sent:.1%}, "
+        f"p99 {phase.latency_ms.p99:.0f} ms, limited by {report.limited_by.side}"
+    )

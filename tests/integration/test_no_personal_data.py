@@ -59,9 +59,11 @@ def label_values(text: str) -> set[str]:
 
 
 async def test_no_citizen_id_appears_in_logs_labels_dead_letter_headers_or_audit(
-    cluster: SecuredCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    cluster: SecuredCluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     pages: dict[str, str] = {}
     stop = stack_module.RunStack.stop
 
@@ -77,8 +79,9 @@ async def test_no_citizen_id_appears_in_logs_labels_dead_letter_headers_or_audit
     scenario.write_text(SCENARIO, encoding="utf-8")
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=cluster.stack.bootstrap)
     with caplog.at_level(logging.INFO):  # the level the driver logs at
-        report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True),
-                               live=False)  # fmt: skip
+        report = await execute(
+            scenario, tmp_path / "runs", settings, Console(quiet=True), live=False
+        )
     phase = report.phases[0]
     assert (phase.lost, phase.incorrect) == (0, 0), phase
 
@@ -93,8 +96,10 @@ async def test_no_citizen_id_appears_in_logs_labels_dead_letter_headers_or_audit
     ids = {i for i in used if len(i) >= SHORTEST_ID}
     assert len(ids) > 300 and any(not i.isdigit() or len(i) != 12 for i in ids)  # some malformed
 
-    logs = {p.name: p.read_text(encoding="utf-8", errors="replace")
-            for p in (tmp_path / "runs").rglob("*.log")}  # fmt: skip
+    logs = {
+        p.name: p.read_text(encoding="utf-8", errors="replace")
+        for p in (tmp_path / "runs").rglob("*.log")
+    }
     assert {"registry-1.log", "monitor.log"} <= set(logs)
     logs["driver (this process)"] = caplog.text
     pages["driver (this process)"] = generate_latest(REGISTRY).decode()
@@ -110,8 +115,11 @@ async def test_no_citizen_id_appears_in_logs_labels_dead_letter_headers_or_audit
     leaks = []
     for cid in ids:
         leaks += [f"log {name}" for name, text in logs.items() if cid in text]
-        leaks += [f"/metrics label of {name}" for name, values in labels.items()
-                  if any(cid in v for v in values)]  # fmt: skip
+        leaks += [
+            f"/metrics label of {name}"
+            for name, values in labels.items()
+            if any(cid in v for v in values)
+        ]
         leaks += ["dead letter header" for h in headers if cid in h]
         leaks += ["audit record" for r in audit if cid.encode() in (r.value or b"")]
         leaks += ["dossier record" for r in dossiers if cid.encode() in (r.value or b"")]

@@ -31,14 +31,18 @@ NATIONAL = REPO / "loadtests" / "topologies" / "vn-2024.yaml"
 
 
 def registry_process(bootstrap: str, logs: Path, name: str) -> ServiceProcess:
-    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "NDX_TOPOLOGY": str(DEMO_TOPOLOGY),
-           "NDX_SEED": str(SEED)}  # fmt: skip
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "NDX_TOPOLOGY": str(DEMO_TOPOLOGY),
+        "NDX_SEED": str(SEED),
+    }
     return ServiceProcess(name, "services.registry", env, free_port(), logs / f"{name}.log")
 
 
 def verification(citizen_id: str, name: str, born: str) -> VerificationRequested:
-    return VerificationRequested(uuid.uuid4().hex, "province.001", citizen_id, name, born,
-                                 "public-service-dossier", "", 0)  # fmt: skip
+    return VerificationRequested(
+        uuid.uuid4().hex, "province.001", citizen_id, name, born, "public-service-dossier", "", 0
+    )
 
 
 async def test_a_death_reported_before_a_restart_is_still_known_after_it(
@@ -58,11 +62,13 @@ async def test_a_death_reported_before_a_restart_is_still_known_after_it(
         try:
             check = verification(citizen.citizen_id, citizen.full_name, citizen.birth_date)
             assert (await province.request(check)).outcome == "MATCH"
-            event = CivilStatusRegistered(uuid.uuid4().hex, citizen.citizen_id, "DEATH",
-                                          "ministry.justice", 0)  # fmt: skip
+            event = CivilStatusRegistered(
+                uuid.uuid4().hex, citizen.citizen_id, "DEATH", "ministry.justice", 0
+            )
             waiting = watch.expect(event.event_id)
-            await province.producer.send(CIVIL.name, codec.encode(event),
-                                         key=citizen.citizen_id.encode())  # fmt: skip
+            await province.producer.send(
+                CIVIL.name, codec.encode(event), key=citizen.citizen_id.encode()
+            )
             change = await watch.wait(waiting, 30)
             assert change is not None and change.change == "DIED"
             assert first.stop() == 0
@@ -97,8 +103,14 @@ async def test_each_agreement_releases_exactly_its_fields_and_no_agreement_is_re
             try:
                 for agreement in ministry.agreements:
                     citizen = population.draw_existing(rng)
-                    ask = LookupRequested(uuid.uuid4().hex, ministry.id, citizen.citizen_id,
-                                          agreement.purpose, list(SHAREABLE), 0)  # fmt: skip
+                    ask = LookupRequested(
+                        uuid.uuid4().hex,
+                        ministry.id,
+                        citizen.citizen_id,
+                        agreement.purpose,
+                        list(SHAREABLE),
+                        0,
+                    )
                     result = await client.request(ask)
                     data = dict(getattr(result.answer, "data", {}))
                     assert result.outcome in ("FOUND", "DECEASED")
@@ -110,8 +122,9 @@ async def test_each_agreement_releases_exactly_its_fields_and_no_agreement_is_re
                 if not refused_id:
                     citizen = population.draw_existing(rng)
                     refused_id = uuid.uuid4().hex
-                    ask = LookupRequested(refused_id, ministry.id, citizen.citizen_id,
-                                          "curiosity", ["full_name"], 0)  # fmt: skip
+                    ask = LookupRequested(
+                        refused_id, ministry.id, citizen.citizen_id, "curiosity", ["full_name"], 0
+                    )
                     result = await client.request(ask)
                     assert result.outcome == "REFUSED"
                     assert getattr(result.answer, "data", None) == {}

@@ -65,8 +65,7 @@ async def test_a_registry_started_by_hand_stands_aside_while_a_foreign_run_is_un
         assert _ready(registry.metrics_port) == 0.0
         await announce(transport, foreign, "ended")
         await _until(lambda: _ready(registry.metrics_port) == 1.0, STAND_ASIDE_S)
-        await announce(transport, mine.model_copy(update={"run_id": "same-population"}),
-                       "running")  # fmt: skip
+        await announce(transport, mine.model_copy(update={"run_id": "same-population"}), "running")
         await asyncio.sleep(2)  # a run it agrees with does not move it
         assert _ready(registry.metrics_port) == 1.0
         await announce(transport, mine.model_copy(update={"run_id": "same-population"}), "ended")

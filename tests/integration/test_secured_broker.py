@@ -57,11 +57,17 @@ async def write(stack: SecuredStack, principal: str, topic: str, value: bytes) -
         await producer.stop()
 
 
-async def read_until(stack: SecuredStack, principal: str, topic: str, value: bytes,
-                     group: str | None = None) -> None:  # fmt: skip
+async def read_until(
+    stack: SecuredStack, principal: str, topic: str, value: bytes, group: str | None = None
+) -> None:
     """Read topic from its beginning as principal until value arrives."""
-    consumer = AIOKafkaConsumer(topic, group_id=group, auto_offset_reset="earliest",
-                                enable_auto_commit=False, **stack.login(principal))  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        topic,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **stack.login(principal),
+    )
     await started(consumer)
     try:
         deadline = asyncio.get_running_loop().time() + LIMIT_S

@@ -43,8 +43,12 @@ class World:
 
     def registry(self, name: str) -> ServiceProcess:
         """The registry as an OS process, with only its own credentials file."""
-        env = {"KAFKA_BOOTSTRAP_SERVERS": self.stack.bootstrap, "NDX_TOPOLOGY": str(DEMO_TOPOLOGY),
-               "NDX_SEED": str(SEED), "NDX_CREDENTIALS": str(self.secrets[REGISTRY])}  # fmt: skip
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.stack.bootstrap,
+            "NDX_TOPOLOGY": str(DEMO_TOPOLOGY),
+            "NDX_SEED": str(SEED),
+            "NDX_CREDENTIALS": str(self.secrets[REGISTRY]),
+        }
         return ServiceProcess(
             name, "services.registry", env, free_port(), self.logs / f"{name}.log"
         )
@@ -52,8 +56,9 @@ class World:
     def agency(self, principal: str) -> AgencyClient:
         """An agency's client, signing with its own key from the driver's credentials."""
         security = self.stack.provisioned.credentials.security_for(principal)
-        return AgencyClient(principal, KafkaTransport(self.stack.bootstrap, security=security),
-                            CODEC, 30)  # fmt: skip
+        return AgencyClient(
+            principal, KafkaTransport(self.stack.bootstrap, security=security), CODEC, 30
+        )
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +82,9 @@ def registry(world: World) -> Iterator[ServiceProcess]:
 
 
 def verification(requester: str, citizen_id: str, name: str, born: str) -> VerificationRequested:
-    return VerificationRequested(uuid.uuid4().hex, requester, citizen_id, name, born,
-                                 "public-service-dossier", "", 0)  # fmt: skip
+    return VerificationRequested(
+        uuid.uuid4().hex, requester, citizen_id, name, born, "public-service-dossier", "", 0
+    )
 
 
 async def eventually(what: str, check: Callable[[], bool], within_s: float = WITHIN_S) -> None:
@@ -96,18 +102,21 @@ async def test_a_request_in_another_agencys_name_is_refused_counted_and_never_an
     await rogue.start()
     await victim.start()
     try:
-        forged = verification("province.079", citizen.citizen_id, citizen.full_name,
-                              citizen.birth_date)  # fmt: skip
-        sent = await rogue.producer.send(VERIFY.name, CODEC.encode(forged),
-                                         key=citizen.citizen_id.encode())  # fmt: skip
+        forged = verification(
+            "province.079", citizen.citizen_id, citizen.full_name, citizen.birth_date
+        )
+        sent = await rogue.producer.send(
+            VERIFY.name, CODEC.encode(forged), key=citizen.citizen_id.encode()
+        )
         await sent
         denied = {"agency": "province.001", "action": "verify"}
         await eventually(
             "ndx_denied_total counts the forgery",
             lambda: sample(registry.metrics_port, "ndx_denied_total", denied) == 1.0,
         )
-        genuine = verification("province.079", citizen.citizen_id, citizen.full_name,
-                               citizen.birth_date)  # fmt: skip
+        genuine = verification(
+            "province.079", citizen.citizen_id, citizen.full_name, citizen.birth_date
+        )
         assert (await victim.request(genuine)).outcome == "MATCH"  # the victim is still served
     finally:
         await rogue.stop()
@@ -129,8 +138,9 @@ async def test_a_ministry_with_no_agreement_for_a_purpose_gets_refused(
     ministry = world.agency("ministry.tax")
     await ministry.start()
     try:
-        ask = LookupRequested(uuid.uuid4().hex, "ministry.tax", citizen.citizen_id, "curiosity",
-                              ["full_name"], 0)  # fmt: skip
+        ask = LookupRequested(
+            uuid.uuid4().hex, "ministry.tax", citizen.citizen_id, "curiosity", ["full_name"], 0
+        )
         result = await ministry.request(ask)
     finally:
         await ministry.stop()
@@ -140,13 +150,15 @@ async def test_a_ministry_with_no_agreement_for_a_purpose_gets_refused(
 
 async def test_a_change_the_registry_did_not_sign_is_never_replayed(world: World) -> None:
     citizen = Population(SEED).draw_living(random.Random(os.getpid() + 1))
-    forged = CitizenChanged(uuid.uuid4().hex, citizen.citizen_id, "DIED", "registry", 0,
-                            deceased=True)  # fmt: skip
+    forged = CitizenChanged(
+        uuid.uuid4().hex, citizen.citizen_id, "DIED", "registry", 0, deceased=True
+    )
     writer = KafkaTransport(world.stack.bootstrap, security=world.stack.admin).producer("forger")
     await writer.start()  # only the admin may write the feed; it does not sign as the registry
     try:
-        await (await writer.send(CHANGES.name, CODEC.encode(forged),
-                                 key=citizen.citizen_id.encode()))  # fmt: skip
+        await (
+            await writer.send(CHANGES.name, CODEC.encode(forged), key=citizen.citizen_id.encode())
+        )
     finally:
         await writer.stop()
     fresh = world.registry("registry-b")
@@ -158,8 +170,9 @@ async def test_a_change_the_registry_did_not_sign_is_never_replayed(world: World
         province = world.agency("province.001")
         await province.start()
         try:
-            check = verification("province.001", citizen.citizen_id, citizen.full_name,
-                                 citizen.birth_date)  # fmt: skip
+            check = verification(
+                "province.001", citizen.citizen_id, citizen.full_name, citizen.birth_date
+            )
             assert (await province.request(check)).outcome == "MATCH"  # still alive
         finally:
             await province.stop()

@@ -20,8 +20,26 @@ from tests.support.secured import SecuredCluster, playing_on, secured_cluster
 from tests.support.topics import read_topic
 
 REPO = Path(__file__).resolve().parents[2]
-PROVINCES = ["001", "079", "048", "092", "031", "038", "040", "075", "074", "027", "026", "019",
-             "033", "036", "056", "066", "089", "094"]  # fmt: skip
+PROVINCES = [
+    "001",
+    "079",
+    "048",
+    "092",
+    "031",
+    "038",
+    "040",
+    "075",
+    "074",
+    "027",
+    "026",
+    "019",
+    "033",
+    "036",
+    "056",
+    "066",
+    "089",
+    "094",
+]
 SCENARIO = f"""
 name: world
 topology: {REPO}/loadtests/topologies/vn-2024.yaml
@@ -80,21 +98,34 @@ async def test_audit_holds_one_record_per_transaction_and_never_a_citizen_id(
     codec = Codec(Catalogue())
     bootstrap, admin = cluster.stack.bootstrap, cluster.stack.admin
     ours = world.run_id + ":"  # as if the cluster held other runs' traffic
-    read = [r for t in (VERIFY.name, LOOKUP.name)
-            for r in await read_topic(bootstrap, t, security=admin)]  # fmt: skip
-    requests = [m for r in read
-                if (m := decoded(codec, r.value)) is not None
-                and getattr(m, "request_id", "").startswith(ours)]  # fmt: skip
+    read = [
+        r
+        for t in (VERIFY.name, LOOKUP.name)
+        for r in await read_topic(bootstrap, t, security=admin)
+    ]
+    requests = [
+        m
+        for r in read
+        if (m := decoded(codec, r.value)) is not None
+        and getattr(m, "request_id", "").startswith(ours)
+    ]
     ids = {r.request_id for r in requests if isinstance(r, VerificationRequested | LookupRequested)}
-    citizen_ids = {r.citizen_id for r in requests if isinstance(r, VerificationRequested |
-                                                                 LookupRequested)}  # fmt: skip
+    citizen_ids = {
+        r.citizen_id for r in requests if isinstance(r, VerificationRequested | LookupRequested)
+    }
     audit_raw = await read_topic(bootstrap, AUDIT.name, security=admin)
-    audits = [a for r in audit_raw if isinstance(a := codec.decode(r.value), SharingAudited)
-              and a.request_id.startswith(ours)]  # fmt: skip
+    audits = [
+        a
+        for r in audit_raw
+        if isinstance(a := codec.decode(r.value), SharingAudited) and a.request_id.startswith(ours)
+    ]
     assert all(isinstance(a, SharingAudited) for a in audits)
     by_flow = Counter(a.flow for a in audits if isinstance(a, SharingAudited))
-    answered = [a.request_id for a in audits if isinstance(a, SharingAudited)
-                and a.flow in ("verify", "lookup")]  # fmt: skip
+    answered = [
+        a.request_id
+        for a in audits
+        if isinstance(a, SharingAudited) and a.flow in ("verify", "lookup")
+    ]
     assert len(answered) == len(set(answered)) == len(ids)
     assert set(answered) == ids
     phase = world.phases[0]

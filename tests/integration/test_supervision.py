@@ -48,8 +48,13 @@ def ndxsim(*args: str) -> subprocess.CompletedProcess[str]:
     env.update(NDX_RATE_PER_AGENCY="20", NDX_AGENCIES=STACK_AGENCIES)
     return subprocess.run(
         [sys.executable, "-m", "loadtests", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=400, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
 
 
 def records() -> dict[str, ProcessRecord]:
@@ -96,8 +101,9 @@ def foreign() -> Iterator[subprocess.Popen[bytes]]:
 
 def reused(pid: int, cmdline: tuple[str, ...]) -> ProcessRecord:
     """A record as the stack wrote it once, whose pid now belongs to another process."""
-    return ProcessRecord(pid=pid, create_time=psutil.Process(pid).create_time() - 3600,
-                         cmdline=cmdline)  # fmt: skip
+    return ProcessRecord(
+        pid=pid, create_time=psutil.Process(pid).create_time() - 3600, cmdline=cmdline
+    )
 
 
 def test_down_never_signals_a_foreign_pid_in_the_pid_files(
@@ -106,10 +112,16 @@ def test_down_never_signals_a_foreign_pid_in_the_pid_files(
     assert upstack.running() == [], f"a local stack is already running: {upstack.running()}"
     python = (sys.executable, "-m")
     rows = [
-        ComponentState(name=name, probe="service", probe_port=port, ports=(port,), urls=(),
-                       process=reused(foreign.pid, (*python, f"services.{name}")))
+        ComponentState(
+            name=name,
+            probe="service",
+            probe_port=port,
+            ports=(port,),
+            urls=(),
+            process=reused(foreign.pid, (*python, f"services.{name}")),
+        )
         for name, port in (("registry", 9101), ("monitor", 9105))
-    ]  # fmt: skip
+    ]
     sup = reused(foreign.pid, (*python, "loadtests.supervise"))
     stackstate.save(StackState(supervisor=sup, bootstrap="127.0.0.1:9092", components=rows))
     (STATE / "province.pid").write_text(f"{foreign.pid}\n")  # the bare pid of older versions
@@ -191,8 +203,9 @@ def test_up_after_one_component_dies_restarts_only_that_one(stack: None) -> None
     lines = upstack.up(None, DEMO_TOPOLOGY).lines()
 
     assert "restarted: province" in lines, lines
-    assert any(line.startswith("already running: broker, registry, ministry, monitor")
-               for line in lines), lines  # fmt: skip
+    assert any(
+        line.startswith("already running: broker, registry, ministry, monitor") for line in lines
+    ), lines
     after = pids()
     assert after["province"] != before["province"]
     assert {k: v for k, v in after.items() if k != "province"} == {
@@ -211,8 +224,10 @@ def test_a_new_supervisor_adopts_what_runs_and_replaces_a_foreign_pid(
     state = stackstate.load()
     assert state is not None
     planted = reused(foreign.pid, registry_row().process.cmdline)  # type: ignore[union-attr]
-    rows = [r.model_copy(update={"process": planted}) if r.name == "registry" else r
-            for r in state.components]  # fmt: skip
+    rows = [
+        r.model_copy(update={"process": planted}) if r.name == "registry" else r
+        for r in state.components
+    ]
     stackstate.save(state.model_copy(update={"components": rows}))
 
     status = ndxsim("status")

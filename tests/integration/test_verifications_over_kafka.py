@@ -40,8 +40,9 @@ async def test_a_thousand_verifications_from_four_agencies_are_all_answered_corr
     scenario = tmp_path / "thousand.yaml"
     scenario.write_text(SCENARIO.format(topology=REPO / "loadtests/topologies/demo.yaml"))
     with playing_on(cluster) as settings:
-        report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True),
-                               live=False)  # fmt: skip
+        report = await execute(
+            scenario, tmp_path / "runs", settings, Console(quiet=True), live=False
+        )
     phase = report.phases[0]
     assert phase.sent == 1000
     assert phase.answered == 1000

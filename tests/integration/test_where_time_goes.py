@@ -41,19 +41,32 @@ SLOW_REGISTRY = (
 
 
 async def play(
-    tmp_path: Path, bootstrap: str, faults: str = "", rate: int = 60, timeout_s: int = 2,
-    retries: int = 6, design: str | None = None,
-) -> RunReport:  # fmt: skip
+    tmp_path: Path,
+    bootstrap: str,
+    faults: str = "",
+    rate: int = 60,
+    timeout_s: int = 2,
+    retries: int = 6,
+    design: str | None = None,
+) -> RunReport:
     scenario = tmp_path / "hops.yaml"
-    scenario.write_text(SCENARIO.format(timeout=timeout_s, retries=retries, rate=rate,
-                                        faults=faults or "  []"), encoding="utf-8")  # fmt: skip
+    scenario.write_text(
+        SCENARIO.format(timeout=timeout_s, retries=retries, rate=rate, faults=faults or "  []"),
+        encoding="utf-8",
+    )
     design_path = None
     if design is not None:
         design_path = tmp_path / "design.yaml"
         design_path.write_text(design, encoding="utf-8")
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=bootstrap)
-    report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True),
-                           live=False, design_path=design_path)  # fmt: skip
+    report = await execute(
+        scenario,
+        tmp_path / "runs",
+        settings,
+        Console(quiet=True),
+        live=False,
+        design_path=design_path,
+    )
     phase = report.phases[0]
     assert (phase.lost, phase.incorrect) == (0, 0), phase
     assert report.hops is not None and report.hops.stamped > 0.9 * phase.sent
@@ -101,8 +114,9 @@ async def test_a_slow_agency_is_named_slowest_link_with_its_extra_time_in_reply_
 async def test_a_slow_registry_puts_the_time_in_registry_work_and_the_request_queue_on_every_link(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    report = await play(tmp_path, kafka_bootstrap, rate=60, timeout_s=10, retries=0,
-                        design=SLOW_REGISTRY)  # fmt: skip
+    report = await play(
+        tmp_path, kafka_bootstrap, rate=60, timeout_s=10, retries=0, design=SLOW_REGISTRY
+    )
     hops = report.hops
     assert hops is not None
     measured = [x for x in hops.links if x.hops_ms]

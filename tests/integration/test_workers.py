@@ -53,8 +53,14 @@ async def test_two_worker_processes_play_exact_growth_and_their_histograms_merge
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
-    report = await execute(_scenario(tmp_path, GROWTH), tmp_path / "runs", settings,
-                           Console(quiet=True), live=False, workers=2)  # fmt: skip
+    report = await execute(
+        _scenario(tmp_path, GROWTH),
+        tmp_path / "runs",
+        settings,
+        Console(quiet=True),
+        live=False,
+        workers=2,
+    )
     assert (report.totals.lost, report.totals.incorrect, report.totals.timed_out) == (0, 0, 0)
     assert len(report.workers) == 2
     assert all(w.finished and w.pid != os.getpid() for w in report.workers)
@@ -85,8 +91,11 @@ async def _kill_first_worker_mid_period(runs: Path) -> int:
         assert time.monotonic() < deadline, "worker 1 never started playing"
         await asyncio.sleep(0.3)
     await asyncio.sleep(5.0)  # mid-period: it has sent some and has some in flight
-    victim = next(p for p in psutil.Process().children(recursive=True)
-                  if any(arg.endswith("-w1") for arg in p.cmdline()))  # fmt: skip
+    victim = next(
+        p
+        for p in psutil.Process().children(recursive=True)
+        if any(arg.endswith("-w1") for arg in p.cmdline())
+    )
     os.kill(victim.pid, signal.SIGKILL)
     return victim.pid
 
@@ -96,8 +105,11 @@ async def test_a_worker_killed_mid_run_is_named_and_every_request_it_owned_is_ac
 ) -> None:
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
     runs = tmp_path / "runs"
-    playing = asyncio.create_task(execute(_scenario(tmp_path, LONG), runs, settings,
-                                          Console(quiet=True), live=False, workers=2))  # fmt: skip
+    playing = asyncio.create_task(
+        execute(
+            _scenario(tmp_path, LONG), runs, settings, Console(quiet=True), live=False, workers=2
+        )
+    )
     killed = await _kill_first_worker_mid_period(runs)
     killed_at = time.monotonic()
     report = await playing
@@ -126,9 +138,11 @@ def _start_remote(bootstrap: str, run_id: str, log: Path) -> subprocess.Popen[by
     with log.open("w") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "loadtests", "worker", "--run", run_id, "--name", "remote"],
-            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}, cwd=REPO,
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 async def test_a_worker_from_another_machine_that_dies_is_found_through_its_consumer_group(
@@ -140,9 +154,18 @@ async def test_a_worker_from_another_machine_that_dies_is_found_through_its_cons
     log = tmp_path / "remote.log"
     remote = _start_remote(kafka_bootstrap, run_id, log)
     try:
-        playing = asyncio.create_task(execute(
-            _scenario(tmp_path, LONG), tmp_path / "runs", settings, Console(quiet=True),
-            live=False, run_id=run_id, workers=2, local_workers=1))  # fmt: skip
+        playing = asyncio.create_task(
+            execute(
+                _scenario(tmp_path, LONG),
+                tmp_path / "runs",
+                settings,
+                Console(quiet=True),
+                live=False,
+                run_id=run_id,
+                workers=2,
+                local_workers=1,
+            )
+        )
         deadline = time.monotonic() + 180
         while not _says(log, "plays period 1"):
             assert time.monotonic() < deadline, "the remote worker never started playing"

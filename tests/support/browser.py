@@ -94,8 +94,14 @@ class Page:
 
     def mouse(self, kind: str, x: float, y: float, buttons: int = 0) -> None:
         button = "left" if kind in ("mousePressed", "mouseReleased") else "none"
-        params = {"type": kind, "x": x, "y": y, "button": button, "buttons": buttons,
-                  "clickCount": 1 if button == "left" else 0}  # fmt: skip
+        params = {
+            "type": kind,
+            "x": x,
+            "y": y,
+            "button": button,
+            "buttons": buttons,
+            "clickCount": 1 if button == "left" else 0,
+        }
         self.tools.send("Input.dispatchMouseEvent", params, self.session)
 
     def hover(self, x: float, y: float) -> None:
@@ -113,17 +119,23 @@ class Page:
         self.mouse("mousePressed", *start, 1)
         for i in range(1, steps + 1):
             f = i / steps
-            self.mouse("mouseMoved", start[0] + f * (end[0] - start[0]),
-                       start[1] + f * (end[1] - start[1]), 1)  # fmt: skip
+            self.mouse(
+                "mouseMoved",
+                start[0] + f * (end[0] - start[0]),
+                start[1] + f * (end[1] - start[1]),
+                1,
+            )
         self.mouse("mouseReleased", *end)
 
     def screenshot(self, path: Path) -> Path:
         """The whole page as a PNG, however long it is."""
         size = self.tools.send("Page.getLayoutMetrics", session=self.session)["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": WIDTH, "height": size["height"], "scale": 1}
-        shot = self.tools.send("Page.captureScreenshot",
-                               {"format": "png", "captureBeyondViewport": True, "clip": clip},
-                               self.session)  # fmt: skip
+        shot = self.tools.send(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": clip},
+            self.session,
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
@@ -131,8 +143,11 @@ class Page:
     def requests(self) -> list[str]:
         """Every URL the page asked for so far, the page itself included."""
         self.tools.drain()
-        return [e["params"]["request"]["url"] for e in self.tools.events
-                if e.get("method") == "Network.requestWillBeSent"]  # fmt: skip
+        return [
+            e["params"]["request"]["url"]
+            for e in self.tools.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
 
     def console_errors(self) -> list[str]:
         self.tools.drain()

@@ -19,10 +19,16 @@ from typing import Any
 
 CHROMIUM = os.environ.get("NDX_CHROMIUM", "/usr/bin/chromium")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--remote-debugging-pipe",
-)  # fmt: skip
+)
 TIMEOUT_S = 30.0
 
 
@@ -45,8 +51,13 @@ class DevTools:
         log = os.open(profile / "chromium.log", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         dup = os.POSIX_SPAWN_DUP2
-        actions = [(dup, null, 0), (dup, log, 1), (dup, log, 2), (dup, child_in, 3),
-                   (dup, child_out, 4)]  # fmt: skip
+        actions = [
+            (dup, null, 0),
+            (dup, log, 1),
+            (dup, log, 2),
+            (dup, child_in, 3),
+            (dup, child_out, 4),
+        ]
         args = [exe, *FLAGS, f"--user-data-dir={profile / 'profile'}", "about:blank"]
         try:
             env = dict(os.environ)

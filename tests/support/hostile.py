@@ -92,14 +92,26 @@ def largest_field(codec: Codec, message: m.Message, name: str, limit: int) -> by
 
 def request(rng: random.Random, requester: str = "province.001") -> m.VerificationRequested:
     return m.VerificationRequested(
-        f"hostile-{rng.randbytes(6).hex()}", requester, "001090012345", "NGUYEN VAN A",
-        "1990-01-01", "public-service-dossier", "", 1,
-    )  # fmt: skip
+        f"hostile-{rng.randbytes(6).hex()}",
+        requester,
+        "001090012345",
+        "NGUYEN VAN A",
+        "1990-01-01",
+        "public-service-dossier",
+        "",
+        1,
+    )
 
 
 def lookup(rng: random.Random, requester: str = "ministry.vss") -> m.LookupRequested:
-    return m.LookupRequested(f"hostile-{rng.randbytes(6).hex()}", requester, "001090012345",
-                             "social-insurance-enrolment", ["full_name"], 1)  # fmt: skip
+    return m.LookupRequested(
+        f"hostile-{rng.randbytes(6).hex()}",
+        requester,
+        "001090012345",
+        "social-insurance-enrolment",
+        ["full_name"],
+        1,
+    )
 
 
 def oversized(rng: random.Random, codec: Codec, count: int) -> list[Hostile]:
@@ -117,8 +129,11 @@ def oversized(rng: random.Random, codec: Codec, count: int) -> list[Hostile]:
         else:
             message = m.CivilStatusRegistered(big, "001090012345", "DEATH", "ministry.justice", 1)
         topic = {0: VERIFY.name, 1: VERIFY.name, 2: LOOKUP.name, 3: CIVIL.name}[choice]
-        out.append(Hostile("oversized field", topic, b"001090012345", codec.encode(message),
-                           "oversized_field"))  # fmt: skip
+        out.append(
+            Hostile(
+                "oversized field", topic, b"001090012345", codec.encode(message), "oversized_field"
+            )
+        )
     return out
 
 
@@ -140,19 +155,41 @@ def mix(rng: random.Random, codec: Codec, limit: int, total: int = 2000) -> list
     )
     out += spread("corrupt body", corrupt(200))
     out += spread("wrong message", [(p.key, p.value, p.reason) for p in wrong_messages(150, codec)])
-    out += [Hostile("request on the wrong topic", LOOKUP.name, b"k", codec.encode(request(rng)),
-                    "unexpected_message") for _ in range(100)]  # fmt: skip
-    out += spread("null value", [(rng.randbytes(4), None, "undecodable")
-                                 for _ in range(150)])  # fmt: skip
+    out += [
+        Hostile(
+            "request on the wrong topic",
+            LOOKUP.name,
+            b"k",
+            codec.encode(request(rng)),
+            "unexpected_message",
+        )
+        for _ in range(100)
+    ]
+    out += spread("null value", [(rng.randbytes(4), None, "undecodable") for _ in range(150)])
     out += oversized(rng, codec, 200)
     out += [near_limit_blob(rng, REQUEST_TOPICS[i % 3], limit) for i in range(10)]
-    out += [Hostile("unknown requester", VERIFY.name, b"001090012345",
-                    codec.encode(request(rng, f"spy.{i}")), "unknown_requester")
-            for i in range(150)]  # fmt: skip
-    out += [Hostile("civil event from no civil authority", CIVIL.name, b"001090012345",
-                    codec.encode(m.CivilStatusRegistered(f"e-{i}", "001090012345", "DEATH",
-                                                         "ministry.tax", 1)),
-                    "no_civil_authority") for i in range(total - len(out))]  # fmt: skip
+    out += [
+        Hostile(
+            "unknown requester",
+            VERIFY.name,
+            b"001090012345",
+            codec.encode(request(rng, f"spy.{i}")),
+            "unknown_requester",
+        )
+        for i in range(150)
+    ]
+    out += [
+        Hostile(
+            "civil event from no civil authority",
+            CIVIL.name,
+            b"001090012345",
+            codec.encode(
+                m.CivilStatusRegistered(f"e-{i}", "001090012345", "DEATH", "ministry.tax", 1)
+            ),
+            "no_civil_authority",
+        )
+        for i in range(total - len(out))
+    ]
     assert len(out) == total
     rng.shuffle(out)
     return out

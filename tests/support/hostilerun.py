@@ -81,8 +81,9 @@ async def dlq_end(bootstrap: str) -> int:
 
 async def read_dlq(bootstrap: str, start: int, want: int) -> list[Letter]:
     """The dead letters from `start` on, once `want` of them are there (or the deadline)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                fetch_max_bytes=8 * 1024 * 1024)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_bytes=8 * 1024 * 1024
+    )
     await consumer.start()
     tp = TopicPartition(DLQ.name, 0)
     out: list[Letter] = []
@@ -114,9 +115,15 @@ async def settle(port: int, want: Figures) -> Figures:
 
 
 async def play(
-    bootstrap: str, tmp_path: Path, hostile: list[Hostile], normal: int, rate: float,
-    answered_elsewhere: int = 0, pause_every: int = 100, pause_s: float = 0.3,
-) -> Run:  # fmt: skip
+    bootstrap: str,
+    tmp_path: Path,
+    hostile: list[Hostile],
+    normal: int,
+    rate: float,
+    answered_elsewhere: int = 0,
+    pause_every: int = 100,
+    pause_s: float = 0.3,
+) -> Run:
     """Steady traffic and the hostile records at once, against a fresh registry process."""
     transport = KafkaTransport(bootstrap)
     await transport.ensure_topics(topics_for(AGENCIES + OTHERS))
@@ -147,5 +154,14 @@ async def play(
         alive = registry.proc.poll() is None
         ready = sample(registry.metrics_port, "ndx_service_ready", {"service": "registry"})
     log = registry.log_path.read_text(errors="replace")
-    return Run(traffic.ledger(), traffic.late_answers, written, letters, figures, alive, ready,
-               log, seconds)  # fmt: skip
+    return Run(
+        traffic.ledger(),
+        traffic.late_answers,
+        written,
+        letters,
+        figures,
+        alive,
+        ready,
+        log,
+        seconds,
+    )

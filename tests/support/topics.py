@@ -11,12 +11,17 @@ from services.shared.credentials import ClientSecurity
 from services.shared.kafka import sasl_options
 
 
-async def read_topic(bootstrap: str, topic: str, limit_s: float = 30.0,
-                     security: ClientSecurity | None = None) -> list[ConsumerRecord]:  # type: ignore[type-arg]  # fmt: skip
+async def read_topic(
+    bootstrap: str, topic: str, limit_s: float = 30.0, security: ClientSecurity | None = None
+) -> list[ConsumerRecord]:  # type: ignore[type-arg]
     """Every record of a topic from its beginning to its end offsets at the time of the call
     (as `security`'s principal on a secured cluster)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, **sasl_options(security))  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **sasl_options(security),
+    )
     await consumer.start()
     try:
         consumer.subscribe([topic])

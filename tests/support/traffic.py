@@ -45,8 +45,9 @@ class Traffic:
     def build(
         cls, agencies: Sequence[str], transport: Transport, codec: Codec, timeout_s: float
     ) -> Traffic:
-        return cls([AgencyClient(a, transport, codec, timeout_s) for a in agencies],
-                   transport=transport)  # fmt: skip
+        return cls(
+            [AgencyClient(a, transport, codec, timeout_s) for a in agencies], transport=transport
+        )
 
     async def start(self) -> None:
         """Read the change log first: earlier runs on the same broker may have registered

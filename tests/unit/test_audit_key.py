@@ -25,8 +25,9 @@ def without_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_committed_defaults_hold_no_audit_key() -> None:
     assert "NDX_AUDIT_KEY=" not in ENV_FILE.read_text(encoding="utf-8")
-    ignored = subprocess.run(["git", "check-ignore", "-q", ".cache/secrets/audit.key"], cwd=REPO,
-                             check=False)  # fmt: skip
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".cache/secrets/audit.key"], cwd=REPO, check=False
+    )
     assert ignored.returncode == 0, "the key file must be git-ignored"
 
 
@@ -83,8 +84,12 @@ def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
         "import hashlib, sys; from pathlib import Path; from services.shared import auditkey; "
         "print(hashlib.sha256(auditkey.installation_key(Path(sys.argv[1]))).hexdigest())"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=REPO, text=True,
-                              stdout=subprocess.PIPE) for _ in range(6)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path)], cwd=REPO, text=True, stdout=subprocess.PIPE
+        )
+        for _ in range(6)
+    ]
     seen = {p.communicate(timeout=60)[0].strip() for p in procs}
     assert seen == {hashlib.sha256(installation_key(path)).hexdigest()}
     assert [p.name for p in tmp_path.iterdir()] == ["audit.key"]  # no temporary file left
@@ -92,16 +97,23 @@ def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
 
 def test_setup_on_a_fresh_checkout_makes_the_key_and_never_prints_it(tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
-    shutil.copytree(REPO / "services", checkout / "services",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        REPO / "services", checkout / "services", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (checkout / "deploy").mkdir()
     shutil.copy(ENV_FILE, checkout / "deploy" / ".env")
     env = {k: v for k, v in os.environ.items() if k != "NDX_AUDIT_KEY"}
     env["PYTHONPATH"] = str(checkout)
 
     def setup() -> str:
-        done = subprocess.run([sys.executable, "-m", "services.shared.auditkey"], cwd=checkout,
-                              env=env, capture_output=True, text=True, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "services.shared.auditkey"],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return done.stdout + done.stderr
 
     said = setup()

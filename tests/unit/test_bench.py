@@ -52,9 +52,18 @@ latency, 328 ms 50th, 647 ms 95th, 695 ms 99th, 804 ms 99.9th.
 
 
 def step(offered: float, achieved: float, p99: float = 20.0, **over: Any) -> BenchStep:
-    base: dict[str, Any] = {"role": "step", "offered_tps": offered, "achieved_tps": achieved,
-                            "p50_ms": 5.0, "p99_ms": p99, "sent": 1000, "answered": 1000,
-                            "timed_out": 0, "lost": 0, "incorrect": 0}  # fmt: skip
+    base: dict[str, Any] = {
+        "role": "step",
+        "offered_tps": offered,
+        "achieved_tps": achieved,
+        "p50_ms": 5.0,
+        "p99_ms": p99,
+        "sent": 1000,
+        "answered": 1000,
+        "timed_out": 0,
+        "lost": 0,
+        "incorrect": 0,
+    }
     return judged(BenchStep(**{**base, **over}))
 
 
@@ -63,8 +72,9 @@ def test_producer_tool_summary_is_read_from_its_final_line() -> None:
     assert parsed.records == 600_000
     assert parsed.records_per_s == pytest.approx(55663.8)
     assert parsed.mb_per_s == pytest.approx(7.96)
-    assert parsed.latency_ms == ToolLatency(avg=377.85, p50=328, p95=647, p99=695, p999=804,
-                                            max=926.0)  # fmt: skip
+    assert parsed.latency_ms == ToolLatency(
+        avg=377.85, p50=328, p95=647, p99=695, p999=804, max=926.0
+    )
 
 
 def test_producer_tool_output_without_a_summary_is_an_error_quoting_it() -> None:
@@ -73,8 +83,18 @@ def test_producer_tool_output_without_a_summary_is_an_error_quoting_it() -> None
 
 
 def test_machine_busy_time_leaves_out_idle_iowait_and_guest_time_counted_twice() -> None:
-    times = {"user": 100.0, "nice": 5.0, "system": 50.0, "idle": 1000.0, "iowait": 20.0,
-             "irq": 3.0, "softirq": 2.0, "steal": 1.0, "guest": 7.0, "guest_nice": 1.0}  # fmt: skip
+    times = {
+        "user": 100.0,
+        "nice": 5.0,
+        "system": 50.0,
+        "idle": 1000.0,
+        "iowait": 20.0,
+        "irq": 3.0,
+        "softirq": 2.0,
+        "steal": 1.0,
+        "guest": 7.0,
+        "guest_nice": 1.0,
+    }
     assert busy_seconds(times) == 100 + 5 + 50 + 3 + 2 + 1
 
 
@@ -87,9 +107,11 @@ def test_service_processes_are_told_apart_by_their_module() -> None:
 
 
 def test_jit_time_is_the_cpu_of_threads_named_as_hotspot_compilers() -> None:
-    threads = [SimpleNamespace(id=1, user_time=5.0, system_time=1.0),
-               SimpleNamespace(id=2, user_time=2.0, system_time=0.5),
-               SimpleNamespace(id=3, user_time=1.0, system_time=0.25)]  # fmt: skip
+    threads = [
+        SimpleNamespace(id=1, user_time=5.0, system_time=1.0),
+        SimpleNamespace(id=2, user_time=2.0, system_time=0.5),
+        SimpleNamespace(id=3, user_time=1.0, system_time=0.25),
+    ]
     names = {1: "java", 2: "C2 CompilerThre", 3: "C1 CompilerThre"}
     assert compiler_seconds(threads, names.__getitem__) == pytest.approx(3.75)
 
@@ -133,9 +155,15 @@ def test_a_step_is_sustained_only_at_rate_within_slo_and_without_loss() -> None:
 
 def test_headline_takes_the_highest_sustained_step_and_judges_the_targets() -> None:
     cpu = CpuPerTransaction(
-        driver_ms=0.15, broker_ms=0.1, registry_ms=0.1, total_ms=0.35, broker_jit_ms=0.0,
-        window_s=15, our_cores=1.5, other_cores=0.1,
-    )  # fmt: skip
+        driver_ms=0.15,
+        broker_ms=0.1,
+        registry_ms=0.1,
+        total_ms=0.35,
+        broker_jit_ms=0.0,
+        window_s=15,
+        our_cores=1.5,
+        other_cores=0.1,
+    )
     steps = [
         step(250, 250, p50_ms=12.0),
         step(1000, 998),
@@ -174,15 +202,27 @@ def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> No
     raw = parse_producer_performance(TOOL_OUTPUT)
     ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
     steps = [step(1000, 998), step(800, 799, role="at-80%")]
-    opts = Options(quick=True, max_rate=4000, step_seconds=5, warm_up_s=10, registries=1,
-                   budget_s=150, ceiling_seconds=4, runs_dir=tmp_path)  # fmt: skip
+    opts = Options(
+        quick=True,
+        max_rate=4000,
+        step_seconds=5,
+        warm_up_s=10,
+        registries=1,
+        budget_s=150,
+        ceiling_seconds=4,
+        runs_dir=tmp_path,
+    )
     result = BenchResult(
-        started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=99.0, options=opts,
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        elapsed_s=99.0,
+        options=opts,
         host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
-        raw_ceiling=ceiling, path=str(tmp_path / "bench.json"),
-        series=[WorkerSeries(workers=1, steps=steps,
-                             headline=headline(steps, ceiling.records_per_s))],
-    )  # fmt: skip
+        raw_ceiling=ceiling,
+        path=str(tmp_path / "bench.json"),
+        series=[
+            WorkerSeries(workers=1, steps=steps, headline=headline(steps, ceiling.records_per_s))
+        ],
+    )
     back = BenchResult.model_validate_json(result.model_dump_json())
     assert back == result
     assert back.options.runs_dir == tmp_path
@@ -268,19 +308,36 @@ def test_the_cost_of_security_compares_cpu_at_the_highest_rate_both_series_susta
     def result(steps: list[BenchStep]) -> BenchResult:
         raw = parse_producer_performance(TOOL_OUTPUT)
         ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
-        opts = Options(quick=True, max_rate=4000, step_seconds=5, warm_up_s=10, registries=1,
-                       budget_s=150, ceiling_seconds=4, runs_dir=tmp_path)  # fmt: skip
+        opts = Options(
+            quick=True,
+            max_rate=4000,
+            step_seconds=5,
+            warm_up_s=10,
+            registries=1,
+            budget_s=150,
+            ceiling_seconds=4,
+            runs_dir=tmp_path,
+        )
         return BenchResult(
-            started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=1.0, options=opts,
+            started_at=datetime(2026, 1, 1, tzinfo=UTC),
+            elapsed_s=1.0,
+            options=opts,
             host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
-            raw_ceiling=ceiling, path="x",
+            raw_ceiling=ceiling,
+            path="x",
             series=[WorkerSeries(workers=2, steps=steps, headline=headline(steps, None))],
-        )  # fmt: skip
+        )
 
-    off = result([step(250, 250, cpu=cpu(2.0)), step(500, 500, cpu=cpu(1.5)),
-                  step(1000, 998, cpu=cpu(1.2))])  # fmt: skip
-    on = result([step(250, 250, cpu=cpu(2.4)), step(500, 500, cpu=cpu(1.8)),
-                 step(1000, 700, p99=900, cpu=cpu(1.9))])  # fmt: skip
+    off = result(
+        [step(250, 250, cpu=cpu(2.0)), step(500, 500, cpu=cpu(1.5)), step(1000, 998, cpu=cpu(1.2))]
+    )
+    on = result(
+        [
+            step(250, 250, cpu=cpu(2.4)),
+            step(500, 500, cpu=cpu(1.8)),
+            step(1000, 700, p99=900, cpu=cpu(1.9)),
+        ]
+    )
 
     assert same_step(off, on) == ("at 500/s sustained", 1.5, 1.8)
 
@@ -321,25 +378,49 @@ def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path:
     from loadtests.bench.table import side_by_side
 
     def cpu(driver: float) -> CpuPerTransaction:
-        return CpuPerTransaction(driver_ms=driver, broker_ms=0.2, registry_ms=0.3,
-                                 broker_jit_ms=0.0, total_ms=driver + 0.5, window_s=5,
-                                 our_cores=1, other_cores=0)  # fmt: skip
+        return CpuPerTransaction(
+            driver_ms=driver,
+            broker_ms=0.2,
+            registry_ms=0.3,
+            broker_jit_ms=0.0,
+            total_ms=driver + 0.5,
+            window_s=5,
+            our_cores=1,
+            other_cores=0,
+        )
 
     raw = parse_producer_performance(TOOL_OUTPUT)
     ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
-    one = [step(1000, 998, cpu=cpu(0.9), limited_by="design"),
-           step(2000, 1200, p99=900, limited_by="generator")]  # fmt: skip
-    two = [step(2000, 1999, cpu=cpu(0.6), limited_by="design"),
-           step(1600, 1600, role="at-80%", cpu=cpu(0.5), limited_by="design")]  # fmt: skip
-    opts = Options(quick=True, max_rate=2000, step_seconds=5, warm_up_s=10, registries=1,
-                   budget_s=150, ceiling_seconds=4, runs_dir=tmp_path)  # fmt: skip
+    one = [
+        step(1000, 998, cpu=cpu(0.9), limited_by="design"),
+        step(2000, 1200, p99=900, limited_by="generator"),
+    ]
+    two = [
+        step(2000, 1999, cpu=cpu(0.6), limited_by="design"),
+        step(1600, 1600, role="at-80%", cpu=cpu(0.5), limited_by="design"),
+    ]
+    opts = Options(
+        quick=True,
+        max_rate=2000,
+        step_seconds=5,
+        warm_up_s=10,
+        registries=1,
+        budget_s=150,
+        ceiling_seconds=4,
+        runs_dir=tmp_path,
+    )
     result = BenchResult(
-        started_at=datetime(2026, 1, 1, tzinfo=UTC), elapsed_s=1.0, options=opts,
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        elapsed_s=1.0,
+        options=opts,
         host=Host(cpus=2, loadavg_start=(1.0, 0.5, 0.2), loadavg_end=(1.5, 0.7, 0.3)),
-        raw_ceiling=ceiling, path="x",
-        series=[WorkerSeries(workers=n, steps=s, headline=headline(s, ceiling.records_per_s))
-                for n, s in ((1, one), (2, two))],
-    )  # fmt: skip
+        raw_ceiling=ceiling,
+        path="x",
+        series=[
+            WorkerSeries(workers=n, steps=s, headline=headline(s, ceiling.records_per_s))
+            for n, s in ((1, one), (2, two))
+        ],
+    )
     console = Console(width=250, record=True)
     console.print(side_by_side(result))
     text = console.export_text()

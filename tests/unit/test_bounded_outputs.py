@@ -47,8 +47,16 @@ def provider_transactions() -> float:
 
 def verification(**changes: Any) -> VerificationRequested:
     c = make_registry().population.draw_living(random.Random(5))
-    req = VerificationRequested(f"r-{random.random()}", MINISTRY, c.citizen_id, c.full_name,
-                                c.birth_date, "public-service-dossier", "", 1)  # fmt: skip
+    req = VerificationRequested(
+        f"r-{random.random()}",
+        MINISTRY,
+        c.citizen_id,
+        c.full_name,
+        c.birth_date,
+        "public-service-dossier",
+        "",
+        1,
+    )
     return dataclasses.replace(req, **changes)
 
 
@@ -121,12 +129,24 @@ OVERSIZED: list[Message] = [
     verification(request_id="r" * (bounds.ID_CHARS + 1)),
     verification(purpose="p" * 1_000_000),
     verification(citizen_id="0" * (bounds.CITIZEN_ID_CHARS + 1)),
-    LookupRequested("l-1", MINISTRY, "001090000001", "social-insurance-enrolment",
-                    ["full_name"] * (bounds.ITEMS + 1), 1),
-    LookupRequested("l-2", MINISTRY, "001090000001", "social-insurance-enrolment",
-                    ["f" * (bounds.LABEL_CHARS + 1)], 1),
+    LookupRequested(
+        "l-1",
+        MINISTRY,
+        "001090000001",
+        "social-insurance-enrolment",
+        ["full_name"] * (bounds.ITEMS + 1),
+        1,
+    ),
+    LookupRequested(
+        "l-2",
+        MINISTRY,
+        "001090000001",
+        "social-insurance-enrolment",
+        ["f" * (bounds.LABEL_CHARS + 1)],
+        1,
+    ),
     CivilStatusRegistered("e" * 5000, "001090000001", "DEATH", "ministry.justice", 1),
-]  # fmt: skip
+]
 
 
 async def test_requests_with_oversized_fields_are_dead_lettered_and_never_answered() -> None:
@@ -139,24 +159,38 @@ async def test_requests_with_oversized_fields_are_dead_lettered_and_never_answer
     assert [header_map(r.headers)["reason"] for r in letters] == ["oversized_field"] * len(records)
     details = [header_map(r.headers)["detail"] for r in letters]
     assert sorted(d.split(":")[0] for d in details) == [
-        "citizen_id", "event_id", "fields", "fields", "full_name", "purpose", "request_id"
-    ]  # fmt: skip
+        "citizen_id",
+        "event_id",
+        "fields",
+        "fields",
+        "full_name",
+        "purpose",
+        "request_id",
+    ]
     assert all(len(d) <= bounds.DETAIL_CHARS for d in details)
     assert replies(bus) == [] and not any(bus.topics[AUDIT.name])
     assert provider_transactions() == tx
-    assert counted("ndx_dead_letters_total", service="registry",
-                   reason="oversized_field") - before == len(records)  # fmt: skip
+    assert counted(
+        "ndx_dead_letters_total", service="registry", reason="oversized_field"
+    ) - before == len(records)
 
 
-TOPIC = {VerificationRequested: VERIFY.name, LookupRequested: LOOKUP.name,
-         CivilStatusRegistered: CIVIL.name}  # fmt: skip
+TOPIC = {
+    VerificationRequested: VERIFY.name,
+    LookupRequested: LOOKUP.name,
+    CivilStatusRegistered: CIVIL.name,
+}
 
 
 async def test_a_request_at_every_limit_is_answered_with_a_bounded_answer() -> None:
     bus = MemoryBus()
-    req = verification(request_id="r" * bounds.ID_CHARS, full_name="N" * bounds.NAME_CHARS,
-                       purpose="p" * bounds.LABEL_CHARS, service_code="s" * bounds.LABEL_CHARS,
-                       birth_date="d" * bounds.DATE_CHARS)  # fmt: skip
+    req = verification(
+        request_id="r" * bounds.ID_CHARS,
+        full_name="N" * bounds.NAME_CHARS,
+        purpose="p" * bounds.LABEL_CHARS,
+        service_code="s" * bounds.LABEL_CHARS,
+        birth_date="d" * bounds.DATE_CHARS,
+    )
     await play(bus, [(VERIFY.name, CODEC.encode(req), None)])
     [reply] = replies(bus)
     answer = CODEC.decode(reply.value or b"")

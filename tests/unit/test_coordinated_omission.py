@@ -27,8 +27,14 @@ async def test_requests_sent_during_a_stall_report_the_stall_in_their_latency() 
         periods=[Period(name="p", duration_s=1.0, rate_per_s=200)],
     )
     agencies = played_agencies(scenario, demo_topology(), Path("stall.yaml"))
-    driver = Driver(scenario, agencies, lambda _who: bus, Codec(Catalogue()), Population(SEED),
-                    run_config(scenario, "stall"))  # fmt: skip
+    driver = Driver(
+        scenario,
+        agencies,
+        lambda _who: bus,
+        Codec(Catalogue()),
+        Population(SEED),
+        run_config(scenario, "stall"),
+    )
     async with registry_loop(bus) as loop:
         loop.consumer.pause()  # the responder stalls while the whole period is sent
         await driver.start()

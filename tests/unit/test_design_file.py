@@ -28,8 +28,9 @@ def test_every_shipped_design_loads_and_says_what_question_it_answers(path: Path
 
 
 def test_the_baseline_design_is_the_default_design() -> None:
-    assert load_design(DESIGNS / "baseline.yaml").model_dump(exclude={"description", "question"}) \
-        == Design(name="baseline").model_dump(exclude={"description", "question"})  # fmt: skip
+    assert load_design(DESIGNS / "baseline.yaml").model_dump(
+        exclude={"description", "question"}
+    ) == Design(name="baseline").model_dump(exclude={"description", "question"})
 
 
 @pytest.mark.parametrize(

@@ -28,8 +28,13 @@ offsets = st.integers(-2_000_000, 2_000_000)
 def test_hops_add_up_to_the_latency_exactly_and_none_is_negative_under_any_skew(
     sent: int, received: int, work: int, skew: int, latency: int
 ) -> None:
-    s = Stamps(T0, T0 + sent, T0 + latency, registry_received_us=T0 + received + skew,
-               registry_answered_us=T0 + received + skew + abs(work))  # fmt: skip
+    s = Stamps(
+        T0,
+        T0 + sent,
+        T0 + latency,
+        registry_received_us=T0 + received + skew,
+        registry_answered_us=T0 + received + skew + abs(work),
+    )
     hops = split(s)
     assert hops is not None
     assert hops.total_us == latency

@@ -17,8 +17,9 @@ REQUEST = VerificationRequested("r", "x", "001099000001", "A", "1999-01-01", "p"
 def result(at_us: int, reply_ms: int, registry_ms: int = 2) -> Result:
     """A transaction with 1 ms generator delay, 3 ms request hop and the given other hops."""
     received = at_us + 1_000 + 3_000 + registry_ms * 1_000 + reply_ms * 1_000
-    stamps = Stamps(at_us, at_us + 1_000, received, 0, at_us + 4_000,
-                    at_us + 4_000 + registry_ms * 1_000, 0)  # fmt: skip
+    stamps = Stamps(
+        at_us, at_us + 1_000, received, 0, at_us + 4_000, at_us + 4_000 + registry_ms * 1_000, 0
+    )
     answer = VerificationAnswered("r", "x", "registry-1", "MATCH", 0)
     return Result("MATCH", answer, (received - at_us) / 1e6, 1, stamps)
 
@@ -40,7 +41,9 @@ def test_the_link_whose_replies_are_slow_is_named_slowest_with_its_time_in_reply
     assert slowest.hops_ms["reply"].p99 > 300
     assert slowest.hops_ms["registry"].p99 < 5
     assert [link.name for link in hops.links[1:]] == [
-        "ministry.vss × lookup", "province.001 × verify"]  # fmt: skip
+        "ministry.vss × lookup",
+        "province.001 × verify",
+    ]
 
 
 def with_hops() -> RunReport:

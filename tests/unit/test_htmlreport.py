@@ -79,8 +79,9 @@ def test_every_report_string_is_escaped_in_the_page_and_in_the_charts() -> None:
 
 
 def test_periods_table_has_one_row_per_period_a_warm_up_and_a_total() -> None:
-    report = run_report(periods=(("2022H1", 100.0, None), ("2023H1", 150.0, None),
-                                 ("2024H1", 250.0, None)))  # fmt: skip
+    report = run_report(
+        periods=(("2022H1", 100.0, None), ("2023H1", 150.0, None), ("2024H1", 250.0, None))
+    )
     report.warmup = report.phases[0].model_copy(update={"name": "warm-up"})
     found = page(report)
     assert found.rows["periods"] == ["warmup", "period", "period", "period", "total"]
@@ -126,8 +127,10 @@ def test_faults_table_says_what_each_fault_did() -> None:
 
 
 def test_time_chart_shades_and_names_one_band_per_period_and_marks_faults() -> None:
-    report = run_report(periods=(("2023H1", 100.0, None), ("2024H1", 167.0, None),
-                                 ("2025H1", 200.0, None)), seconds=10)  # fmt: skip
+    report = run_report(
+        periods=(("2023H1", 100.0, None), ("2024H1", 167.0, None), ("2025H1", 200.0, None)),
+        seconds=10,
+    )
     layout = over_time(report).figure.layout
     bands = [s for s in layout.shapes if s.type == "rect"]
     assert [(b.x0, b.x1) for b in bands] == [(0, 10), (10, 20), (20, 30)]
@@ -147,8 +150,15 @@ def test_latency_lines_break_at_seconds_without_answers_instead_of_dropping_to_z
 
 def test_p99_slo_line_follows_each_period_and_hides_when_far_above_the_latency() -> None:
     report = run_report(periods=(("a", 100.0, None), ("b", 100.0, None)), seconds=5)
-    tight = SloCheck(name="b.verify.p99_ms", target=40, measured=1, passed=True, period="b",
-                     flow="verify", percentile="p99")  # fmt: skip
+    tight = SloCheck(
+        name="b.verify.p99_ms",
+        target=40,
+        measured=1,
+        passed=True,
+        period="b",
+        flow="verify",
+        percentile="p99",
+    )
     report.slo.checks.append(tight)
     slo = next(t for t in over_time(report).figure.data if t.name == "p99 SLO")
     assert list(slo.y) == [250, 250, None, 40, 40, None]

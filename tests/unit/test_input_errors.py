@@ -21,8 +21,11 @@ periods:
 
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("NDX_") and k != "KAFKA_BOOTSTRAP_SERVERS"}  # fmt: skip
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NDX_") and k != "KAFKA_BOOTSTRAP_SERVERS"
+    }
     return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=tmp_path,
@@ -58,8 +61,9 @@ def ndxsim_run(path: Path, tmp_path: Path, *more: str, **env: str) -> list[str]:
 
 def test_a_scenario_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
-    path.write_bytes(DEMO.read_text(encoding="utf-8").replace("demo", "dém").encode("latin-1",
-                     errors="replace"))  # fmt: skip
+    path.write_bytes(
+        DEMO.read_text(encoding="utf-8").replace("demo", "dém").encode("latin-1", errors="replace")
+    )
     refused(run(ndxsim_run(path, tmp_path), tmp_path), str(path), "not UTF-8")
 
 
@@ -73,8 +77,9 @@ def test_a_topology_file_that_is_not_utf8(tmp_path: Path) -> None:
 
 def test_an_absurd_rate_is_refused_before_any_broker_starts(tmp_path: Path) -> None:
     path = scenario(tmp_path, rate="1e10")
-    message = refused(run(ndxsim_run(path, tmp_path), tmp_path), str(path), "periods[0] (only)",
-                      "10,000,000")  # fmt: skip
+    message = refused(
+        run(ndxsim_run(path, tmp_path), tmp_path), str(path), "periods[0] (only)", "10,000,000"
+    )
     assert "6e+11 arrivals" in message
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
     assert not (REPO / ".cache" / "brokers").exists() or not any(
@@ -116,16 +121,21 @@ def test_a_bad_setting_names_its_variable(tmp_path: Path, variable: str, value: 
 
 
 def test_a_requester_host_refuses_agencies_outside_its_topology(tmp_path: Path) -> None:
-    done = run(["services.province"], tmp_path, KAFKA_BOOTSTRAP_SERVERS=CLOSED,
-               NDX_AGENCIES="province.001,province.999,ministry.vss")  # fmt: skip
+    done = run(
+        ["services.province"],
+        tmp_path,
+        KAFKA_BOOTSTRAP_SERVERS=CLOSED,
+        NDX_AGENCIES="province.001,province.999,ministry.vss",
+    )
     refused(done, "NDX_AGENCIES", "province.999", "ministry.vss")
 
 
 def test_a_service_topology_that_is_not_utf8(tmp_path: Path) -> None:
     topology = tmp_path / "t.yaml"
     topology.write_bytes(b"name: \xe9\n")
-    done = run(["services.registry"], tmp_path, KAFKA_BOOTSTRAP_SERVERS=CLOSED,
-               NDX_TOPOLOGY=str(topology))  # fmt: skip
+    done = run(
+        ["services.registry"], tmp_path, KAFKA_BOOTSTRAP_SERVERS=CLOSED, NDX_TOPOLOGY=str(topology)
+    )
     refused(done, str(topology), "not UTF-8", "line 1")
 
 
@@ -139,8 +149,15 @@ def test_capacity_options_must_be_ordinary_numbers(tmp_path: Path, option: str, 
 
 
 def test_capacity_refuses_a_step_planning_too_many_arrivals(tmp_path: Path) -> None:
-    args = ["loadtests", "capacity", str(scenario(tmp_path)), "--max-rate", "1e7",
-            "--step-seconds", "60"]  # fmt: skip
+    args = [
+        "loadtests",
+        "capacity",
+        str(scenario(tmp_path)),
+        "--max-rate",
+        "1e7",
+        "--step-seconds",
+        "60",
+    ]
     refused(run(args, tmp_path), "--max-rate", "--step-seconds")
 
 

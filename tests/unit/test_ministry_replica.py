@@ -8,8 +8,9 @@ from services.shared.messages import CitizenChanged, VerificationAnswered, Verif
 PURPOSE = "public-service-dossier"
 
 
-def ask(cid: str, name: str = "Nguyễn Văn An", born: str = "1990-01-01", purpose: str = PURPOSE
-        ) -> VerificationRequested:  # fmt: skip
+def ask(
+    cid: str, name: str = "Nguyễn Văn An", born: str = "1990-01-01", purpose: str = PURPOSE
+) -> VerificationRequested:
     return VerificationRequested(f"r-{cid}", "ministry.vss", cid, name, born, purpose, "", 0)
 
 

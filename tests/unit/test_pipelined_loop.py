@@ -82,9 +82,18 @@ async def test_the_loop_reads_on_while_earlier_outputs_wait_and_commits_only_onc
     producer = HeldProducer(bus.producer("p"))
     consumer = bus.consumer([VERIFY.name], "c", "g.pipe")
     tally = Tallied()
-    loop = ServiceLoop("pipe", "g.pipe", consumer, producer, CODEC, {VerificationRequested: answer},
-                       request_id=lambda m: m.request_id, tally=tally, batch=5,
-                       max_flights=3)  # fmt: skip
+    loop = ServiceLoop(
+        "pipe",
+        "g.pipe",
+        consumer,
+        producer,
+        CODEC,
+        {VerificationRequested: answer},
+        request_id=lambda m: m.request_id,
+        tally=tally,
+        batch=5,
+        max_flights=3,
+    )
     await consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
@@ -104,9 +113,18 @@ async def test_on_a_commit_cadence_several_batches_are_committed_together() -> N
     bus, requests = await filled(100)
     consumer = CountedCommits(bus.consumer([VERIFY.name], "c", "g.cadence"))
     tally = Tallied()
-    loop = ServiceLoop("cadence", "g.cadence", consumer, bus.producer("p"), CODEC,
-                       {VerificationRequested: answer}, request_id=lambda m: m.request_id,
-                       tally=tally, batch=10, commit_interval_s=60.0)  # fmt: skip
+    loop = ServiceLoop(
+        "cadence",
+        "g.cadence",
+        consumer,
+        bus.producer("p"),
+        CODEC,
+        {VerificationRequested: answer},
+        request_id=lambda m: m.request_id,
+        tally=tally,
+        batch=10,
+        commit_interval_s=60.0,
+    )
     await consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
@@ -128,9 +146,18 @@ async def test_handlers_waiting_on_modelled_work_run_side_by_side_up_to_the_conc
 
     tally = Tallied()
     consumer = bus.consumer([VERIFY.name], "c", "g.work")
-    loop = ServiceLoop("work", "g.work", consumer, bus.producer("p"), CODEC,
-                       {VerificationRequested: worked}, request_id=lambda m: m.request_id,
-                       tally=tally, batch=40, concurrent=True)  # fmt: skip
+    loop = ServiceLoop(
+        "work",
+        "g.work",
+        consumer,
+        bus.producer("p"),
+        CODEC,
+        {VerificationRequested: worked},
+        request_id=lambda m: m.request_id,
+        tally=tally,
+        batch=40,
+        concurrent=True,
+    )
     await consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))

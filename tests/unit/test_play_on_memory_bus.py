@@ -21,11 +21,12 @@ def scenario(requests: int, errors: Errors, mix: Mix, timeout_s: float = 5.0) ->
         name="unit",
         topology=str(DEMO_TOPOLOGY),
         timeout_s=timeout_s,
-        periods=[Period(name="p", duration_s=2, rate_per_s=5000, max_requests=requests,
-                        online_share=0.3)],
+        periods=[
+            Period(name="p", duration_s=2, rate_per_s=5000, max_requests=requests, online_share=0.3)
+        ],
         mix=mix,
         errors=errors,
-    )  # fmt: skip
+    )
 
 
 def driver_for(sc: Scenario, bus: MemoryBus) -> Driver:
@@ -36,8 +37,14 @@ def driver_for(sc: Scenario, bus: MemoryBus) -> Driver:
 
 async def test_all_four_flows_are_answered_correctly_with_every_verify_outcome() -> None:
     bus = MemoryBus()
-    errors = Errors(wrong_name=0.1, wrong_birth_date=0.1, unknown_id=0.1, invalid_id=0.05,
-                    no_legal_basis=0.05, unauthorised_lookup=0.2)  # fmt: skip
+    errors = Errors(
+        wrong_name=0.1,
+        wrong_birth_date=0.1,
+        unknown_id=0.1,
+        invalid_id=0.05,
+        no_legal_basis=0.05,
+        unauthorised_lookup=0.2,
+    )
     sc = scenario(3000, errors, Mix(verify=0.6, lookup=0.2, dossier=0.15, death=0.05))
     driver = driver_for(sc, bus)
     async with registry_loop(bus):

@@ -64,8 +64,12 @@ def test_an_unsigned_or_altered_record_is_refused_without_trusting_its_claim() -
 def test_a_signature_made_with_another_run_secret_is_refused() -> None:
     other = new_run_secret()
     value = b"v"
-    rec = Rec(TOPIC, None, value, signature("ministry.tax", key_of(other, "ministry.tax"),
-                                            TOPIC, None, value))  # fmt: skip
+    rec = Rec(
+        TOPIC,
+        None,
+        value,
+        signature("ministry.tax", key_of(other, "ministry.tax"), TOPIC, None, value),
+    )
 
     assert Verifier(SECRET).signer(rec.topic, rec.key, rec.value, rec.headers) is None
 

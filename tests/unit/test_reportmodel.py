@@ -13,8 +13,16 @@ from loadtests.report import print_summary, write_report
 from loadtests.reportmodel import SCHEMA_VERSION, ReportError, RunReport, load_report
 from tests.support.reports import capacity_result, run_report
 
-DESIGN_PHASE_KEYS = {"sent", "answered", "timed_out", "dead_lettered", "lost", "incorrect",
-                     "throughput_tps", "latency_ms"}  # fmt: skip
+DESIGN_PHASE_KEYS = {
+    "sent",
+    "answered",
+    "timed_out",
+    "dead_lettered",
+    "lost",
+    "incorrect",
+    "throughput_tps",
+    "latency_ms",
+}
 
 
 def written(tmp_path: Path, report: RunReport) -> dict[str, Any]:
@@ -45,8 +53,10 @@ def test_report_json_keeps_the_fields_design_md_requires(tmp_path: Path) -> None
     assert {"target", "measured", "driver"} <= set(raw["growth"])
     assert {"passed", "failed", "checks"} == set(raw["slo"])
     run_dir = tmp_path / "runs" / raw["run_id"]
-    assert raw["paths"] == {"json": str(run_dir / "report.json"),
-                            "html": str(run_dir / "report.html")}  # fmt: skip
+    assert raw["paths"] == {
+        "json": str(run_dir / "report.json"),
+        "html": str(run_dir / "report.html"),
+    }
 
 
 def test_parts_a_run_does_not_have_are_left_out_but_unmeasured_figures_stay_null(

@@ -40,8 +40,16 @@ async def answer(req: VerificationRequested) -> list[Outgoing]:
 
 
 def request(name: str = "A B") -> VerificationRequested:
-    return VerificationRequested(uuid.uuid4().hex, AGENCY, "001090000001", name, "1990-01-01",
-                                 "public-service-dossier", "", 1)  # fmt: skip
+    return VerificationRequested(
+        uuid.uuid4().hex,
+        AGENCY,
+        "001090000001",
+        name,
+        "1990-01-01",
+        "public-service-dossier",
+        "",
+        1,
+    )
 
 
 class Tallied:
@@ -67,10 +75,16 @@ def loop_on(
     service: str, consumer: Consumer, producer: Producer, tally: Tallied, first_s: float = 0.01
 ) -> ServiceLoop:
     return ServiceLoop(
-        service, "g." + service, consumer, producer, CODEC, {VerificationRequested: answer},
-        request_id=lambda m: m.request_id, tally=tally,
+        service,
+        "g." + service,
+        consumer,
+        producer,
+        CODEC,
+        {VerificationRequested: answer},
+        request_id=lambda m: m.request_id,
+        tally=tally,
         rereads=Rereads(backoff=Backoff(first_s, first_s * 4)),
-    )  # fmt: skip
+    )
 
 
 async def run_until(loop: ServiceLoop, done: Callable[[], bool], limit_s: float = 10.0) -> None:
@@ -94,8 +108,9 @@ async def test_a_batch_with_an_unwritable_output_is_split_and_that_record_alone_
     requests = [request("POISON" if i == 4 else "A B") for i in range(10)]
     bus = await bus_with(requests)
     tally = Tallied()
-    loop = loop_on("splitter", bus.consumer([VERIFY.name], "c", "g.splitter"),
-                   bus.producer("p"), tally)  # fmt: skip
+    loop = loop_on(
+        "splitter", bus.consumer([VERIFY.name], "c", "g.splitter"), bus.producer("p"), tally
+    )
     await run_until(loop, lambda: loop.handled >= 10)
 
     assert value("ndx_batch_retries_total", {"service": "splitter"}) == SPLIT_AFTER
@@ -105,10 +120,14 @@ async def test_a_batch_with_an_unwritable_output_is_split_and_that_record_alone_
     assert headers["reason"] == "unwritable_output" and headers["reference"] == "true"
     assert (headers["source_topic"], headers["source_offset"]) == (VERIFY.name, "4")
     assert letter.value is None
-    assert value("ndx_dead_letters_total", {"service": "splitter",
-                                            "reason": "unwritable_output"}) == 1  # fmt: skip
-    answered = {CODEC.decode(r.value or b"").request_id for part in  # type: ignore[union-attr]
-                bus.topics[reply_topic(AGENCY)] for r in part}  # fmt: skip
+    assert (
+        value("ndx_dead_letters_total", {"service": "splitter", "reason": "unwritable_output"}) == 1
+    )
+    answered = {
+        CODEC.decode(r.value or b"").request_id
+        for part in bus.topics[reply_topic(AGENCY)]  # type: ignore[union-attr]
+        for r in part
+    }
     assert answered == {r.request_id for i, r in enumerate(requests) if i != 4}
     assert max(bus.groups["g.splitter"].committed.values()) == 10
 
@@ -119,8 +138,9 @@ async def test_with_the_broker_away_the_loop_backs_off_and_loses_and_dead_letter
     tally = Tallied()
     producer = GatedProducer(bus.producer("p"))
     producer.down = True
-    loop = loop_on("outage", bus.consumer([VERIFY.name], "c", "g.outage"), producer, tally,
-                   first_s=0.05)  # fmt: skip
+    loop = loop_on(
+        "outage", bus.consumer([VERIFY.name], "c", "g.outage"), producer, tally, first_s=0.05
+    )
     await loop.consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
@@ -147,8 +167,10 @@ async def test_a_batch_read_again_after_a_lost_commit_is_tallied_once() -> None:
     bus = MemoryBus()
     await bus.ensure_topics(topics_for([AGENCY]))
     producer = bus.producer("portal")
-    dossiers = [DossierSubmitted(f"d-{i}", "province.tally", "passport", "ONLINE", "ab", 1)
-                for i in range(20)]  # fmt: skip
+    dossiers = [
+        DossierSubmitted(f"d-{i}", "province.tally", "passport", "ONLINE", "ab", 1)
+        for i in range(20)
+    ]
     for d in dossiers:
         await producer.send(DOSSIERS.name, CODEC.encode(d), key=b"province.tally")
     labels = {"province": "province.tally", "service": "passport", "channel": "ONLINE"}
@@ -160,9 +182,16 @@ async def test_a_batch_read_again_after_a_lost_commit_is_tallied_once() -> None:
         tally(message, outs, seconds)
         monitor_tally(message, outs, seconds)
 
-    loop = ServiceLoop("monitor-test", "g.monitor-test", consumer, bus.producer("m"), CODEC,
-                       {DossierSubmitted: handle_dossier}, tally=both,
-                       rereads=Rereads(backoff=Backoff(0.01, 0.02)))  # fmt: skip
+    loop = ServiceLoop(
+        "monitor-test",
+        "g.monitor-test",
+        consumer,
+        bus.producer("m"),
+        CODEC,
+        {DossierSubmitted: handle_dossier},
+        tally=both,
+        rereads=Rereads(backoff=Backoff(0.01, 0.02)),
+    )
     await run_until(loop, lambda: loop.handled >= 20)
     assert value("ndx_batch_retries_total", {"service": "monitor-test"}) == 2
     assert tally.ids == Counter(d.dossier_id for d in dossiers)

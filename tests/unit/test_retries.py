@@ -22,10 +22,18 @@ def requests(n: int) -> list[VerificationRequested]:
     out = []
     for _ in range(n):
         c = pop.draw_living(rng)
-        out.append(VerificationRequested(
-            uuid.uuid4().hex, AGENCY, c.citizen_id, c.full_name, c.birth_date,
-            "public-service-dossier", "", 0,
-        ))  # fmt: skip
+        out.append(
+            VerificationRequested(
+                uuid.uuid4().hex,
+                AGENCY,
+                c.citizen_id,
+                c.full_name,
+                c.birth_date,
+                "public-service-dossier",
+                "",
+                0,
+            )
+        )
     return out
 
 

@@ -13,19 +13,28 @@ from loadtests.scenarioparts import Fault
 def test_a_rogue_agency_needs_an_agency_and_another_agency_as_its_victim() -> None:
     ok = Fault(action="rogue_agency", at_s=1, agency="province.001", victim="province.079")
     assert (ok.agency, ok.victim) == ("province.001", "province.079")
-    for bad in ({}, {"agency": "province.001"},
-                {"agency": "province.001", "victim": "province.001"}):  # fmt: skip
+    for bad in (
+        {},
+        {"agency": "province.001"},
+        {"agency": "province.001", "victim": "province.001"},
+    ):
         with pytest.raises(ValidationError, match="rogue_agency needs"):
             Fault(action="rogue_agency", at_s=1, **bad)
 
 
 def test_the_fault_record_shows_each_attempt_and_flags_one_that_was_not_denied() -> None:
-    record = FaultRecord(action="rogue_agency", period="p", at_s=1, recovered_s=2,
-                         agency="province.001", victim="province.079", attempts=[
-                             RogueAttempt(action="write_changes", denied=True,
-                                          result="denied by the broker"),
-                             RogueAttempt(action="create_topic", denied=False, result="ALLOWED"),
-                         ])  # fmt: skip
+    record = FaultRecord(
+        action="rogue_agency",
+        period="p",
+        at_s=1,
+        recovered_s=2,
+        agency="province.001",
+        victim="province.079",
+        attempts=[
+            RogueAttempt(action="write_changes", denied=True, result="denied by the broker"),
+            RogueAttempt(action="create_topic", denied=False, result="ALLOWED"),
+        ],
+    )
 
     shown = record.detail()
     assert "write_changes: denied (denied by the broker)" in shown

@@ -68,14 +68,29 @@ def test_merged_percentiles_come_from_added_histograms_not_averages() -> None:
 
 
 def _worker(cores: float) -> WorkerReport:
-    return WorkerReport(name="w1", host="h", pid=1, shares=[0], agencies=["a"], planned=10,
-                        sent=10, answered=10, timed_out=0, late_send_share=0.0,
-                        cpu_cores=cores, finished=True)  # fmt: skip
+    return WorkerReport(
+        name="w1",
+        host="h",
+        pid=1,
+        shares=[0],
+        agencies=["a"],
+        planned=10,
+        sent=10,
+        answered=10,
+        timed_out=0,
+        late_send_share=0.0,
+        cpu_cores=cores,
+        finished=True,
+    )
 
 
 def _cpu(registry_cores: float) -> CpuReport:
-    part = ComponentCpu(component="registry", ms_per_transaction=0.1, cores=registry_cores,
-                        peak_cores=registry_cores)  # fmt: skip
+    part = ComponentCpu(
+        component="registry",
+        ms_per_transaction=0.1,
+        cores=registry_cores,
+        peak_cores=registry_cores,
+    )
     return CpuReport(parts=[part], total_ms_per_transaction=0.1, window_s=10, cpus=2)
 
 
@@ -87,8 +102,10 @@ def test_the_side_that_limited_a_run_is_named() -> None:
 
 
 def test_late_sends_on_a_full_machine_say_the_workers_shared_its_cores() -> None:
-    parts = [ComponentCpu(component=c, ms_per_transaction=0.5, cores=k, peak_cores=k)
-             for c, k in (("worker", 0.8), ("broker", 0.55), ("registry", 0.4))]  # fmt: skip
+    parts = [
+        ComponentCpu(component=c, ms_per_transaction=0.5, cores=k, peak_cores=k)
+        for c, k in (("worker", 0.8), ("broker", 0.55), ("registry", 0.4))
+    ]
     full = CpuReport(parts=parts, total_ms_per_transaction=1.75, window_s=60, cpus=2)
 
     limit = limited_by([_worker(0.4), _worker(0.4)], 0.045, full, {"registry": 1})
@@ -100,14 +117,23 @@ def test_late_sends_on_a_full_machine_say_the_workers_shared_its_cores() -> None
 
 
 def _step(rate: float, passed: bool, side: str) -> CapacityStep:
-    return CapacityStep(rate=rate, throughput_tps=rate, p50_ms=1, p99_ms=2, timed_out=0,
-                        late_sends=0, lost=0, incorrect=0, passed=passed, failed=[],
-                        limited_by=side)  # fmt: skip
+    return CapacityStep(
+        rate=rate,
+        throughput_tps=rate,
+        p50_ms=1,
+        p99_ms=2,
+        timed_out=0,
+        late_sends=0,
+        lost=0,
+        incorrect=0,
+        passed=passed,
+        failed=[],
+        limited_by=side,
+    )
 
 
 def test_a_knee_found_while_the_generator_limited_is_the_generators() -> None:
-    steps = [_step(100, True, "design"), _step(150, False, "generator"),
-             _step(125, True, "design")]  # fmt: skip
+    steps = [_step(100, True, "design"), _step(150, False, "generator"), _step(125, True, "design")]
     assert knee_of(steps, 150) == "generator"
     steps[1] = _step(150, False, "design")
     assert knee_of(steps, 150) == "design"
@@ -118,7 +144,6 @@ def test_workers_counters_grow_the_drivers_own_by_what_they_grew() -> None:
     before = REGISTRY.get_sample_value("ndx_driver_late_sends_total", labels) or 0.0
     mirror = Mirror()
     for value in (3.0, 5.0, 5.0):
-        mirror.take("w1", [CounterSample(name="ndx_driver_late_sends", labels=labels,
-                                         value=value)])  # fmt: skip
+        mirror.take("w1", [CounterSample(name="ndx_driver_late_sends", labels=labels, value=value)])
     mirror.take("w2", [CounterSample(name="ndx_driver_late_sends", labels=labels, value=2.0)])
     assert REGISTRY.get_sample_value("ndx_driver_late_sends_total", labels) == before + 7.0

@@ -93,8 +93,9 @@ def test_terminate_stops_a_process_and_says_how(sleeper: subprocess.Popen[bytes]
 
 def test_terminate_kills_a_process_that_ignores_sigterm() -> None:
     code = "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True)"
-    stubborn = subprocess.Popen([sys.executable, "-c", code + "; time.sleep(600)"],
-                                stdout=subprocess.PIPE)  # fmt: skip
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", code + "; time.sleep(600)"], stdout=subprocess.PIPE
+    )
     try:
         assert stubborn.stdout is not None and stubborn.stdout.readline()  # SIGTERM is ignored
         found = identify(record_of(stubborn.pid))
@@ -106,8 +107,10 @@ def test_terminate_kills_a_process_that_ignores_sigterm() -> None:
 
 
 def test_a_sigkilled_child_with_threads_is_reported_as_killed_not_as_unknown() -> None:
-    code = "import threading,time; [threading.Thread(target=time.sleep, args=(600,)).start() " \
-        "for _ in range(8)]; print(1, flush=True); time.sleep(600)"  # fmt: skip
+    code = (
+        "import threading,time; [threading.Thread(target=time.sleep, args=(600,)).start() "
+        "for _ in range(8)]; print(1, flush=True); time.sleep(600)"
+    )
     for _ in range(30):  # its zombie leader shows before the last thread ends: wait for the code
         child = psutil.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
         assert child.stdout is not None and child.stdout.readline()
@@ -135,8 +138,12 @@ def test_each_requester_process_hosts_the_listed_agencies_of_its_kind() -> None:
 def test_up_says_what_it_did() -> None:
     unchanged = Report(running=["broker", "registry"]).lines()
     assert unchanged == ["already up: broker, registry; nothing changed"]
-    partial = Report(started=["monitor"], restarted=["registry"], running=["broker"],
-                     stale=["registry pid 7 (ended)"]).lines()  # fmt: skip
+    partial = Report(
+        started=["monitor"],
+        restarted=["registry"],
+        running=["broker"],
+        stale=["registry pid 7 (ended)"],
+    ).lines()
     assert partial == [
         "stale entry removed: registry pid 7 (ended)",
         "started: monitor",
@@ -147,8 +154,16 @@ def test_up_says_what_it_did() -> None:
 
 def test_status_shows_a_stale_pid_as_down(sleeper: subprocess.Popen[bytes]) -> None:
     stale = record_of(sleeper.pid).model_copy(update={"cmdline": ("python", "-m", "x")})
-    row = ComponentState(name="registry", probe="service", probe_port=1, ports=(1,), urls=(),
-                         process=stale, restarts=2, last_exit="exit 1")  # fmt: skip
+    row = ComponentState(
+        name="registry",
+        probe="service",
+        probe_port=1,
+        ports=(1,),
+        urls=(),
+        process=stale,
+        restarts=2,
+        last_exit="exit 1",
+    )
     rows = stackstatus.rows(StackState(supervisor=stale, bootstrap="b", components=[row]))
     assert [(r.name, r.state, r.pid) for r in rows] == [
         ("supervisor", "down", None),

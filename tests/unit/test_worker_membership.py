@@ -18,10 +18,20 @@ GROUP = "ndx.workers.run-1"
 
 def _described(state: str, *clients: str, error: int = 0) -> dict[str, object]:
     """What DescribeGroupsResponse.to_object() gives for one group."""
-    members = [{"member_id": f"m-{c}", "client_id": c, "client_host": "/127.0.0.1"}
-               for c in clients]  # fmt: skip
-    return {"groups": [{"error_code": error, "group": GROUP, "state": state,
-                        "protocol_type": "consumer", "members": members}]}  # fmt: skip
+    members = [
+        {"member_id": f"m-{c}", "client_id": c, "client_host": "/127.0.0.1"} for c in clients
+    ]
+    return {
+        "groups": [
+            {
+                "error_code": error,
+                "group": GROUP,
+                "state": state,
+                "protocol_type": "consumer",
+                "members": members,
+            }
+        ]
+    }
 
 
 def test_a_group_description_becomes_its_state_and_member_clients() -> None:
