@@ -160,18 +160,17 @@ class Coordinator:
         return sum(x.late_answers for x in self.ledgers())
 
     async def stop(self) -> None:
-        """The run's end: every live worker reports its last word and leaves (bounded)."""
-        if len(self._opened) < 2:
+        """The run's end: every live worker reports its last word and leaves (bounded); then
+        every client it opened is closed, the group's watcher included."""
+        try:
+            if self.out.stop in self._opened:  # started far enough to speak to the workers
+                await self._command("end")
+                live = [w for w in self.workers if not self._dead(w)]
+                await self.results.until(
+                    lambda: all(w.done is not None or self._dead(w) for w in live), END_LIMIT_S
+                )
+                merge_done(self.timeline, self.hops, self.workers)
+        finally:
             for close in reversed(self._opened):
                 await close()
-            return
-        try:
-            await self._command("end")
-            live = [w for w in self.workers if not self._dead(w)]
-            await self.results.until(
-                lambda: all(w.done is not None or self._dead(w) for w in live), END_LIMIT_S
-            )
-            merge_done(self.timeline, self.hops, self.workers)
-        finally:
-            await self.results.stop()
-            await self.out.stop()
+            self._opened.clear()

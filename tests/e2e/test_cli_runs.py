@@ -38,6 +38,8 @@ def test_demo_reproduces_growth_and_online_share_and_its_report_opens_in_chromiu
     runs = tmp_path / "runs"  # on its own secured broker, as `make demo` plays it
     done = ndxsim(None, "run", str(DEMO), "--runs-dir", str(runs), "--no-live")
     assert done.returncode == 0, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if " ERROR " in line]
+    assert errors == [], "a clean run logs no error, at its end either (every client closed)"
     report = load_report(runs / "latest" / "report.json")
     assert report.growth is not None
     assert report.growth.target == 0.67
