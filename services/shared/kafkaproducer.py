@@ -47,6 +47,8 @@ class KafkaProducer:
         self._stale = True  # until connected: a failed renewal is tried again at the next send
         self._renewing = asyncio.Lock()
         self._abandoned: set[asyncio.Task[None]] = set()
+        self._sending: dict[AIOKafkaProducer, int] = {}  # sends under way, per producer
+        self._quiet: dict[AIOKafkaProducer, asyncio.Event] = {}  # set when its last one ends
 
     async def start(self) -> None:
         # Built here, not in __init__, so a client that never starts leaves nothing to close.
@@ -70,14 +72,25 @@ class KafkaProducer:
     async def stop(self) -> None:
         await self._p.stop()
         if self._abandoned:
-            await asyncio.wait(self._abandoned, timeout=ABANDON_S)
+            await asyncio.wait(self._abandoned, timeout=self.connect_timeout + 2 * ABANDON_S)
 
     def _abandon(self, producer: AIOKafkaProducer) -> None:
         """Close a producer in the background: its queued batches may never leave, and nobody
         should wait for them."""
-        task = asyncio.create_task(_close_within(producer, ABANDON_S), name="abandon-producer")
+        task = asyncio.create_task(self._retire(producer), name="abandon-producer")
         self._abandoned.add(task)
         task.add_done_callback(self._abandoned.discard)
+
+    async def _retire(self, producer: AIOKafkaProducer) -> None:
+        """Close once no send is under way on it: a send waiting for metadata would otherwise
+        wait forever on a client closed under it (it gives up by itself within the request
+        timeout, the connect timeout here)."""
+        if self._sending.get(producer):
+            quiet = self._quiet.setdefault(producer, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(quiet.wait(), self.connect_timeout + ABANDON_S)
+            self._quiet.pop(producer, None)
+        await _close_within(producer, ABANDON_S)
 
     def _watch(self, delivery: asyncio.Future[Any]) -> None:
         """A delivery that fails for a reason other than Kafka's own errors means the sender
@@ -106,9 +119,19 @@ class KafkaProducer:
             key_hex = self.security.signing_key.get_secret_value()
             sig = signature(self.security.principal, key_hex, topic, key, value)
             headers = [*unsigned(headers), *sig]
-        delivery: asyncio.Future[Any] = await self._p.send(
-            topic, value, key=key, headers=list(headers) or None
-        )
+        producer = self._p
+        self._sending[producer] = self._sending.get(producer, 0) + 1
+        try:
+            delivery: asyncio.Future[Any] = await producer.send(
+                topic, value, key=key, headers=list(headers) or None
+            )
+        finally:
+            if left := self._sending[producer] - 1:
+                self._sending[producer] = left
+            else:
+                del self._sending[producer]
+                if (quiet := self._quiet.get(producer)) is not None:
+                    quiet.set()
         delivery.add_done_callback(self._watch)
         return delivery
 
