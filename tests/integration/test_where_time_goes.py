@@ -126,7 +126,9 @@ async def test_a_slow_registry_puts_the_time_in_registry_work_and_the_request_qu
         assert h["registry"].p50 >= 39, x  # the design's 40 ms of database work
         registry_side = h["registry"].p50 + h["request"].p50
         assert registry_side > 2 * (h["generator"].p50 + h["reply"].p50), x
-        assert h["request"].p99 > h["reply"].p99, x  # requests queue behind the slow work
+        # requests queue behind the slow work: the typical request waits there longer than its
+        # answer takes to come back (a link holds a few dozen samples: one late reply is its p99)
+        assert h["request"].p50 > 2 * h["reply"].p50, x
 
 
 @pytest.fixture(autouse=True)
