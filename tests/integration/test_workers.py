@@ -79,22 +79,23 @@ async def test_two_worker_processes_play_exact_growth_and_their_histograms_merge
     assert report.limited_by is not None
 
 
-def _worker_playing(runs: Path) -> bool:
+def _worker_playing(runs: Path) -> str | None:
+    """The run whose worker 1 plays its first period, once it does."""
     logs = runs.glob("*/logs/worker-1.log")
-    return any("plays period 1" in p.read_text(errors="replace") for p in logs)
+    return next(
+        (p.parts[-3] for p in logs if "plays period 1" in p.read_text("utf-8", "replace")), None
+    )
 
 
 async def _kill_first_worker_mid_period(runs: Path) -> int:
     """SIGKILL worker 1 a few seconds after it began playing the period."""
     deadline = time.monotonic() + 180
-    while not _worker_playing(runs):
+    while (run_id := _worker_playing(runs)) is None:
         assert time.monotonic() < deadline, "worker 1 never started playing"
         await asyncio.sleep(0.3)
     await asyncio.sleep(5.0)  # mid-period: it has sent some and has some in flight
-    victim = next(
-        p
-        for p in psutil.Process().children(recursive=True)
-        if any(arg.endswith("-w1") for arg in p.cmdline())
+    victim = next(  # this run's worker 1, whatever else this test process has started
+        p for p in psutil.Process().children(recursive=True) if f"{run_id}-w1" in p.cmdline()
     )
     os.kill(victim.pid, signal.SIGKILL)
     return victim.pid
