@@ -67,6 +67,25 @@ def step(offered: float, achieved: float, p99: float = 20.0, **over: Any) -> Ben
     return judged(BenchStep(**{**base, **over}))
 
 
+def raw_ceiling() -> RawCeiling:
+    """The ceiling the tool's sample output gives, as the bench records it."""
+    raw = parse_producer_performance(TOOL_OUTPUT)
+    return RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
+
+
+def options(runs_dir: Path, max_rate: int = 4000) -> Options:
+    return Options(
+        quick=True,
+        max_rate=max_rate,
+        step_seconds=5,
+        warm_up_s=10,
+        registries=1,
+        budget_s=150,
+        ceiling_seconds=4,
+        runs_dir=runs_dir,
+    )
+
+
 def test_producer_tool_summary_is_read_from_its_final_line() -> None:
     parsed = parse_producer_performance(TOOL_OUTPUT)
     assert parsed.records == 600_000
@@ -199,19 +218,9 @@ def test_rate_steps_stop_at_the_maximum_and_end_on_it() -> None:
 
 
 def test_bench_json_reads_back_equal_to_the_result_written(tmp_path: Path) -> None:
-    raw = parse_producer_performance(TOOL_OUTPUT)
-    ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
+    ceiling = raw_ceiling()
     steps = [step(1000, 998), step(800, 799, role="at-80%")]
-    opts = Options(
-        quick=True,
-        max_rate=4000,
-        step_seconds=5,
-        warm_up_s=10,
-        registries=1,
-        budget_s=150,
-        ceiling_seconds=4,
-        runs_dir=tmp_path,
-    )
+    opts = options(tmp_path)
     result = BenchResult(
         started_at=datetime(2026, 1, 1, tzinfo=UTC),
         elapsed_s=99.0,
@@ -306,18 +315,8 @@ def test_the_cost_of_security_compares_cpu_at_the_highest_rate_both_series_susta
         return CpuPerTransaction(**zero, total_ms=total, window_s=5, our_cores=1, other_cores=0)
 
     def result(steps: list[BenchStep]) -> BenchResult:
-        raw = parse_producer_performance(TOOL_OUTPUT)
-        ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
-        opts = Options(
-            quick=True,
-            max_rate=4000,
-            step_seconds=5,
-            warm_up_s=10,
-            registries=1,
-            budget_s=150,
-            ceiling_seconds=4,
-            runs_dir=tmp_path,
-        )
+        ceiling = raw_ceiling()
+        opts = options(tmp_path)
         return BenchResult(
             started_at=datetime(2026, 1, 1, tzinfo=UTC),
             elapsed_s=1.0,
@@ -389,8 +388,7 @@ def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path:
             other_cores=0,
         )
 
-    raw = parse_producer_performance(TOOL_OUTPUT)
-    ceiling = RawCeiling(**raw.model_dump(), record_size=140, broker_cpu_ms_per_record=0.002)
+    ceiling = raw_ceiling()
     one = [
         step(1000, 998, cpu=cpu(0.9), limited_by="design"),
         step(2000, 1200, p99=900, limited_by="generator"),
@@ -399,16 +397,7 @@ def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path:
         step(2000, 1999, cpu=cpu(0.6), limited_by="design"),
         step(1600, 1600, role="at-80%", cpu=cpu(0.5), limited_by="design"),
     ]
-    opts = Options(
-        quick=True,
-        max_rate=2000,
-        step_seconds=5,
-        warm_up_s=10,
-        registries=1,
-        budget_s=150,
-        ceiling_seconds=4,
-        runs_dir=tmp_path,
-    )
+    opts = options(tmp_path, max_rate=2000)
     result = BenchResult(
         started_at=datetime(2026, 1, 1, tzinfo=UTC),
         elapsed_s=1.0,
