@@ -12,6 +12,7 @@ from loadtests.chartkit import (
     RED,
     TEAL,
     Chart,
+    Span,
     base_layout,
     mark_periods,
     per_period,
@@ -21,6 +22,31 @@ from loadtests.chartkit import (
 from loadtests.hopcharts import hop_charts
 from loadtests.periodcharts import flow_latency, outcomes
 from loadtests.reportmodel import CapacityResult, RunReport
+
+
+def _dashed_per_period(
+    fig: go.Figure,
+    periods: list[Span],
+    value: dict[str, float],
+    name: str,
+    hover: str,
+    colour: str,
+    row: int,
+    **extra: object,
+) -> None:
+    """A target (rate or SLO) as a dashed segment over each period that has one."""
+    x, y = per_period(periods, value)
+    fig.add_scatter(
+        x=x,
+        y=y,
+        name=name,
+        row=row,
+        col=1,
+        hovertemplate=hover,
+        mode="lines",
+        line={"color": colour, "dash": "dash", "width": 1.4},
+        **extra,
+    )
 
 
 def over_time(report: RunReport) -> Chart:
@@ -38,17 +64,7 @@ def over_time(report: RunReport) -> Chart:
         hovertemplate="%{y:,} answered",
     )
     targets = {p.name: p.target_rate_per_s for p in report.phases}
-    x, y = per_period(periods, targets)
-    fig.add_scatter(
-        x=x,
-        y=y,
-        name="target rate",
-        row=1,
-        col=1,
-        hovertemplate="target %{y:,.1f}/s",
-        mode="lines",
-        line={"color": MUTED, "dash": "dash", "width": 1.4},
-    )
+    _dashed_per_period(fig, periods, targets, "target rate", "target %{y:,.1f}/s", MUTED, 1)
     for pct, colour in (("p50", TEAL), ("p99", ORANGE)):
         values = [getattr(s.latency_ms, pct) if s.answered else None for s in timeline]
         fig.add_scatter(
@@ -66,19 +82,17 @@ def over_time(report: RunReport) -> Chart:
         if check.percentile == "p99" and check.period is not None:
             slo[check.period] = min(check.target, slo.get(check.period, check.target))
     if slo:
-        x, y = per_period(periods, slo)
         # A target far above what was measured would flatten the lines; it starts hidden then.
         peak = max((s.latency_ms.p99 for s in timeline), default=0.0)
         shown = peak >= min(slo.values()) / 3
-        fig.add_scatter(
-            x=x,
-            y=y,
-            name="p99 SLO",
-            row=2,
-            col=1,
-            hovertemplate="SLO %{y:,.0f} ms",
-            mode="lines",
-            line={"color": RED, "dash": "dash", "width": 1.4},
+        _dashed_per_period(
+            fig,
+            periods,
+            slo,
+            "p99 SLO",
+            "SLO %{y:,.0f} ms",
+            RED,
+            2,
             visible=True if shown else "legendonly",
         )
     base_layout(fig, 560)
