@@ -32,6 +32,8 @@ class VerificationAnswered:
     reason: str = ""
     registry_version: str = ""  # v2: release that answered; empty from a v1 writer
     received_at_us: int = 0  # v3: registry clock when it took the request up; 0 when unsaid
+    service_us: int = 0  # v4: database service time drawn for it; 0 when unsaid
+    citizen_version: int = -1  # v4: changes of the citizen applied when decided; -1 when unsaid
 
 
 @dataclass(slots=True)
@@ -54,6 +56,8 @@ class LookupAnswered:
     data: dict[str, str] = field(default_factory=dict)
     reason: str = ""
     received_at_us: int = 0  # v2: registry clock when it took the request up; 0 when unsaid
+    service_us: int = 0  # v3: database service time drawn for it; 0 when unsaid
+    citizen_version: int = -1  # v3: changes of the citizen applied when decided; -1 when unsaid
 
 
 @dataclass(slots=True)
