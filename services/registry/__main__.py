@@ -105,6 +105,8 @@ async def registry_app(
             batch=design.batch_size,
             concurrent=not database.idle,
             commit_interval_s=design.commit_interval_ms / 1000,
+            window=None if database.idle else design.window(),
+            ordered=(CIVIL.name,),  # one citizen's civil events in the order registered
             admit=admit_all if verifier is None else functools.partial(admit, verifier),
         )
         yield loop, follower

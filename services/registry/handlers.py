@@ -77,7 +77,8 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
     """Verdict on presented identity data; every outcome is answered and audited."""
     received = now_us()
     registry.check_requester(req.requester)
-    await registry.database.work()
+    drawn = await registry.database.work()
+    version = registry.overlay.version(req.citizen_id)  # read with the decision, no await between
     outcome, differing, reason = decide_verification(registry, req)
     answer = VerificationAnswered(
         req.request_id,
@@ -88,6 +89,8 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
         differing,
         clip(reason, REASON_CHARS),
         received_at_us=received,
+        service_us=round(drawn * 1e6),
+        citizen_version=version,
     )
     return _answered(registry, req, "verify", answer)
 
@@ -96,7 +99,8 @@ async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoi
     """Release agreed fields only; a refusal is answered and audited like any other outcome."""
     received = now_us()
     registry.check_requester(req.requester)
-    await registry.database.work()
+    drawn = await registry.database.work()
+    version = registry.overlay.version(req.citizen_id)  # read with the decision, no await between
     outcome, data, reason = decide_lookup(registry, req)
     answer = LookupAnswered(
         req.request_id,
@@ -107,6 +111,8 @@ async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoi
         data,
         clip(reason, REASON_CHARS),
         received_at_us=received,
+        service_us=round(drawn * 1e6),
+        citizen_version=version,
     )
     return _answered(registry, req, "lookup", answer)
 

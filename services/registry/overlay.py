@@ -19,6 +19,12 @@ class Overlay:
 
     def __init__(self) -> None:
         self._changes: dict[str, Change] = {}
+        self._applied: dict[str, set[str]] = {}  # event ids applied, by citizen
+
+    def version(self, citizen_id: str) -> int:
+        """How many distinct changes of this citizen have been applied (0: the procedural
+        record); a change applied twice (its own handler, then the change feed) counts once."""
+        return len(self._applied.get(citizen_id, ()))
 
     def __len__(self) -> int:
         return len(self._changes)
@@ -30,6 +36,7 @@ class Overlay:
         elif event.change == "MOVED" and event.residence_province:
             current = replace(current, residence_province=event.residence_province)
         self._changes[event.citizen_id] = current
+        self._applied.setdefault(event.citizen_id, set()).add(event.event_id)
 
     def view(self, citizen: Citizen) -> Citizen:
         """The citizen as the registry now knows them."""

@@ -1,4 +1,4 @@
-"""What a batch leaves behind once durable or committed: outputs remembered so a request read
+"""What a record leaves behind once durable or committed: outputs remembered so a request read
 again is repeated, and each record counted once."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from services.shared import metrics
 from services.shared.decide import Decider, Tally
-from services.shared.flights import Flight
 from services.shared.handled import Deduplicator, Handled
 
 __all__ = ["count", "remember"]
@@ -16,9 +15,9 @@ __all__ = ["count", "remember"]
 log = logging.getLogger("ndx.runtime")
 
 
-def remember(decider: Decider, flight: Flight) -> None:
+def remember(decider: Decider, handled: Sequence[Handled]) -> None:
     """Durable outputs are repeated, not decided again, if their request comes back."""
-    for one in flight.handled:
+    for one in handled:
         if one.key and not one.duplicate and not one.dead:
             decider.dedup.put(one.key, one.outs)
             decider.fresh.pop(one.key, None)

@@ -108,6 +108,18 @@ class RegistryDesign(_Strict):
     batch_size: int = Field(500, ge=1, le=100_000)
     commit_interval_ms: int = Field(100, ge=0, le=60_000, description="0: after every batch.")
     service_time: ServiceTime = ServiceTime()
+    read_ahead: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="Requests read beyond the slots (default: as many as there are slots); "
+        "the rest of a queue waits in Kafka as consumer lag.",
+    )
+
+    def window(self) -> int:
+        """Requests one instance holds undecided: its slots plus what it reads ahead."""
+        ahead = self.concurrency if self.read_ahead is None else self.read_ahead
+        return self.concurrency + ahead
 
 
 class Producers(_Strict):

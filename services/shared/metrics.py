@@ -87,6 +87,31 @@ DENIED = Counter(
     "or by the broker (an authorization error the driver met).",
     ["agency", "action"],
 )
+SLOTS = Gauge(
+    "ndx_registry_slots",
+    "Database connections the design gives one registry instance (0: no service-time model).",
+    ["service"],
+)
+SLOTS_BUSY = Gauge(
+    "ndx_registry_slots_busy", "Database connections holding a request now.", ["service"]
+)
+SLOT_WAIT = Histogram(
+    "ndx_registry_slot_wait_seconds",
+    "Time a request taken up waited for a free database connection.",
+    ["service"],
+    buckets=(0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SERVICE_TIME = Histogram(
+    "ndx_registry_service_seconds",
+    "Database service time drawn for one request under the design's model.",
+    ["service"],
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.25, 0.5, 1),
+)
+IN_HAND = Gauge(
+    "ndx_loop_records_in_hand",
+    "Records a service loop has read and not yet committed (its bounded window).",
+    ["service"],
+)
 CONSUMER_LAG = Gauge(
     "ndx_consumer_lag_records", "Records behind the end of the log.", ["group", "topic"]
 )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from services.shared import metrics
-from services.shared.batches import Batches
 from services.shared.codec import Codec
 from services.shared.decide import (
     Admit,
@@ -25,20 +24,22 @@ from services.shared.handled import Outgoing
 from services.shared.readiness import Readiness
 from services.shared.rereads import Rereads
 from services.shared.transport import Consumer, Producer
+from services.shared.window import Clock, Window
 
 __all__ = ["DeadLetter", "Handler", "Outgoing", "Refusal", "ServiceLoop", "Tally", "admit_all"]
 
 log = logging.getLogger("ndx.runtime")
-MAX_FLIGHTS = 4  # batches whose outputs may be on their way while the next is read
 POLL_MS = 100
+LAG_EVERY_S = 1.0
 
 
 class ServiceLoop:
-    """Reads a batch, handles it, sends its outputs and reads on while they become durable.
-
-    Only durable batches are committed (after each one, or on a cadence while input keeps
-    coming, at once when it runs dry), in the order they were read, and only committed records
-    are counted, so a batch read again counts once.
+    """Reads records into a bounded window and takes each up at once; its outputs leave the
+    moment it is decided. When the window is full the loop pauses its partitions, so a queue
+    that grows, grows in Kafka as consumer lag. Only durable records are committed (on a
+    cadence while input keeps coming, at once when it runs dry), each partition up to its first
+    record not yet durable, and only committed records are counted, so a record read again
+    counts once.
     """
 
     def __init__(
@@ -56,19 +57,21 @@ class ServiceLoop:
         readiness: Readiness | None = None,
         concurrent: bool = False,
         commit_interval_s: float = 0.0,
-        max_flights: int = MAX_FLIGHTS,
+        window: int | None = None,
+        ordered: Collection[str] = (),
         admit: Admit = admit_all,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.service, self.group = service, group
         self.readiness = readiness or Readiness(service)
         self.consumer, self.producer, self.codec = consumer, producer, codec
-        self.handlers, self.request_id, self.batch = handlers, request_id, batch
+        self.handlers, self.request_id, self.batch = handlers, request_id, max(1, batch)
         self.tally, self.concurrent, self.admit = tally, concurrent, admit
-        self.commit_interval_s, self.max_flights = commit_interval_s, max_flights
+        self.commit_interval_s, self.clock = commit_interval_s, clock
         self.rereads = rereads or Rereads()
         self.decider = Decider(service, codec, handlers, request_id, admit)
         self.dedup = self.decider.dedup
-        self.batches = Batches(
+        self.window = Window(
             service,
             consumer,
             producer,
@@ -78,38 +81,54 @@ class ServiceLoop:
             self.rereads,
             concurrent,
             commit_interval_s,
-            max_flights,
+            window or self.batch,
+            ordered,
+            clock,
         )
-        self.letters = self.batches.letters
-        self._hand = asyncio.Lock()  # the loop and a rebalance's drain take turns with flights
+        self.letters = self.window.letters
+        self.paused = False
+        self._hand = asyncio.Lock()  # the loop and a rebalance's drain take turns with the window
         consumer.before_revoke(self._drain)
 
     @property
     def handled(self) -> int:
         """Records counted so far: committed ones, each once."""
-        return self.batches.handled
+        return self.window.handled
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.batches.stop = stop
-        last_lag, self.batches.last_commit = 0.0, time.monotonic()
+        self.window.stop = stop
+        last_lag, self.window.last_commit = 0.0, self.clock()
         try:
             while not stop.is_set():
                 await self.readiness.hold(stop)  # outputs written now would only spin the producer
-                records = await self.consumer.getmany(timeout_ms=POLL_MS, max_records=self.batch)
+                records = await self._read()
                 if not self.readiness.started and self.consumer.assigned():
                     self.readiness.mark_started()
                 async with self._hand:
                     if records:
-                        await self.batches.take(records)
-                    await self.batches.settle(everything=not records)
-                if (now := time.monotonic()) - last_lag > 1.0:
+                        await self.window.take(records)
+                    await self.window.settle(now=not records)
+                if (now := self.clock()) - last_lag > LAG_EVERY_S:
                     last_lag = now
                     for topic, lag in self.consumer.lag().items():
                         metrics.CONSUMER_LAG.labels(self.group, topic).set(lag)
         finally:
             await self._drain()
 
+    async def _read(self) -> list[Any]:
+        """Up to the window's room; with none, pause the partitions and wait for progress."""
+        room = self.window.room()
+        if room <= 0:
+            self.consumer.pause()  # again after a rebalance: new partitions start unpaused
+            self.paused = True
+            await self.window.progress(POLL_MS / 1000)
+            return []
+        if self.paused:
+            self.consumer.resume()
+            self.paused = False
+        return await self.consumer.getmany(timeout_ms=POLL_MS, max_records=min(self.batch, room))
+
     async def _drain(self) -> None:
         """Everything in hand made durable and committed: before a rebalance, or at the end."""
         async with self._hand:
-            await self.batches.settle(everything=True)
+            await self.window.settle(everything=True)
