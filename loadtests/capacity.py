@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from loadtests.htmlreport import write_html
 from loadtests.report import write_report
@@ -47,6 +48,7 @@ def _step_summary(rate: float, report: RunReport) -> CapacityStep:
         passed=report.slo.passed,
         failed=report.slo.failed,
         limited_by=report.limited_by.side if report.limited_by else None,
+        limited_reason=report.limited_by.reason if report.limited_by else None,
     )
 
 
@@ -114,6 +116,8 @@ async def search(
                 f"p99 {summary.p99_ms:8.1f} ms  {verdict}  "
                 f"limited by the {summary.limited_by}"
             )
+            if report.limited_by is not None and report.limited_by.part is not None:
+                console.print(f"            {escape(report.limited_by.reason)}")
             return summary
 
         good, bad, rate = 0.0, 0.0, how.start_rate

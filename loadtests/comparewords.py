@@ -32,6 +32,11 @@ def _one(r: DesignResult) -> str:
         words += f"; {r.run.cpu.total_ms_per_transaction:.2f} ms of CPU per transaction"
     if r.capacity is not None and r.capacity.knee is not None:
         words += f"; its knee is {r.capacity.knee:,.0f} requests/s"
+    limit = r.run.limited_by
+    if limit is not None:
+        words += (
+            f"; limited by the {limit.words}" if limit.part else f"; limited by the {limit.side}"
+        )
     return words + "."
 
 

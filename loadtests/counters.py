@@ -1,8 +1,10 @@
-"""Reset-aware counter increases from periodic scrapes, as PromQL's increase() reads them."""
+"""Reset-aware counter increases from periodic scrapes, as PromQL's increase() reads them; the
+quantiles of a histogram's bucket counts; and gauges summed over instances, peak and mean."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -69,3 +71,63 @@ class Increases:
             if rise:
                 self.total[series] = self.total.get(series, 0.0) + rise
         seen.started, seen.last = started, dict(samples)
+
+
+def bucket_quantile(q: float, cumulative: Mapping[float, float]) -> float | None:
+    """The q-quantile of a Prometheus histogram from its cumulative bucket counts (upper
+    bound → count), interpolated within the bucket as histogram_quantile() does; None when it
+    counted nothing. A rank in the +Inf bucket is given the highest finite bound."""
+    bounds = sorted(cumulative)
+    total = cumulative[bounds[-1]] if bounds else 0.0
+    if total <= 0:
+        return None
+    rank = q * total
+    low, below = 0.0, 0.0
+    for bound in bounds:
+        count = cumulative[bound]
+        if count >= rank:
+            if math.isinf(bound):
+                return low
+            if count <= below:
+                return bound
+            return low + (bound - low) * (rank - below) / (count - below)
+        low, below = bound, count
+    return low
+
+
+@dataclass(frozen=True)
+class GaugeStat:
+    peak: float
+    mean: float
+
+
+class GaugeSums:
+    """Gauges summed over every instance at each scrape; between two takes, the peak and mean
+    of those sums. A gauge no instance showed in a scrape is left out of it, never taken as 0."""
+
+    def __init__(self, keep: Callable[[Series], bool] = lambda _series: True) -> None:
+        self.keep = keep
+        self._peak: dict[str, float] = {}
+        self._total: dict[str, float] = {}
+        self._count: dict[str, int] = {}
+
+    def add(self, scrape: Sequence[Mapping[Series, float]]) -> None:
+        """One round of scrapes, one mapping per instance that answered."""
+        sums: dict[str, float] = {}
+        for samples in scrape:
+            for series, value in samples.items():
+                if self.keep(series):
+                    sums[series[0]] = sums.get(series[0], 0.0) + value
+        for name, value in sums.items():
+            self._peak[name] = max(self._peak.get(name, value), value)
+            self._total[name] = self._total.get(name, 0.0) + value
+            self._count[name] = self._count.get(name, 0) + 1
+
+    def take(self) -> dict[str, GaugeStat]:
+        """What the scrapes since the last take saw; the next window starts empty."""
+        out = {
+            name: GaugeStat(self._peak[name], self._total[name] / self._count[name])
+            for name in self._count
+        }
+        self._peak, self._total, self._count = {}, {}, {}
+        return out

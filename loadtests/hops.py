@@ -11,6 +11,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadtests.ledger import HIGHEST_US, LOWEST_US, latency_summary
 from loadtests.oprecord import OpRecord
+from loadtests.queuesample import QueueLedger
 from loadtests.reportmodel.hops import Heatmap, HopLatencies, HopsReport, LinkReport
 from services.shared.messages import Request
 from services.shared.pending import Result
@@ -18,6 +19,7 @@ from services.shared.stamps import HOPS, Stamps, offset_bounds, split
 
 DIGITS = 2  # hundreds of link and cell histograms: 1% resolution keeps them small
 BUCKET_S = 5.0
+WARMUP = "warm-up"  # the warm-up's period name (schedule.warmup_period): no figure of its own
 Key = tuple[str, ...]
 
 
@@ -52,6 +54,7 @@ class HopLedger:
     offset_low: int | None = None  # tightest bound on the registry clock's offset (µs)
     offset_high: int | None = None
     transactions: OpRecord | None = None  # the parquet record, when the run keeps one
+    queue: QueueLedger = field(default_factory=QueueLedger)  # shipped per period, not merged
 
     def _add(self, family: str, key: Key, us: float) -> None:
         hists = self.hists[family]
@@ -64,10 +67,12 @@ class HopLedger:
         """One finished transaction, answered or not."""
         if self.transactions is not None:
             self.transactions.add(agency, flow, phase, request, result)
+        self.queue.record(phase, result)
         latency_us = result.latency_s * 1e6
         stamps = result.stamps
         intended_s = time.time() - result.latency_s if stamps is None else stamps.intended_us / 1e6
-        self._add("link", (agency, flow), latency_us)
+        if phase != WARMUP:  # a fresh broker's first seconds would rank the links
+            self._add("link", (agency, flow), latency_us)
         self._add("cell", (agency, str(int(intended_s // self.bucket_s))), latency_us)
         hops = split(result.stamps) if result.stamps is not None else None
         if hops is None or result.stamps is None:
@@ -137,9 +142,9 @@ class HopLedger:
         return {k: {h: latency_summary(v[h]) for h in HOPS if h in v} for k, v in merged.items()}
 
     def report(self) -> HopsReport:
-        by_flow = self._hops(lambda k: (k[2],))
+        by_flow = self._hops(lambda k: (k[2],) if k[0] != WARMUP else None)
         by_phase = self._hops(lambda k: (k[0], k[2]))
-        by_link = self._hops(lambda k: (k[1], k[2]))
+        by_link = self._hops(lambda k: (k[1], k[2]) if k[0] != WARMUP else None)
         phases: dict[str, dict[str, HopLatencies]] = {}
         for (phase, flow), hops in by_phase.items():
             phases.setdefault(phase, {})[flow] = hops

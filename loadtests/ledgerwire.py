@@ -46,6 +46,8 @@ class LedgerWire(BaseModel):
     started: float = 0.0
     ended: float = 0.0
     examples_incorrect: list[str] = []
+    queue: str = ""  # the period's queue sample (QueueSample.encode), merged by the report
+    late_by_requester: dict[str, int] = {}  # answers that came after their requester gave up
 
     @classmethod
     def of(cls, ledger: PhaseLedger, t0: float) -> LedgerWire:

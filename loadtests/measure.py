@@ -1,7 +1,9 @@
 """Growth and online share read where an operator would read them: the services' own metrics.
 
 Counters are scraped every second and their increases accumulated across process restarts, as
-PromQL's increase() does, so a fault scenario's figures stay meaningful.
+PromQL's increase() does, so a fault scenario's figures stay meaningful. The same scrapes read the
+registry's queue: its slot-wait histogram (per period, from the buckets' increases) and its gauges
+(slots busy, consumer lag, records in hand: peak and mean of each period's scrapes).
 """
 
 from __future__ import annotations
@@ -11,16 +13,24 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from loadtests.counters import Increases, Series, read_all
+from loadtests.counters import GaugeStat, GaugeSums, Increases, Series, bucket_quantile, read_all
 from loadtests.ledger import PhaseLedger
 from loadtests.reportmodel import Growth, OnlineShare
+from loadtests.reportmodel.queue import QueueLag, QueueMeasure, SlotsBusy, Spread
 from loadtests.scenario import Scenario
 from services.shared.background import cancel
+from services.shared.topics import REGISTRY_GROUP
 
 TRANSACTIONS = "ndx_sharing_transactions_total"
 DEAD_LETTERS = "ndx_dead_letters_total"
 DOSSIERS = "ndx_dossiers_total"
-REGISTRY_SERIES = frozenset({TRANSACTIONS, DEAD_LETTERS})
+SLOT_WAIT_BUCKETS = "ndx_registry_slot_wait_seconds_bucket"
+SLOTS = "ndx_registry_slots"
+SLOTS_BUSY = "ndx_registry_slots_busy"
+LAG = "ndx_consumer_lag_records"
+IN_HAND = "ndx_loop_records_in_hand"
+QUEUE_GAUGES = frozenset({SLOTS, SLOTS_BUSY, LAG, IN_HAND})
+REGISTRY_SERIES = frozenset({TRANSACTIONS, DEAD_LETTERS, SLOT_WAIT_BUCKETS}) | QUEUE_GAUGES
 MONITOR_SERIES = frozenset({DOSSIERS})
 
 
@@ -32,13 +42,23 @@ class Snapshot:
     dead_letters: float = 0.0
     dossiers: dict[str, float] = field(default_factory=dict)
     flows: dict[str, float] = field(default_factory=dict)  # the registry's answers by flow
+    slot_wait: dict[float, float] = field(default_factory=dict)  # bucket bound (s) -> count
+
+
+def _registry_gauge(series: Series) -> bool:
+    """The registry's queue gauges; lag only of the registry's own consumer group."""
+    name, labels = series
+    return name in QUEUE_GAUGES and (name != LAG or dict(labels).get("group") == REGISTRY_GROUP)
 
 
 def snapshot(total: Mapping[Series, float]) -> Snapshot:
     snap = Snapshot()
     for (name, labels), value in total.items():
         label = dict(labels)
-        if name == TRANSACTIONS and label.get("observer") == "provider":
+        if name == SLOT_WAIT_BUCKETS:
+            bound = float(label.get("le", "+Inf"))
+            snap.slot_wait[bound] = snap.slot_wait.get(bound, 0.0) + value
+        elif name == TRANSACTIONS and label.get("observer") == "provider":
             snap.transactions += value
             flow = label.get("flow", "")
             snap.flows[flow] = snap.flows.get(flow, 0.0) + value
@@ -60,7 +80,9 @@ class Meter:
         self.sources += [(p, MONITOR_SERIES) for p in monitor_ports]
         self.interval_s = interval_s
         self.increases = Increases()
+        self.gauges = GaugeSums(_registry_gauge)
         self.marks: list[Snapshot] = []
+        self.gauge_marks: list[dict[str, GaugeStat]] = []  # each window's gauges, up to a mark
         self.dossiers_sent = 0
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -80,8 +102,11 @@ class Meter:
 
     async def scrape(self) -> None:
         async with self._lock:  # one scrape at a time, so each instance's samples stay in order
-            for instance, samples, started in await asyncio.to_thread(read_all, self.sources):
-                self.increases.add(instance, samples, started)
+            scraped = await asyncio.to_thread(read_all, self.sources)
+            for instance, samples, started in scraped:
+                counters = {s: v for s, v in samples.items() if s[0] not in QUEUE_GAUGES}
+                self.increases.add(instance, counters, started)
+            self.gauges.add([samples for _, samples, _ in scraped])
 
     async def mark(self, ledger: PhaseLedger | None = None, settle_s: float = 15.0) -> None:
         """Snapshot once the monitor has tallied every dossier sent so far and the registry's
@@ -101,16 +126,55 @@ class Meter:
             before = snap
             await asyncio.sleep(0.3)
         self.marks.append(snap)
+        self.gauge_marks.append(self.gauges.take())
 
     def period(self, index: int) -> Snapshot:
         before, after = self.marks[index], self.marks[index + 1]
         dossiers = {c: v - before.dossiers.get(c, 0.0) for c, v in after.dossiers.items()}
         flows = {f: v - before.flows.get(f, 0.0) for f, v in after.flows.items()}
+        waits = {b: v - before.slot_wait.get(b, 0.0) for b, v in after.slot_wait.items()}
         return Snapshot(
             after.transactions - before.transactions,
             after.dead_letters - before.dead_letters,
             dossiers,
             flows,
+            waits,
+        )
+
+    def queue(self, index: int) -> QueueMeasure | None:
+        """The registry's queue in period `index` (between marks `index` and `index + 1`), or
+        None when its metrics show none (a registry without the queue metrics)."""
+        waits = self.period(index).slot_wait
+        gauges = self.gauge_marks[index + 1] if index + 1 < len(self.gauge_marks) else {}
+        if not waits and not gauges:
+            return None
+        p50, p99 = bucket_quantile(0.50, waits), bucket_quantile(0.99, waits)
+        busy, slots = gauges.get(SLOTS_BUSY), gauges.get(SLOTS)
+        lag, hand = gauges.get(LAG), gauges.get(IN_HAND)
+        return QueueMeasure(
+            slot_wait=(
+                None
+                if p50 is None or p99 is None
+                else Spread(p50_ms=round(p50 * 1000, 3), p99_ms=round(p99 * 1000, 3))
+            ),
+            waits=round(max(waits.values(), default=0.0)),
+            slots_busy=(
+                None
+                if busy is None
+                else SlotsBusy(
+                    slots=None if slots is None else round(slots.peak),
+                    peak=round(busy.peak, 2),
+                    mean=round(busy.mean, 2),
+                )
+            ),
+            lag=(
+                None
+                if lag is None and hand is None
+                else QueueLag(
+                    peak_records=None if lag is None else lag.peak,
+                    in_hand_peak=None if hand is None else hand.peak,
+                )
+            ),
         )
 
 
@@ -127,6 +191,7 @@ class PeriodMeasure:
     driver_rate: float
     online_share: OnlineShare
     registry_flows: dict[str, float]
+    queue: QueueMeasure | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +217,7 @@ def measured(scenario: Scenario, ledgers: list[PhaseLedger], meter: Meter) -> Me
             driver_rate=ledger.sent / period.duration_s,
             online_share=OnlineShare(target=period.online_share, measured=online, driver=driver),
             registry_flows={f: round(v) for f, v in sorted(delta.flows.items())},
+            queue=meter.queue(i),
         )
     growth = []
     for period in scenario.periods:

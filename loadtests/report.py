@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from loadtests.reportmodel import Paths, PhaseReport, RunReport, Totals
@@ -47,6 +48,35 @@ def _row(name: str, p: PhaseReport | Totals) -> list[str]:
     return [name, *map(str, counts), f"{p.throughput_tps:.1f}", f"{lat.p50:.1f}", f"{lat.p99:.1f}"]
 
 
+def queue_line(p: PhaseReport) -> str | None:
+    """One period's registry queue in a line: capacity, load, measured against ideal."""
+    q = p.queue
+    if q is None:
+        return None
+    slots, instances = q.servers_per_instance, q.instances
+    words = (
+        f"queue {p.name}: registry capacity {q.capacity_tps:,.0f}/s ({slots} "
+        f"slot{'s' * (slots != 1)} × {q.mean_service_ms:g} ms, {instances} "
+        f"instance{'s' * (instances != 1)}), offered {q.offered_tps:,.0f}/s, "
+        f"utilisation {q.utilisation:.0%}"
+    )
+    m, i, a = q.measured, q.ideal, q.added
+    if m is not None and i is not None and a is not None:
+        verdict = "within" if q.within else "NOT within"
+        words += (
+            f"; registry-side p50 {m.p50_ms:,.1f} ms (ideal {i.p50_ms:,.1f}), p99 "
+            f"{m.p99_ms:,.1f} ms (ideal {i.p99_ms:,.1f}): the platform adds {a.p50_ms:+,.1f} / "
+            f"{a.p99_ms:+,.1f} ms, {verdict} 10% or 5 ms"
+        )
+    if q.slot_wait is not None:
+        words += f"; slot wait p99 {q.slot_wait.p99_ms:,.1f} ms"
+    if q.lag is not None and q.lag.peak_records is not None:
+        words += f"; lag peak {q.lag.peak_records:,.0f}"
+    if q.wasted_share:
+        words += f"; {q.wasted_share:.0%} of its answers came after the requester gave up"
+    return words
+
+
 def print_summary(report: RunReport, console: Console) -> None:
     table = Table(title=f"ndxsim run {report.run_id}", show_lines=False)
     for col in COLUMNS:
@@ -71,6 +101,9 @@ def print_summary(report: RunReport, console: Console) -> None:
                 f"online dossiers {p.name}: target {share.target:.0%}, "
                 f"measured {share.measured:.1%} (from the monitor's counters)"
             )
+    for p in report.phases:
+        if (line := queue_line(p)) is not None:
+            console.print(escape(line))
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     if report.workers:
@@ -84,7 +117,7 @@ def print_summary(report: RunReport, console: Console) -> None:
         )
     if report.limited_by is not None:
         console.print(
-            f"limited by the [bold]{report.limited_by.side}[/]: {report.limited_by.reason}"
+            f"limited by the [bold]{report.limited_by.side}[/]: {escape(report.limited_by.reason)}"
         )
     slo = report.slo
     verdict = (

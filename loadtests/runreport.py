@@ -8,14 +8,17 @@ from pathlib import Path
 from loadtests.coordinator import Coordinator
 from loadtests.ledger import PhaseLedger, totals
 from loadtests.measure import Measured
-from loadtests.reportmodel import CacheReport, PhaseReport, ReplicaReport, RunReport
+from loadtests.queueing import queue_report
+from loadtests.reportmodel import CacheReport, PhaseReport, QueueReport, ReplicaReport, RunReport
 from loadtests.scenario import Scenario
 from loadtests.slo import verdict
+from loadtests.workermerge import late_by_requester, period_queue
 from loadtests.workerreport import limited_by, worker_reports
 
-__all__ = ["LATE_WARNING_SHARE", "add_workers", "build_report", "phase_report"]
+__all__ = ["LATE_WARNING_SHARE", "add_queues", "add_workers", "build_report", "phase_report"]
 
 LATE_WARNING_SHARE = 0.01
+REGISTRY_FLOWS = ("verify", "lookup")  # the flows that take a database slot
 
 
 def phase_report(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
@@ -47,6 +50,7 @@ def build_report(
 ) -> RunReport:
     total = totals(ledgers)
     phases = [phase_report(ledger, metered, scenario) for ledger in ledgers]
+    add_queues(phases, driver, metered)
     warnings = []
     if total.sent and total.late_sends / total.sent > LATE_WARNING_SHARE:
         warnings.append(
@@ -78,12 +82,54 @@ def build_report(
     )
 
 
+def add_queues(phases: list[PhaseReport], driver: Coordinator, metered: Measured) -> None:
+    """Each measured period's late answers by requester and, under a service-time model, its
+    queue: the workers' samples of it added up and replayed through the ideal queue."""
+    played = {period.name: (index, period) for index, period in driver.played if index > 0}
+    for phase in phases:
+        if phase.name not in played:
+            continue
+        index, period = played[phase.name]
+        phase.late_answers_by_requester = late_by_requester(index, driver.workers)
+        phase.queue = _queue(phase, index, period.duration_s, driver, metered)
+
+
+def _queue(
+    phase: PhaseReport, index: int, duration_s: float, driver: Coordinator, metered: Measured
+) -> QueueReport | None:
+    sample, missing = period_queue(index, driver.workers)
+    registry = sum((phase.registry_transactions or {}).get(f, 0.0) for f in REGISTRY_FLOWS)
+    measure = metered.periods[phase.name].queue if phase.name in metered.periods else None
+    queue = queue_report(
+        driver.config.design,
+        duration_s,
+        sample,
+        measure,
+        phase.timed_out,
+        phase.late_answers,
+        registry or None,
+    )
+    if queue is not None and missing:
+        queue.notes.append(
+            f"{missing} worker(s) died during the period: their requests are missing from the "
+            "ideal queue's arrivals"
+        )
+    return queue
+
+
 def add_workers(report: RunReport, coordinator: Coordinator, processes: dict[str, int]) -> None:
     """The workers' reports and warnings, what limited the run, and the replicas' caches."""
     report.workers, warnings = worker_reports(coordinator)
     report.warnings.extend(warnings)
     late = report.totals.late_sends / report.totals.sent if report.totals.sent else 0.0
-    report.limited_by = limited_by(report.workers, late, report.cpu, processes)
+    report.limited_by = limited_by(
+        report.workers,
+        late,
+        report.cpu,
+        processes,
+        phases=report.phases,
+        design=coordinator.config.design,
+    )
     replicas = [r for w in coordinator.workers if w.done for r in w.done.replicas]
     if replicas:
         report.cache = CacheReport.of(

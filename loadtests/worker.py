@@ -50,6 +50,8 @@ class Worker:
         self.peak = 0.0
         self.driver: Driver | None = None
         self.period = -1
+        self.measured_from: tuple[float, float] | None = None  # CPU and wall after the warm-up
+        self.late_seen: dict[str, int] = {}  # each agency's late answers at the last period end
 
     def transport(self, principal: str, tuning: ClientTuning) -> KafkaTransport:
         security = None if self.credentials is None else self.credentials.security_for(principal)
@@ -120,7 +122,7 @@ class Worker:
         driver.hops.transactions = open_record(plan, self.name, self.record_key, self.runs_dir)
         await driver.start()
         log.info("worker %s plays shares %s: %s", self.name, sorted(claimed), sorted(mine))
-        cpu0, wall0 = sum(self.proc.cpu_times()[:2]), time.monotonic()
+        self.measured_from = None
         periods = dict(driver.scheduler.periods())
         playing: asyncio.Task[None] | None = None
         try:
@@ -134,6 +136,7 @@ class Worker:
             if playing is not None:
                 await playing
             part = await close_record(driver, plan)
+            cpu0, wall0 = self.measured_from or self._cpu_now()
             cpu = sum(self.proc.cpu_times()[:2]) - cpu0
             done = done_message(
                 plan, self.name, driver, part, cpu, time.monotonic() - wall0, self.peak
@@ -153,12 +156,30 @@ class Worker:
         self.driver.start_clock(start, command.at)
         self.period = command.period
         log.info("worker %s plays period %d (%s)", self.name, command.period, period.name)
+        if command.period > 0 and self.measured_from is None:  # its CPU counts from here
+            self.measured_from = self._cpu_now()
         ledger = await self.driver.play_period(command.period, period, start)
         wire = LedgerWire.of(ledger, self.driver.stage.t0)
+        await self._queue_part(wire, command.period, period.name)
         await say(
             out,
             PeriodDone(run_id=plan.run_id, worker=self.name, period=command.period, ledger=wire),
         )
+
+    def _cpu_now(self) -> tuple[float, float]:
+        return sum(self.proc.cpu_times()[:2]), time.monotonic()
+
+    async def _queue_part(self, wire: LedgerWire, index: int, name: str) -> None:
+        """The period's queue sample (not the warm-up's: it is never compared) and its late
+        answers by requester, added to the period's ledger as it is sent."""
+        assert self.driver is not None
+        sample = self.driver.hops.queue.take(name)
+        late = {agency: c.late_answers for agency, c in self.driver.clients.items()}
+        grown = {a: n - self.late_seen.get(a, 0) for a, n in late.items()}
+        wire.late_by_requester = {a: n for a, n in sorted(grown.items()) if n > 0}
+        self.late_seen = late
+        if index > 0 and (len(sample) or sample.offered):
+            wire.queue = await asyncio.to_thread(sample.encode)
 
     async def _beat(self, run_id: str, holder: ShareHolder, out: Producer) -> None:
         """Progress every second: what the coordinator shows live, and proof of life."""
@@ -166,7 +187,8 @@ class Worker:
         while True:
             await asyncio.sleep(1.0)
             cores = self.proc.cpu_percent(None) / 100
-            self.peak = max(self.peak, cores)
+            if self.measured_from is not None:  # the warm-up's busiest second is not a figure
+                self.peak = max(self.peak, cores)
             now = self.driver.current if self.driver is not None else None
             c = now or PhaseLedger("", 0.0)
             beat = Progress(

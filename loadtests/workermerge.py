@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
 from loadtests.ledgerwire import add, add_seconds
+from loadtests.queuesample import QueueSample
 from loadtests.results import WorkerState
 from loadtests.timeline import Timeline
 from loadtests.workplan import Progress
 
-__all__ = ["add_progress", "live_ledger", "merge_done", "merge_period"]
+__all__ = [
+    "add_progress",
+    "late_by_requester",
+    "live_ledger",
+    "merge_done",
+    "merge_period",
+    "period_queue",
+]
 
 
 def add_progress(ledger: PhaseLedger, p: Progress) -> None:
@@ -48,3 +57,25 @@ def merge_done(timeline: Timeline, hops: HopLedger, workers: Iterable[WorkerStat
             add_seconds(timeline, w.done.timeline)
             if w.done.hops is not None:
                 hops.merge(HopLedger.decode(w.done.hops))
+
+
+def period_queue(index: int, workers: Iterable[WorkerState]) -> tuple[QueueSample, int]:
+    """Period `index`'s queue samples of every worker that finished it, added up; and how many
+    workers that played it sent none (they died first: their requests are missing from it)."""
+    merged, missing = QueueSample(), 0
+    for w in workers:
+        wire = w.periods.get(index)
+        if wire is None:
+            missing += w.progress is not None and w.progress.period == index
+        elif wire.queue:
+            merged.merge(QueueSample.decode(wire.queue))
+    return merged, missing
+
+
+def late_by_requester(index: int, workers: Iterable[WorkerState]) -> dict[str, int]:
+    """Answers of period `index` that came after their requester gave up, by requester."""
+    late: Counter[str] = Counter()
+    for w in workers:
+        if (wire := w.periods.get(index)) is not None:
+            late.update(wire.late_by_requester)
+    return dict(sorted(late.items()))

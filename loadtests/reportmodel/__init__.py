@@ -18,6 +18,7 @@ from loadtests.reportmodel.parts import (
     SloVerdict,
     TimelineSecond,
 )
+from loadtests.reportmodel.queue import QueueLag, QueueMeasure, QueueReport, SlotsBusy, Spread
 from loadtests.reportmodel.run import PhaseReport, RunReport, Totals, load_report
 from loadtests.reportmodel.workers import Limit, WorkerReport
 
@@ -40,13 +41,18 @@ __all__ = [
     "Part",
     "Paths",
     "PhaseReport",
+    "QueueLag",
+    "QueueMeasure",
+    "QueueReport",
     "ReplicaReport",
     "ReportError",
     "RogueAttempt",
     "RunReport",
     "SloCheck",
     "SloVerdict",
+    "SlotsBusy",
     "Sparse",
+    "Spread",
     "TimelineSecond",
     "Totals",
     "WorkerReport",

@@ -153,6 +153,7 @@ class CapacityStep(Part):
     passed: bool
     failed: list[str]
     limited_by: str | None = None  # generator, simulation or design (see RunReport.limited_by)
+    limited_reason: str | None = None  # its words, with the figures (RunReport.limited_by.reason)
 
 
 class CapacityResult(Part):

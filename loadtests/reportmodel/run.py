@@ -26,6 +26,7 @@ from loadtests.reportmodel.parts import (
     SloVerdict,
     TimelineSecond,
 )
+from loadtests.reportmodel.queue import QueueReport
 from loadtests.reportmodel.workers import Limit, WorkerReport
 
 
@@ -58,6 +59,8 @@ class PhaseReport(Sparse):
     registry_transactions: dict[str, float] | None = None  # by flow, from the registry's counters
     national_daily_equivalent: int | None = None
     online_share: OnlineShare | None = None
+    late_answers_by_requester: dict[str, int] = Field(default_factory=dict)
+    queue: QueueReport | None = None  # the registry as the design's queue, against an ideal one
 
 
 class Totals(Part):

@@ -38,7 +38,15 @@ class WorkerReport(Part):
 
 
 class Limit(Part):
-    """Which side limited the run, and why, in plain words."""
+    """Which side limited the run, and why, in plain words with the figures that show it; for
+    the design, `part` names the part of it that limited ("registry capacity", "request
+    partitions", "broker CPU"), and the reason starts with it."""
 
     side: Side
     reason: str
+    part: str | None = None
+
+    @property
+    def words(self) -> str:
+        """Side and reason as one phrase: 'design: registry capacity 100/s (...) ...'."""
+        return f"{self.side}: {self.reason}"
