@@ -102,32 +102,30 @@ class GaugeStat:
 
 
 class GaugeSums:
-    """Gauges summed over every instance at each scrape; between two takes, the peak and mean
-    of those sums. A gauge no instance showed in a scrape is left out of it, never taken as 0."""
+    """Gauges summed over every instance at each scrape, kept with the scrape's time until
+    taken: the peak and mean of those sums over a span. A gauge no instance showed in a scrape
+    is left out of it, never taken as 0."""
 
     def __init__(self, keep: Callable[[Series], bool] = lambda _series: True) -> None:
         self.keep = keep
-        self._peak: dict[str, float] = {}
-        self._total: dict[str, float] = {}
-        self._count: dict[str, int] = {}
+        self._scrapes: list[tuple[float, dict[str, float]]] = []
 
-    def add(self, scrape: Sequence[Mapping[Series, float]]) -> None:
-        """One round of scrapes, one mapping per instance that answered."""
+    def add(self, scrape: Sequence[Mapping[Series, float]], at: float) -> None:
+        """One round of scrapes taken at `at`, one mapping per instance that answered."""
         sums: dict[str, float] = {}
         for samples in scrape:
             for series, value in samples.items():
                 if self.keep(series):
                     sums[series[0]] = sums.get(series[0], 0.0) + value
-        for name, value in sums.items():
-            self._peak[name] = max(self._peak.get(name, value), value)
-            self._total[name] = self._total.get(name, 0.0) + value
-            self._count[name] = self._count.get(name, 0) + 1
+        self._scrapes.append((at, sums))
 
-    def take(self) -> dict[str, GaugeStat]:
-        """What the scrapes since the last take saw; the next window starts empty."""
-        out = {
-            name: GaugeStat(self._peak[name], self._total[name] / self._count[name])
-            for name in self._count
-        }
-        self._peak, self._total, self._count = {}, {}, {}
-        return out
+    def take(self, since: float | None = None, until: float | None = None) -> dict[str, GaugeStat]:
+        """What the scrapes from `since` to `until` saw (every one kept, when not given); all
+        kept so far are then dropped, the next span starts empty."""
+        values: dict[str, list[float]] = {}
+        for at, sums in self._scrapes:
+            if (since is None or at >= since) and (until is None or at <= until):
+                for name, value in sums.items():
+                    values.setdefault(name, []).append(value)
+        self._scrapes = []
+        return {name: GaugeStat(max(v), sum(v) / len(v)) for name, v in values.items()}

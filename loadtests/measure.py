@@ -106,7 +106,7 @@ class Meter:
             for instance, samples, started in scraped:
                 counters = {s: v for s, v in samples.items() if s[0] not in QUEUE_GAUGES}
                 self.increases.add(instance, counters, started)
-            self.gauges.add([samples for _, samples, _ in scraped])
+            self.gauges.add([samples for _, samples, _ in scraped], time.monotonic())
 
     async def mark(self, ledger: PhaseLedger | None = None, settle_s: float = 15.0) -> None:
         """Snapshot once the monitor has tallied every dossier sent so far and the registry's
@@ -114,6 +114,8 @@ class Meter:
         its answer), within a bounded wait."""
         if ledger is not None:
             self.dossiers_sent += sum(ledger.dossiers.values())
+        ended = time.monotonic()  # the period's requests are all accounted for by now
+        span = max(ledger.ended - ledger.started, 0.0) if ledger is not None else None
         deadline = time.monotonic() + settle_s
         before = None
         while True:
@@ -126,7 +128,10 @@ class Meter:
             before = snap
             await asyncio.sleep(0.3)
         self.marks.append(snap)
-        self.gauge_marks.append(self.gauges.take())
+        # The registry's gauges over the period's own span (its arrivals and their drain), not
+        # the idle seconds between periods nor those of this settling.
+        since = None if span is None else ended - span
+        self.gauge_marks.append(self.gauges.take(since, ended))
 
     def period(self, index: int) -> Snapshot:
         before, after = self.marks[index], self.marks[index + 1]

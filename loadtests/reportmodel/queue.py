@@ -16,7 +16,8 @@ class Spread(Part):
 
 
 class SlotsBusy(Sparse):
-    """Database slots of every registry instance, and how many held a request (1 s scrapes)."""
+    """Database slots of every registry instance, and how many held a request: peak and mean
+    of the 1 s scrapes over the period's span (its arrivals and their drain)."""
 
     slots: int | None = None
     peak: float
@@ -25,7 +26,8 @@ class SlotsBusy(Sparse):
 
 class QueueLag(Sparse):
     """Requests waiting in Kafka for the registry (its consumer group's lag, every instance
-    added) and read but not yet answered (its loops' windows), peaks of 1 s scrapes."""
+    added) and read but not yet answered (its loops' windows): peaks of the 1 s scrapes over the
+    period's span."""
 
     peak_records: float | None = None
     in_hand_peak: float | None = None
