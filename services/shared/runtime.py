@@ -107,7 +107,8 @@ class ServiceLoop:
                 async with self._hand:
                     if records:
                         await self.window.take(records)
-                    await self.window.settle(now=not records)
+                    # Ran dry: commit what is durable now. Paused: on the cadence, as when busy.
+                    await self.window.settle(now=not records and not self.paused)
                 if (now := self.clock()) - last_lag > LAG_EVERY_S:
                     last_lag = now
                     for topic, lag in self.consumer.lag().items():
@@ -116,9 +117,11 @@ class ServiceLoop:
             await self._drain()
 
     async def _read(self) -> list[Any]:
-        """Up to the window's room; with none, pause the partitions and wait for progress."""
+        """Up to the window's room. With none, pause the partitions and wait for progress;
+        paused, read again once a quarter of the window is free, so that pausing does not
+        flip with every record (a paused partition's prefetched records are fetched again)."""
         room = self.window.room()
-        if room <= 0:
+        if room <= 0 or (self.paused and room < self.window.limit // 4):
             self.consumer.pause()  # again after a rebalance: new partitions start unpaused
             self.paused = True
             await self.window.progress(POLL_MS / 1000)

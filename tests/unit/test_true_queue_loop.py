@@ -282,3 +282,40 @@ async def test_the_database_hands_a_freed_slot_to_the_longest_waiter() -> None:
     await asyncio.gather(*(one(i) for i in range(6)))
     assert order == list(range(6))
     assert database.peak == 1
+
+
+class AskedSizes(FailingCommits):
+    """Records how many records each read asked for."""
+
+    def __init__(self, inner: Consumer) -> None:
+        super().__init__(inner, 0)
+        self.asked: list[int] = []
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[Any]:
+        self.asked.append(max_records)
+        return await super().getmany(timeout_ms, max_records)
+
+
+async def test_the_fetch_size_is_not_a_latency_tax_the_window_bounds_every_read() -> None:
+    peaks: dict[int, int] = {}
+    for batch in (50, 500):
+        bus, _requests = await filled(80)
+        database = Database(ServiceTime(model="fixed", ms=5), 4, random.Random(1), f"g.b{batch}")
+
+        async def worked(req: VerificationRequested, db: Database = database) -> list[Outgoing]:
+            await db.work()
+            return await answer(req)
+
+        consumer = AskedSizes(bus.consumer([VERIFY.name], "c", f"g.b{batch}"))
+        loop = service_loop(
+            f"b{batch}", consumer, bus.producer("p"), worked, batch=batch, concurrent=True, window=8
+        )
+        await consumer.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(loop.run(stop))
+        await until(lambda lp=loop: lp.handled == 80)  # type: ignore[misc]
+        stop.set()
+        await task
+        assert max(consumer.asked) <= 8  # never more than the window's room, whatever the batch
+        peaks[batch] = database.peak
+    assert peaks == {50: 4, 500: 4}  # every slot used either way: no batch holds a slot idle

@@ -1,0 +1,105 @@
+"""A design's registry is the design's queue: on the real, secured broker its registry-side time
+(request and registry hops) matches an ideal FIFO queue fed the same arrivals and the service
+times the registry drew, at utilisation 0.5 and 0.8, fixed and lognormal, one and two instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from loadtests.reportmodel import PhaseReport, RunReport
+from loadtests.run import execute
+from services.shared.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+AGENCIES = "[province.001, province.079, province.048, ministry.vss, ministry.tax, ministry.health]"
+
+
+def scenario(name: str, half: float, eighty: float) -> str:
+    """Two periods at about half and 80% of the design's capacity, verifications only."""
+    return f"""
+name: {name}
+topology: {REPO}/loadtests/topologies/vn-2024.yaml
+agencies: {AGENCIES}
+warmup_s: 3
+periods:
+  - {{name: rho05, rate_per_s: {half}, duration_s: 12}}
+  - {{name: rho08, rate_per_s: {eighty}, duration_s: 12}}
+mix: {{verify: 1.0}}
+"""
+
+
+def design(name: str, instances: int, slots: int, service_time: str) -> str:
+    return f"""
+# Question: does the registry queue as {instances} x M/G/{slots} would?
+name: {name}
+registry:
+  instances: {instances}
+  concurrency: {slots}
+  service_time: {service_time}
+requesters: {{timeout_s: 10}}
+security: {{enabled: true}}
+"""
+
+
+async def play(tmp_path: Path, scenario_text: str, design_text: str) -> RunReport:
+    scenario_file, design_file = tmp_path / "scenario.yaml", tmp_path / "design.yaml"
+    scenario_file.write_text(scenario_text, encoding="utf-8")
+    design_file.write_text(design_text, encoding="utf-8")
+    settings = load_settings().model_copy(update={"kafka_bootstrap_servers": None})
+    return await execute(
+        scenario_file,
+        tmp_path / "runs",
+        settings,
+        Console(quiet=True),
+        live=False,
+        design_path=design_file,
+        workers=1,
+    )
+
+
+def assert_queues_as_the_ideal(phase: PhaseReport, utilisation: float) -> None:
+    assert (phase.lost, phase.incorrect, phase.timed_out) == (0, 0, 0), phase
+    queue = phase.queue
+    assert queue is not None, phase.name
+    assert queue.utilisation == pytest.approx(utilisation, abs=0.08), queue
+    assert queue.measured is not None and queue.ideal is not None, queue
+    for measured, ideal in (
+        (queue.measured.p50_ms, queue.ideal.p50_ms),
+        (queue.measured.p99_ms, queue.ideal.p99_ms),
+    ):
+        assert abs(measured - ideal) <= max(0.10 * ideal, 5.0), queue
+    assert queue.within, queue
+
+
+async def test_one_instance_with_fixed_service_times_queues_as_its_ideal_m_d_8(
+    tmp_path: Path,
+) -> None:
+    report = await play(
+        tmp_path,
+        scenario("queue-fixed", 100, 160),
+        design("fixed-8x40", 1, 8, "{model: fixed, ms: 40}"),
+    )
+    half, eighty = report.phases
+    assert_queues_as_the_ideal(half, 0.5)
+    assert_queues_as_the_ideal(eighty, 0.8)
+    assert half.queue is not None and half.queue.capacity_tps == pytest.approx(200)
+    # Below the knee the registry-side time is the database's own 40 ms, not a batch's wait.
+    assert half.queue.measured is not None and half.queue.measured.p50_ms < 50
+
+
+async def test_two_instances_with_lognormal_service_times_queue_as_their_ideal_m_g_4(
+    tmp_path: Path,
+) -> None:
+    # p50 40 ms, p99 120 ms: mean 44.7 ms, so 2 x 4 slots answer about 179/s.
+    report = await play(
+        tmp_path,
+        scenario("queue-lognormal", 90, 143),
+        design("lognormal-2x4", 2, 4, "{model: lognormal, p50_ms: 40, p99_ms: 120}"),
+    )
+    half, eighty = report.phases
+    assert_queues_as_the_ideal(half, 0.5)
+    assert_queues_as_the_ideal(eighty, 0.8)
+    assert half.queue is not None and half.queue.instances_answering == 2
