@@ -13,10 +13,23 @@ from loadtests.reportmodel import RunReport, TimelineSecond
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 INK, MUTED, GRID = "#1f2937", "#6b7280", "#e5e7eb"
 BLUE, TEAL, ORANGE, RED = "#2563eb", "#0d9488", "#ea580c", "#b91c1c"
+PURPLE, GREY = "#7c3aed", "#9ca3af"
 BANDS = ("rgba(37,99,235,0.06)", "rgba(13,148,136,0.07)")
 WARMUP_BAND = "rgba(107,114,128,0.10)"
-PERIOD_COLOURS = (BLUE, TEAL, "#7c3aed", "#db2777", "#ca8a04", "#475569")
-PERCENTILES = {"p50": TEAL, "p95": "#7c3aed", "p99": ORANGE}
+PERIOD_COLOURS = (BLUE, TEAL, PURPLE, "#db2777", "#ca8a04", "#475569")
+PERCENTILES = {"p50": TEAL, "p95": PURPLE, "p99": ORANGE}
+# The words of every throughput series, the same as the tables' columns.
+GOODPUT = "answered/s (goodput)"
+OFFERED = "offered/s"
+TIMED_OUT = "timed out/s"
+LATE = "late answers/s"
+RETRIES = "retries/s"
+WORDS = (
+    "Answered (goodput): answers their requester accepted, before its timeout; the tables' "
+    "answered/s. Late answers: answers that came after their requester had given up, counted "
+    "but never accepted. Timed out: requests given up on. Retries: requests sent again after a "
+    "timeout. Offered: requests due to be sent in the second."
+)
 CONFIG = {
     "displaylogo": False,
     "responsive": True,
@@ -45,6 +58,70 @@ class Chart:
             default_height=f"{self.height}px",
         )
         return str(html)
+
+
+@dataclass(frozen=True)
+class RateSeries:
+    """One per-second count of the timeline, drawn as a line: its words, its look."""
+
+    name: str
+    short: str  # for the hover label
+    values: list[int]
+    colour: str
+    width: float = 1.4
+    dash: str = "solid"
+
+
+def rate_series(timeline: list[TimelineSecond]) -> list[RateSeries]:
+    """Offered, answered in time (goodput), timed out, answered late and sent again: per second,
+    each kept apart from the others."""
+    return [
+        RateSeries(OFFERED, "offered", [s.offered for s in timeline], GREY, 1.2, "dot"),
+        RateSeries(GOODPUT, "answered", [s.answered for s in timeline], BLUE, 2.0),
+        RateSeries(TIMED_OUT, "timed out", [s.timed_out for s in timeline], RED, 1.2),
+        RateSeries(LATE, "late answers", [s.late_answers for s in timeline], ORANGE, 1.4, "dash"),
+        RateSeries(RETRIES, "retries", [s.retries for s in timeline], PURPLE, 1.2, "dashdot"),
+    ]
+
+
+def has_pressure(timeline: list[TimelineSecond]) -> bool:
+    """Whether the registry was scraped during the run (older reports have no such data)."""
+    return any(s.consumer_lag is not None or s.slots_busy is not None for s in timeline)
+
+
+def period_goodput(report: RunReport) -> dict[str, float]:
+    """Each period's mean goodput as the timeline has it: the answers it accepted in the
+    period's seconds over the period's length, the figure its table row gives as answered/s."""
+    answered: dict[str, int] = {}
+    for s in report.timeline:
+        answered[s.phase] = answered.get(s.phase, 0) + s.answered
+    phases = [p for p in (report.warmup, *report.phases) if p is not None]
+    return {
+        p.name: answered.get(p.name, 0) / p.duration_s
+        for p in phases
+        if p.duration_s > 0 and p.name in answered
+    }
+
+
+@dataclass(frozen=True)
+class LateAnswers:
+    """Late answers per period and in all, as the charts draw them: counted in the second they
+    came, until the run's end (so those that come after their period has drained count too)."""
+
+    by_period: dict[str, int]
+    total: int
+
+
+def late_answers(report: RunReport) -> LateAnswers:
+    """From the timeline's seconds; a report from before they were counted per second (its
+    seconds offer nothing) keeps its ledgers' counts."""
+    if not any(s.offered for s in report.timeline):
+        phases = [p for p in (report.warmup, *report.phases) if p is not None]
+        return LateAnswers({p.name: p.late_answers for p in phases}, report.late_answers)
+    by_period: dict[str, int] = {}
+    for s in report.timeline:
+        by_period[s.phase] = by_period.get(s.phase, 0) + s.late_answers
+    return LateAnswers(by_period, sum(by_period.values()))
 
 
 @dataclass(frozen=True)
@@ -175,3 +252,12 @@ def per_period(periods: list[Span], value: dict[str, float]) -> tuple[list[float
             xs += [span.start, span.end, None]
             ys += [value[span.name], value[span.name], None]
     return xs, ys
+
+
+def period_names(periods: list[Span], value: dict[str, float]) -> list[str | None]:
+    """The period each point of `per_period`'s segments belongs to (its hover, its readers)."""
+    names: list[str | None] = []
+    for span in periods:
+        if span.name in value:
+            names += [span.name, span.name, None]
+    return names

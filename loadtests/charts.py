@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from loadtests.chartkit import (
     BLUE,
+    GOODPUT,
     MUTED,
     ORANGE,
+    PURPLE,
     RED,
     TEAL,
+    WORDS,
     Chart,
     Span,
     base_layout,
+    has_pressure,
     mark_periods,
     per_period,
+    period_goodput,
+    period_names,
+    rate_series,
     scale_buttons,
     spans,
 )
@@ -39,6 +48,7 @@ def _dashed_per_period(
     fig.add_scatter(
         x=x,
         y=y,
+        customdata=period_names(periods, value),
         name=name,
         row=row,
         col=1,
@@ -49,24 +59,40 @@ def _dashed_per_period(
     )
 
 
-def over_time(report: RunReport) -> Chart:
-    """Throughput and latency per second on one time axis: zooming one zooms both."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    timeline, periods = report.timeline, spans(report.timeline)
+def _rates(fig: go.Figure, report: RunReport, periods: list[Span]) -> None:
+    """Row 1: what was offered and what became of it, per second, in the tables' words."""
+    timeline = report.timeline
     seconds = [s.t for s in timeline]
-    fig.add_scatter(
-        x=seconds,
-        y=[s.answered for s in timeline],
-        name="answered/s",
-        row=1,
-        col=1,
-        line={"color": BLUE, "width": 1.6, "simplify": False},
-        hovertemplate="%{y:,} answered",
-    )
+    for series in rate_series(timeline):
+        fig.add_scatter(
+            x=seconds,
+            y=series.values,
+            name=series.name,
+            row=1,
+            col=1,
+            line={"color": series.colour, "width": series.width, "dash": series.dash},
+            hovertemplate=f"%{{y:,}} {series.short}",
+        )
     targets = {p.name: p.target_rate_per_s for p in report.phases}
     _dashed_per_period(fig, periods, targets, "target rate", "target %{y:,.1f}/s", MUTED, 1)
+    means = period_goodput(report)
+    _dashed_per_period(
+        fig,
+        periods,
+        means,
+        f"{GOODPUT}, period mean",
+        "%{customdata} mean %{y:,.1f} answered/s",
+        BLUE,
+        1,
+    )
+
+
+def _latency(fig: go.Figure, report: RunReport, periods: list[Span]) -> None:
+    """Row 2: p50 and p99 of the requests that ended in each second, and the p99 SLO."""
+    timeline = report.timeline
+    seconds = [s.t for s in timeline]
     for pct, colour in (("p50", TEAL), ("p99", ORANGE)):
-        values = [getattr(s.latency_ms, pct) if s.answered else None for s in timeline]
+        values = [getattr(s.latency_ms, pct) if s.ended else None for s in timeline]
         fig.add_scatter(
             x=seconds,
             y=values,
@@ -95,17 +121,105 @@ def over_time(report: RunReport) -> Chart:
             2,
             visible=True if shown else "legendonly",
         )
-    base_layout(fig, 560)
-    mark_periods(fig, report, periods)
-    fig.update_xaxes(title_text="seconds into the run", row=2, col=1)
-    fig.update_yaxes(title_text="answered / s", row=1, col=1)
-    fig.update_yaxes(title_text="latency ms", row=2, col=1)
-    fig.update_layout(updatemenus=[scale_buttons("yaxis2", y=0.46)])
-    note = (
-        "Drag to zoom (both panels follow), double-click to reset, click a legend entry to "
-        "hide it. Latency counts from the intended send time."
+
+
+def _pressure(fig: go.Figure, report: RunReport) -> None:
+    """Row 3: the registry's consumer lag (left axis) and its slots busy of all (right)."""
+    timeline = report.timeline
+    seconds = [s.t for s in timeline]
+    fig.add_scatter(
+        x=seconds,
+        y=[s.consumer_lag for s in timeline],
+        name="consumer lag (records)",
+        row=3,
+        col=1,
+        connectgaps=False,
+        fill="tozeroy",
+        fillcolor="rgba(185,28,28,0.08)",
+        line={"color": RED, "width": 1.6, "simplify": False},
+        hovertemplate="lag %{y:,.0f} records",
+        secondary_y=False,
     )
-    return Chart("chart-over-time", "Throughput and latency over time", note, fig, 560)
+    fig.add_scatter(
+        x=seconds,
+        y=[s.slots_busy for s in timeline],
+        name="slots busy",
+        row=3,
+        col=1,
+        connectgaps=False,
+        line={"color": PURPLE, "width": 1.6, "simplify": False},
+        hovertemplate="%{y:,.0f} slots busy",
+        secondary_y=True,
+    )
+    if any(s.slots for s in timeline):
+        fig.add_scatter(
+            x=seconds,
+            y=[s.slots for s in timeline],
+            name="slots",
+            row=3,
+            col=1,
+            connectgaps=False,
+            line={"color": PURPLE, "width": 1, "dash": "dot", "simplify": False},
+            hovertemplate="of %{y:,.0f} slots",
+            secondary_y=True,
+        )
+
+
+def over_time(report: RunReport) -> Chart:
+    """Offered rate, goodput and what else came back; latency; and, when the registry was
+    scraped, its consumer lag and slots busy: all on one time axis, so zooming one zooms all
+    and the moment a design tips over is seen."""
+    pressure = has_pressure(report.timeline)
+    rows = 3 if pressure else 2
+    plain: dict[str, object] = {}
+    specs = [[plain], [plain]] + ([[{"secondary_y": True}]] if pressure else [])
+    heights = [0.42, 0.3, 0.28] if pressure else [0.55, 0.45]
+    height = 760 if pressure else 560
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        row_heights=heights,
+        specs=specs,
+    )
+    periods = spans(report.timeline)
+    _rates(fig, report, periods)
+    _latency(fig, report, periods)
+    if pressure:
+        _pressure(fig, report)
+    base_layout(fig, height)
+    mark_periods(fig, report, periods)
+    fig.update_xaxes(title_text="seconds into the run", row=rows, col=1)
+    fig.update_yaxes(title_text="requests / s", row=1, col=1)
+    fig.update_yaxes(title_text="latency ms", row=2, col=1)
+    if pressure:
+        fig.update_yaxes(title_text="lag (records)", row=3, col=1, secondary_y=False)
+        top = max((s.slots or s.slots_busy or 0.0 for s in report.timeline), default=0.0)
+        fig.update_yaxes(
+            title_text="slots busy",
+            row=3,
+            col=1,
+            secondary_y=True,
+            showgrid=False,
+            range=[0, max(top, 1.0) * 1.08],
+            dtick=max(1, math.ceil(top / 4)),  # whole connections
+        )
+    latency_top = fig.layout.yaxis2.domain[1]
+    fig.update_layout(updatemenus=[scale_buttons("yaxis2", y=latency_top - 0.02)])
+    note = (
+        f"{WORDS} Latency counts from the intended send time, for every request that ended in "
+        "the second, answered or timed out."
+        + (
+            " The registry's consumer lag (records its group is behind) and slots busy (its "
+            "database connections holding a request) are scraped from its instances each second."
+            if pressure
+            else ""
+        )
+        + " Drag to zoom (every panel follows), double-click to reset, click a legend entry to "
+        "hide it."
+    )
+    return Chart("chart-over-time", "Throughput and latency over time", note, fig, height)
 
 
 def capacity(result: CapacityResult) -> Chart:

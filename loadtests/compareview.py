@@ -7,6 +7,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from loadtests.chartkit import WORDS, late_answers
 from loadtests.comparecharts import compare_charts
 from loadtests.htmlreport import environment, plotly_js
 from loadtests.reportmodel import CompareReport
@@ -26,6 +27,11 @@ def knobs(report: CompareReport) -> list[tuple[str, list[str], bool]]:
         values = [str(f.get(name, "—")) for f in flat]
         rows.append((name, values, len(set(values)) > 1))
     return rows
+
+
+def periods(report: CompareReport) -> list[str]:
+    """Every measured period of any design, in the order played: one goodput row each."""
+    return list(dict.fromkeys(p.name for r in report.results for p in r.run.phases))
 
 
 def _flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
@@ -55,6 +61,9 @@ def render_compare(report: CompareReport, here: Path) -> str:
             plotly_js=plotly_js(),
             knobs=knobs(report),
             links=links,
+            periods=periods(report),
+            words=WORDS,
+            late={r.design: late_answers(r.run).total for r in report.results},
         )
     )
 

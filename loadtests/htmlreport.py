@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from loadtests.chartkit import late_answers
 from loadtests.charts import charts
 from loadtests.reportmodel import RunReport
 
@@ -63,7 +64,13 @@ def render_html(report: RunReport) -> str:
     return (
         environment()
         .get_template("report.html.j2")
-        .render(report=report, charts=found, drawn=drawn, plotly_js=plotly_js())
+        .render(
+            report=report,
+            charts=found,
+            drawn=drawn,
+            plotly_js=plotly_js(),
+            late=late_answers(report),
+        )
     )
 
 

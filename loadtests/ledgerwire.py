@@ -9,7 +9,7 @@ from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel
 
 from loadtests.ledger import PhaseLedger
-from loadtests.timeline import Second, Timeline
+from loadtests.timeline import Timeline
 
 MAX_EXAMPLES = 5
 
@@ -116,25 +116,44 @@ def add(into: PhaseLedger, part: LedgerWire) -> None:
 
 
 class SecondWire(BaseModel):
+    """One second of a worker's timeline (see TimelineSecond for what each count means)."""
+
     t: int
     phase: str
     answered: int
     latency: str
+    timed_out: int = 0
+    late_answers: int = 0
+    retries: int = 0
+    offered: int = 0
 
 
 def timeline_wire(timeline: Timeline, since: int = 0) -> list[SecondWire]:
-    """The seconds from `since` on (a worker sends each period's seconds once)."""
+    """The seconds from `since` on in which anything happened (a worker sends each period's
+    seconds once)."""
     return [
-        SecondWire(t=i, phase=s.phase, answered=s.answered, latency=encode(s.latency))
+        SecondWire(
+            t=i,
+            phase=s.phase,
+            answered=s.answered,
+            latency=encode(s.latency),
+            timed_out=s.timed_out,
+            late_answers=s.late_answers,
+            retries=s.retries,
+            offered=s.offered,
+        )
         for i, s in enumerate(timeline.seconds)
-        if i >= since and s.answered
+        if i >= since and s.busy
     ]
 
 
 def add_seconds(into: Timeline, seconds: list[SecondWire]) -> None:
+    """A worker's seconds added into the merged timeline: counts summed, histograms added."""
     for s in seconds:
-        while len(into.seconds) <= s.t:
-            into.seconds.append(Second(s.phase))
-        bucket = into.seconds[s.t]
+        bucket = into.second(s.t, s.phase)
         bucket.answered += s.answered
+        bucket.timed_out += s.timed_out
+        bucket.late_answers += s.late_answers
+        bucket.retries += s.retries
+        bucket.offered += s.offered
         bucket.latency.add(decode(s.latency))

@@ -34,6 +34,20 @@ def generator_status(c: Coordinator) -> str:
     )
 
 
+def registry_status(c: Coordinator) -> str:
+    """For the live view: the registry's pressure at its last scrape (consumer lag, slots)."""
+    p = c.timeline.last_pressure()
+    if p is None:
+        return ""
+    parts = []
+    if p.consumer_lag is not None:
+        parts.append(f"consumer lag {p.consumer_lag:,.0f} records")
+    if p.slots_busy is not None:
+        of = f" of {p.slots:,.0f}" if p.slots else ""
+        parts.append(f"slots busy {p.slots_busy:,.0f}{of}")
+    return "registry: " + ", ".join(parts) if parts else ""
+
+
 class LiveView:
     def __init__(self, driver: Coordinator, console: Console) -> None:
         self.driver = driver
@@ -46,7 +60,7 @@ class LiveView:
         for col in (
             "period",
             "target/s",
-            "now tx/s",
+            "now answered/s",
             "now p99 ms",
             "sent",
             "answered",
@@ -56,7 +70,8 @@ class LiveView:
             "late sends",
         ):
             table.add_column(col, justify="right")
-        table.caption = generator_status(self.driver)
+        registry = registry_status(self.driver)
+        table.caption = generator_status(self.driver) + (f"\n{registry}" if registry else "")
         last = self.driver.timeline.last_complete()
         ledgers = self.driver.ledgers()
         for ledger in ledgers:

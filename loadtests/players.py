@@ -38,18 +38,42 @@ class Stage:
     t0: float = 0.0  # loop time of the run's common start
     wall0: float = 0.0  # the wall clock at t0, only for the timestamps messages carry
 
+    def __post_init__(self) -> None:
+        for client in self.clients.values():  # late answers and retries, second by second
+            client.on_late_answer = self._late_answer
+            client.on_retry = self._retried
+
     def wall_us(self, intended: float) -> int:
         return int((intended - self.t0 + self.wall0) * 1e6)
 
     def late(self, agency: str, intended: float, ledger: PhaseLedger) -> None:
+        """A request about to be sent: offered in its intended second; counted when late."""
+        if self.t0:
+            self.timeline.offer(max(0, int(intended - self.t0)), ledger.name)
         if asyncio.get_running_loop().time() - intended > LATE_TOLERANCE_S:
             metrics.LATE_SENDS.labels(agency).inc()
             ledger.late_sends += 1
 
-    def answered(self, ledger: PhaseLedger, latency_s: float) -> None:
+    def answered(self, ledger: PhaseLedger, latency_s: float, outcome: str = "") -> None:
+        """A request ended: answered in time, or (outcome TIMEOUT) given up on."""
         done = asyncio.get_running_loop().time()
         ledger.ended = max(ledger.ended, done)
-        self.timeline.record(int(done - self.t0), ledger.name, latency_s)
+        timed_out = outcome == "TIMEOUT"
+        self.timeline.record(max(0, int(done - self.t0)), ledger.name, latency_s, timed_out)
+
+    def _now(self) -> int | None:
+        """This second of the run, once it has started."""
+        if not self.t0:
+            return None
+        return max(0, int(asyncio.get_running_loop().time() - self.t0))
+
+    def _late_answer(self) -> None:
+        if (now := self._now()) is not None:
+            self.timeline.late_answer(now)
+
+    def _retried(self) -> None:
+        if (now := self._now()) is not None:
+            self.timeline.retry(now)
 
 
 class Player:
@@ -90,7 +114,7 @@ class Player:
         )
         ledger.record(flow, result.outcome, correct, result.latency_s, detail)
         st.hops.record(agency, flow, ledger.name, request, result)
-        st.answered(ledger, result.latency_s)
+        st.answered(ledger, result.latency_s, result.outcome)
 
 
 class VerifyPlayer(Player):
@@ -154,6 +178,7 @@ class DeathPlayer(Player):
         latency = loop.time() - intended
         if change is None:
             ledger.record(self.flow, "TIMEOUT", True, latency)
+            st.answered(ledger, latency, "TIMEOUT")
             return
         correct = change.citizen_id == citizen.citizen_id and change.change == "DIED"
         ledger.record(self.flow, change.change, correct, latency, "" if correct else repr(change))

@@ -17,6 +17,7 @@ from loadtests.faults import FaultRunner
 from loadtests.htmlreport import write_html
 from loadtests.live import LiveView
 from loadtests.measure import Meter, measured
+from loadtests.pressure import PressureMeter
 from loadtests.records import combine_records
 from loadtests.report import write_report
 from loadtests.reportmodel import DesignReport, RunReport
@@ -60,6 +61,7 @@ async def play(
         scenario, plan.agencies, config, control, n, local if here else None, record
     )
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
+    pressure = PressureMeter(stack.ports("registry"), coordinator.timeline)
     # A poison flood is written as a played agency: only agencies may write request topics.
     flooder = KafkaTransport(bootstrap, tuning, stack.security(plan.agencies[0].agency))
     faults = FaultRunner(scenario, stack, flooder)
@@ -68,6 +70,7 @@ async def play(
     try:
         await coordinator.start()
         await meter.start()
+        await pressure.start()
         await cpu.start()
         view = LiveView(coordinator, console) if live else None
         with view if view is not None else contextlib.nullcontext():
@@ -80,6 +83,7 @@ async def play(
             elapsed = time.monotonic() - t0
     finally:
         await cpu.stop()
+        await pressure.stop()
         await meter.stop()
         await coordinator.stop()
         await asyncio.to_thread(local.stop)

@@ -55,6 +55,7 @@ def merge_done(timeline: Timeline, hops: HopLedger, workers: Iterable[WorkerStat
     for w in workers:
         if w.done is not None:
             add_seconds(timeline, w.done.timeline)
+            timeline.wall0 = timeline.wall0 or w.done.wall0  # every worker starts at one moment
             if w.done.hops is not None:
                 hops.merge(HopLedger.decode(w.done.hops))
 

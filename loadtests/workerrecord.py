@@ -62,6 +62,7 @@ def done_message(
         run_id=plan.run_id,
         worker=worker,
         timeline=timeline_wire(driver.timeline),
+        wall0=driver.stage.wall0,
         cpu_seconds=cpu_seconds,
         wall_s=wall_s,
         peak_cores=peak_cores,

@@ -161,6 +161,7 @@ class Done(BaseModel):
     counters: list[CounterSample] = []
     hops: EncodedHops | None = None
     record_part: str = ""  # its transaction record on its own machine, when not the run's folder
+    wall0: float = 0.0  # the wall clock at its timeline's second 0 (the run's common start)
 
 
 class Tick(BaseModel):

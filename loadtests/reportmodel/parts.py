@@ -43,13 +43,36 @@ class SloVerdict(Part):
     checks: list[SloCheck]
 
 
-class TimelineSecond(Part):
-    """One second of the run: answers received in it and their latency."""
+class TimelineSecond(Sparse):
+    """One second of the run (second `t` after its common start, named after the period that
+    played in it): what was offered, what came back and how, the latency of every request that
+    ended in it, and the registry's pressure as sampled in it.
+
+    The words are the tables': `answered` counts the answers their requester accepted, before
+    its timeout (the goodput); `timed_out` the requests whose requester gave up; `late_answers`
+    the answers that came after their requester had given up (counted, never accepted);
+    `retries` the resends after a timeout. `offered` counts the requests whose intended send
+    time falls in this second. The registry's gauges are its last scrape in the second, summed
+    over its instances; None where no scrape landed.
+    """
 
     t: int
     phase: str
     answered: int
-    latency_ms: Latency
+    latency_ms: Latency  # of the requests that ended in this second, answered or timed out
+    offered: int = 0
+    timed_out: int = 0
+    late_answers: int = 0
+    retries: int = 0
+    consumer_lag: float | None = None  # records the registry's group is behind, all topics
+    slots_busy: float | None = None  # database connections holding a request
+    slots: float | None = None  # database connections the design gives every instance, summed
+    in_hand: float | None = None  # records the registry loops have read and not committed
+
+    @property
+    def ended(self) -> int:
+        """Requests that ended in this second: answered, or timed out."""
+        return self.answered + self.timed_out
 
 
 class BrokerOutage(Part):

@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from services.shared import metrics
@@ -44,6 +45,9 @@ class AgencyClient:
         self._tasks: list[asyncio.Task[None]] = []
         self._retrying: set[asyncio.Task[None]] = set()
         self._in_flight = metrics.IN_FLIGHT.labels(agency)
+        # Told of each late answer and each resend as it happens (a timeline counts them).
+        self.on_late_answer: Callable[[], None] | None = None
+        self.on_retry: Callable[[], None] | None = None
 
     async def start(self) -> None:
         await self.producer.start()
@@ -114,8 +118,7 @@ class AgencyClient:
             if not self._may_retry_attempt(attempt):
                 return None, attempt
             attempt += 1
-            self.retries += 1
-            metrics.RETRIES.labels(self.agency, flow).inc()
+            self._retried(flow)
 
     async def _send(self, waiting: Pending) -> None:
         message = waiting.message
@@ -133,6 +136,12 @@ class AgencyClient:
                 delivery.add_done_callback(lambda d: appended(waiting, d))
         except Exception as exc:  # the transport refused it: the deadline decides what follows
             log.warning("%s: send failed: %s", self.agency, exc)
+
+    def _retried(self, flow: str) -> None:
+        self.retries += 1
+        metrics.RETRIES.labels(self.agency, flow).inc()
+        if self.on_retry is not None:
+            self.on_retry()
 
     def _resend(self, waiting: Pending) -> None:
         """A retry never holds up the deadline loop: a send may wait on a broker that is away."""
@@ -161,6 +170,8 @@ class AgencyClient:
                 if waiting is None or waiting.future.done():
                     self.late_answers += 1
                     metrics.LATE_ANSWERS.labels(self.agency).inc()
+                    if self.on_late_answer is not None:
+                        self.on_late_answer()
                     continue
                 waiting.reply_append_ms = rec.timestamp
                 waiting.future.set_result(answer)
@@ -178,8 +189,7 @@ class AgencyClient:
                     continue  # answered, or a later attempt owns the deadline now
                 if self._may_retry(waiting):
                     waiting.attempt += 1
-                    self.retries += 1
-                    metrics.RETRIES.labels(self.agency, FLOW_OF[type(waiting.message)]).inc()
+                    self._retried(FLOW_OF[type(waiting.message)])
                     self._resend(waiting)
                 else:
                     self.pending.pop(request_id, None)

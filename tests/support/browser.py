@@ -14,6 +14,7 @@ from typing import Any
 from tests.support.devtools import BrowserError, DevTools, console_errors
 
 WIDTH, HEIGHT = 1280, 900
+SCREENS = ((1366, 768), (1920, 1080))  # the two screens every page must read on
 # Vertices of every drawn line (M and L commands of plotly's paths), markers and bars.
 PROBE = """(() => ({
   title: document.title,
@@ -25,6 +26,38 @@ PROBE = """(() => ({
       + d.querySelectorAll('.scatterlayer path.point, .barlayer g.point').length,
   })),
 }))()"""
+FIT = """(() => {
+  const doc = document.documentElement;
+  const view = doc.clientWidth;
+  const clipRight = el => {
+    let right = view;
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') {
+        right = Math.min(right, a.getBoundingClientRect().right);
+      }
+    }
+    return right;
+  };
+  window.scrollTo(0, 0);
+  const cells = [];
+  document.querySelectorAll('table').forEach((t, i) => {
+    const name = t.id || (t.closest('section') || {}).id || `table-${i}`;
+    const head = t.tHead ? t.tHead.rows[0] : t.rows[0];
+    if (!head) return;
+    const right = clipRight(t);
+    [...head.cells].forEach(c => {
+      const r = c.getBoundingClientRect();
+      cells.push({table: name, text: c.textContent.trim(), left: r.left, right: r.right,
+                  visible_right: right});
+    });
+  });
+  const charts = {};
+  document.querySelectorAll('div.js-plotly-plot').forEach(d => {
+    charts[d.id] = d.getBoundingClientRect().width;
+  });
+  return {viewport: view, document: doc.scrollWidth, cells, charts};
+})()"""
 CENTRE = """((selector) => {
   const el = document.querySelector(selector);
   if (!el) return null;
@@ -48,6 +81,38 @@ class BrowserCheck:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One header cell of a table, where it is drawn and where the page lets it be seen."""
+
+    table: str
+    text: str
+    left: float
+    right: float
+    visible_right: float  # the viewport's, or a scrolling wrapper's, right edge
+
+    @property
+    def in_view(self) -> bool:
+        return self.left >= -0.5 and self.right <= self.visible_right + 0.5
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How the page lies in the viewport: its widths and every table's header cells."""
+
+    viewport: float
+    document: float
+    cells: list[Cell]
+    charts: dict[str, float]  # each chart's drawn width
+
+    @property
+    def overflows(self) -> bool:
+        return self.document > self.viewport + 0.5
+
+    def out_of_view(self, table: str | None = None) -> list[Cell]:
+        return [c for c in self.cells if (table is None or c.table == table) and not c.in_view]
+
+
+@dataclass(frozen=True)
 class Box:
     """An element's place in the viewport, in CSS pixels."""
 
@@ -64,8 +129,8 @@ class Box:
 class Page:
     """One loaded tab: evaluate script, move and press the mouse, take screenshots."""
 
-    def __init__(self, tools: DevTools, session: str) -> None:
-        self.tools, self.session = tools, session
+    def __init__(self, tools: DevTools, session: str, size: tuple[int, int]) -> None:
+        self.tools, self.session, self.size = tools, session, size
 
     def evaluate(self, expression: str) -> Any:
         params = {"expression": expression, "returnByValue": True, "awaitPromise": True}
@@ -127,10 +192,27 @@ class Page:
             )
         self.mouse("mouseReleased", *end)
 
+    def fit(self) -> Fit:
+        """Widths of the viewport and the document, and where every table's columns lie."""
+        found = self.evaluate(FIT)
+        return Fit(
+            viewport=float(found["viewport"]),
+            document=float(found["document"]),
+            cells=[Cell(**c) for c in found["cells"]],
+            charts={k: float(v) for k, v in found["charts"].items()},
+        )
+
+    def resize(self, width: int, height: int) -> None:
+        """The window resized, as a person drags it: the page reflows, plotly redraws."""
+        self.size = (width, height)
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        self.tools.send("Emulation.setDeviceMetricsOverride", metrics, self.session)
+
     def screenshot(self, path: Path) -> Path:
-        """The whole page as a PNG, however long it is."""
+        """The whole page as a PNG, however long it is, as wide as the window."""
         size = self.tools.send("Page.getLayoutMetrics", session=self.session)["cssContentSize"]
-        clip = {"x": 0, "y": 0, "width": WIDTH, "height": size["height"], "scale": 1}
+        width = max(self.size[0], size["width"])  # a page wider than its window shows it
+        clip = {"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1}
         shot = self.tools.send(
             "Page.captureScreenshot",
             {"format": "png", "captureBeyondViewport": True, "clip": clip},
@@ -154,14 +236,17 @@ class Page:
         return console_errors(self.tools.events)
 
 
-def open_page(html_path: Path) -> contextlib.AbstractContextManager[Page]:
+def open_page(
+    html_path: Path, size: tuple[int, int] = (WIDTH, HEIGHT)
+) -> contextlib.AbstractContextManager[Page]:
     """A fresh Chromium with the page loaded from its file:// URL; closed afterwards."""
-    return open_url(html_path.resolve().as_uri())
+    return open_url(html_path.resolve().as_uri(), size)
 
 
 @contextlib.contextmanager
-def open_url(url: str) -> Iterator[Page]:
-    """A fresh Chromium with the page at `url` loaded; closed afterwards."""
+def open_url(url: str, size: tuple[int, int] = (WIDTH, HEIGHT)) -> Iterator[Page]:
+    """A fresh Chromium, its window `size` CSS pixels, with the page at `url` loaded; closed
+    afterwards."""
     with tempfile.TemporaryDirectory(prefix="ndx-chromium-") as tmp:
         tools = DevTools(Path(tmp))
         try:
@@ -170,12 +255,12 @@ def open_url(url: str) -> Iterator[Page]:
             session = attached["sessionId"]
             for domain in ("Runtime", "Log", "Page", "Network"):
                 tools.send(f"{domain}.enable", session=session)
-            metrics = {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False}
-            tools.send("Emulation.setDeviceMetricsOverride", metrics, session)
+            page = Page(tools, session, size)
+            page.resize(*size)
             tools.send("Page.navigate", {"url": url}, session)
             tools.wait_event("Page.loadEventFired")
             tools.drain()
-            yield Page(tools, session)
+            yield page
         except BrowserError as error:
             log = (Path(tmp) / "chromium.log").read_text(errors="replace")[-2000:]
             raise BrowserError(f"{error}; Chromium's log ends with:\n{log}") from error
@@ -183,9 +268,11 @@ def open_url(url: str) -> Iterator[Page]:
             tools.close()
 
 
-def open_report_in_browser(html_path: Path, screenshot: Path) -> BrowserCheck:
+def open_report_in_browser(
+    html_path: Path, screenshot: Path, size: tuple[int, int] = (WIDTH, HEIGHT)
+) -> BrowserCheck:
     """Loads the page, collects what went wrong, probes the charts and saves a full-page PNG."""
-    with open_page(html_path) as page:
+    with open_page(html_path, size) as page:
         probe = page.evaluate(PROBE)
         page.screenshot(screenshot)
         return BrowserCheck(

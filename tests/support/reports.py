@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
+from loadtests.comparewords import summarize
 from loadtests.reportmodel import (
     CapacityResult,
     CapacityStep,
+    CompareReport,
+    DesignReport,
+    DesignResult,
     FaultRecord,
     Growth,
     Latency,
@@ -19,8 +24,11 @@ from loadtests.reportmodel import (
     TimelineSecond,
     Totals,
 )
+from services.shared.design import load_design
 
 FLOWS = ("verify", "lookup")
+SLOTS = 64
+DESIGNS = Path(__file__).resolve().parents[2] / "deploy" / "designs"
 
 
 def lat(p50: float, spread: float = 5.0) -> Latency:
@@ -55,6 +63,7 @@ def phase(name: str, rate: float, seconds: int, answered: int, share: float | No
         flow_latency_ms={"verify": lat(4.0, 6), "lookup": lat(6.0, 5)},
         measured_rate_per_s=answered / seconds,
         dead_letters_measured=0.0,
+        registry_transactions={f: float(n) for f, n in flows.items()},
         national_daily_equivalent=round(answered / seconds * 86_400),
         online_share=None
         if share is None
@@ -70,8 +79,10 @@ def run_report(
     seconds: int = 30,
     run_id: str = "20250101-000000-growth-2023-2024",
     seed: int = 6,
+    pressure: bool = True,
 ) -> RunReport:
-    """Periods of `seconds` each at their rates, with growth, online shares and SLO checks."""
+    """Periods of `seconds` each at their rates, with growth, online shares and SLO checks;
+    with `pressure`, the registry's lag and slots busy scraped every second, as runs have."""
     rng = random.Random(seed)
     timeline: list[TimelineSecond] = []
     phases: list[PhaseReport] = []
@@ -81,8 +92,18 @@ def run_report(
             n = max(0, round(rng.gauss(rate, rate * 0.04)))
             answered += n
             latency = lat(rng.uniform(3, 6), rng.uniform(3, 8))
+            busy = min(SLOTS, rate * 0.005 * rng.uniform(0.5, 1.5))
             timeline.append(
-                TimelineSecond(t=len(timeline), phase=name, answered=n, latency_ms=latency)
+                TimelineSecond(
+                    t=len(timeline),
+                    phase=name,
+                    answered=n,
+                    latency_ms=latency,
+                    offered=max(0, n + rng.randint(-3, 3)),
+                    consumer_lag=float(rng.randint(0, 6)) if pressure else None,
+                    slots_busy=round(busy, 1) if pressure else None,
+                    slots=float(SLOTS) if pressure else None,
+                )
             )
         phases.append(phase(name, rate, seconds, answered, share))
     sent = sum(p.sent for p in phases)
@@ -164,4 +185,128 @@ def capacity_result(knee: float = 2500) -> CapacityResult:
     ]
     return CapacityResult(
         knee=knee, first_failing_rate=knee + 500, steps=steps, at_80_percent=steps[2]
+    )
+
+
+OVERLOADED_FAILURES = [
+    "timeout_share",
+    *(f"base.{f}.{p}_ms" for f in ("death", "lookup", "verify", "dossier") for p in ("p99", "p95")),
+    "base.p99_ms",
+    "base.p95_ms",
+    "base.throughput",
+    "growth",
+    "online_share",
+    "incorrect",
+    "late_sends",
+]
+
+
+def overloaded_report(
+    seconds: int = 30,
+    rate: float = 200.0,
+    capacity: float = 100.0,
+    timeout_s: int = 2,
+    run_id: str = "20250101-000100-peak-hour-overloaded",
+    seed: int = 7,
+) -> RunReport:
+    """One period played on a registry that answers `capacity`/s of the `rate`/s offered, in
+    order: its queue grows, requesters give up after `timeout_s`, and once the queue is longer
+    than that nearly every answer comes late. About 21/s still come in time; the SLOs it fails
+    make a long list. Its ledger adds up: sent = answered + timed out."""
+    rng = random.Random(seed)
+    timeline: list[TimelineSecond] = []
+    answered = timed_out = late = 0
+    for t in range(seconds):
+        offered = max(0, round(rng.gauss(rate, 6)))
+        queue = max(0.0, (rate - capacity) * t)  # requests waiting, oldest first
+        waited = queue / capacity  # seconds the oldest has waited
+        in_time = max(0, round(rng.gauss(21, 3))) if waited > timeout_s else round(capacity)
+        gone = 0 if t < timeout_s else max(0, round(rng.gauss(rate - in_time, 5)))
+        came_late = 0 if t < timeout_s else max(0, round(capacity) - in_time)
+        answered, timed_out, late = answered + in_time, timed_out + gone, late + came_late
+        timeline.append(
+            TimelineSecond(
+                t=t,
+                phase="base",
+                answered=in_time,
+                latency_ms=lat(min(1000.0 * timeout_s, 20 + 1000 * waited), 1.2),
+                offered=offered,
+                timed_out=gone,
+                late_answers=came_late,
+                consumer_lag=queue,
+                slots_busy=4.0,
+                slots=4.0,
+                in_hand=8.0,
+            )
+        )
+    report = run_report(periods=(("base", rate, None),), seconds=seconds, run_id=run_id)
+    sent = answered + timed_out
+    p = phase("base", rate, seconds, answered, None).model_copy(
+        update={
+            "sent": sent,
+            "timed_out": timed_out,
+            "latency_ms": lat(1500, 1.3),
+            "late_answers": late,
+        }
+    )
+    checks = [
+        SloCheck(name=name, target=1, measured=2, passed=False) for name in OVERLOADED_FAILURES
+    ]
+    return report.model_copy(
+        update={
+            "scenario": "peak-hour",
+            "phases": [p],
+            "timeline": timeline,
+            "late_answers": late,
+            "totals": report.totals.model_copy(
+                update={
+                    "sent": sent,
+                    "answered": answered,
+                    "timed_out": timed_out,
+                    "throughput_tps": p.throughput_tps,
+                    "latency_ms": p.latency_ms,
+                }
+            ),
+            "slo": SloVerdict(passed=False, failed=list(OVERLOADED_FAILURES), checks=checks),
+            "growth": None,
+            "growth_all": [],
+            "faults": [],
+            "design": played("registry-overloaded.yaml"),
+        }
+    )
+
+
+def played(design_file: str) -> DesignReport:
+    design = load_design(DESIGNS / design_file)
+    return DesignReport.of(design, f"deploy/designs/{design_file}", [])
+
+
+def compare_report(
+    baseline: RunReport | None = None, overloaded: RunReport | None = None
+) -> CompareReport:
+    """`ndxsim compare` of the baseline and a design whose registry is overloaded, with the
+    comparison's own words."""
+    base = baseline or run_report(
+        periods=(("base", 200.0, None),), run_id="20250101-000000-peak-hour-baseline"
+    )
+    base = base.model_copy(
+        update={
+            "scenario": "peak-hour",
+            "growth": None,
+            "growth_all": [],
+            "design": base.design or played("baseline.yaml"),
+        }
+    )
+    results = [
+        DesignResult(design="baseline", run=base),
+        DesignResult(design="registry-overloaded", run=overloaded or overloaded_report()),
+    ]
+    return CompareReport(
+        compare_id="20250101-000000-peak-hour-compare",
+        scenario="peak-hour",
+        scenario_file="loadtests/scenarios/peak-hour.yaml",
+        seed=6,
+        started_at=datetime(2025, 1, 1, tzinfo=UTC),
+        results=results,
+        summary=summarize(results),
     )
