@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.markup import escape
 
 from loadtests.htmlreport import write_html
+from loadtests.oprecord import FILE_NAME
 from loadtests.report import write_report
 from loadtests.reportmodel import CapacityResult, CapacityStep, DesignReport, RunReport
 from loadtests.resolve import resolve
@@ -23,6 +27,7 @@ from services.shared.runconfig import write_run_config
 from services.shared.settings import Settings
 
 MIN_WARMUP_S = 20.0  # a fresh broker compiles its hot paths for its first half minute
+STEPS_DIR = "step-records"  # each step's transaction record, until the search ends
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,31 @@ def _step_summary(rate: float, report: RunReport) -> CapacityStep:
         failed=report.slo.failed,
         limited_by=report.limited_by.side if report.limited_by else None,
         limited_reason=report.limited_by.reason if report.limited_by else None,
+        incorrect_examples=list(phase.incorrect_examples),
+        raced=phase.raced,
     )
+
+
+def keep_step_record(run_dir: Path, step: int) -> None:
+    """Each step's play writes the run folder's record anew: set this step's aside."""
+    record = run_dir / FILE_NAME
+    if record.exists():
+        (run_dir / STEPS_DIR).mkdir(exist_ok=True)
+        record.rename(run_dir / STEPS_DIR / f"{step:02d}.parquet")
+
+
+def join_step_records(run_dir: Path) -> Path | None:
+    """One record of the whole search, the steps in the order played (each row's `phase` names
+    its step: its rate, or the first step's warm-up)."""
+    parts = sorted((run_dir / STEPS_DIR).glob("*.parquet"))
+    if not parts:
+        return None
+    target = run_dir / FILE_NAME
+    pq.write_table(pa.concat_tables([pq.read_table(p) for p in parts]), target)
+    for p in parts:
+        p.unlink()
+    (run_dir / STEPS_DIR).rmdir()
+    return target
 
 
 def knee_of(steps: list[CapacityStep], first_failing: float) -> str | None:
@@ -92,7 +121,10 @@ async def search(
     async with stack as bootstrap:
 
         async def step(rate: float) -> CapacityStep:
-            period = Period(name=f"{rate:.0f}/s", duration_s=how.step_s, rate_per_s=rate)
+            label = f"{rate:.0f}/s"  # each row of the search's record names its step by it
+            if any(r.phases[0].name == label for _, r in steps):
+                label = f"{label} (step {len(steps) + 1})"
+            period = Period(name=label, duration_s=how.step_s, rate_per_s=rate)
             # A flat profile, so a step plays the rate it names; the first step warms up.
             warmup = max(plan.scenario.warmup_s, MIN_WARMUP_S) if not steps else 0.0
             changes = {"periods": [period], "slo": slo, "diurnal": Diurnal(), "warmup_s": warmup}
@@ -110,6 +142,7 @@ async def search(
             )
             summary = _step_summary(rate, report)
             steps.append((summary, report))
+            await asyncio.to_thread(keep_step_record, run_dir, len(steps))
             verdict = "[green]holds[/]" if summary.passed else f"[red]fails {summary.failed}[/]"
             console.print(
                 f"  {rate:8.0f}/s  {summary.throughput_tps:8.1f} tx/s  "
@@ -118,6 +151,11 @@ async def search(
             )
             if report.limited_by is not None and report.limited_by.part is not None:
                 console.print(f"            {escape(report.limited_by.reason)}")
+            for ex in summary.incorrect_examples[:3]:
+                said = f"{ex.request_id} ({ex.agency}, {ex.flow}): expected {ex.expected}, "
+                console.print(
+                    f"            [red]incorrect[/] {escape(said + ex.got)}: {escape(ex.why)}"
+                )
             return summary
 
         good, bad, rate = 0.0, 0.0, how.start_rate
@@ -133,6 +171,7 @@ async def search(
             else:
                 bad = mid
         at_80 = await step(0.8 * good) if good else None
+    await asyncio.to_thread(join_step_records, run_dir)
     result = CapacityResult(
         knee=round(good, 1) if good else None,
         first_failing_rate=round(bad, 1) if bad else None,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from hdrh.histogram import HdrHistogram
 
 from loadtests.ledger import HIGHEST_US, LOWEST_US, latency_summary
-from loadtests.oprecord import OpRecord
+from loadtests.oprecord import Judgement, OpRecord
 from loadtests.queuesample import QueueLedger
 from loadtests.reportmodel.hops import Heatmap, HopLatencies, HopsReport, LinkReport
 from services.shared.messages import Request
@@ -63,10 +63,18 @@ class HopLedger:
             hist = hists[key] = _histogram()
         hist.record_value(LOWEST_US if us < LOWEST_US else min(HIGHEST_US, int(us)))
 
-    def record(self, agency: str, flow: str, phase: str, request: Request, result: Result) -> None:
-        """One finished transaction, answered or not."""
+    def record(
+        self,
+        agency: str,
+        flow: str,
+        phase: str,
+        request: Request,
+        result: Result,
+        judged: Judgement | None = None,
+    ) -> None:
+        """One finished transaction, answered or not, with the ledger's verdict on it."""
         if self.transactions is not None:
-            self.transactions.add(agency, flow, phase, request, result)
+            self.transactions.add(agency, flow, phase, request, result, judged)
         self.queue.record(phase, result)
         latency_us = result.latency_s * 1e6
         stamps = result.stamps

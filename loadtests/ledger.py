@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
-from loadtests.reportmodel import Latency, PhaseReport, Totals
+from loadtests.reportmodel import IncorrectExample, Latency, PhaseReport, Totals
 from services.shared.messages import VERIFY_OUTCOMES
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 120_000_000, 3
+MAX_EXAMPLES = 10  # incorrect answers kept per phase, each with what explains it
 
 
 def new_histogram(digits: int = DIGITS) -> HdrHistogram:
@@ -50,15 +51,22 @@ class PhaseLedger:
     flow_latency: dict[str, HdrHistogram] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
-    examples_incorrect: list[str] = field(default_factory=list)
+    examples_incorrect: list[IncorrectExample] = field(default_factory=list)
+    raced: int = 0  # answers decided after a death of their citizen sent while in flight
 
     @property
     def lost(self) -> int:
         return self.sent - self.answered - self.timed_out - self.dead_lettered
 
     def record(
-        self, flow: str, outcome: str, correct: bool, latency_s: float, detail: str = ""
+        self,
+        flow: str,
+        outcome: str,
+        correct: bool,
+        latency_s: float,
+        example: IncorrectExample | None = None,
     ) -> None:
+        """One request ended; an incorrect answer comes with the example that explains it."""
         if outcome == "TIMEOUT":
             self.timed_out += 1
         else:
@@ -66,8 +74,10 @@ class PhaseLedger:
             self.outcomes[outcome] += 1
             if not correct:
                 self.incorrect += 1
-                if len(self.examples_incorrect) < 5:
-                    self.examples_incorrect.append(detail)
+                if len(self.examples_incorrect) < MAX_EXAMPLES:
+                    self.examples_incorrect.append(
+                        example or IncorrectExample(flow=flow, got=outcome)
+                    )
         value = max(LOWEST_US, min(HIGHEST_US, int(latency_s * 1e6)))
         self.latency.record_value(value)
         hist = self.flow_latency.get(flow)
@@ -105,6 +115,7 @@ class PhaseLedger:
             retries=self.retries,
             late_answers=self.late_answers,
             incorrect_examples=list(self.examples_incorrect),
+            raced=self.raced,
         )
 
 

@@ -8,10 +8,9 @@ from collections import Counter
 from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel
 
-from loadtests.ledger import PhaseLedger
+from loadtests.ledger import MAX_EXAMPLES, PhaseLedger
+from loadtests.reportmodel import IncorrectExample
 from loadtests.timeline import Timeline
-
-MAX_EXAMPLES = 5
 
 
 def encode(hist: HdrHistogram) -> str:
@@ -45,7 +44,8 @@ class LedgerWire(BaseModel):
     flow_latency: dict[str, str] = {}
     started: float = 0.0
     ended: float = 0.0
-    examples_incorrect: list[str] = []
+    examples_incorrect: list[IncorrectExample] = []
+    raced: int = 0
     queue: str = ""  # the period's queue sample (QueueSample.encode), merged by the report
     late_by_requester: dict[str, int] = {}  # answers that came after their requester gave up
 
@@ -73,6 +73,7 @@ class LedgerWire(BaseModel):
             started=ledger.started - t0,
             ended=ledger.ended - t0,
             examples_incorrect=list(ledger.examples_incorrect),
+            raced=ledger.raced,
         )
 
     def ledger(self) -> PhaseLedger:
@@ -94,6 +95,7 @@ def add(into: PhaseLedger, part: LedgerWire) -> None:
         "retries",
         "late_answers",
         "change_deliveries",
+        "raced",
     ):
         setattr(into, name, getattr(into, name) + getattr(part, name))
     into.outcomes.update(Counter(part.outcomes))

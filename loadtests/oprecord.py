@@ -2,19 +2,22 @@
 
 Rows gather in plain column lists; every BATCH rows the columns are handed to one writer thread
 (pyarrow releases the GIL while it encodes and compresses), and `close` writes the rest. The
-citizen appears only as its keyed hash (citizenref), never as the id.
+citizen appears only as its keyed hash (citizenref), never as the id. Each row says what the
+ledger expected (at the version of the citizen's record the answer was decided on, which
+`citizen_version` gives) and whether the answer was `correct`; a death is a row too.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from services.shared.citizenref import citizen_ref
-from services.shared.messages import Request
 from services.shared.pending import Result
 from services.shared.stamps import split
 
@@ -34,13 +37,31 @@ _I64 = (
     "registry_us",
     "reply_us",
 )
-_TEXT = ("agency", "flow", "responder", "phase", "outcome", "citizen_ref")
+_TEXT = ("agency", "flow", "responder", "phase", "outcome", "expected", "citizen_ref")
 SCHEMA = pa.schema(
     [pa.field(n, pa.int64()) for n in _I64]
     + [pa.field(n, pa.dictionary(pa.int32(), pa.string())) for n in _TEXT[:-1]]
     + [pa.field("citizen_ref", pa.string()), pa.field("attempts", pa.int16())]
+    + [pa.field("correct", pa.bool_()), pa.field("citizen_version", pa.int32())]
 )
 Column = list[int | None] | list[str | None]
+
+
+class AboutCitizen(Protocol):
+    """A request or a civil event: what a row needs of it is whom it is about."""
+
+    @property
+    def citizen_id(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What the ledger made of one transaction: the answer expected at the version of the
+    citizen's record it was decided on (Expected.describe), and whether it came back so; None
+    when nothing came back to judge (a timeout)."""
+
+    expected: str
+    correct: bool | None
 
 
 class OpRecord:
@@ -58,12 +79,21 @@ class OpRecord:
     def _empty() -> dict[str, list[object]]:
         return {name: [] for name in SCHEMA.names}
 
-    def add(self, agency: str, flow: str, phase: str, request: Request, result: Result) -> None:
+    def add(
+        self,
+        agency: str,
+        flow: str,
+        phase: str,
+        about: AboutCitizen,
+        result: Result,
+        judged: Judgement | None = None,
+    ) -> None:
         """One transaction: a few list appends here; encoding happens in the writer thread."""
         c, s = self._columns, result.stamps
         hops = split(s) if s is not None else None
         answer = result.answer
         latency = round(result.latency_s * 1e6) if s is None else s.latency_us
+        version = None if answer is None or answer.citizen_version < 0 else answer.citizen_version
         for name, value in (
             ("intended_us", s and s.intended_us),
             ("sent_us", s and s.sent_us),
@@ -82,8 +112,11 @@ class OpRecord:
             ("phase", phase),
             ("outcome", result.outcome),
             ("responder", answer.responder if answer is not None else None),
-            ("citizen_ref", citizen_ref(request.citizen_id, self.key)),
+            ("citizen_ref", citizen_ref(about.citizen_id, self.key)),
             ("attempts", result.attempts),
+            ("expected", None if judged is None else judged.expected),
+            ("correct", None if judged is None else judged.correct),
+            ("citizen_version", version),
         ):
             c[name].append(value)
         self.rows += 1

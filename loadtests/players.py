@@ -4,24 +4,27 @@ client and records the outcome against the ground truth."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from loadtests.cached import ask
 from loadtests.hops import HopLedger
 from loadtests.ledger import PhaseLedger
+from loadtests.oprecord import Judgement
+from loadtests.reportmodel import ExampleStamps, IncorrectExample
 from loadtests.schedule import Arrival
 from loadtests.timeline import Timeline
 from loadtests.watchers import ChangeWatch
-from loadtests.workload import Expected, Workload
+from loadtests.workload import Expected, Truth, Verdict, Workload
 from services.ministry.replica import CitizenReplica
 from services.shared import metrics
+from services.shared.citizenref import citizen_ref
 from services.shared.codec import Codec
 from services.shared.messages import Request
+from services.shared.pending import Result
 from services.shared.requester import AgencyClient
 from services.shared.topics import CIVIL, DOSSIERS
 
 LATE_TOLERANCE_S = 0.010
-DEATH_GRACE_S = 1.0  # after confirmation, before a dead citizen is verified (other instances)
 
 
 @dataclass
@@ -42,6 +45,11 @@ class Stage:
         for client in self.clients.values():  # late answers and retries, second by second
             client.on_late_answer = self._late_answer
             client.on_retry = self._retried
+
+    def citizen_ref(self, citizen_id: str) -> str | None:
+        """The citizen's keyed reference under the run's audit key, when this side holds it."""
+        record = self.hops.transactions
+        return None if record is None else citizen_ref(citizen_id, record.key)
 
     def wall_us(self, intended: float) -> int:
         return int((intended - self.t0 + self.wall0) * 1e6)
@@ -91,7 +99,7 @@ class Player:
         self,
         agency: str,
         request: Request,
-        expected: Expected,
+        truth: Truth,
         intended: float,
         ledger: PhaseLedger,
         flow: str,
@@ -101,20 +109,68 @@ class Player:
         result = await ask(st.clients[agency], st.replicas.get(agency), request, intended)
         ledger.retries += result.attempts - 1
         answer = result.answer
-        fields = list(getattr(answer, "mismatched_fields", []) or [])
-        data = dict(getattr(answer, "data", {}) or {})
-        correct = expected.matches(result.outcome, fields, data)
-        detail = (
-            ""
-            if correct
-            else (
-                f"{flow}: expected {expected.outcome} {expected.fields} {expected.data}, "
-                f"got {result.outcome} {fields} {data}"
-            )
-        )
-        ledger.record(flow, result.outcome, correct, result.latency_s, detail)
-        st.hops.record(agency, flow, ledger.name, request, result)
+        if answer is None:  # a timeout: nothing came back to judge
+            ledger.record(flow, result.outcome, True, result.latency_s)
+            judged = Judgement(truth.alive.describe(), None)
+        else:
+            fields = list(getattr(answer, "mismatched_fields", []) or [])
+            data = dict(getattr(answer, "data", {}) or {})
+            verdict = st.workload.judge(truth, answer.outcome, fields, data, answer.citizen_version)
+            example = None
+            if not verdict.correct:
+                example = self.example(agency, flow, request, result, verdict, fields, data)
+            ledger.record(flow, result.outcome, verdict.correct, result.latency_s, example)
+            ledger.raced += verdict.raced
+            judged = Judgement(verdict.expected.describe(), verdict.correct)
+        st.hops.record(agency, flow, ledger.name, request, result, judged)
         st.answered(ledger, result.latency_s, result.outcome)
+
+    def example(
+        self,
+        agency: str,
+        flow: str,
+        request: Request,
+        result: Result,
+        verdict: Verdict,
+        fields: list[str],
+        data: dict[str, str],
+    ) -> IncorrectExample:
+        """An incorrect answer, with what is needed to find out why."""
+        answer, s = result.answer, result.stamps
+        return IncorrectExample(
+            request_id=request.request_id,
+            agency=agency,
+            flow=flow,
+            citizen_ref=self.stage.citizen_ref(request.citizen_id),
+            expected=verdict.expected.describe(),
+            why=verdict.why,
+            got=_got(result.outcome, fields, data, verdict.expected),
+            responder=None if answer is None else answer.responder,
+            attempts=result.attempts,
+            citizen_version=-1 if answer is None else answer.citizen_version,
+            stamps=None
+            if s is None
+            else ExampleStamps(
+                intended_us=s.intended_us,
+                sent_us=s.sent_us,
+                received_us=s.received_us,
+                request_append_ms=s.request_append_ms,
+                registry_received_us=s.registry_received_us,
+                registry_answered_us=s.registry_answered_us,
+                reply_append_ms=s.reply_append_ms,
+            ),
+        )
+
+
+def _got(outcome: str, fields: list[str], data: dict[str, str], expected: Expected) -> str:
+    """What came back, in the words of Expected.describe, and which released fields differ
+    from the expectation (by name; only the deceased flag, never personal, with its value)."""
+    got = Expected(outcome, tuple(sorted(fields)), data).describe()
+    differ = sorted(f for f in {*data, *expected.data} if data.get(f) != expected.data.get(f))
+    if not differ:
+        return got
+    said = [f"{f}={data.get(f, '-')}" if f == "deceased" else f for f in differ]
+    return f"{got}; differs in {', '.join(said)}"
 
 
 class VerifyPlayer(Player):
@@ -122,10 +178,10 @@ class VerifyPlayer(Player):
 
     async def play(self, a: Arrival, rid: str, intended: float, ledger: PhaseLedger) -> None:
         p = a.agency
-        req, exp = self.stage.workload.verification(
+        req, truth = self.stage.workload.verification(
             p.agency, p.province, rid, self.stage.wall_us(intended)
         )
-        await self.ask(p.agency, req, exp, intended, ledger, self.flow)
+        await self.ask(p.agency, req, truth, intended, ledger, self.flow)
 
 
 class LookupPlayer(Player):
@@ -133,10 +189,10 @@ class LookupPlayer(Player):
 
     async def play(self, a: Arrival, rid: str, intended: float, ledger: PhaseLedger) -> None:
         p = a.agency
-        req, exp = self.stage.workload.lookup(
+        req, truth = self.stage.workload.lookup(
             p.agency, p.agreements, rid, self.stage.wall_us(intended)
         )
-        await self.ask(p.agency, req, exp, intended, ledger, self.flow)
+        await self.ask(p.agency, req, truth, intended, ledger, self.flow)
 
 
 class DossierPlayer(Player):
@@ -152,8 +208,8 @@ class DossierPlayer(Player):
         await st.clients[p.agency].publish(
             DOSSIERS.name, st.codec.encode(dossier), p.agency.encode()
         )
-        req, exp = st.workload.verification(p.agency, p.province, rid, at_us, service)
-        await self.ask(p.agency, req, exp, intended, ledger, "verify")
+        req, truth = st.workload.verification(p.agency, p.province, rid, at_us, service)
+        await self.ask(p.agency, req, truth, intended, ledger, "verify")
 
 
 class DeathPlayer(Player):
@@ -163,7 +219,7 @@ class DeathPlayer(Player):
 
     async def play(self, a: Arrival, rid: str, intended: float, ledger: PhaseLedger) -> None:
         st, agency = self.stage, a.agency.agency
-        event, citizen = st.workload.death(agency, rid, st.wall_us(intended))
+        event, _ = st.workload.death(agency, rid, st.wall_us(intended))
         loop = asyncio.get_running_loop()
         st.late(agency, intended, ledger)
         seen = st.watch.expect(rid)
@@ -176,16 +232,26 @@ class DeathPlayer(Player):
         change, attempts = confirmed
         ledger.retries += attempts - 1
         latency = loop.time() - intended
-        if change is None:
-            ledger.record(self.flow, "TIMEOUT", True, latency)
-            st.answered(ledger, latency, "TIMEOUT")
-            return
-        correct = change.citizen_id == citizen.citizen_id and change.change == "DIED"
-        ledger.record(self.flow, change.change, correct, latency, "" if correct else repr(change))
-        st.answered(ledger, latency)
-        loop.call_later(
-            DEATH_GRACE_S, st.workload.deceased_pool.append, replace(citizen, deceased=True)
-        )
+        outcome = "TIMEOUT" if change is None else change.change
+        example = None
+        if change is not None and (change.citizen_id, change.change) != (event.citizen_id, "DIED"):
+            other = "" if change.citizen_id == event.citizen_id else " of another citizen"
+            example = IncorrectExample(
+                request_id=rid,
+                agency=agency,
+                flow=self.flow,
+                citizen_ref=st.citizen_ref(event.citizen_id),
+                expected="DIED",
+                why="a reported death is published as a DIED change of the same citizen",
+                got=f"{change.change}{other}",
+                attempts=attempts,
+            )
+        ledger.record(self.flow, outcome, example is None, latency, example)
+        if st.hops.transactions is not None:
+            judged = Judgement("DIED", None if change is None else example is None)
+            done = Result(outcome, None, latency, attempts)
+            st.hops.transactions.add(agency, self.flow, ledger.name, event, done, judged)
+        st.answered(ledger, latency, outcome)
 
 
 PLAYERS: dict[str, type[Player]] = {

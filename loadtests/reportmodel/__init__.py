@@ -3,6 +3,7 @@
 from loadtests.reportmodel.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
 from loadtests.reportmodel.compare import CompareReport, DesignResult
 from loadtests.reportmodel.design import CacheReport, DesignReport, ReplicaReport
+from loadtests.reportmodel.examples import ExampleStamps, IncorrectExample
 from loadtests.reportmodel.parts import (
     BrokerOutage,
     CapacityResult,
@@ -33,8 +34,10 @@ __all__ = [
     "CpuReport",
     "DesignReport",
     "DesignResult",
+    "ExampleStamps",
     "FaultRecord",
     "Growth",
+    "IncorrectExample",
     "Latency",
     "Limit",
     "OnlineShare",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from loadtests.reportmodel.base import Latency, Part, Sparse
+from loadtests.reportmodel.examples import IncorrectExample
 
 
 class OnlineShare(Part):
@@ -177,6 +178,8 @@ class CapacityStep(Part):
     failed: list[str]
     limited_by: str | None = None  # generator, simulation or design (see RunReport.limited_by)
     limited_reason: str | None = None  # its words, with the figures (RunReport.limited_by.reason)
+    incorrect_examples: list[IncorrectExample] = Field(default_factory=list)
+    raced: int = 0  # answers decided after a death of their citizen sent while in flight
 
 
 class CapacityResult(Part):

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from loadtests.reportmodel.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
 from loadtests.reportmodel.design import CacheReport, DesignReport
+from loadtests.reportmodel.examples import IncorrectExample
 from loadtests.reportmodel.hops import HopsReport
 from loadtests.reportmodel.parts import (
     CapacityResult,
@@ -53,7 +54,8 @@ class PhaseReport(Sparse):
     change_deliveries: int = 0
     retries: int = 0
     late_answers: int = 0
-    incorrect_examples: list[str] = Field(default_factory=list)
+    incorrect_examples: list[IncorrectExample] = Field(default_factory=list)
+    raced: int = 0  # answers decided after a death of their citizen sent while they were in flight
     measured_rate_per_s: float | None = None
     dead_letters_measured: float | None = None
     registry_transactions: dict[str, float] | None = None  # by flow, from the registry's counters
