@@ -114,6 +114,10 @@ def limited_by(
     """The generator, the simulation's own services (an artifact), or the design under test;
     for the design, the part of it that limited (its registry's capacity under the service-time
     model, request partitions leaving instances idle, the brokers' CPU), with its figures."""
+    registry = _registry_limit(phases, design) if design is not None else None
+    if registry is not None and _past_capacity(phases):
+        return registry  # what was offered already exceeded the slots: a slower generator only
+        # offered less, so the design limited whatever the generator did
     dead = [w for w in workers if not w.finished]
     if dead:
         return Limit(
@@ -140,7 +144,7 @@ def limited_by(
                 f"(latency still counts from the intended times){_machine(cpu)}"
             ),
         )
-    if design is not None and (registry := _registry_limit(phases, design)) is not None:
+    if registry is not None:
         return registry  # the model's work alone exceeds the slots, however fast the mimic is
     for part in cpu.parts if cpu else []:
         count = max(processes.get(part.component, 1), 1)
@@ -195,6 +199,11 @@ def _idle(q: QueueReport, design: Design) -> int:
     if q.instances_answering is not None:
         return max(instances - q.instances_answering, 0)
     return instances - partitions
+
+
+def _past_capacity(phases: Sequence[PhaseReport]) -> bool:
+    """Some period offered the registry at least its capacity (counted from what was sent)."""
+    return any(p.queue is not None and p.queue.utilisation >= 1 for p in phases)
 
 
 def _registry_limit(phases: Sequence[PhaseReport], design: Design) -> Limit | None:

@@ -103,3 +103,27 @@ async def test_two_instances_with_lognormal_service_times_queue_as_their_ideal_m
     assert_queues_as_the_ideal(half, 0.5)
     assert_queues_as_the_ideal(eighty, 0.8)
     assert half.queue is not None and half.queue.instances_answering == 2
+
+
+async def test_past_its_capacity_the_registry_is_named_and_its_wasted_work_counted(
+    tmp_path: Path,
+) -> None:
+    overload = f"""
+name: overload
+topology: {REPO}/loadtests/topologies/vn-2024.yaml
+agencies: {AGENCIES}
+warmup_s: 2
+periods:
+  - {{name: over140, rate_per_s: 140, duration_s: 8}}
+  - {{name: over210, rate_per_s: 210, duration_s: 8}}
+mix: {{verify: 1.0}}
+"""
+    design_text = (REPO / "deploy" / "designs" / "registry-overloaded.yaml").read_text("utf-8")
+    report = await play(tmp_path, overload, design_text)
+    assert report.totals.lost == 0 and report.totals.incorrect == 0, report.totals
+    assert report.totals.timed_out > 0  # requesters gave up on the growing queue, counted
+    for phase in report.phases:
+        assert phase.queue is not None and phase.queue.utilisation > 1.2, phase.queue
+    assert report.limited_by is not None and report.limited_by.side == "design"
+    assert "registry capacity 100/s (4 slots × 40 ms, 1 instance)" in report.limited_by.reason
+    assert "already timed out" in report.limited_by.reason

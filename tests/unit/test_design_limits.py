@@ -125,12 +125,22 @@ def test_brokers_filling_the_machine_are_named() -> None:
     assert limit.reason.startswith("broker CPU: the brokers used 1.30 of the machine's 2 cores")
 
 
-def test_the_generator_still_comes_first() -> None:
-    phases = [phase(queue(140.0, late=78))]
+def test_the_generator_comes_first_below_the_registrys_capacity() -> None:
+    phases = [phase(queue(90.0, late=78), timed_out=5)]
     dead = limited_by([worker(finished=False)], 0.0, None, {}, phases, design())
     assert dead.side == "generator"
     late = limited_by([worker()], 0.2, None, {}, phases, design())
     assert late.side == "generator"
+
+
+def test_past_the_registrys_capacity_the_design_is_named_whatever_the_generator_did() -> None:
+    # What was sent already exceeded the slots: a late or dead generator only offered less.
+    phases = [phase(queue(140.0, late=78))]
+    for limit in (
+        limited_by([worker(finished=False)], 0.0, None, {}, phases, design()),
+        limited_by([worker()], 0.2, None, {}, phases, design()),
+    ):
+        assert (limit.side, limit.part) == ("design", "registry capacity")
 
 
 def test_the_summary_page_and_comparison_state_the_queue_and_the_limit() -> None:
