@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from loadtests.capacity import Search, search
 from loadtests.cli import (
@@ -76,9 +77,16 @@ def capacity(
     whose = {
         "generator": "the load generator's knee, not the system's: add --workers or machines",
         "simulation": "a mimic service's knee (an artifact), not the design's",
-        "design": "the system's knee",
+        "design": "the design's knee",
     }.get(result.knee_of or "", "whose: unknown")
     console.print(f"knee: {whose}")
+    named = [
+        s
+        for s in result.steps
+        if not s.passed and s.limited_reason and "capacity" in s.limited_reason
+    ]
+    if result.knee_of == "design" and named:
+        console.print(f"knee: {escape(named[0].limited_reason or '')}")
     console.print(
         f"knee: [bold]{result.knee:.0f}/s[/]; at 80% ({at.rate:.0f}/s): "
         f"{at.throughput_tps:.0f} tx/s, p50 {at.p50_ms:.1f} ms, "
