@@ -70,7 +70,11 @@ def summarize(results: list[DesignResult]) -> list[str]:
         who = (
             "Every design holds"
             if len(holding) == len(results)
-            else ("Only " + ", ".join(r.design for r in holding) + " hold")
+            else (
+                "Only "
+                + ", ".join(r.design for r in holding)
+                + (" holds" if len(holding) == 1 else " hold")
+            )
         )
         lines.append(
             f"{who} the scenario; the lowest p99 among them is {best.design}'s "
