@@ -73,7 +73,7 @@ async def overloaded_run() -> tuple[RunReport, list[PhaseLedger], Driver]:
     agencies = played_agencies(scenario, demo_topology(), Path("overload.yaml"))
     config = run_config(scenario, "overload")
     driver = Driver(scenario, agencies, lambda _who: bus, codec, Population(SEED), config)
-    registry = SlowRegistry(bus, codec, SERVICE_S)
+    registry = SlowRegistry(bus, codec, SERVICE_S, Population(SEED))
     serving = asyncio.create_task(registry.run())
     await driver.start()
     driver.start_clock()
@@ -121,6 +121,7 @@ async def test_an_overloaded_run_draws_goodput_late_answers_and_retries_apart_as
 ) -> None:
     report, ledgers, driver = await overloaded_run()
     calm, overload = ledgers
+    assert all((x.lost, x.incorrect) == (0, 0) for x in ledgers), [x.summary() for x in ledgers]
     assert (calm.timed_out, calm.late_answers) == (0, 0), calm.summary()
     assert overload.timed_out > 0 and overload.late_answers > 0 and overload.retries > 0
     assert overload.answered / 4 < 0.5 * 150  # it answers in time well below what it is offered

@@ -11,14 +11,18 @@ from loadtests.timeline import Pressure
 from services.shared.codec import Codec
 from services.shared.membus import MemoryBus
 from services.shared.messages import VerificationAnswered, VerificationRequested
+from services.shared.population import Population
 from services.shared.topics import REGISTRY_GROUP, VERIFY, reply_topic
 
 __all__ = ["SlowRegistry"]
 
 
 class SlowRegistry:
-    def __init__(self, bus: MemoryBus, codec: Codec, service_s: float, slots: int = 1) -> None:
+    def __init__(
+        self, bus: MemoryBus, codec: Codec, service_s: float, population: Population, slots: int = 1
+    ) -> None:
         self.bus, self.codec, self.service_s, self.slots = bus, codec, service_s, slots
+        self.population = population
         self.consumer = bus.consumer([VERIFY.name], "registry-slow", REGISTRY_GROUP)
         self.producer = bus.producer("registry-slow")
         self.busy = 0
@@ -56,7 +60,7 @@ class SlowRegistry:
                 request_id=request.request_id,
                 requester=request.requester,
                 responder="registry-slow",
-                outcome="MATCH",
+                outcome=self._verdict(request),
                 answered_at_us=time.time_ns() // 1000,
                 received_at_us=received,
                 service_us=round(self.service_s * 1e6),
@@ -67,6 +71,14 @@ class SlowRegistry:
         finally:
             self.busy -= 1
             free.release()
+
+    def _verdict(self, request: VerificationRequested) -> str:
+        """The procedural truth for a request that presents the record as it is (the run
+        plays no wrong names or dates and reports no deaths)."""
+        citizen = self.population.citizen(request.citizen_id)
+        if citizen is None:
+            return "NOT_FOUND"
+        return "DECEASED" if citizen.deceased else "MATCH"
 
     def pressure(self) -> Pressure:
         """What a scrape of its /metrics would say now."""
