@@ -111,7 +111,7 @@ async def test_a_slow_agency_is_named_slowest_link_with_its_extra_time_in_reply_
     assert slowest.hops_ms["registry"].p99 < 5 * max(x.hops_ms["registry"].p99 for x in others) + 50
 
 
-async def test_a_slow_registry_puts_the_time_in_registry_work_and_the_request_queue_on_every_link(
+async def test_a_slow_registry_puts_the_time_in_its_own_work_and_takes_requests_up_at_once(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     report = await play(
@@ -126,9 +126,9 @@ async def test_a_slow_registry_puts_the_time_in_registry_work_and_the_request_qu
         assert h["registry"].p50 >= 39, x  # the design's 40 ms of database work
         registry_side = h["registry"].p50 + h["request"].p50
         assert registry_side > 2 * (h["generator"].p50 + h["reply"].p50), x
-        # requests queue behind the slow work: the typical request waits there longer than its
-        # answer takes to come back (a link holds a few dozen samples: one late reply is its p99)
-        assert h["request"].p50 > 2 * h["reply"].p50, x
+        # A true queue takes a request up as soon as it is read and waits for a database slot
+        # there: below its capacity (60/s of 100/s) no batch holds the typical request in front.
+        assert h["request"].p50 < 0.5 * h["registry"].p50, x
 
 
 @pytest.fixture(autouse=True)
