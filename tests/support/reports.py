@@ -23,6 +23,7 @@ from loadtests.reportmodel import (
     SloVerdict,
     TimelineSecond,
     Totals,
+    WorkerReport,
 )
 from services.shared.design import load_design
 
@@ -309,4 +310,22 @@ def compare_report(
         started_at=datetime(2025, 1, 1, tzinfo=UTC),
         results=results,
         summary=summarize(results),
+    )
+
+
+def worker_report(cores: float = 0.3, finished: bool = True) -> WorkerReport:
+    """One worker that played its share: `cores` of CPU, finished or died."""
+    return WorkerReport(
+        name="w1",
+        host="h",
+        pid=1,
+        shares=[0],
+        agencies=["a"],
+        planned=10,
+        sent=10,
+        answered=10,
+        timed_out=0,
+        late_send_share=0.0,
+        cpu_cores=cores,
+        finished=finished,
     )

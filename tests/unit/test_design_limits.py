@@ -15,11 +15,10 @@ from loadtests.reportmodel import (
     PhaseReport,
     QueueReport,
     Spread,
-    WorkerReport,
 )
 from loadtests.workerreport import limited_by
 from services.shared.design import Design, RegistryDesign, ServiceTime, Topics
-from tests.support.reports import run_report
+from tests.support.reports import run_report, worker_report
 
 
 def design(instances: int = 1, partitions: int = 6) -> Design:
@@ -57,21 +56,7 @@ def phase(q: QueueReport, timed_out: int = 0) -> PhaseReport:
     return p.model_copy(update={"name": "2024H1", "queue": q, "timed_out": timed_out})
 
 
-def worker(cores: float = 0.3, finished: bool = True) -> WorkerReport:
-    return WorkerReport(
-        name="w1",
-        host="h",
-        pid=1,
-        shares=[0],
-        agencies=["a"],
-        planned=10,
-        sent=10,
-        answered=10,
-        timed_out=0,
-        late_send_share=0.0,
-        cpu_cores=cores,
-        finished=finished,
-    )
+worker = worker_report
 
 
 def cpu(**cores: float) -> CpuReport:

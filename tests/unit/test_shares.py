@@ -14,12 +14,13 @@ from loadtests.driver import owner_of
 from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
 from loadtests.ledgerwire import LedgerWire, add
 from loadtests.mirror import CounterSample, Mirror
-from loadtests.reportmodel import CapacityStep, ComponentCpu, CpuReport, WorkerReport
+from loadtests.reportmodel import CapacityStep, ComponentCpu, CpuReport
 from loadtests.scenario import Scenario
 from loadtests.scenarioparts import Mix, Period
 from loadtests.schedule import Scheduler
 from loadtests.workerreport import limited_by
 from tests.support.inproc import DEMO_TOPOLOGY, demo_topology
+from tests.support.reports import worker_report
 
 SCENARIO = Scenario(
     name="shares",
@@ -67,21 +68,7 @@ def test_merged_percentiles_come_from_added_histograms_not_averages() -> None:
     assert latency_summary(merged.latency).p99 < 10  # 99% are fast: an average of p99s is not
 
 
-def _worker(cores: float) -> WorkerReport:
-    return WorkerReport(
-        name="w1",
-        host="h",
-        pid=1,
-        shares=[0],
-        agencies=["a"],
-        planned=10,
-        sent=10,
-        answered=10,
-        timed_out=0,
-        late_send_share=0.0,
-        cpu_cores=cores,
-        finished=True,
-    )
+_worker = worker_report
 
 
 def _cpu(registry_cores: float) -> CpuReport:
