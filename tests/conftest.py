@@ -1,4 +1,5 @@
-"""Shared fixtures: test tiers marked by folder, and one real Kafka broker per session."""
+"""Shared fixtures: test tiers marked by folder, one real Kafka broker per session, and one
+secured cluster per session for the runs that need nothing of a cluster but its security."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.secured import SecuredCluster
 
 TIERS = ("unit", "contract", "integration", "e2e")
 
@@ -57,3 +62,20 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def secured_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster]:
+    """A secured one-node cluster (SASL identities, ACLs, signed records) provisioned for the
+    demo topology, with a credentials file holding every identity, shared by the runs that are
+    given it. Runs on it follow one another on the platform's own topics: each run's registry
+    group takes up where the last run committed, and a whole topic read back holds other runs'
+    records too. Tests that stop, kill or restart a broker start a cluster of their own, and so
+    do tests that write to its topics what no run of theirs consumes."""
+    from services.shared.settings import REPO_ROOT
+    from services.shared.topology import load_topology
+    from tests.support.secured import secured_cluster
+
+    topology = load_topology(REPO_ROOT / "loadtests" / "topologies" / "demo.yaml")
+    with secured_cluster(tmp_path_factory.mktemp("secured-demo"), topology) as cluster:
+        yield cluster

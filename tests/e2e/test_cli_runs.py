@@ -14,6 +14,7 @@ from tests.support.browser import open_report_in_browser
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "loadtests" / "scenarios" / "demo.yaml"
+DEMO_PERIOD_S = 15  # the demo's two periods, played at their rates for 15 s each instead of 30
 
 
 def ndxsim(bootstrap: str | None, *args: str) -> subprocess.CompletedProcess[str]:
@@ -32,11 +33,22 @@ def ndxsim(bootstrap: str | None, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
+def short_demo(into: Path) -> Path:
+    """The demo scenario as shipped but for the length of its periods."""
+    text = DEMO.read_text(encoding="utf-8")
+    assert text.count("    duration_s: 30\n") == 2 and "topology: ../topologies/" in text
+    text = text.replace("    duration_s: 30\n", f"    duration_s: {DEMO_PERIOD_S}\n")
+    text = text.replace("topology: ../topologies/", f"topology: {REPO}/loadtests/topologies/")
+    path = into / "demo.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_demo_reproduces_growth_and_online_share_and_its_report_opens_in_chromium(
     tmp_path: Path,
 ) -> None:
     runs = tmp_path / "runs"  # on its own secured broker, as `make demo` plays it
-    done = ndxsim(None, "run", str(DEMO), "--runs-dir", str(runs), "--no-live")
+    done = ndxsim(None, "run", str(short_demo(tmp_path)), "--runs-dir", str(runs), "--no-live")
     assert done.returncode == 0, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if " ERROR " in line]
     assert errors == [], "a clean run logs no error, at its end either (every client closed)"

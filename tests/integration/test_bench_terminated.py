@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
+
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER, REGISTRY = "kafka.Kafka", "-m services.registry"
@@ -73,13 +74,15 @@ def test_sigterm_stops_the_bench_with_its_broker_and_every_process_it_started(
             stderr=subprocess.STDOUT,
         )
         started: list[psutil.Process] = []
+
+        def caught() -> bool:
+            """The bench's processes now, once `running` is among them (or the bench is over)."""
+            started[:] = descendants(bench.pid)
+            return bench.poll() is not None or any(running in cmdline(p) for p in started)
+
         try:
-            deadline = time.monotonic() + START_S
-            while bench.poll() is None and time.monotonic() < deadline:
-                started = descendants(bench.pid)
-                if any(running in cmdline(p) for p in started):
-                    break
-                time.sleep(0.2)
+            with contextlib.suppress(AssertionError):  # not caught: the bench's output says why
+                wait_for(caught, START_S, f"{running} started by the bench", every=0.2)
             out.seek(0)
             assert any(running in cmdline(p) for p in started), out.read()
             assert any(BROKER in cmdline(p) for p in started)

@@ -21,8 +21,9 @@ from loadtests.cluster import BrokerError, LocalCluster, running_pid
 from loadtests.cluster.probe import metadata_brokers
 from services.shared.kafka import ClientTuning, KafkaTransport
 from services.shared.topics import TopicSpec
-from tests.support.cluster import java_processes_using, placement, wait_for
+from tests.support.cluster import java_processes_using, placement
 from tests.support.topics import read_topic
+from tests.support.waiting import wait_for_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -57,7 +58,7 @@ async def create_topic(cluster: LocalCluster, replication: int, min_isr: int) ->
             leader >= 0 and len(isr) == replication for leader, _, isr in now.values()
         )
 
-    await wait_for(led_everywhere, f"{name}'s partitions led and in sync", 30)
+    await wait_for_async(led_everywhere, 30, f"{name}'s partitions led and in sync")
     return name
 
 
@@ -146,10 +147,11 @@ async def test_killing_a_leader_mid_stream_fails_no_send_and_loses_or_repeats_no
         return all(now[p][0] not in (victim, -1) for p in led)
 
     async def crash_and_return() -> tuple[float, float]:
-        await asyncio.sleep(STREAM_S / 3)
+        await asyncio.sleep(STREAM_S / 3)  # the scenario: the crash comes a third into the stream
         await asyncio.to_thread(cluster.kill, victim)
         killed = time.monotonic()
-        failover_s = await wait_for(moved, f"new leaders for node {victim}'s partitions", 30)
+        failover_s = await wait_for_async(moved, 30, f"new leaders for node {victim}'s partitions")
+        # the scenario: the node stays down 5 s, whatever the failover took
         await asyncio.sleep(max(0.0, killed + 5.0 - time.monotonic()))
         back = time.monotonic()
         await asyncio.to_thread(cluster.start_node, victim)
@@ -174,7 +176,7 @@ async def test_killing_a_leader_mid_stream_fails_no_send_and_loses_or_repeats_no
         now = await placement(cluster.bootstrap, topic)
         return all(len(isr) == 3 for _, _, isr in now.values())
 
-    rejoined_s = await wait_for(healed, f"node {victim} back in every ISR")
+    rejoined_s = await wait_for_async(healed, 60, f"node {victim} back in every ISR")
     stall = max(latency[p] for p in led)
     print(
         f"\nkilled node {victim} (leader of partitions {sorted(led)}): new leaders after "
@@ -205,7 +207,7 @@ async def test_with_replication_1_a_killed_nodes_partitions_are_unavailable_unti
             now = await placement(cluster.bootstrap, topic)
             return all(now[p][0] == -1 for p in led)
 
-        offline_s = await wait_for(leaderless, f"node {victim}'s partitions offline", 30)
+        offline_s = await wait_for_async(leaderless, 30, f"node {victim}'s partitions offline")
         during = {p: await producer.send(topic, b"during the outage", partition=p) for p in before}
         await asyncio.wait([during[p] for p in others], timeout=30)
         await asyncio.wait([during[p] for p in led], timeout=8)

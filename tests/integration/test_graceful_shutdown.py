@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,14 +18,17 @@ from services.shared.topics import VERIFY, topics_for
 from tests.support.offsets import request_ids_in, rewind_group
 from tests.support.processes import reaped, sample, service, start_ready, terminate
 from tests.support.traffic import Traffic
+from tests.support.waiting import wait_for_async
 
 AGENCIES = ["province.001", "province.092", "ministry.tax"]
 GROUP = "ndx.registry"
 TIMEOUT_S = 30.0  # longer than a registry restart, so nothing sent meanwhile times out
 DRAIN_LIMIT_S = 20.0
-RATE, COUNT = 60.0, 900  # 15 s of steady load
-STOP_AFTER_S = 4.0
+SETTLE_S = 10.0  # how long the clients stay open, at most, for late answers a test expects
+RATE, COUNT = 60.0, 600  # 10 s of steady load
+STOP_AFTER = 90  # answers by registry-a before it is stopped: the load is under way
 REWIND = 15  # records per partition a crashed registry "answered but never committed"
+PEERS_COUNT = 900  # at twice the rate: load all the while two peers join and leave
 CLEAN = {"sent": COUNT, "answered": COUNT, "timed_out": 0, "incorrect": 0, "lost": 0}
 
 Between = Callable[[], Awaitable[None]]
@@ -62,7 +66,7 @@ async def swap_registry(
         await traffic.start()
         play = asyncio.create_task(traffic.play(RATE, COUNT))
         try:
-            await asyncio.sleep(STOP_AFTER_S)
+            await wait_for_async(lambda: len(traffic.results) >= STOP_AFTER, 60, "answers")
             signalled = loop.time()
             code, exit_s = await terminate(first, sig, DRAIN_LIMIT_S)
             exited = loop.time()
@@ -70,10 +74,8 @@ async def swap_registry(
                 await between()
             ready_s = await start_ready(second, "registry")
             await play
-            for _ in range(100):
-                if settled(traffic):
-                    break
-                await asyncio.sleep(0.1)
+            with contextlib.suppress(AssertionError):  # not settled: the test's checks say how
+                await wait_for_async(lambda: settled(traffic), SETTLE_S, "late answers")
         finally:
             play.cancel()
             await traffic.stop()
@@ -157,11 +159,11 @@ async def test_sigterm_requester_service_exits_0_under_load_without_timeouts(
         await start_ready(registry, "registry")
         await start_ready(hosted, kind)
         labels = {"observer": "requester"}
-        for _ in range(100):  # wait until answers flow: the service is under load
-            if sample(hosted.metrics_port, "ndx_sharing_transactions_total", labels) >= 50:
-                break
-            await asyncio.sleep(0.2)
-        assert sample(hosted.metrics_port, "ndx_sharing_transactions_total", labels) >= 50
+        await wait_for_async(  # answers flow: the service is under load
+            lambda: sample(hosted.metrics_port, "ndx_sharing_transactions_total", labels) >= 50,
+            20,
+            f"{kind}: 50 answered transactions",
+        )
         timeouts = sample(hosted.metrics_port, "ndx_request_timeouts_total", {})
         code, exit_s = await terminate(hosted, signal.SIGTERM, DRAIN_LIMIT_S)
         registry_code, _ = await terminate(registry, signal.SIGTERM, DRAIN_LIMIT_S)
@@ -183,11 +185,11 @@ async def test_peers_joining_and_leaving_under_load_neither_crash_a_registry_nor
     async with reaped(steady, *peers):
         await start_ready(steady, "registry")
         await traffic.start()
-        play = asyncio.create_task(traffic.play(RATE * 2, COUNT))
+        play = asyncio.create_task(traffic.play(RATE * 2, PEERS_COUNT))
         try:
             for peer in peers:  # each join and each leave rebalances the group mid-batch
                 await start_ready(peer, "registry")
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(1.0)  # the scenario: a peer that stays a second, then leaves
                 code, _ = await terminate(peer, signal.SIGTERM, DRAIN_LIMIT_S)
                 assert code == 0, tail(peer.log_path)
             await play
@@ -196,6 +198,6 @@ async def test_peers_joining_and_leaving_under_load_neither_crash_a_registry_nor
             await traffic.stop()
         assert steady.proc is not None
         assert steady.proc.poll() is None, tail(steady.log_path)
-    assert traffic.ledger() == CLEAN
+    assert traffic.ledger() == {**CLEAN, "sent": PEERS_COUNT, "answered": PEERS_COUNT}
     assert "Traceback" not in steady.log_path.read_text()
     print(f"peers: late answers {traffic.late_answers}")

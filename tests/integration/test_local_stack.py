@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,9 +13,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from loadtests import stackstate, upstack
 from loadtests.procs import identify
 from loadtests.serviceproc import scrape
+from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENTS = ["broker", "registry", "ministry", "province", "monitor", "prometheus"]
+RISING_WITHIN_S = 30.0
 
 
 def ndxsim(*args: str) -> subprocess.CompletedProcess[str]:
@@ -51,10 +53,16 @@ def test_up_serves_rising_transaction_counts_and_down_stops_everything() -> None
         assert "http://127.0.0.1:9090" in started.stdout
         ports = [m.metrics_port for m in upstack.MEMBERS if m.name != "monitor"]
         first = {p: transactions(p) for p in ports}
-        time.sleep(4)
-        second = {p: transactions(p) for p in ports}
+        rising = {p: False for p in ports}
+
+        def all_rising() -> bool:
+            rising.update({p: transactions(p) > first[p] for p in ports if not rising[p]})
+            return all(rising.values())
+
+        with contextlib.suppress(AssertionError):
+            wait_for(all_rising, RISING_WITHIN_S, "rising transaction counts")
         for port in ports:
-            assert second[port] > first[port], f"no transactions rising on :{port}"
+            assert rising[port], f"no transactions rising on :{port}"
         again = ndxsim("up")
         assert again.returncode == 0
         assert f"already up: {', '.join(COMPONENTS)}; nothing changed" in again.stdout

@@ -17,6 +17,7 @@ from services.shared.kafka import KafkaTransport
 from services.shared.settings import load_settings
 from services.shared.topics import CONTROL
 from tests.support.processes import reaped, sample, service
+from tests.support.waiting import wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDED = f"""
@@ -25,7 +26,7 @@ topology: {REPO}/loadtests/topologies/vn-2025.yaml
 seed: 4242
 agencies: [province.001, province.046, province.079, ministry.vss, ministry.tax, ministry.justice]
 periods:
-  - {{name: p, duration_s: 20, rate_per_s: 80, online_share: 0.4}}
+  - {{name: p, duration_s: 12, rate_per_s: 80, online_share: 0.4}}
 mix: {{verify: 0.65, lookup: 0.15, dossier: 0.1, death: 0.1}}
 errors: {{wrong_name: 0.05, wrong_birth_date: 0.03, unknown_id: 0.03, invalid_id: 0.02}}
 """
@@ -41,7 +42,7 @@ async def test_a_scenario_with_its_own_seed_on_34_provinces_is_answered_right_ev
     report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True), live=False)
     phase = report.phases[0]
     assert report.seed == 4242 != settings.seed
-    assert phase.sent > 1500 and phase.flows["death"] > 50
+    assert phase.sent > 900 and phase.flows["death"] > 50  # 12 s at 80/s, a tenth deaths
     assert (phase.lost, phase.incorrect, phase.timed_out) == (0, 0, 0), phase.incorrect_examples
     config = (tmp_path / "runs" / report.run_id / "run-config.json").read_text(encoding="utf-8")
     assert '"seed": 4242' in config and "vn-2025.yaml" in config
@@ -61,12 +62,17 @@ async def test_a_registry_started_by_hand_stands_aside_while_a_foreign_run_is_un
     registry = service("registry", "registry-by-hand", kafka_bootstrap, tmp_path)
     async with reaped(registry):
         await asyncio.to_thread(registry.start)
-        await _until(lambda: "stands aside" in tail(registry.log_path, 40), STAND_ASIDE_S)
+        await wait_for_async(
+            lambda: "stands aside" in tail(registry.log_path, 40), STAND_ASIDE_S, "standing aside"
+        )
         assert _ready(registry.metrics_port) == 0.0
         await announce(transport, foreign, "ended")
-        await _until(lambda: _ready(registry.metrics_port) == 1.0, STAND_ASIDE_S)
+        await wait_for_async(
+            lambda: _ready(registry.metrics_port) == 1.0, STAND_ASIDE_S, "ready again"
+        )
         await announce(transport, mine.model_copy(update={"run_id": "same-population"}), "running")
-        await asyncio.sleep(2)  # a run it agrees with does not move it
+        # The scenario: nothing is awaited, a run it agrees with must leave it ready for a while.
+        await asyncio.sleep(2)
         assert _ready(registry.metrics_port) == 1.0
         await announce(transport, mine.model_copy(update={"run_id": "same-population"}), "ended")
 
@@ -76,12 +82,3 @@ def _ready(port: int) -> float | None:
         return sample(port, "ndx_service_ready", {"service": "registry"})
     except OSError:
         return None
-
-
-async def _until(condition: object, limit_s: float) -> None:
-    assert callable(condition)
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {limit_s:.0f}s")
-        await asyncio.sleep(0.2)

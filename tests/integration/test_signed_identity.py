@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tests.support.inproc import DEMO_TOPOLOGY, REPO, SEED
 from tests.support.processes import sample
 from tests.support.secured import SecuredStack, secured_stack
 from tests.support.topics import read_topic
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 CODEC = Codec(Catalogue())
@@ -87,13 +87,6 @@ def verification(requester: str, citizen_id: str, name: str, born: str) -> Verif
     )
 
 
-async def eventually(what: str, check: Callable[[], bool], within_s: float = WITHIN_S) -> None:
-    deadline = time.monotonic() + within_s
-    while not await asyncio.to_thread(check):
-        assert time.monotonic() < deadline, f"not within {within_s}s: {what}"
-        await asyncio.sleep(0.5)
-
-
 async def test_a_request_in_another_agencys_name_is_refused_counted_and_never_answered(
     world: World, registry: ServiceProcess
 ) -> None:
@@ -110,9 +103,11 @@ async def test_a_request_in_another_agencys_name_is_refused_counted_and_never_an
         )
         await sent
         denied = {"agency": "province.001", "action": "verify"}
-        await eventually(
-            "ndx_denied_total counts the forgery",
+        await asyncio.to_thread(
+            wait_for,
             lambda: sample(registry.metrics_port, "ndx_denied_total", denied) == 1.0,
+            WITHIN_S,
+            "ndx_denied_total counts the forgery",
         )
         genuine = verification(
             "province.079", citizen.citizen_id, citizen.full_name, citizen.birth_date

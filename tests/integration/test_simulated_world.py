@@ -47,7 +47,7 @@ agencies: [{", ".join(f"province.{c}" for c in PROVINCES)},
            ministry.vss, ministry.tax, ministry.justice, ministry.health]
 timeout_s: 30
 periods:
-  - {{name: mixed, duration_s: 40, rate_per_s: 400, max_requests: 10000, online_share: 0.4}}
+  - {{name: mixed, duration_s: 25, rate_per_s: 400, max_requests: 10000, online_share: 0.4}}
 mix: {{verify: 0.6, lookup: 0.2, dossier: 0.15, death: 0.05}}
 errors: {{wrong_name: 0.06, wrong_birth_date: 0.05, unknown_id: 0.05, invalid_id: 0.03,
           no_legal_basis: 0.02, unauthorised_lookup: 0.05}}

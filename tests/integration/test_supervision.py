@@ -12,8 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -33,12 +32,15 @@ from services.shared.pending import RetryPolicy
 from services.shared.requester import AgencyClient
 from tests.support.processes import sample
 from tests.support.traffic import Traffic
+from tests.support.waiting import wait_for, wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_AGENCIES = "ministry.vss,ministry.tax,ministry.justice,province.001,province.079"
 TEST_AGENCY = "province.092"
 DEMO_TOPOLOGY = REPO / "loadtests" / "topologies" / "demo.yaml"
 RESTART_BOUND_S = 60.0  # SIGKILL to ready on /metrics again, with no user action
+RATE, COUNT = 40, 600  # 15 s of load
+KILL_AFTER = 160  # answers before the kill: it dies under load, with most of it still to come
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -69,16 +71,6 @@ def pids() -> dict[str, int]:
     """The identity-checked pid of each component running now, and of the supervisor."""
     found = {name: identify(record) for name, record in records().items()}
     return {name: proc.pid for name, proc in found.items() if proc is not None}
-
-
-def wait_for(what: str, condition: Callable[[], bool], within_s: float) -> float:
-    """Seconds until the condition held; fails naming `what` after the deadline."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > within_s:
-            pytest.fail(f"{what} not within {within_s:.0f}s")
-        time.sleep(0.2)
-    return time.monotonic() - start
 
 
 def registry_row() -> ComponentState:
@@ -169,8 +161,8 @@ async def test_a_sigkilled_registry_comes_back_by_itself_and_no_request_is_lost(
     traffic = Traffic([AgencyClient(TEST_AGENCY, transport, Codec(Catalogue()), 20.0, policy)])
     await traffic.start()
     try:
-        playing = asyncio.create_task(traffic.play(rate=40, count=1600))  # 40 s of load
-        await asyncio.sleep(8)
+        playing = asyncio.create_task(traffic.play(rate=RATE, count=COUNT))
+        await wait_for_async(lambda: len(traffic.results) >= KILL_AFTER, 60, "answers under load")
         victim = pids()["registry"]
         os.kill(victim, signal.SIGKILL)
 
@@ -178,7 +170,7 @@ async def test_a_sigkilled_registry_comes_back_by_itself_and_no_request_is_lost(
             now = pids().get("registry")
             return now not in (None, victim) and ready("service", "registry", 9101)
 
-        back_after = await asyncio.to_thread(wait_for, "registry back", back, RESTART_BOUND_S)
+        back_after = await asyncio.to_thread(wait_for, back, RESTART_BOUND_S, "registry back")
         await asyncio.wait_for(playing, 300)
     finally:
         await traffic.stop()
@@ -189,15 +181,15 @@ async def test_a_sigkilled_registry_comes_back_by_itself_and_no_request_is_lost(
     restarts = sample(SUPERVISOR_PORT, "ndx_component_restarts_total", {"component": "registry"})
     assert restarts == 1.0
     ledger = traffic.ledger()
-    assert ledger["sent"] == 1600, ledger
+    assert ledger["sent"] == COUNT, ledger
     assert (ledger["lost"], ledger["timed_out"], ledger["incorrect"]) == (0, 0, 0), ledger
-    assert ledger["answered"] == 1600, ledger
+    assert ledger["answered"] == COUNT, ledger
 
 
 def test_up_after_one_component_dies_restarts_only_that_one(stack: None) -> None:
     before = pids()
     os.kill(before["province"], signal.SIGKILL)
-    wait_for("the kill", lambda: "province" not in pids(), 10)
+    wait_for(lambda: "province" not in pids(), 10, "the kill")
 
     # In this process, so `up` looks before the supervisor's own restart (a second away) is done.
     lines = upstack.up(None, DEMO_TOPOLOGY).lines()
@@ -220,7 +212,7 @@ def test_a_new_supervisor_adopts_what_runs_and_replaces_a_foreign_pid(
     before = pids()
     for name in ("supervisor", "registry"):  # both die; the registry's pid is then reused
         os.kill(before[name], signal.SIGKILL)
-    wait_for("the kills", lambda: not {"supervisor", "registry"} & set(pids()), 10)
+    wait_for(lambda: not {"supervisor", "registry"} & set(pids()), 10, "the kills")
     state = stackstate.load()
     assert state is not None
     planted = reused(foreign.pid, registry_row().process.cmdline)  # type: ignore[union-attr]

@@ -4,7 +4,6 @@ for."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ from rich.console import Console
 
 from loadtests.reportmodel import load_report
 from loadtests.run import execute
-from services.shared.topology import load_topology
-from tests.support.secured import SecuredCluster, playing_on, secured_cluster
+from tests.support.secured import SecuredCluster, playing_on
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = """
@@ -22,16 +20,14 @@ topology: {topology}
 agencies: [province.001, province.079, province.092, ministry.vss]
 timeout_s: 10
 periods:
-  - {{name: burst, duration_s: 60, rate_per_s: 250, max_requests: 1000}}
+  - {{name: burst, duration_s: 5, rate_per_s: 250, max_requests: 1000}}
 errors: {{wrong_name: 0.05, wrong_birth_date: 0.05, unknown_id: 0.05, invalid_id: 0.05}}
 """
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster]:
-    topology = load_topology(REPO / "loadtests" / "topologies" / "demo.yaml")
-    with secured_cluster(tmp_path_factory.mktemp("thousand"), topology) as made:
-        yield made
+@pytest.fixture
+def cluster(secured_demo: SecuredCluster) -> SecuredCluster:
+    return secured_demo
 
 
 async def test_a_thousand_verifications_from_four_agencies_are_all_answered_correctly(

@@ -25,7 +25,7 @@ timeout_s: {{timeout}}
 retries: {{retries}}
 retry_budget: 5
 periods:
-  - {{{{name: load, duration_s: 20, rate_per_s: {{rate}}, online_share: 0.4}}}}
+  - {{{{name: load, duration_s: 14, rate_per_s: {{rate}}, online_share: 0.4}}}}
 mix: {{{{verify: 0.8, lookup: 0.2}}}}
 errors: {{{{wrong_name: 0.05, unknown_id: 0.03}}}}
 faults:

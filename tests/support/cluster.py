@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -34,17 +32,6 @@ async def placement(bootstrap: str, topic: str) -> Placement:
         finally:
             await admin.close()
     raise AssertionError(f"no broker of {bootstrap} describes {topic}")
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], what: str, deadline_s: float = 60.0
-) -> float:
-    """Poll an async predicate until true; the seconds it took."""
-    began = time.monotonic()
-    while not await condition():
-        assert time.monotonic() - began < deadline_s, f"{what} not within {deadline_s:g}s"
-        await asyncio.sleep(0.1)
-    return time.monotonic() - began
 
 
 def java_processes_using(data_dir: Path) -> list[int]:

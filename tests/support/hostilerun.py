@@ -4,6 +4,7 @@ collects what a test checks: the ledger, the new dead letters and the registry's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from tests.support.offsets import skip_to_end
 from tests.support.poison import header_map
 from tests.support.processes import reaped, sample, service, start_ready
 from tests.support.traffic import Traffic
+from tests.support.waiting import wait_for, wait_for_async
 
 AGENCIES = ["province.001", "province.079", "ministry.vss"]  # the steady, legitimate traffic
 OTHERS = ["province.092", "ministry.tax", "ministry.justice"]
@@ -94,7 +96,8 @@ async def read_dlq(bootstrap: str, start: int, want: int) -> list[Letter]:
         while time.monotonic() < deadline and len(out) < want:
             for records in (await consumer.getmany(tp, timeout_ms=500)).values():
                 out += [Letter(header_map(r.headers), r.key, r.value) for r in records]
-        await asyncio.sleep(1.0)  # anything beyond `want` is a defect: give it time to show
+        # The scenario: a second more in which anything beyond `want`, a defect, would show.
+        await asyncio.sleep(1.0)
         for records in (await consumer.getmany(tp, timeout_ms=500)).values():
             out += [Letter(header_map(r.headers), r.key, r.value) for r in records]
     finally:
@@ -104,13 +107,14 @@ async def read_dlq(bootstrap: str, start: int, want: int) -> list[Letter]:
 
 async def settle(port: int, want: Figures) -> Figures:
     """Counters once they reach what is expected (bounded), read again a moment later."""
-    deadline = time.monotonic() + SETTLE_S
-    while time.monotonic() < deadline:
-        now = await asyncio.to_thread(read_figures, port, set(want.dead_letters))
-        if now.transactions >= want.transactions and now.dead_letters >= want.dead_letters:
-            break
-        await asyncio.sleep(0.3)
-    await asyncio.sleep(1.0)
+
+    def reached() -> bool:
+        now = read_figures(port, set(want.dead_letters))
+        return now.transactions >= want.transactions and now.dead_letters >= want.dead_letters
+
+    with contextlib.suppress(AssertionError):  # short of it: the test says by how much
+        await asyncio.to_thread(wait_for, reached, SETTLE_S, "the registry's counters", 0.3)
+    await asyncio.sleep(1.0)  # the scenario: a second more in which over-counting would show
     return await asyncio.to_thread(read_figures, port, set(want.dead_letters))
 
 
@@ -139,7 +143,8 @@ async def play(
         try:
 
             async def flood() -> dict[tuple[str, int, int], Hostile]:
-                await asyncio.sleep(1.0)  # normal traffic first, and after
+                # normal traffic first (a second of it), and after
+                await wait_for_async(lambda: traffic.sent >= rate, 30, "normal traffic")
                 return await write_raw(bootstrap, hostile, pause_every, pause_s)
 
             _, written = await asyncio.gather(traffic.play(rate, normal), flood())
