@@ -42,15 +42,6 @@ class Database:
         """True when the model adds no work: handlers need not wait for a slot."""
         return self.spec.model == "none" or (self.spec.model == "fixed" and not self.spec.ms)
 
-    @property
-    def mean_s(self) -> float:
-        """The model's mean service time in seconds (a lognormal's from its p50 and p99)."""
-        if self.spec.model == "fixed":
-            return (self.spec.ms or 0.0) / 1000
-        if self.spec.model == "lognormal" and self.spec.p50_ms:
-            return self.spec.p50_ms * math.exp(self._sigma**2 / 2) / 1000
-        return 0.0
-
     def draw_s(self) -> float:
         """One request's service time in seconds."""
         if self.spec.model == "fixed":
