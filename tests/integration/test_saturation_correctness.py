@@ -20,6 +20,7 @@ from loadtests.run import execute
 from loadtests.workplan import workers_group
 from services.shared.settings import load_settings
 from services.shared.topics import WORK_SHARES
+from tests.support.waiting import wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]
 RATE = 180  # per second, of which 80% take a database slot: 144/s, past 2 slots x 16 ms (125/s)
@@ -53,11 +54,8 @@ def _playing(runs: Path, run_id: str) -> bool:
 async def _rebalance_workers_mid_period(bootstrap: str, runs: Path, run_id: str) -> None:
     """Once the workers play, a stranger joins their group for a while, then leaves: two
     rebalances, and one worker is handed a share it did not claim."""
-    deadline = time.monotonic() + 120
-    while not _playing(runs, run_id):
-        assert time.monotonic() < deadline, "no worker started playing"
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(2.0)
+    await wait_for_async(lambda: _playing(runs, run_id), 120, "a worker playing period 1")
+    await asyncio.sleep(2.0)  # the scenario: the stranger joins two seconds into the period
     intruder = AIOKafkaConsumer(
         WORK_SHARES.name,
         bootstrap_servers=bootstrap,
@@ -70,7 +68,7 @@ async def _rebalance_workers_mid_period(bootstrap: str, runs: Path, run_id: str)
         joined = time.monotonic() + 20
         while not intruder.assignment() and time.monotonic() < joined:
             await intruder.getmany(timeout_ms=200)
-        await asyncio.sleep(3.0)
+        await asyncio.sleep(3.0)  # the scenario: it holds its share for three seconds, then leaves
     finally:
         await intruder.stop()
 
