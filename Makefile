@@ -25,7 +25,7 @@ jars: $(JARS)
 
 # This installation's audit key (mode 0600, never printed); NDX_AUDIT_KEY overrides it.
 $(AUDIT_KEY): $(STAMP)
-	$(PY) -m services.shared.auditkey
+	$(PY) -m services.security.auditkey
 
 system-deps:
 	bash deploy/install-system-deps.sh

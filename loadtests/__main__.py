@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from loadtests import clistack, clistudy
-from loadtests.cli import (
+from loadtests.cli import stack as clistack
+from loadtests.cli import study as clistudy
+from loadtests.cli.common import (
     DEMO,
     DESIGN_OPTION,
     INPUT_ERRORS,
@@ -23,17 +24,17 @@ from loadtests.cli import (
     wide_console,
     writable_dir,
 )
-from loadtests.localbroker import BrokerError
-from loadtests.report import print_summary
-from loadtests.run import run_blocking
-from loadtests.serviceproc import StackError
-from loadtests.worker import Worker
-from services.shared import eventloop
-from services.shared.app import EXIT_INPUT_ERROR, setup_logging
-from services.shared.auditkey import audit_key
-from services.shared.credentials import credentials_of
-from services.shared.settings import load_settings
-from services.shared.transport import TransportError
+from loadtests.cluster.localbroker import BrokerError
+from loadtests.engine.run import run_blocking
+from loadtests.report.files import print_summary
+from loadtests.stack.serviceproc import StackError
+from loadtests.workers.worker import Worker
+from services.config.settings import load_settings
+from services.kafka.transport import TransportError
+from services.process import eventloop
+from services.process.app import EXIT_INPUT_ERROR, setup_logging
+from services.security.auditkey import audit_key
+from services.security.credentials import credentials_of
 
 __all__ = ["app", "main"]
 

@@ -51,8 +51,8 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with KafkaContainer().with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    from loadtests.localbroker import LocalBroker
-    from loadtests.serviceproc import free_port
+    from loadtests.cluster.localbroker import LocalBroker
+    from loadtests.stack.serviceproc import free_port
 
     broker = LocalBroker(
         tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port()
@@ -72,8 +72,8 @@ def secured_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCl
     group takes up where the last run committed, and a whole topic read back holds other runs'
     records too. Tests that stop, kill or restart a broker start a cluster of their own, and so
     do tests that write to its topics what no run of theirs consumes."""
-    from services.shared.settings import REPO_ROOT
-    from services.shared.topology import load_topology
+    from services.config.settings import REPO_ROOT
+    from services.world.topology import load_topology
     from tests.support.secured import secured_cluster
 
     topology = load_topology(REPO_ROOT / "loadtests" / "topologies" / "demo.yaml")

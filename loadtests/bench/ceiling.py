@@ -13,11 +13,11 @@ from pathlib import Path
 from loadtests.bench.cpu import cpu_seconds
 from loadtests.bench.figures import BenchError, parse_producer_performance
 from loadtests.bench.model import ProducerRun, RawCeiling
-from loadtests.localbroker import ensure_jars
-from loadtests.scenario import Scenario, load_scenario
-from loadtests.workload import Workload
-from services.shared.codec import Catalogue, Codec
-from services.shared.population import Population
+from loadtests.cluster.localbroker import ensure_jars
+from loadtests.play.workload import Workload
+from loadtests.scenario.model import Scenario, load_scenario
+from services.wire.codec import Catalogue, Codec
+from services.world.population import Population
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "benchscenarios" / "step.yaml"
 RAW_TOPIC, PERF_TOOL = "bench.raw", "org.apache.kafka.tools.ProducerPerformance"

@@ -13,7 +13,7 @@ import psutil
 from prometheus_client.metrics import MetricWrapperBase
 
 from loadtests.bench.model import CpuPerTransaction
-from services.shared import metrics
+from services.process import metrics
 
 POLL_S = 0.02
 JIT_THREAD = "CompilerThre"  # HotSpot's C1 and C2 compiler threads: "C2 CompilerThre"

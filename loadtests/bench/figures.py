@@ -14,7 +14,7 @@ from loadtests.bench.model import (
     Role,
     ToolLatency,
 )
-from loadtests.reportmodel import RunReport
+from loadtests.report import RunReport
 
 NATIONAL_DAY_2024 = 2_800_000  # transactions in a national day of 2024 (DESIGN.md)
 FIRST_TARGET_TPS, AIM_TPS, P99_SLO_MS = 4_000, 10_000, 250.0

@@ -19,14 +19,14 @@ from loadtests.bench.model import BenchResult, Host, Options, WorkerSeries
 from loadtests.bench.steps import series
 from loadtests.bench.stopping import Terminated, until_terminated
 from loadtests.bench.table import plural, print_result, step_line
-from loadtests.localbroker import BrokerError, LocalBroker
-from loadtests.scenario import ScenarioError
-from loadtests.serviceproc import StackError, free_port
-from services.shared.app import setup_logging
-from services.shared.kafka import KafkaTransport
-from services.shared.settings import SettingsError, load_settings
-from services.shared.topics import VERIFY, TopicSpec
-from services.shared.transport import TransportError
+from loadtests.cluster.localbroker import BrokerError, LocalBroker
+from loadtests.scenario.model import ScenarioError
+from loadtests.stack.serviceproc import StackError, free_port
+from services.config.settings import SettingsError, load_settings
+from services.kafka.bus import KafkaTransport
+from services.kafka.transport import TransportError
+from services.process.app import setup_logging
+from services.wire.topics import VERIFY, TopicSpec
 
 
 async def bench(opts: Options, console: Console) -> BenchResult:

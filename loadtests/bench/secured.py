@@ -13,13 +13,13 @@ from rich.table import Table
 
 from loadtests.bench.ceiling import TEMPLATE, template
 from loadtests.bench.model import BenchResult
-from loadtests.localbroker import LocalBroker
-from loadtests.provision import provision
-from services.shared.credentials import ClientSecurity
-from services.shared.credfile import write_credentials, write_private
-from services.shared.kafka import KafkaTransport
-from services.shared.topics import TopicSpec, topics_for
-from services.shared.topology import load_topology
+from loadtests.cluster.localbroker import LocalBroker
+from loadtests.cluster.provision import provision
+from services.kafka.bus import KafkaTransport
+from services.security.credentials import ClientSecurity
+from services.security.credfile import write_credentials, write_private
+from services.wire.topics import TopicSpec, topics_for
+from services.world.topology import load_topology
 
 CREDENTIALS = "bench.credentials.yaml"
 PERF_CONFIG = "perf-producer.properties"

@@ -17,14 +17,14 @@ from loadtests.bench.ceiling import TEMPLATE, template
 from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
 from loadtests.bench.model import BenchStep, Options, Role
-from loadtests.run import execute
-from loadtests.scenarioparts import Period
-from services.shared.access import REGISTRY
-from services.shared.background import cancel
-from services.shared.credentials import credentials_of
-from services.shared.kafka import sasl_options
-from services.shared.settings import load_settings
-from services.shared.topics import VERIFY
+from loadtests.engine.run import execute
+from loadtests.scenario.parts import Period
+from services.config.settings import load_settings
+from services.kafka.bus import sasl_options
+from services.process.background import cancel
+from services.security.access import REGISTRY
+from services.security.credentials import credentials_of
+from services.wire.topics import VERIFY
 
 PERIOD = "steady"
 NOISY_CORES = 0.5  # a failed step is played once more when others took this much CPU

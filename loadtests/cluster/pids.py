@@ -1,7 +1,7 @@
 """Pid files of broker JVMs, trusted only when the pid still runs the very process recorded.
 
-A record holds the pid, the process start time and its command line (loadtests.procs); a bare
-pid, a pid now running something else, or a JVM of another directory is never signalled.
+A record holds the pid, the process start time and its command line (`cluster.procs`); a
+bare pid, a pid now running something else, or a JVM of another directory is never signalled.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from pathlib import Path
 import psutil
 
 from loadtests.cluster.jars import BrokerError
-from loadtests.procs import alive, identify, read_pidfile, record_of, terminate, write_pidfile
+from loadtests.cluster.procs import (
+    alive,
+    identify,
+    read_pidfile,
+    record_of,
+    terminate,
+    write_pidfile,
+)
 
 PID_FILE = "broker.pid"
 PROPERTIES = "server.properties"

@@ -4,7 +4,7 @@ Clients and brokers authenticate with SCRAM-SHA-512 on the client listener (brok
 the admin through it). The KRaft controller listener uses PLAIN with a static JAAS user: SCRAM
 credentials live in the metadata log, which a controller has not loaded when the quorum first
 talks. Both accept only the admin, Kafka's one super user; every other principal gets exactly
-the grants of services/shared/access.py. With TLS both listeners are SASL_SSL instead.
+the grants of services/security/access.py. With TLS both listeners are SASL_SSL instead.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from pydantic import SecretStr
 from loadtests.cluster.jars import BrokerError
 from loadtests.cluster.probe import HOST
 from loadtests.cluster.tls import ensure_tls, keystore_beside
-from services.shared.access import ADMIN
-from services.shared.credentials import (
+from services.security.access import ADMIN
+from services.security.credentials import (
     ClientSecurity,
     Credentials,
     CredentialsError,
     load_credentials,
 )
-from services.shared.credfile import write_credentials
+from services.security.credfile import write_credentials
 
 __all__ = ["ClientSecurity", "admin_credentials", "admin_scram", "secured_listeners"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from services.shared.citizen_id import normalise_name
-from services.shared.messages import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.wire.messages import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.world.citizen_id import normalise_name
 
 __all__ = ["REPLICA", "CitizenReplica"]
 

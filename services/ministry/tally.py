@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from services.shared import metrics
-from services.shared.messages import CitizenChanged
-from services.shared.runtime import Outgoing, Tally
+from services.loop.runtime import Outgoing, Tally
+from services.process import metrics
+from services.wire.messages import CitizenChanged
 
 PROVIDER = "registry"
 

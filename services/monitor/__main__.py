@@ -6,18 +6,18 @@ import asyncio
 import logging
 import sys
 
+from services.config.settings import Settings, load_settings
+from services.kafka.probe import KafkaProbe
+from services.loop.runtime import Handler, ServiceLoop
 from services.monitor.handlers import handle_audit, handle_dossier
 from services.monitor.tally import tally
-from services.shared import metrics
-from services.shared.access import MONITOR
-from services.shared.app import run_service, setup_logging
-from services.shared.context import service_context
-from services.shared.kafkaprobe import KafkaProbe
-from services.shared.messages import DossierSubmitted, SharingAudited
-from services.shared.readiness import watching
-from services.shared.runtime import Handler, ServiceLoop
-from services.shared.settings import Settings, load_settings
-from services.shared.topics import AUDIT, DOSSIERS, MONITOR_GROUP_PREFIX
+from services.process import metrics
+from services.process.app import run_service, setup_logging
+from services.process.context import service_context
+from services.process.readiness import watching
+from services.security.access import MONITOR
+from services.wire.messages import DossierSubmitted, SharingAudited
+from services.wire.topics import AUDIT, DOSSIERS, MONITOR_GROUP_PREFIX
 
 log = logging.getLogger("ndx.monitor")
 MONITOR_COMMIT_S = 0.5  # tallies only: a re-read after a crash repeats at most this much

@@ -5,8 +5,8 @@ What it tallies is counted once each batch is committed (services/monitor/tally.
 
 from __future__ import annotations
 
-from services.shared.messages import DossierSubmitted, SharingAudited
-from services.shared.runtime import Outgoing
+from services.loop.runtime import Outgoing
+from services.wire.messages import DossierSubmitted, SharingAudited
 
 
 async def handle_dossier(dossier: DossierSubmitted) -> list[Outgoing]:

@@ -10,8 +10,18 @@ import random
 import sys
 from collections.abc import AsyncIterator, Sequence
 
+from services.config.design import RegistryDesign
+from services.config.settings import Settings, SettingsError, load_settings
+from services.kafka.probe import KafkaProbe
+from services.kafka.transport import Transport
+from services.loop.runtime import ServiceLoop, admit_all
+from services.process import metrics
+from services.process.app import run_service, setup_logging
+from services.process.context import ServiceContext, service_context
+from services.process.readiness import watching
 from services.registry.agreements import LegalBasis
 from services.registry.changes import ChangeFollower
+from services.registry.control import RunWatch
 from services.registry.decisions import Registry
 from services.registry.handlers import handle_civil_event, handle_lookup, handle_verification
 from services.registry.identity import admit
@@ -19,21 +29,11 @@ from services.registry.overlay import Overlay
 from services.registry.sessions import end_session, stand_aside
 from services.registry.tally import tally
 from services.registry.worktime import Database
-from services.shared import metrics
-from services.shared.access import REGISTRY
-from services.shared.app import run_service, setup_logging
-from services.shared.codec import Catalogue, Codec
-from services.shared.context import ServiceContext, service_context
-from services.shared.control import RunWatch
-from services.shared.design import RegistryDesign
-from services.shared.kafkaprobe import KafkaProbe
-from services.shared.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
-from services.shared.population import Population
-from services.shared.readiness import watching
-from services.shared.runtime import ServiceLoop, admit_all
-from services.shared.settings import Settings, SettingsError, load_settings
-from services.shared.signing import Verifier
-from services.shared.topics import (
+from services.security.access import REGISTRY
+from services.security.signing import Verifier
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
+from services.wire.topics import (
     CHANGES,
     CIVIL,
     LOOKUP,
@@ -42,8 +42,8 @@ from services.shared.topics import (
     TopicSpec,
     topics_for,
 )
-from services.shared.topology import Topology
-from services.shared.transport import Transport
+from services.world.population import Population
+from services.world.topology import Topology
 
 log = logging.getLogger("ndx.registry")
 

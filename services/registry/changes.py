@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.kafka.transport import Consumer
+from services.process import metrics
 from services.registry.identity import registry_wrote
 from services.registry.overlay import Overlay
-from services.shared import metrics
-from services.shared.codec import Codec, CodecError
-from services.shared.messages import CitizenChanged
-from services.shared.signing import Verifier
-from services.shared.transport import Consumer
+from services.security.signing import Verifier
+from services.wire.codec import Codec, CodecError
+from services.wire.messages import CitizenChanged
 
 log = logging.getLogger("ndx.registry.changes")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.loop.runtime import DeadLetter
 from services.registry.agreements import LegalBasis
 from services.registry.overlay import Overlay
 from services.registry.worktime import Database
-from services.shared.messages import LookupRequested, VerificationRequested
-from services.shared.population import Citizen, InvalidCitizenId, Population, normalise_name
-from services.shared.runtime import DeadLetter
+from services.wire.messages import LookupRequested, VerificationRequested
+from services.world.population import Citizen, InvalidCitizenId, Population, normalise_name
 
 __all__ = ["Registry", "decide_lookup", "decide_verification", "lookup_citizen"]
 

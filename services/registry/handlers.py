@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 
+from services.loop.runtime import DeadLetter, Outgoing
+from services.registry.audit import audit
 from services.registry.decisions import Registry, decide_lookup, decide_verification
-from services.shared.audit import audit
-from services.shared.bounds import REASON_CHARS, clip
-from services.shared.messages import (
+from services.wire.bounds import REASON_CHARS, clip
+from services.wire.messages import (
     Answer,
     CitizenChanged,
     CivilStatusRegistered,
@@ -18,9 +19,8 @@ from services.shared.messages import (
     VerificationAnswered,
     VerificationRequested,
 )
-from services.shared.population import InvalidCitizenId
-from services.shared.runtime import DeadLetter, Outgoing
-from services.shared.topics import CHANGES, reply_topic
+from services.wire.topics import CHANGES, reply_topic
+from services.world.population import InvalidCitizenId
 
 PROVIDER = "registry"
 CIVIL_SOURCES = frozenset({"ministry.justice"})

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.shared.messages import (
+from services.kafka.transport import Record
+from services.loop.runtime import Refusal
+from services.security.signing import Verifier
+from services.wire.messages import (
     CitizenChanged,
     CivilStatusRegistered,
     LookupRequested,
     VerificationRequested,
 )
-from services.shared.runtime import Refusal
-from services.shared.signing import Verifier
-from services.shared.transport import Record
 
 REGISTRY = "registry"
 UNKNOWN = "unknown"  # no valid signature: the claimed name is not trusted as a metric label

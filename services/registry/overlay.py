@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from services.shared.messages import CitizenChanged
-from services.shared.population import Citizen
+from services.wire.messages import CitizenChanged
+from services.world.population import Citizen
 
 
 @dataclass(frozen=True, slots=True)

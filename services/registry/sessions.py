@@ -8,8 +8,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from services.shared import metrics
-from services.shared.control import RunWatch
+from services.process import metrics
+from services.registry.control import RunWatch
 
 __all__ = ["end_session", "stand_aside"]
 

@@ -8,8 +8,8 @@ import random
 import time
 from collections import deque
 
-from services.shared import metrics
-from services.shared.design import Z99, ServiceTime
+from services.config.design import Z99, ServiceTime
+from services.process import metrics
 
 __all__ = ["Database"]
 

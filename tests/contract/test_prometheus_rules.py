@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from loadtests.components import JMX_PORT, LOCAL_ONLY_JOBS, MEMBERS, SUPERVISOR_PORT
+from loadtests.stack.components import JMX_PORT, LOCAL_ONLY_JOBS, MEMBERS, SUPERVISOR_PORT
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROM = DEPLOY / "prometheus"

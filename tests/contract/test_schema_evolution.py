@@ -14,8 +14,8 @@ import avro.schema
 import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from services.shared import messages as m
-from services.shared.codec import SCHEMA_DIR, Catalogue, Codec, UnknownSchemaError
+from services.wire import messages as m
+from services.wire.codec import SCHEMA_DIR, Catalogue, Codec, UnknownSchemaError
 
 REQUESTED = "vn.gov.ndx.VerificationRequested"
 ANSWERED = "vn.gov.ndx.VerificationAnswered"

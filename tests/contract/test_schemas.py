@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-from services.shared import messages as m
-from services.shared.codec import (
+from services.wire import messages as m
+from services.wire.codec import (
     MAGIC,
     SCHEMA_DIR,
     Catalogue,
@@ -18,7 +18,7 @@ from services.shared.codec import (
     UndecodableError,
     UnknownSchemaError,
 )
-from services.shared.topics import SCHEMA_OF
+from services.wire.topics import SCHEMA_OF
 
 SAMPLES: list[m.Message] = [
     m.VerificationRequested(

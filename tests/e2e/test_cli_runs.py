@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.reportmodel import load_report
+from loadtests.report import load_report
 from tests.support.browser import open_report_in_browser
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.agencies import played_agencies
-from loadtests.driver import Driver
-from loadtests.htmlreport import write_html
-from loadtests.ledger import PhaseLedger, totals
-from loadtests.reportmodel import RunReport, SloVerdict
-from loadtests.scenario import Scenario
-from loadtests.scenarioparts import Errors, Mix, Period
-from loadtests.timeline import Timeline
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus
-from services.shared.population import Population
-from services.shared.topics import topics_for
+from loadtests.measure.ledger import PhaseLedger, totals
+from loadtests.measure.timeline import Timeline
+from loadtests.pages.html import write_html
+from loadtests.play.driver import Driver
+from loadtests.report import RunReport, SloVerdict
+from loadtests.scenario.agencies import played_agencies
+from loadtests.scenario.model import Scenario
+from loadtests.scenario.parts import Errors, Mix, Period
+from services.kafka.twin import MemoryBus
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import topics_for
+from services.world.population import Population
 from tests.support.browser import SCREENS, open_page
 from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, run_config
 from tests.support.pagegoodput import (

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.compareview import write_compare_html
-from loadtests.htmlreport import write_html
-from loadtests.reportmodel import CompareReport, RunReport
+from loadtests.pages.compareview import write_compare_html
+from loadtests.pages.html import write_html
+from loadtests.report import CompareReport, RunReport
 from tests.support.browser import SCREENS, Cell, Fit, Page, open_page
 from tests.support.pagegoodput import (
     chart_goodput,

@@ -42,19 +42,19 @@ import yaml
 from prometheus_client import start_http_server
 from rich.console import Console
 
-from loadtests import stack as stack_module
-from loadtests.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, LOCAL_ONLY_JOBS
-from loadtests.localbroker import LocalBroker
-from loadtests.measure import Meter
-from loadtests.provision import provision, write_process_files
-from loadtests.reportmodel import RunReport
-from loadtests.run import execute
-from loadtests.serviceproc import ServiceProcess, free_port, tail
-from services.shared.credfile import write_credentials
-from services.shared.kafka import KafkaTransport
-from services.shared.settings import load_settings
-from services.shared.topics import topics_for
-from services.shared.topology import load_topology
+from loadtests.cluster.localbroker import LocalBroker
+from loadtests.cluster.provision import provision, write_process_files
+from loadtests.engine.run import execute
+from loadtests.measure.growth import Meter
+from loadtests.report import RunReport
+from loadtests.stack import platform as stack_module
+from loadtests.stack.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, LOCAL_ONLY_JOBS
+from loadtests.stack.serviceproc import ServiceProcess, free_port, tail
+from services.config.settings import load_settings
+from services.kafka.bus import KafkaTransport
+from services.security.credfile import write_credentials
+from services.wire.topics import topics_for
+from services.world.topology import load_topology
 from tests.support.browser import open_url
 from tests.support.waiting import wait_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.htmlreport import write_html
+from loadtests.pages.html import write_html
 from tests.support.browser import Page, open_page, open_report_in_browser
 from tests.support.reports import capacity_result, run_report
 from tests.unit.test_hops_report import with_hops

@@ -9,15 +9,15 @@ import sys
 import uuid
 from pathlib import Path
 
-from loadtests.serviceproc import free_port
-from services.shared.auditkey import installation_key
-from services.shared.citizenref import citizen_ref
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.messages import SharingAudited, VerificationRequested
-from services.shared.population import Population
-from services.shared.requester import AgencyClient
-from services.shared.topics import AUDIT
+from loadtests.stack.serviceproc import free_port
+from services.kafka.bus import KafkaTransport
+from services.requester.agency import AgencyClient
+from services.security.auditkey import installation_key
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import SharingAudited, VerificationRequested
+from services.wire.topics import AUDIT
+from services.world.citizenref import citizen_ref
+from services.world.population import Population
 from tests.support.inproc import REPO, SEED
 from tests.support.processes import reaped, service, start_ready
 from tests.support.topics import read_topic

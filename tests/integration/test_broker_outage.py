@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from services.shared.settings import REPO_ROOT
+from services.config.settings import REPO_ROOT
 from tests.support.processes import reaped, run_stack, service, start_ready
 
 DOWN_S = 10.0
-# Each kind of warning is shown once per 30 s (services.shared.lograte) and about six kinds come
+# Each kind of warning is shown once per 30 s (services.process.lograte) and about six kinds come
 # from aiokafka while it cannot connect: a service writes about a dozen lines in 10 s down, where
 # it used to write thousands a second.
 MAX_LINES_DOWN = 20

@@ -19,8 +19,8 @@ from aiokafka.structs import RecordMetadata
 
 from loadtests.cluster import BrokerError, LocalCluster, running_pid
 from loadtests.cluster.probe import metadata_brokers
-from services.shared.kafka import ClientTuning, KafkaTransport
-from services.shared.topics import TopicSpec
+from services.kafka.bus import ClientTuning, KafkaTransport
+from services.wire.topics import TopicSpec
 from tests.support.cluster import java_processes_using, placement
 from tests.support.topics import read_topic
 from tests.support.waiting import wait_for_async

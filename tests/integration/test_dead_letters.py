@@ -9,9 +9,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.topics import DLQ, VERIFY, topics_for
+from services.kafka.bus import KafkaTransport
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import DLQ, VERIFY, topics_for
 from tests.support.poison import (
     DLQ_HEADERS,
     Poison,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from loadtests.reportmodel import PhaseReport, RunReport
-from loadtests.run import execute
-from services.shared.settings import load_settings
+from loadtests.engine.run import execute
+from loadtests.report import PhaseReport, RunReport
+from services.config.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 AGENCIES = "[province.001, province.079, province.048, ministry.vss, ministry.tax, ministry.health]"

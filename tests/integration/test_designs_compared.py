@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from loadtests.compare import compare
-from loadtests.reportmodel import RunReport
-from loadtests.run import execute
-from services.shared.design import load_design
-from services.shared.settings import Settings, load_settings
+from loadtests.engine.compare import compare
+from loadtests.engine.run import execute
+from loadtests.report import RunReport
+from services.config.design import load_design
+from services.config.settings import Settings, load_settings
 from tests.support.secured import SecuredCluster, playing_on
 
 REPO = Path(__file__).resolve().parents[2]

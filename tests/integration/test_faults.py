@@ -12,13 +12,13 @@ import pytest
 from prometheus_client import REGISTRY
 from rich.console import Console
 
-from loadtests.reportmodel import FaultRecord, RunReport
-from loadtests.run import execute
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.settings import Settings, load_settings
-from services.shared.topics import reply_topic
-from services.shared.transport import Record
+from loadtests.engine.run import execute
+from loadtests.report import FaultRecord, RunReport
+from services.config.settings import Settings, load_settings
+from services.kafka.bus import KafkaTransport
+from services.kafka.transport import Record
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import reply_topic
 from tests.support.secured import SecuredCluster as Secured
 from tests.support.secured import SecuredStack
 
@@ -153,7 +153,7 @@ async def test_a_rogue_agency_is_denied_everything_it_tries_and_nothing_legitima
     assert counted is not None and counted >= 1  # the driver's /metrics counts the broker's no
 
 
-# Under load each kind of warning shows once per 30 s (services.shared.lograte): a registry or
+# Under load each kind of warning shows once per 30 s (services.process.lograte): a registry or
 # monitor writes a few dozen lines over a broker restart, where it used to write thousands.
 OUTAGE_LOG_LINES = 60
 RESTART = "  - {action: restart_broker, at_s: 6, down_s: 4}"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.serviceproc import tail
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.topics import VERIFY, topics_for
+from loadtests.stack.serviceproc import tail
+from services.kafka.bus import KafkaTransport
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import VERIFY, topics_for
 from tests.support.offsets import request_ids_in, rewind_group
 from tests.support.processes import reaped, sample, service, start_ready, terminate
 from tests.support.traffic import Traffic

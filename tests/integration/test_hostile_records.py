@@ -10,11 +10,11 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from services.shared import bounds
-from services.shared import messages as m
-from services.shared.codec import Catalogue, Codec
-from services.shared.rereads import SPLIT_AFTER
-from services.shared.topics import CIVIL, LOOKUP, VERIFY, reply_topic
+from services.loop.rereads import SPLIT_AFTER
+from services.wire import bounds
+from services.wire import messages as m
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import CIVIL, LOOKUP, VERIFY, reply_topic
 from tests.support import hostile as h
 from tests.support.hostilerun import Run, play
 from tests.support.topics import read_topic

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadtests import stackstate, upstack
-from loadtests.procs import identify
-from loadtests.serviceproc import scrape
+from loadtests.cluster.procs import identify
+from loadtests.stack import state as stackstate
+from loadtests.stack import up as upstack
+from loadtests.stack.serviceproc import scrape
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]

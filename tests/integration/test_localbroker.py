@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
-from loadtests.localbroker import (
+from loadtests.cluster.localbroker import (
     PID_FILE,
     REPO_ROOT,
     BrokerError,
@@ -139,7 +139,7 @@ async def test_restart_keeps_messages_and_replaces_the_old_jvm(broker: LocalBrok
 def test_cli_start_leaves_broker_running_and_stop_leaves_no_java_process(tmp_path: Path) -> None:
     data_dir = tmp_path / "cli-broker"
     ports = ["--port", str(free_port()), "--controller-port", str(free_port())]
-    cli = [sys.executable, "-m", "loadtests.localbroker"]
+    cli = [sys.executable, "-m", "loadtests.cluster.localbroker"]
     options = ["--data-dir", str(data_dir), *ports, "--heap", "512m"]
 
     def run(command: str) -> subprocess.CompletedProcess[str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from loadtests.run import execute
-from services.shared.settings import load_settings
-from services.shared.topology import load_topology
+from loadtests.engine.run import execute
+from services.config.settings import load_settings
+from services.world.topology import load_topology
 
 REPO = Path(__file__).resolve().parents[2]
 TOPOLOGY = REPO / "loadtests" / "topologies" / "vn-2024.yaml"

@@ -13,13 +13,13 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from loadtests import stack as stack_module
-from loadtests.run import execute
-from loadtests.serviceproc import scrape
-from services.shared.codec import Catalogue, Codec, CodecError
-from services.shared.settings import load_settings
-from services.shared.topics import AUDIT, CIVIL, DLQ, DOSSIERS, LOOKUP, VERIFY
-from services.shared.topology import load_topology
+from loadtests.engine.run import execute
+from loadtests.stack import platform as stack_module
+from loadtests.stack.serviceproc import scrape
+from services.config.settings import load_settings
+from services.wire.codec import Catalogue, Codec, CodecError
+from services.wire.topics import AUDIT, CIVIL, DLQ, DOSSIERS, LOOKUP, VERIFY
+from services.world.topology import load_topology
 from tests.support.secured import SecuredCluster, secured_cluster
 from tests.support.topics import read_topic
 

@@ -9,21 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.serviceproc import ServiceProcess, free_port
-from loadtests.watchers import ChangeWatch
-from loadtests.workload import SHAREABLE
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.messages import (
+from loadtests.play.watchers import ChangeWatch
+from loadtests.play.workload import SHAREABLE
+from loadtests.stack.serviceproc import ServiceProcess, free_port
+from services.kafka.bus import KafkaTransport
+from services.requester.agency import AgencyClient
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import (
     CivilStatusRegistered,
     LookupRequested,
     SharingAudited,
     VerificationRequested,
 )
-from services.shared.population import Population
-from services.shared.requester import AgencyClient
-from services.shared.topics import AUDIT, CIVIL
-from services.shared.topology import load_topology
+from services.wire.topics import AUDIT, CIVIL
+from services.world.population import Population
+from services.world.topology import load_topology
 from tests.support.inproc import DEMO_TOPOLOGY, REPO, SEED, registry_loop
 from tests.support.topics import read_topic
 

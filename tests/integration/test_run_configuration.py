@@ -8,14 +8,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from loadtests.run import execute
-from loadtests.serviceproc import tail
-from services.shared.auditkey import audit_key
-from services.shared.context import standalone_config
-from services.shared.control import announce
-from services.shared.kafka import KafkaTransport
-from services.shared.settings import load_settings
-from services.shared.topics import CONTROL
+from loadtests.engine.run import execute
+from loadtests.stack.serviceproc import tail
+from services.config.settings import load_settings
+from services.kafka.bus import KafkaTransport
+from services.process.context import standalone_config
+from services.registry.control import announce
+from services.security.auditkey import audit_key
+from services.wire.topics import CONTROL
 from tests.support.processes import reaped, sample, service
 from tests.support.waiting import wait_for_async
 

@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 
-from loadtests.oprecord import FILE_NAME
-from loadtests.run import execute
-from loadtests.workplan import workers_group
-from services.shared.settings import load_settings
-from services.shared.topics import WORK_SHARES
+from loadtests.engine.run import execute
+from loadtests.measure.oprecord import FILE_NAME
+from loadtests.workers.workplan import workers_group
+from services.config.settings import load_settings
+from services.wire.topics import WORK_SHARES
 from tests.support.waiting import wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,11 +15,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
-from loadtests.provision import write_process_files
-from services.shared.access import REGISTRY
-from services.shared.credentials import load_credentials
-from services.shared.topics import CHANGES, REGISTRY_GROUP, VERIFY, change_group, reply_topic
-from services.shared.topology import Topology, load_topology
+from loadtests.cluster.provision import write_process_files
+from services.security.access import REGISTRY
+from services.security.credentials import load_credentials
+from services.wire.topics import CHANGES, REGISTRY_GROUP, VERIFY, change_group, reply_topic
+from services.world.topology import Topology, load_topology
 from tests.support.secured import SecuredStack, secured_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -11,8 +11,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from services.shared.topics import VERIFY
-from services.shared.topology import load_topology
+from services.wire.topics import VERIFY
+from services.world.topology import load_topology
 from tests.support.secured import SecuredStack, secured_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.provision import write_process_files
-from loadtests.serviceproc import ServiceProcess, free_port
-from services.shared.access import REGISTRY
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.messages import CitizenChanged, LookupRequested, VerificationRequested
-from services.shared.population import Population
-from services.shared.requester import AgencyClient
-from services.shared.topics import CHANGES, DLQ, VERIFY, reply_topic
-from services.shared.topology import load_topology
+from loadtests.cluster.provision import write_process_files
+from loadtests.stack.serviceproc import ServiceProcess, free_port
+from services.kafka.bus import KafkaTransport
+from services.requester.agency import AgencyClient
+from services.security.access import REGISTRY
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import CitizenChanged, LookupRequested, VerificationRequested
+from services.wire.topics import CHANGES, DLQ, VERIFY, reply_topic
+from services.world.population import Population
+from services.world.topology import load_topology
 from tests.support.inproc import DEMO_TOPOLOGY, REPO, SEED
 from tests.support.processes import sample
 from tests.support.secured import SecuredStack, secured_stack

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from loadtests.reportmodel import RunReport
-from loadtests.run import execute
-from services.shared.codec import Catalogue, Codec, CodecError
-from services.shared.messages import LookupRequested, SharingAudited, VerificationRequested
-from services.shared.topics import AUDIT, LOOKUP, VERIFY
-from services.shared.topology import load_topology
+from loadtests.engine.run import execute
+from loadtests.report import RunReport
+from services.wire.codec import Catalogue, Codec, CodecError
+from services.wire.messages import LookupRequested, SharingAudited, VerificationRequested
+from services.wire.topics import AUDIT, LOOKUP, VERIFY
+from services.world.topology import load_topology
 from tests.support.secured import SecuredCluster, playing_on, secured_cluster
 from tests.support.topics import read_topic
 

@@ -18,18 +18,19 @@ from pathlib import Path
 import psutil
 import pytest
 
-from loadtests import stackstate, upstack
-from loadtests.components import BROKER_DATA, STATE, SUPERVISOR_PORT, ready
-from loadtests.procs import ProcessRecord, identify
-from loadtests.serviceproc import scrape
-from loadtests.stackstate import STATE_FILE, ComponentState, StackState
-from loadtests.upsecure import process_file
-from services.shared.access import DRIVER
-from services.shared.codec import Catalogue, Codec
-from services.shared.credentials import load_credentials
-from services.shared.kafka import KafkaTransport
-from services.shared.pending import RetryPolicy
-from services.shared.requester import AgencyClient
+from loadtests.cluster.procs import ProcessRecord, identify
+from loadtests.stack import state as stackstate
+from loadtests.stack import up as upstack
+from loadtests.stack.components import BROKER_DATA, STATE, SUPERVISOR_PORT, ready
+from loadtests.stack.serviceproc import scrape
+from loadtests.stack.state import STATE_FILE, ComponentState, StackState
+from loadtests.stack.upsecure import process_file
+from services.kafka.bus import KafkaTransport
+from services.requester.agency import AgencyClient
+from services.requester.pending import RetryPolicy
+from services.security.access import DRIVER
+from services.security.credentials import load_credentials
+from services.wire.codec import Catalogue, Codec
 from tests.support.processes import sample
 from tests.support.traffic import Traffic
 from tests.support.waiting import wait_for, wait_for_async
@@ -114,7 +115,7 @@ def test_down_never_signals_a_foreign_pid_in_the_pid_files(
         )
         for name, port in (("registry", 9101), ("monitor", 9105))
     ]
-    sup = reused(foreign.pid, (*python, "loadtests.supervise"))
+    sup = reused(foreign.pid, (*python, "loadtests.stack.supervise"))
     stackstate.save(StackState(supervisor=sup, bootstrap="127.0.0.1:9092", components=rows))
     (STATE / "province.pid").write_text(f"{foreign.pid}\n")  # the bare pid of older versions
     BROKER_DATA.mkdir(parents=True, exist_ok=True)

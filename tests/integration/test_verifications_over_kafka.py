@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from loadtests.reportmodel import load_report
-from loadtests.run import execute
+from loadtests.engine.run import execute
+from loadtests.report import load_report
 from tests.support.secured import SecuredCluster, playing_on
 
 REPO = Path(__file__).resolve().parents[2]

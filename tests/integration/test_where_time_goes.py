@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from loadtests.oprecord import FILE_NAME
-from loadtests.reportmodel import RunReport
-from loadtests.reportmodel.hops import HopsReport, LinkReport
-from loadtests.run import execute
-from services.shared.settings import load_settings
+from loadtests.engine.run import execute
+from loadtests.measure.oprecord import FILE_NAME
+from loadtests.report import RunReport
+from loadtests.report.hops import HopsReport, LinkReport
+from services.config.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 AGENCIES = ["province.001", "province.079", "ministry.vss", "ministry.tax", "ministry.justice"]

@@ -13,11 +13,11 @@ from pathlib import Path
 import psutil
 from rich.console import Console
 
-from loadtests.ledger import latency_summary, new_histogram
-from loadtests.ledgerwire import decode
-from loadtests.results import DEAD_AFTER_S
-from loadtests.run import execute
-from services.shared.settings import load_settings
+from loadtests.engine.run import execute
+from loadtests.measure.ledger import latency_summary, new_histogram
+from loadtests.measure.ledgerwire import decode
+from loadtests.workers.results import DEAD_AFTER_S
+from services.config.settings import load_settings
 from tests.support.waiting import wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from services.shared.transport import Consumer, Headers, Producer, Record, TransportError
+from services.kafka.transport import Consumer, Headers, Producer, Record, TransportError
 
 
 class GatedProducer:

@@ -13,11 +13,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from services.shared import bounds
-from services.shared import messages as m
-from services.shared.codec import Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.topics import CIVIL, LOOKUP, VERIFY
+from services.kafka.bus import KafkaTransport
+from services.wire import bounds
+from services.wire import messages as m
+from services.wire.codec import Codec
+from services.wire.topics import CIVIL, LOOKUP, VERIFY
 from tests.support.poison import junk, unknown_fingerprints, wrong_messages
 
 REQUEST_TOPICS = (VERIFY.name, LOOKUP.name, CIVIL.name)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.shared.codec import Catalogue, Codec
-from services.shared.kafka import KafkaTransport
-from services.shared.topics import CIVIL, DLQ, LOOKUP, VERIFY, topics_for
+from services.kafka.bus import KafkaTransport
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import CIVIL, DLQ, LOOKUP, VERIFY, topics_for
 from tests.support.hostile import Hostile, write_raw
 from tests.support.offsets import skip_to_end
 from tests.support.poison import header_map

@@ -8,20 +8,20 @@ import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from loadtests.resolve import apply_scenario
-from loadtests.scenario import Scenario
+from loadtests.engine.resolve import apply_scenario
+from loadtests.scenario.model import Scenario
+from services.config.design import Design, ServiceTime
+from services.config.runconfig import RunConfig, key_check, topology_digest
+from services.kafka.transport import Transport
+from services.loop.runtime import ServiceLoop
 from services.registry.__main__ import registry_app, run_registry
 from services.registry.agreements import LegalBasis
 from services.registry.decisions import Registry
 from services.registry.overlay import Overlay
 from services.registry.worktime import Database
-from services.shared.codec import Codec
-from services.shared.design import Design, ServiceTime
-from services.shared.population import Population
-from services.shared.runconfig import RunConfig, key_check, topology_digest
-from services.shared.runtime import ServiceLoop
-from services.shared.topology import Topology, load_topology
-from services.shared.transport import Transport
+from services.wire.codec import Codec
+from services.world.population import Population
+from services.world.topology import Topology, load_topology
 
 SEED = 6
 AUDIT_KEY = b"test-audit-key-0123"

@@ -7,8 +7,8 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.shared.codec import Codec, CodecError
-from services.shared.topics import TopicSpec
+from services.wire.codec import Codec, CodecError
+from services.wire.topics import TopicSpec
 
 Ranges = dict[TopicPartition, tuple[int, int]]
 

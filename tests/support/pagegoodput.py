@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from loadtests.chartkit import GOODPUT, LATE, RETRIES
-from loadtests.reportmodel import PhaseReport
+from loadtests.pages.chartkit import GOODPUT, LATE, RETRIES
+from loadtests.report import PhaseReport
 from tests.support.browser import Page
 
 __all__ = [

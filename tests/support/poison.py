@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from services.shared import messages as m
-from services.shared.codec import MAGIC, Codec
+from services.wire import messages as m
+from services.wire.codec import MAGIC, Codec
 
 DLQ_HEADERS = ("source_topic", "source_partition", "source_offset", "reason", "service")
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadtests.serviceproc import ServiceProcess, free_port, scrape, tail
-from loadtests.stack import RunStack
-from services.shared.auditkey import audit_key
-from services.shared.context import standalone_config
-from services.shared.runconfig import write_run_config
-from services.shared.settings import REPO_ROOT, load_settings
+from loadtests.stack.platform import RunStack
+from loadtests.stack.serviceproc import ServiceProcess, free_port, scrape, tail
+from services.config.runconfig import write_run_config
+from services.config.settings import REPO_ROOT, load_settings
+from services.process.context import standalone_config
+from services.security.auditkey import audit_key
 
 DEMO_TOPOLOGY = REPO_ROOT / "loadtests" / "topologies" / "demo.yaml"
 READY_TIMEOUT_S = 90.0

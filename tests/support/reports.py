@@ -6,8 +6,8 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtests.comparewords import summarize
-from loadtests.reportmodel import (
+from loadtests.pages.comparewords import summarize
+from loadtests.report import (
     CapacityResult,
     CapacityStep,
     CompareReport,
@@ -25,7 +25,7 @@ from loadtests.reportmodel import (
     Totals,
     WorkerReport,
 )
-from services.shared.design import load_design
+from services.config.design import load_design
 
 FLOWS = ("verify", "lookup")
 SLOTS = 64

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from loadtests.cluster import LocalCluster
-from loadtests.provision import Provisioned, provision
-from services.shared.credentials import ClientSecurity
-from services.shared.credfile import write_credentials
-from services.shared.kafka import KafkaTransport, sasl_options
-from services.shared.settings import Settings, load_settings
-from services.shared.topics import topics_for
-from services.shared.topology import Topology
+from loadtests.cluster.provision import Provisioned, provision
+from services.config.settings import Settings, load_settings
+from services.kafka.bus import KafkaTransport, sasl_options
+from services.security.credentials import ClientSecurity
+from services.security.credfile import write_credentials
+from services.wire.topics import topics_for
+from services.world.topology import Topology
 
 
 @dataclass(frozen=True)

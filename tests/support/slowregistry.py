@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from loadtests.timeline import Pressure
-from services.shared.codec import Codec
-from services.shared.membus import MemoryBus
-from services.shared.messages import VerificationAnswered, VerificationRequested
-from services.shared.population import Population
-from services.shared.topics import REGISTRY_GROUP, VERIFY, reply_topic
+from loadtests.measure.timeline import Pressure
+from services.kafka.twin import MemoryBus
+from services.wire.codec import Codec
+from services.wire.messages import VerificationAnswered, VerificationRequested
+from services.wire.topics import REGISTRY_GROUP, VERIFY, reply_topic
+from services.world.population import Population
 
 __all__ = ["SlowRegistry"]
 

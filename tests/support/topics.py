@@ -7,8 +7,8 @@ import asyncio
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
-from services.shared.credentials import ClientSecurity
-from services.shared.kafka import sasl_options
+from services.kafka.bus import sasl_options
+from services.security.credentials import ClientSecurity
 
 
 async def read_topic(

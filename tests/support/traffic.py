@@ -9,12 +9,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.shared.codec import Catalogue, Codec, CodecError
-from services.shared.messages import CitizenChanged, VerificationAnswered, VerificationRequested
-from services.shared.population import Population
-from services.shared.requester import AgencyClient
-from services.shared.topics import CHANGES
-from services.shared.transport import Transport
+from services.kafka.transport import Transport
+from services.requester.agency import AgencyClient
+from services.wire.codec import Catalogue, Codec, CodecError
+from services.wire.messages import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.wire.topics import CHANGES
+from services.world.population import Population
 from tests.support.inproc import SEED
 
 

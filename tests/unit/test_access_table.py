@@ -9,8 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loadtests.__main__ import app
-from services.shared import topics as t
-from services.shared.access import (
+from services.security.access import (
     ADMIN,
     DRIVER,
     MONITOR,
@@ -20,7 +19,8 @@ from services.shared.access import (
     principals,
     process_identities,
 )
-from services.shared.topology import Topology, load_topology
+from services.wire import topics as t
+from services.world.topology import Topology, load_topology
 
 REPO = Path(__file__).resolve().parents[2]
 TOPOLOGIES = REPO / "loadtests" / "topologies"

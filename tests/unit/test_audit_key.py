@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from services.shared.auditkey import audit_key, installation_key
-from services.shared.settings import ENV_FILE, SettingsError, load_settings
+from services.config.settings import ENV_FILE, SettingsError, load_settings
+from services.security.auditkey import audit_key, installation_key
 
 REPO = Path(__file__).resolve().parents[2]
 GIVEN = "a-key-given-by-the-operator-0123"
@@ -81,7 +81,7 @@ def test_a_damaged_key_file_is_named_not_used(tmp_path: Path) -> None:
 def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     path = tmp_path / "audit.key"
     code = (
-        "import hashlib, sys; from pathlib import Path; from services.shared import auditkey; "
+        "import hashlib, sys; from pathlib import Path; from services.security import auditkey; "
         "print(hashlib.sha256(auditkey.installation_key(Path(sys.argv[1]))).hexdigest())"
     )
     procs = [
@@ -107,7 +107,7 @@ def test_setup_on_a_fresh_checkout_makes_the_key_and_never_prints_it(tmp_path: P
 
     def setup() -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "services.shared.auditkey"],
+            [sys.executable, "-m", "services.security.auditkey"],
             cwd=checkout,
             env=env,
             capture_output=True,

@@ -437,7 +437,7 @@ def test_a_step_scenario_is_the_template_at_one_rate_with_an_absolute_topology(
     tmp_path: Path,
 ) -> None:
     from loadtests.bench.steps import PERIOD, write_step
-    from loadtests.scenario import load_scenario
+    from loadtests.scenario.model import load_scenario
 
     path = write_step(tmp_path / "s" / "bench-w1-02-750.yaml", "bench-w1-02-750", 750, 5, 2)
     step = load_scenario(path)

@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from services.shared import bounds
-from services.shared.bounds import DLQ_COPY_LIMIT, MAX_REQUEST_BYTES, clip, oversized
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus, MemRecord
-from services.shared.messages import (
+from services.kafka.twin import MemoryBus, MemRecord
+from services.loop.runtime import ServiceLoop
+from services.wire import bounds
+from services.wire.bounds import DLQ_COPY_LIMIT, MAX_REQUEST_BYTES, clip, oversized
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import (
     CivilStatusRegistered,
     LookupRequested,
     Message,
     VerificationRequested,
 )
-from services.shared.runtime import ServiceLoop
-from services.shared.topics import AUDIT, CIVIL, DLQ, LOOKUP, VERIFY, reply_topic
+from services.wire.topics import AUDIT, CIVIL, DLQ, LOOKUP, VERIFY, reply_topic
 from tests.support.inproc import make_registry, registry_loop
 from tests.support.poison import header_map
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from loadtests.capacity import _step_summary, join_step_records, keep_step_record
-from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
-from loadtests.oprecord import FILE_NAME, Judgement, OpRecord
-from loadtests.reportmodel import IncorrectExample, RunReport, SloVerdict, Totals
-from services.shared.messages import CivilStatusRegistered
-from services.shared.pending import Result
+from loadtests.engine.capacity import _step_summary, join_step_records, keep_step_record
+from loadtests.measure.ledger import PhaseLedger, latency_summary, new_histogram
+from loadtests.measure.oprecord import FILE_NAME, Judgement, OpRecord
+from loadtests.report import IncorrectExample, RunReport, SloVerdict, Totals
+from services.requester.pending import Result
+from services.wire.messages import CivilStatusRegistered
 
 KEY = b"k" * 32
 

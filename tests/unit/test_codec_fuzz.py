@@ -10,8 +10,8 @@ from fastavro import schemaless_writer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.shared import messages as m
-from services.shared.codec import (
+from services.wire import messages as m
+from services.wire.codec import (
     MAGIC,
     Catalogue,
     Codec,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, components
+from loadtests.stack.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, components
 
 TOPOLOGY = Path(__file__).resolve().parents[2] / "loadtests" / "topologies" / "demo.yaml"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from loadtests.agencies import played_agencies
-from loadtests.driver import Driver
-from loadtests.scenario import Scenario
-from loadtests.scenarioparts import Period
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus
-from services.shared.population import Population
+from loadtests.play.driver import Driver
+from loadtests.scenario.agencies import played_agencies
+from loadtests.scenario.model import Scenario
+from loadtests.scenario.parts import Period
+from services.kafka.twin import MemoryBus
+from services.wire.codec import Catalogue, Codec
+from services.world.population import Population
 from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop, run_config
 
 STALL_S = 1.5

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from loadtests.counters import Increases, Series, parse
-from loadtests.measure import Snapshot, snapshot
+from loadtests.measure.counters import Increases, Series, parse
+from loadtests.measure.growth import Snapshot, snapshot
 
 TX: Series = (
     "ndx_sharing_transactions_total",

@@ -3,7 +3,7 @@ process's CPU from before the meter saw it is not counted, and the warm-up makes
 
 from __future__ import annotations
 
-from loadtests.cpumeter import CpuMeter
+from loadtests.measure.cpumeter import CpuMeter
 
 BORN_LONG_AGO = 1_000.0
 START = 10_000.0  # wall clock when the meter starts

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from services.shared.credentials import (
+from services.config.settings import load_settings
+from services.security.credentials import (
     Credentials,
     CredentialsError,
     credentials_of,
     load_credentials,
 )
-from services.shared.credfile import write_credentials
-from services.shared.settings import load_settings
+from services.security.credfile import write_credentials
 
 SECRET = "s3cr3t-password-value"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from services.config.design import Design, DesignError, ServiceTime, load_design
 from services.registry.worktime import Database
-from services.shared.design import Design, DesignError, ServiceTime, load_design
 
 DESIGNS = Path(__file__).resolve().parents[2] / "deploy" / "designs"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from loadtests.comparewords import summarize
-from loadtests.htmlreport import render_html
-from loadtests.report import print_summary, queue_line
-from loadtests.reportmodel import (
+from loadtests.engine.workerreport import limited_by
+from loadtests.pages.comparewords import summarize
+from loadtests.pages.html import render_html
+from loadtests.report import (
     ComponentCpu,
     CpuReport,
     DesignResult,
@@ -16,8 +16,8 @@ from loadtests.reportmodel import (
     QueueReport,
     Spread,
 )
-from loadtests.workerreport import limited_by
-from services.shared.design import Design, RegistryDesign, ServiceTime, Topics
+from loadtests.report.files import print_summary, queue_line
+from services.config.design import Design, RegistryDesign, ServiceTime, Topics
 from tests.support.reports import run_report, worker_report
 
 

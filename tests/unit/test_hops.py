@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loadtests.hops import HopLedger
-from loadtests.oprecord import OpRecord
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus
-from services.shared.pending import Result
-from services.shared.requester import AgencyClient
-from services.shared.stamps import HOPS, Stamps, split
+from loadtests.measure.hops import HopLedger
+from loadtests.measure.oprecord import OpRecord
+from services.kafka.twin import MemoryBus
+from services.requester.agency import AgencyClient
+from services.requester.pending import Result
+from services.wire.codec import Catalogue, Codec
+from services.wire.stamps import HOPS, Stamps, split
 from tests.support.inproc import registry_loop
 from tests.unit.test_retries import AGENCY, requests
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from loadtests.hops import HopLedger
-from loadtests.reportmodel import RunReport
-from services.shared.messages import VerificationAnswered, VerificationRequested
-from services.shared.pending import Result
-from services.shared.stamps import Stamps
+from loadtests.measure.hops import HopLedger
+from loadtests.report import RunReport
+from services.requester.pending import Result
+from services.wire.messages import VerificationAnswered, VerificationRequested
+from services.wire.stamps import Stamps
 from tests.support.reports import run_report
 from tests.unit.test_htmlreport import page
 

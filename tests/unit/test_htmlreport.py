@@ -5,9 +5,9 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-from loadtests.charts import charts, over_time
-from loadtests.htmlreport import render_html, write_html
-from loadtests.reportmodel import FaultRecord, RunReport, SloCheck
+from loadtests.pages.charts import charts, over_time
+from loadtests.pages.html import render_html, write_html
+from loadtests.report import FaultRecord, RunReport, SloCheck
 from tests.support.reports import capacity_result, run_report
 
 HOSTILE = '<script>alert("x")</script>'

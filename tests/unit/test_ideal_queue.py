@@ -8,17 +8,17 @@ import random
 
 import pytest
 
-from loadtests.ledger import PhaseLedger
-from loadtests.ledgerwire import LedgerWire
-from loadtests.queueing import close_enough, fifo_sojourns, queue_report
-from loadtests.queuesample import WINDOW_US, QueueLedger, QueueSample
-from loadtests.reportmodel.queue import Spread
-from loadtests.results import WorkerState
-from loadtests.workermerge import late_by_requester, period_queue
-from services.shared.design import Design, RegistryDesign, ServiceTime
-from services.shared.messages import VerificationAnswered
-from services.shared.pending import Result
-from services.shared.stamps import Stamps
+from loadtests.measure.ledger import PhaseLedger
+from loadtests.measure.ledgerwire import LedgerWire
+from loadtests.measure.queueing import close_enough, fifo_sojourns, queue_report
+from loadtests.measure.queuesample import WINDOW_US, QueueLedger, QueueSample
+from loadtests.report.queue import Spread
+from loadtests.workers.merge import late_by_requester, period_queue
+from loadtests.workers.results import WorkerState
+from services.config.design import Design, RegistryDesign, ServiceTime
+from services.requester.pending import Result
+from services.wire.messages import VerificationAnswered
+from services.wire.stamps import Stamps
 
 T0 = 1_700_000_000_000_000  # µs on the wall clock, a multiple of the sampling window
 

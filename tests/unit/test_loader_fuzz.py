@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadtests.runplan import prepare
-from loadtests.scenario import ScenarioError, load_scenario
-from services.shared.topology import TopologyError, load_topology
+from loadtests.scenario.model import ScenarioError, load_scenario
+from loadtests.scenario.plan import prepare
+from services.world.topology import TopologyError, load_topology
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((REPO / "loadtests" / "scenarios").glob("*.yaml"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.ministry.replica import CitizenReplica
-from services.shared.messages import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.wire.messages import CitizenChanged, VerificationAnswered, VerificationRequested
 
 PURPOSE = "public-service-dossier"
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loadtests.agencies import played_agencies
-from loadtests.driver import Driver
-from loadtests.ledger import totals
-from loadtests.scenario import Scenario
-from loadtests.scenarioparts import Errors, Mix, Period
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus
-from services.shared.population import Population
-from services.shared.topics import topics_for
+from loadtests.measure.ledger import totals
+from loadtests.play.driver import Driver
+from loadtests.scenario.agencies import played_agencies
+from loadtests.scenario.model import Scenario
+from loadtests.scenario.parts import Errors, Mix, Period
+from services.kafka.twin import MemoryBus
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import topics_for
+from services.world.population import Population
 from tests.support.inproc import DEMO_TOPOLOGY, SEED, demo_topology, registry_loop, run_config
 
 

@@ -8,9 +8,9 @@ from collections import Counter
 
 from prometheus_client import REGISTRY
 
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus
-from services.shared.topics import DLQ, VERIFY
+from services.kafka.twin import MemoryBus
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import DLQ, VERIFY
 from tests.support.inproc import registry_loop
 from tests.support.poison import (
     DLQ_HEADERS,

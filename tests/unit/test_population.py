@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.shared import refdata
-from services.shared.derivation import MIGRANT_SHARE
-from services.shared.population import (
+from services.world import refdata
+from services.world.derivation import MIGRANT_SHARE
+from services.world.population import (
     SIM_TODAY,
     Citizen,
     InvalidCitizenId,
@@ -101,7 +101,7 @@ def test_derivation_is_identical_in_another_process() -> None:
     script = (
         "import json, sys\n"
         "from dataclasses import asdict\n"
-        "from services.shared.population import Population\n"
+        "from services.world.population import Population\n"
         "pop = Population(2024)\n"
         "recs = [pop.citizen(i) for i in json.load(sys.stdin)]\n"
         "print(json.dumps([asdict(c) if c else None for c in recs]))\n"

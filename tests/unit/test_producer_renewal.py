@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import pytest
 from aiokafka.errors import UnknownProducerId
 
-from services.shared import kafkaproducer
-from services.shared.kafkaclient import ClientTuning
-from services.shared.kafkaproducer import KafkaProducer
+from services.kafka import producer as kafkaproducer
+from services.kafka.client import ClientTuning
+from services.kafka.producer import KafkaProducer
 
 
 class _Producer:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadtests.counters import GaugeStat, GaugeSums, Increases, Series, bucket_quantile
-from loadtests.measure import LAG, SLOT_WAIT_BUCKETS, SLOTS_BUSY, Meter, snapshot
+from loadtests.measure.counters import GaugeStat, GaugeSums, Increases, Series, bucket_quantile
+from loadtests.measure.growth import LAG, SLOT_WAIT_BUCKETS, SLOTS_BUSY, Meter, snapshot
 
 REGISTRY = (("service", "registry"),)
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import REGISTRY
 
-from services.shared.lograte import RepeatFilter, install, report_suppressed
-from services.shared.readiness import BrokerWatch, Readiness
+from services.process.lograte import RepeatFilter, install, report_suppressed
+from services.process.readiness import BrokerWatch, Readiness
 
 
 class Clock:

@@ -15,21 +15,21 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from loadtests.agencies import played_agencies
-from loadtests.driver import Driver
-from loadtests.ledger import PhaseLedger
-from loadtests.oprecord import OpRecord
-from loadtests.scenario import Scenario
-from loadtests.scenarioparts import Errors, Mix, Period
+from loadtests.measure.ledger import PhaseLedger
+from loadtests.measure.oprecord import OpRecord
+from loadtests.play.driver import Driver
+from loadtests.scenario.agencies import played_agencies
+from loadtests.scenario.model import Scenario
+from loadtests.scenario.parts import Errors, Mix, Period
+from services.config.design import Design, Ministries, RegistryDesign, Requesters, ServiceTime
+from services.kafka.twin import MemoryBus
 from services.registry import handlers
 from services.registry.__main__ import registry_app, run_registry
 from services.registry.decisions import Registry, decide_verification
-from services.shared.codec import Catalogue, Codec
-from services.shared.design import Design, Ministries, RegistryDesign, Requesters, ServiceTime
-from services.shared.membus import MemoryBus
-from services.shared.messages import VerificationRequested
-from services.shared.population import Population
-from services.shared.topics import REGISTRY_GROUP, topics_for
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import VerificationRequested
+from services.wire.topics import REGISTRY_GROUP, topics_for
+from services.world.population import Population
 from tests.support.inproc import AUDIT_KEY, DEMO_TOPOLOGY, SEED, demo_topology, run_config
 
 SLOW = RegistryDesign(concurrency=2, service_time=ServiceTime(model="fixed", ms=4))  # 500/s

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from services.loop.runtime import Refusal
 from services.registry.identity import admit, registry_wrote
-from services.shared.credentials import Credentials, load_credentials
-from services.shared.credfile import write_credentials
-from services.shared.messages import CivilStatusRegistered, VerificationRequested
-from services.shared.runtime import Refusal
-from services.shared.signing import Verifier, key_of, new_run_secret, signature
+from services.security.credentials import Credentials, load_credentials
+from services.security.credfile import write_credentials
+from services.security.signing import Verifier, key_of, new_run_secret, signature
+from services.wire.messages import CivilStatusRegistered, VerificationRequested
 
 SECRET = new_run_secret()
 TOPIC = "ndx.verify.requests"

@@ -6,11 +6,11 @@ import random
 
 import pytest
 
+from services.loop.runtime import DeadLetter
 from services.registry.decisions import decide_verification
 from services.registry.handlers import handle_verification
-from services.shared.messages import CitizenChanged, VerificationRequested
-from services.shared.runtime import DeadLetter
-from services.shared.topics import AUDIT, reply_topic
+from services.wire.messages import CitizenChanged, VerificationRequested
+from services.wire.topics import AUDIT, reply_topic
 from tests.support.inproc import make_registry
 
 AGENCY = "province.001"

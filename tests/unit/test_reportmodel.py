@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from loadtests.report import print_summary, write_report
-from loadtests.reportmodel import SCHEMA_VERSION, ReportError, RunReport, load_report
+from loadtests.report import SCHEMA_VERSION, ReportError, RunReport, load_report
+from loadtests.report.files import print_summary, write_report
 from tests.support.reports import capacity_result, run_report
 
 DESIGN_PHASE_KEYS = {

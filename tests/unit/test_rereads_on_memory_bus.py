@@ -11,15 +11,15 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
+from services.kafka.transport import Consumer, Producer
+from services.kafka.twin import MemoryBus
+from services.loop.rereads import SPLIT_AFTER, Backoff, Rereads
+from services.loop.runtime import Outgoing, ServiceLoop
 from services.monitor.handlers import handle_dossier
 from services.monitor.tally import tally as monitor_tally
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus
-from services.shared.messages import DossierSubmitted, VerificationAnswered, VerificationRequested
-from services.shared.rereads import SPLIT_AFTER, Backoff, Rereads
-from services.shared.runtime import Outgoing, ServiceLoop
-from services.shared.topics import DLQ, DOSSIERS, VERIFY, reply_topic, topics_for
-from services.shared.transport import Consumer, Producer
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import DossierSubmitted, VerificationAnswered, VerificationRequested
+from services.wire.topics import DLQ, DOSSIERS, VERIFY, reply_topic, topics_for
 from tests.support.flaky import FailingCommits, GatedProducer
 from tests.support.poison import header_map
 

@@ -6,12 +6,12 @@ import asyncio
 import random
 import uuid
 
-from services.shared.codec import Catalogue, Codec
-from services.shared.membus import MemoryBus
-from services.shared.messages import VerificationRequested
-from services.shared.pending import RetryPolicy
-from services.shared.population import Population
-from services.shared.requester import AgencyClient
+from services.kafka.twin import MemoryBus
+from services.requester.agency import AgencyClient
+from services.requester.pending import RetryPolicy
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import VerificationRequested
+from services.world.population import Population
 from tests.support.inproc import SEED, registry_loop
 
 AGENCY = "province.001"

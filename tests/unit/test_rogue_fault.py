@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from loadtests.reportmodel import FaultRecord, RogueAttempt
-from loadtests.scenarioparts import Fault
+from loadtests.report import FaultRecord, RogueAttempt
+from loadtests.scenario.parts import Fault
 
 
 def test_a_rogue_agency_needs_an_agency_and_another_agency_as_its_victim() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.scenario import MAX_PLANNED_ARRIVALS, ScenarioError, load_scenario
+from loadtests.scenario.model import MAX_PLANNED_ARRIVALS, ScenarioError, load_scenario
 
 GOOD = """
 name: growth

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from loadtests.cluster import BrokerError, LocalCluster
+from loadtests.cluster.localbroker import LocalBroker
 from loadtests.cluster.props import format_args
-from loadtests.localbroker import LocalBroker
-from services.shared.access import ADMIN
+from services.security.access import ADMIN
 
 
 def parse(text: str) -> dict[str, str]:

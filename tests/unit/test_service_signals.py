@@ -7,13 +7,13 @@ import subprocess
 import sys
 import time
 
-from services.shared.app import EXIT_NOT_DRAINED
-from services.shared.settings import REPO_ROOT
+from services.config.settings import REPO_ROOT
+from services.process.app import EXIT_NOT_DRAINED
 
 # A service whose drain takes `drain` seconds once it is asked to stop.
 SERVICE = """
 import asyncio, sys
-from services.shared.app import run_service
+from services.process.app import run_service
 
 async def main(stop):
     print("ready", flush=True)

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from services.shared import metrics
-from services.shared.settings import SettingsError, bootstrap_of, load_settings
+from services.config.settings import SettingsError, bootstrap_of, load_settings
+from services.process import metrics
 
 
 def test_services_refuse_to_start_without_a_broker_address(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,18 +7,18 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
-from loadtests.agencies import played_agencies
-from loadtests.capacity import knee_of
-from loadtests.coordinator import split
-from loadtests.driver import owner_of
-from loadtests.ledger import PhaseLedger, latency_summary, new_histogram
-from loadtests.ledgerwire import LedgerWire, add
-from loadtests.mirror import CounterSample, Mirror
-from loadtests.reportmodel import CapacityStep, ComponentCpu, CpuReport
-from loadtests.scenario import Scenario
-from loadtests.scenarioparts import Mix, Period
-from loadtests.schedule import Scheduler
-from loadtests.workerreport import limited_by
+from loadtests.engine.capacity import knee_of
+from loadtests.engine.workerreport import limited_by
+from loadtests.measure.ledger import PhaseLedger, latency_summary, new_histogram
+from loadtests.measure.ledgerwire import LedgerWire, add
+from loadtests.play.driver import owner_of
+from loadtests.report import CapacityStep, ComponentCpu, CpuReport
+from loadtests.scenario.agencies import played_agencies
+from loadtests.scenario.model import Scenario
+from loadtests.scenario.parts import Mix, Period
+from loadtests.scenario.schedule import Scheduler
+from loadtests.workers.coordinator import split
+from loadtests.workers.mirror import CounterSample, Mirror
 from tests.support.inproc import DEMO_TOPOLOGY, demo_topology
 from tests.support.reports import worker_report
 

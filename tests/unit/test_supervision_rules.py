@@ -12,10 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from loadtests import stackstatus
-from loadtests.components import Component, agencies_of
-from loadtests.keeper import Backoff, Keeper
-from loadtests.procs import (
+from loadtests.cluster.procs import (
     ProcessRecord,
     describe_exit,
     identify,
@@ -25,8 +22,11 @@ from loadtests.procs import (
     wait_gone,
     write_pidfile,
 )
-from loadtests.stackstate import ComponentState, Phase, StackState
-from loadtests.upreport import Report
+from loadtests.stack import status as stackstatus
+from loadtests.stack.components import Component, agencies_of
+from loadtests.stack.keeper import Backoff, Keeper
+from loadtests.stack.state import ComponentState, Phase, StackState
+from loadtests.stack.upreport import Report
 
 
 @pytest.fixture

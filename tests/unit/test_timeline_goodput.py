@@ -11,15 +11,15 @@ from collections.abc import Iterator, Mapping
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from loadtests.chartkit import GOODPUT, LATE, OFFERED, RETRIES, TIMED_OUT, period_goodput
-from loadtests.charts import over_time
-from loadtests.comparecharts import compare_charts
-from loadtests.counters import read_all
-from loadtests.ledgerwire import add_seconds, timeline_wire
-from loadtests.pressure import GAUGES, PressureMeter, pressure_of
-from loadtests.serviceproc import free_port
-from loadtests.timeline import Pressure, Timeline
-from services.shared.topics import REGISTRY_GROUP
+from loadtests.measure.counters import read_all
+from loadtests.measure.ledgerwire import add_seconds, timeline_wire
+from loadtests.measure.pressure import GAUGES, PressureMeter, pressure_of
+from loadtests.measure.timeline import Pressure, Timeline
+from loadtests.pages.chartkit import GOODPUT, LATE, OFFERED, RETRIES, TIMED_OUT, period_goodput
+from loadtests.pages.charts import over_time
+from loadtests.pages.comparecharts import compare_charts
+from loadtests.stack.serviceproc import free_port
+from services.wire.topics import REGISTRY_GROUP
 from tests.support.reports import compare_report, overloaded_report, run_report
 
 WALL0 = 1_700_000_000.0

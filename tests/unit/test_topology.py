@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.shared import refdata
-from services.shared.topology import Topology, TopologyError, load_topology
+from services.world import refdata
+from services.world.topology import Topology, TopologyError, load_topology
 
 pytestmark = pytest.mark.unit
 

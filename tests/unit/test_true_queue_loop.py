@@ -10,18 +10,18 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from services.config.design import ServiceTime
+from services.kafka.transport import Consumer, Headers, Producer
+from services.kafka.twin import MemoryBus
+from services.loop.runtime import Outgoing, ServiceLoop
 from services.registry.worktime import Database
-from services.shared.codec import Catalogue, Codec
-from services.shared.design import ServiceTime
-from services.shared.membus import MemoryBus
-from services.shared.messages import (
+from services.wire.codec import Catalogue, Codec
+from services.wire.messages import (
     CivilStatusRegistered,
     VerificationAnswered,
     VerificationRequested,
 )
-from services.shared.runtime import Outgoing, ServiceLoop
-from services.shared.topics import CIVIL, VERIFY, reply_topic, topics_for
-from services.shared.transport import Consumer, Headers, Producer
+from services.wire.topics import CIVIL, VERIFY, reply_topic, topics_for
 from tests.support.flaky import FailingCommits
 from tests.unit.test_rereads_on_memory_bus import AGENCY, Tallied, request
 

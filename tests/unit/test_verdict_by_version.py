@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 
-from loadtests.scenarioparts import Errors
-from loadtests.workload import Truth, Workload
-from services.shared.population import Population
+from loadtests.play.workload import Truth, Workload
+from loadtests.scenario.parts import Errors
+from services.world.population import Population
 
 SEED = 6
 

@@ -3,10 +3,10 @@ rank the links nor enter the whole run's hops, nor the queue compared with the i
 
 from __future__ import annotations
 
-from loadtests.hops import WARMUP, HopLedger
-from services.shared.messages import VerificationAnswered, VerificationRequested
-from services.shared.pending import Result
-from services.shared.stamps import Stamps
+from loadtests.measure.hops import WARMUP, HopLedger
+from services.requester.pending import Result
+from services.wire.messages import VerificationAnswered, VerificationRequested
+from services.wire.stamps import Stamps
 
 T0 = 1_700_000_000_000_000
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from loadtests.membership import GroupView, group_view
-from loadtests.results import CLUSTER_SILENT_S, GONE_SILENT_S, Results, WorkerState
-from services.shared.membus import MemoryBus
+from loadtests.workers.membership import GroupView, group_view
+from loadtests.workers.results import CLUSTER_SILENT_S, GONE_SILENT_S, Results, WorkerState
+from services.kafka.twin import MemoryBus
 
 pytestmark = pytest.mark.unit
 
@@ -78,7 +78,7 @@ def test_while_the_cluster_is_away_only_a_very_long_silence_counts() -> None:
 
 
 def test_a_worker_that_finished_is_never_dead() -> None:
-    from loadtests.workplan import Done
+    from loadtests.workers.workplan import Done
 
     results, w = _results()
     w.done = Done.model_construct(run_id="run-1", worker="a")

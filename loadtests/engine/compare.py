@@ -1,0 +1,79 @@
+"""`ndxsim compare`: the same workload (same seed, same arrivals) on each design, side by side."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from loadtests.engine.capacity import Search, search
+from loadtests.engine.run import execute
+from loadtests.pages.compareview import write_compare_html
+from loadtests.pages.comparewords import summarize
+from loadtests.report import CompareReport, DesignResult, Paths
+from loadtests.scenario.plan import prepare
+from services.config.design import DesignError, load_design
+from services.config.settings import Settings
+
+__all__ = ["compare"]
+
+
+def _check_designs(paths: list[Path]) -> None:
+    """Every design is read before anything starts; names tell the results apart."""
+    if len(paths) < 2:
+        raise DesignError("ndxsim compare needs at least two --design files")
+    names = [load_design(p).name for p in paths]
+    if len(set(names)) != len(names):
+        raise DesignError(f"designs must have distinct names, got {names}")
+
+
+async def compare(
+    scenario_path: Path,
+    design_paths: list[Path],
+    runs_dir: Path,
+    settings: Settings,
+    console: Console,
+    how: Search | None = None,
+) -> CompareReport:
+    """Play the scenario on each design in turn, each on its own fresh platform."""
+    plan = prepare(scenario_path)
+    _check_designs(design_paths)
+    started = datetime.now(UTC)
+    compare_id = f"{started:%Y%m%d-%H%M%S}-{plan.scenario.name}-compare"
+    out = runs_dir / compare_id
+    results: list[DesignResult] = []
+    for path in design_paths:
+        name = load_design(path).name
+        console.print(f"[bold]design {name}[/]: playing {plan.scenario.name}")
+        run = await execute(
+            scenario_path,
+            out,
+            settings,
+            console,
+            live=False,
+            design_path=path,
+            run_id=f"{compare_id}-{name}",
+        )
+        knee = None
+        if how is not None:
+            console.print(f"[bold]design {name}[/]: searching its knee")
+            knee = (await search(plan, settings, out, console, how, path)).capacity
+        results.append(DesignResult(design=name, run=run, capacity=knee))
+    report = CompareReport(
+        compare_id=compare_id,
+        scenario=plan.scenario.name,
+        scenario_file=str(scenario_path),
+        seed=results[0].run.seed or 0,
+        started_at=started,
+        results=results,
+        summary=summarize(results),
+    )
+    report.paths = Paths(json_path=str(out / "compare.json"), html_path=str(out / "compare.html"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(
+        json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    write_compare_html(out, report)
+    return report

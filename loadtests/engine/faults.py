@@ -1,0 +1,109 @@
+"""Fault directives of a scenario, carried out while it plays, each with its recovery time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import TYPE_CHECKING
+
+from loadtests.engine.rogue import Rogue
+from loadtests.report import FaultRecord, RogueAttempt
+from loadtests.scenario.model import Scenario
+from loadtests.scenario.parts import Fault
+from loadtests.stack.platform import RunStack
+from services.kafka.transport import Transport
+from services.wire.codec import Catalogue, Codec
+from services.wire.topics import VERIFY
+
+if TYPE_CHECKING:
+    from loadtests.workers.coordinator import Coordinator
+
+
+class FaultRunner:
+    """Starts each fault at its time in its period; the log says what happened and how long."""
+
+    def __init__(self, scenario: Scenario, stack: RunStack, transport: Transport) -> None:
+        self.scenario, self.stack, self.transport = scenario, stack, transport
+        self.log: list[FaultRecord] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.driver: Coordinator | None = None
+
+    def period_started(self, period: str) -> None:
+        first = self.scenario.periods[0].name
+        for fault in self.scenario.faults:
+            if (fault.period or first) == period:
+                self._tasks.append(asyncio.create_task(self._run(fault, period)))
+
+    async def finish(self) -> None:
+        await asyncio.gather(*self._tasks)
+
+    async def _run(self, fault: Fault, period: str) -> None:
+        await asyncio.sleep(fault.at_s)
+        started = time.monotonic()
+        record = FaultRecord(action=fault.action, period=period, at_s=fault.at_s, recovered_s=0.0)
+        await self._act(fault, record)
+        record.recovered_s = round(time.monotonic() - started, 2)
+        self.log.append(record)
+
+    async def _act(self, fault: Fault, record: FaultRecord) -> None:
+        """Carry the fault out, noting on its record what it did."""
+        name = f"registry-{fault.instance}"
+        if fault.action in ("kill_registry", "stop_registry"):
+            kill = fault.action == "kill_registry"
+            await asyncio.to_thread(self.stack.restart_service, name, kill, fault.down_s)
+            record.instance = name
+        elif fault.action in ("restart_broker", "kill_broker"):
+            kill = fault.action == "kill_broker"
+            record.outage = await asyncio.to_thread(
+                self.stack.restart_broker, fault.down_s, fault.node, kill
+            )
+            record.node = fault.node
+        elif fault.action == "slow_agency":
+            assert self.driver is not None and fault.agency is not None
+            await self.driver.pause_agency(fault.agency)  # the worker playing it pauses it
+            await asyncio.sleep(fault.for_s)
+            await self.driver.resume_agency(fault.agency)
+            record.agency, record.for_s = fault.agency, fault.for_s
+        elif fault.action == "rogue_agency":
+            assert fault.agency is not None and fault.victim is not None
+            record.agency, record.victim = fault.agency, fault.victim
+            record.attempts = await self._rogue(fault.agency, fault.victim)
+        elif fault.action == "poison":
+            await self._poison(fault.count)
+            record.count, record.topic = fault.count, VERIFY.name
+        else:
+            record.writer_version = fault.writer_version
+            record.rolled = await self._roll_schema(fault.writer_version)
+
+    async def _roll_schema(self, writer_version: int) -> list[str]:
+        """Restart every registry instance writing VerificationAnswered at `writer_version`."""
+        pins = {"NDX_SCHEMA_PINS": f"VerificationAnswered={writer_version}"}
+        rolled = []
+        for svc in [s for s in self.stack.services if s.name.startswith("registry-")]:
+            await asyncio.to_thread(self.stack.restart_service, svc.name, False, 0.0, pins)
+            rolled.append(svc.name)
+        return rolled
+
+    async def _rogue(self, agency: str, victim: str) -> list[RogueAttempt]:
+        """Forbidden attempts on a secured run; each one denied keeps the run's ledger intact."""
+        rogue = Rogue(
+            agency,
+            victim,
+            self.stack.bootstrap or "",
+            self.stack.security(agency),
+            Codec(Catalogue()),
+            self.stack.ports("registry"),
+        )
+        return await rogue.attempt_all()
+
+    async def _poison(self, count: int) -> None:
+        producer = self.transport.producer("fault.poison")
+        await producer.start()
+        try:
+            sends = [
+                await producer.send(VERIFY.name, os.urandom(16 + i % 48)) for i in range(count)
+            ]
+            await asyncio.gather(*sends)
+        finally:
+            await producer.stop()

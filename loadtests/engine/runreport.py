@@ -1,0 +1,140 @@
+"""A run's report assembled from its ledgers, measurements and workers, apart from playing it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from loadtests.engine.slo import verdict
+from loadtests.engine.workerreport import limited_by, worker_reports
+from loadtests.measure.growth import Measured
+from loadtests.measure.ledger import PhaseLedger, totals
+from loadtests.measure.queueing import queue_report
+from loadtests.report import CacheReport, PhaseReport, QueueReport, ReplicaReport, RunReport
+from loadtests.scenario.model import Scenario
+from loadtests.workers.coordinator import Coordinator
+from loadtests.workers.merge import late_by_requester, period_queue
+
+__all__ = ["LATE_WARNING_SHARE", "add_queues", "add_workers", "build_report", "phase_report"]
+
+LATE_WARNING_SHARE = 0.01
+REGISTRY_FLOWS = ("verify", "lookup")  # the flows that take a database slot
+
+
+def phase_report(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseReport:
+    """The ledger's accounting of a period with what the platform's counters measured."""
+    period = m.periods[ledger.name]
+    return ledger.summary().model_copy(
+        update={
+            "measured_rate_per_s": round(period.measured_rate, 3),
+            "dead_letters_measured": period.dead_letters,
+            "registry_transactions": period.registry_flows,
+            "national_daily_equivalent": round(
+                period.measured_rate / (scenario.scale * scenario.time_compression) * 86_400
+            ),
+            "online_share": period.online_share if ledger.dossiers else None,
+        }
+    )
+
+
+def build_report(
+    scenario: Scenario,
+    scenario_path: Path,
+    run_id: str,
+    started_at: datetime,
+    elapsed: float,
+    driver: Coordinator,
+    ledgers: list[PhaseLedger],
+    metered: Measured,
+    bootstrap: str,
+) -> RunReport:
+    total = totals(ledgers)
+    phases = [phase_report(ledger, metered, scenario) for ledger in ledgers]
+    add_queues(phases, driver, metered)
+    warnings = []
+    if total.sent and total.late_sends / total.sent > LATE_WARNING_SHARE:
+        warnings.append(
+            f"{total.late_sends} of {total.sent} sends left late: the generator, not the "
+            "system, limited this run; latency is still measured from the intended times"
+        )
+    growth = metered.growth[-1] if metered.growth else None
+    warmup = driver.warmup.summary() if driver.warmup is not None else None
+    return RunReport(
+        run_id=run_id,
+        scenario=scenario.name,
+        scenario_file=str(scenario_path),
+        topology=scenario.topology,
+        started_at=started_at,
+        elapsed_s=round(elapsed, 3),
+        bootstrap=bootstrap,
+        scale=scenario.scale,
+        time_compression=scenario.time_compression,
+        phases=phases,
+        totals=total,
+        late_answers=driver.late_answers,
+        slo=verdict(scenario.slo, phases, total, growth, warmup),
+        timeline=driver.timeline.as_report(),
+        assumptions=scenario.assumptions,
+        warnings=warnings,
+        warmup=warmup,
+        growth=growth,
+        growth_all=metered.growth,
+    )
+
+
+def add_queues(phases: list[PhaseReport], driver: Coordinator, metered: Measured) -> None:
+    """Each measured period's late answers by requester and, under a service-time model, its
+    queue: the workers' samples of it added up and replayed through the ideal queue."""
+    played = {period.name: (index, period) for index, period in driver.played if index > 0}
+    for phase in phases:
+        if phase.name not in played:
+            continue
+        index, period = played[phase.name]
+        phase.late_answers_by_requester = late_by_requester(index, driver.workers)
+        phase.queue = _queue(phase, index, period.duration_s, driver, metered)
+
+
+def _queue(
+    phase: PhaseReport, index: int, duration_s: float, driver: Coordinator, metered: Measured
+) -> QueueReport | None:
+    sample, missing = period_queue(index, driver.workers)
+    registry = sum((phase.registry_transactions or {}).get(f, 0.0) for f in REGISTRY_FLOWS)
+    measure = metered.periods[phase.name].queue if phase.name in metered.periods else None
+    queue = queue_report(
+        driver.config.design,
+        duration_s,
+        sample,
+        measure,
+        phase.timed_out,
+        phase.late_answers,
+        registry or None,
+    )
+    if queue is not None and missing:
+        queue.notes.append(
+            f"{missing} worker(s) died during the period: their requests are missing from the "
+            "ideal queue's arrivals"
+        )
+    return queue
+
+
+def add_workers(report: RunReport, coordinator: Coordinator, processes: dict[str, int]) -> None:
+    """The workers' reports and warnings, what limited the run, and the replicas' caches."""
+    report.workers, warnings = worker_reports(coordinator)
+    report.warnings.extend(warnings)
+    late = report.totals.late_sends / report.totals.sent if report.totals.sent else 0.0
+    report.limited_by = limited_by(
+        report.workers,
+        late,
+        report.cpu,
+        processes,
+        phases=report.phases,
+        design=coordinator.config.design,
+    )
+    replicas = [r for w in coordinator.workers if w.done for r in w.done.replicas]
+    if replicas:
+        report.cache = CacheReport.of(
+            [
+                ReplicaReport(ministry=r.ministry, held=r.held, hits=r.hits, misses=r.misses)
+                for r in sorted(replicas, key=lambda r: r.ministry)
+            ]
+        )

@@ -1,0 +1,1 @@
+"""Playing the load: the open-model driver, one player per flow, and what it watches."""

@@ -1,0 +1,46 @@
+"""Ministries that keep a change-fed replica answer repeat verifications without the registry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from loadtests.scenario.agencies import PlayedAgency
+from services.config.design import Ministries
+from services.ministry.replica import REPLICA, CitizenReplica
+from services.process import metrics
+from services.requester.agency import AgencyClient
+from services.requester.pending import Result
+from services.wire.messages import Request, VerificationAnswered, VerificationRequested
+
+__all__ = ["ask", "replicas_for"]
+
+
+def replicas_for(agencies: Sequence[PlayedAgency], design: Ministries) -> dict[str, CitizenReplica]:
+    """One replica per subscribing ministry when the design keeps them, else none."""
+    if not design.cache:
+        return {}
+    return {
+        a.agency: CitizenReplica(a.agency, a.verify_purposes, design.cache_capacity)
+        for a in agencies
+        if a.subscribes
+    }
+
+
+async def ask(
+    client: AgencyClient, replica: CitizenReplica | None, request: Request, intended: float
+) -> Result:
+    """From the replica when it holds the citizen, else from the registry (and remember)."""
+    if replica is None or not isinstance(request, VerificationRequested):
+        return await client.request(request, intended)
+    local = replica.answer(request, time.time_ns() // 1000)
+    if local is None:
+        result = await client.request(request, intended)
+        if isinstance(result.answer, VerificationAnswered):
+            replica.learn(request, result.answer)
+        return result
+    latency = asyncio.get_running_loop().time() - intended
+    metrics.transactions(client.agency, REPLICA, "verify", local.outcome, "requester").inc()
+    metrics.request_duration(client.agency, "verify").observe(latency)
+    return Result(local.outcome, local, latency)

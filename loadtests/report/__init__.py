@@ -1,0 +1,63 @@
+"""The typed run report: what `run`, `capacity`, the summary, the HTML and the tests all read."""
+
+from loadtests.report.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
+from loadtests.report.compare import CompareReport, DesignResult
+from loadtests.report.design import CacheReport, DesignReport, ReplicaReport
+from loadtests.report.examples import ExampleStamps, IncorrectExample
+from loadtests.report.parts import (
+    BrokerOutage,
+    CapacityResult,
+    CapacityStep,
+    ComponentCpu,
+    CpuReport,
+    FaultRecord,
+    Growth,
+    OnlineShare,
+    Paths,
+    RogueAttempt,
+    SloCheck,
+    SloVerdict,
+    TimelineSecond,
+)
+from loadtests.report.queue import QueueLag, QueueMeasure, QueueReport, SlotsBusy, Spread
+from loadtests.report.run import PhaseReport, RunReport, Totals, load_report
+from loadtests.report.workers import Limit, WorkerReport
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BrokerOutage",
+    "CacheReport",
+    "CapacityResult",
+    "CapacityStep",
+    "CompareReport",
+    "ComponentCpu",
+    "CpuReport",
+    "DesignReport",
+    "DesignResult",
+    "ExampleStamps",
+    "FaultRecord",
+    "Growth",
+    "IncorrectExample",
+    "Latency",
+    "Limit",
+    "OnlineShare",
+    "Part",
+    "Paths",
+    "PhaseReport",
+    "QueueLag",
+    "QueueMeasure",
+    "QueueReport",
+    "ReplicaReport",
+    "ReportError",
+    "RogueAttempt",
+    "RunReport",
+    "SloCheck",
+    "SloVerdict",
+    "SlotsBusy",
+    "Sparse",
+    "Spread",
+    "TimelineSecond",
+    "Totals",
+    "WorkerReport",
+    "load_report",
+]

@@ -1,0 +1,1 @@
+"""What to play: scenario files, agencies, arrivals, the seeded schedule and the checked plan."""

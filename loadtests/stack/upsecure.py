@@ -1,0 +1,65 @@
+"""`make up`'s local broker is secured: users, ACLs and topics made once per broker data dir.
+
+The per-process credentials files live in the broker's data dir, so a broker made afresh (its
+data removed) gets fresh users and keys, and a supervisor started again on the same data reuses
+them: services still running keep the passwords they logged in with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from loadtests.cluster.probe import Login
+from loadtests.cluster.provision import provision, write_process_files
+from loadtests.cluster.secured import ADMIN_FILE
+from services.config.design import load_design
+from services.config.settings import design_path, load_settings
+from services.kafka.bus import ClientTuning, KafkaTransport
+from services.security.access import ADMIN, process_identities
+from services.security.credentials import load_credentials
+from services.wire.topics import topics_for
+from services.world.topology import load_topology
+
+log = logging.getLogger("ndx.supervise")
+SECRETS = "secrets"
+
+
+def secrets_dir(broker_data: Path) -> Path:
+    return broker_data / SECRETS
+
+
+def process_file(broker_data: Path, process: str) -> Path:
+    """The credentials file of one process of the local stack (registry, ministry, ndxsim...)."""
+    return secrets_dir(broker_data) / f"{process}.credentials.yaml"
+
+
+def admin_login(broker_data: Path) -> tuple[Login | None, Path | None]:
+    """How the readiness probe logs in to the secured local broker (None before it is made)."""
+    path = broker_data / ADMIN_FILE
+    if not path.exists():
+        return None, None
+    admin = load_credentials(path).security_for(ADMIN)
+    return (admin.mechanism, ADMIN, admin.password.get_secret_value()), admin.ca_file
+
+
+def secure(bootstrap: str, broker_data: Path, topology_file: Path) -> bool:
+    """Users, ACLs, topics and credentials files, unless this broker has them; True if made."""
+    topology = load_topology(topology_file)
+    wanted = [process_file(broker_data, p) for p in process_identities(topology)]
+    if all(path.exists() for path in wanted):
+        return False
+    admin = load_credentials(broker_data / ADMIN_FILE).security_for(ADMIN)
+    made = provision(bootstrap, admin, topology)
+    maker = KafkaTransport(bootstrap, ClientTuning(), admin)
+    design = load_design(design_path(load_settings()))  # the one the services start with
+    asyncio.run(maker.ensure_topics(topics_for(topology.agencies(), design.topics)))
+    write_process_files(secrets_dir(broker_data), made.credentials, topology)
+    log.info(
+        "provisioned %d users and %d ACLs in %.1fs",
+        len(made.credentials.identities),
+        len(made.acls),
+        made.seconds,
+    )
+    return True

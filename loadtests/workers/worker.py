@@ -1,0 +1,208 @@
+"""`ndxsim worker`: joins an announced run through the cluster, plays the shares Kafka's group
+protocol hands it, and reports what it measured on the results topic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+import psutil
+
+from loadtests.measure.ledger import PhaseLedger
+from loadtests.measure.ledgerwire import LedgerWire
+from loadtests.play.driver import Driver
+from loadtests.scenario.parts import Period
+from loadtests.workers.join import claim, hello, open_feed, say
+from loadtests.workers.mirror import read_counters
+from loadtests.workers.planfeed import PlanFeed
+from loadtests.workers.record import close_record, done_message, open_record
+from loadtests.workers.sharebus import ShareHolder
+from loadtests.workers.workplan import Command, PeriodDone, Progress, WorkPlan, worker_client
+from services.kafka.bus import ClientTuning, KafkaTransport
+from services.kafka.transport import Producer
+from services.security.access import DRIVER
+from services.security.credentials import Credentials
+from services.wire.codec import Catalogue, Codec
+from services.world.population import Population
+
+log = logging.getLogger("ndx.worker")
+PLAN_WAIT_S = 120.0
+
+
+class Worker:
+    def __init__(
+        self,
+        bootstrap: str,
+        credentials: Credentials | None,
+        name: str,
+        connect_timeout: float,
+        record_key: bytes | None = None,
+        runs_dir: Path = Path("runs"),
+    ) -> None:
+        self.bootstrap, self.credentials, self.name = bootstrap, credentials, name
+        self.record_key = record_key  # the audit key, when transactions are recorded
+        self.runs_dir = runs_dir  # its own part goes here when the run's folder is elsewhere
+        self.connect_timeout = connect_timeout
+        self.proc = psutil.Process()
+        self.peak = 0.0
+        self.driver: Driver | None = None
+        self.period = -1
+        self.measured_from: tuple[float, float] | None = None  # CPU and wall after the warm-up
+        self.late_seen: dict[str, int] = {}  # each agency's late answers at the last period end
+
+    def transport(self, principal: str, tuning: ClientTuning) -> KafkaTransport:
+        security = None if self.credentials is None else self.credentials.security_for(principal)
+        return KafkaTransport(self.bootstrap, tuning, security)
+
+    async def run(self, run_id: str | None) -> int:
+        """0 when it played its share to the end, 1 when no run could be joined."""
+        base = self.transport(DRIVER, ClientTuning(connect_timeout=self.connect_timeout))
+        feed = await open_feed(base, self.name, run_id, PLAN_WAIT_S)
+        try:
+            plan = await feed.plan(PLAN_WAIT_S)
+            if plan is None:
+                log.error("no run announced on the cluster within %.0fs", PLAN_WAIT_S)
+                return 1
+            await self._join(plan, feed)
+            return 0
+        finally:
+            await feed.stop()
+
+    async def _join(self, plan: WorkPlan, feed: PlanFeed) -> None:
+        tuning = ClientTuning.of(plan.config.design, self.connect_timeout)
+        control = self.transport(DRIVER, tuning)
+        out = control.producer(worker_client(self.name))
+        await out.start()
+        holder = ShareHolder(
+            self.bootstrap,
+            tuning,
+            control.security,
+            plan.run_id,
+            worker_client(self.name),
+            len(plan.shares),
+        )
+        await holder.start()
+        beat: asyncio.Task[None] | None = None
+        try:
+            claimed = await claim(plan, feed, holder, out, self.name)
+            if claimed is None:
+                log.warning("run %s went ahead without this worker; leaving", plan.run_id)
+                return
+            beat = asyncio.create_task(self._beat(plan.run_id, holder, out))
+            await self._play(plan, feed, claimed, tuning, out)
+        finally:
+            if beat is not None:
+                beat.cancel()
+            await holder.stop()
+            await out.stop()
+
+    async def _play(
+        self,
+        plan: WorkPlan,
+        feed: PlanFeed,
+        claimed: set[int],
+        tuning: ClientTuning,
+        out: Producer,
+    ) -> None:
+        mine = {a for s in plan.shares if s.index in claimed for a in s.agencies}
+        codec = Codec(Catalogue(), writer_versions=plan.config.schema_pins)
+        driver = self.driver = Driver(
+            plan.scenario,
+            plan.agencies,
+            lambda who: self.transport(who, tuning),
+            codec,
+            Population(plan.config.seed),
+            plan.config,
+            mine,
+            (frozenset(claimed), len(plan.shares)),
+        )
+        driver.hops.transactions = open_record(plan, self.name, self.record_key, self.runs_dir)
+        await driver.start()
+        log.info("worker %s plays shares %s: %s", self.name, sorted(claimed), sorted(mine))
+        self.measured_from = None
+        periods = dict(driver.scheduler.periods())
+        playing: asyncio.Task[None] | None = None
+        try:
+            await say(out, hello(plan, self.name, claimed, ready=True))
+            while (command := await feed.commands.get()).kind != "end":
+                if command.kind == "start":
+                    playing = asyncio.create_task(self._period(plan, command, periods, out))
+                elif command.kind in ("pause", "resume") and command.agency in driver.clients:
+                    pause = command.kind == "pause"
+                    (driver.pause_agency if pause else driver.resume_agency)(command.agency)
+            if playing is not None:
+                await playing
+            part = await close_record(driver, plan)
+            cpu0, wall0 = self.measured_from or self._cpu_now()
+            cpu = sum(self.proc.cpu_times()[:2]) - cpu0
+            done = done_message(
+                plan, self.name, driver, part, cpu, time.monotonic() - wall0, self.peak
+            )
+            await say(out, done)
+        finally:
+            await driver.stop()
+
+    async def _period(
+        self, plan: WorkPlan, command: Command, periods: dict[int, Period], out: Producer
+    ) -> None:
+        assert self.driver is not None
+        period = periods[command.period]
+        self.driver.current = None
+        loop = asyncio.get_running_loop()
+        start = loop.time() + (command.at - time.time())
+        self.driver.start_clock(start, command.at)
+        self.period = command.period
+        log.info("worker %s plays period %d (%s)", self.name, command.period, period.name)
+        if command.period > 0 and self.measured_from is None:  # its CPU counts from here
+            self.measured_from = self._cpu_now()
+        ledger = await self.driver.play_period(command.period, period, start)
+        wire = LedgerWire.of(ledger, self.driver.stage.t0)
+        await self._queue_part(wire, command.period, period.name)
+        await say(
+            out,
+            PeriodDone(run_id=plan.run_id, worker=self.name, period=command.period, ledger=wire),
+        )
+
+    def _cpu_now(self) -> tuple[float, float]:
+        return sum(self.proc.cpu_times()[:2]), time.monotonic()
+
+    async def _queue_part(self, wire: LedgerWire, index: int, name: str) -> None:
+        """The period's queue sample (not the warm-up's: it is never compared) and its late
+        answers by requester, added to the period's ledger as it is sent."""
+        assert self.driver is not None
+        sample = self.driver.hops.queue.take(name)
+        late = {agency: c.late_answers for agency, c in self.driver.clients.items()}
+        grown = {a: n - self.late_seen.get(a, 0) for a, n in late.items()}
+        wire.late_by_requester = {a: n for a, n in sorted(grown.items()) if n > 0}
+        self.late_seen = late
+        if index > 0 and (len(sample) or sample.offered):
+            wire.queue = await asyncio.to_thread(sample.encode)
+
+    async def _beat(self, run_id: str, holder: ShareHolder, out: Producer) -> None:
+        """Progress every second: what the coordinator shows live, and proof of life."""
+        self.proc.cpu_percent(None)
+        while True:
+            await asyncio.sleep(1.0)
+            cores = self.proc.cpu_percent(None) / 100
+            if self.measured_from is not None:  # the warm-up's busiest second is not a figure
+                self.peak = max(self.peak, cores)
+            now = self.driver.current if self.driver is not None else None
+            c = now or PhaseLedger("", 0.0)
+            beat = Progress(
+                run_id=run_id,
+                worker=self.name,
+                period=self.period,
+                sent=c.sent,
+                answered=c.answered,
+                timed_out=c.timed_out,
+                incorrect=c.incorrect,
+                late_sends=c.late_sends,
+                cpu_cores=round(cores, 3),
+                taken_over=sorted(holder.taken_over),
+                counters=read_counters(),
+            )
+            with contextlib.suppress(Exception):  # a missed beat is what it would say anyway
+                await say(out, beat)

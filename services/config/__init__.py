@@ -1,0 +1,1 @@
+"""Configuration as typed data: settings from the environment, designs and the run configuration."""

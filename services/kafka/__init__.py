@@ -1,0 +1,1 @@
+"""The one door to Kafka: client protocols, the aiokafka transport and its in-memory twin."""

@@ -1,0 +1,55 @@
+"""Is any broker there? A bounded metadata request through aiokafka's public consumer API."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaConnectionError
+
+from services.kafka.bus import RETRY_BACKOFF_MS, sasl_options
+from services.kafka.transport import BrokerUnreachable
+from services.security.credentials import ClientSecurity
+
+
+class KafkaProbe:
+    """An idle consumer (no group, nothing assigned) whose topics() asks every known broker."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        client_id: str,
+        timeout_s: float,
+        security: ClientSecurity | None = None,
+    ) -> None:
+        self.bootstrap, self.client_id, self.timeout_s = bootstrap, client_id, timeout_s
+        self.security = security
+        self._c: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            client_id=f"{self.client_id}.probe",
+            enable_auto_commit=False,
+            request_timeout_ms=int(self.timeout_s * 1000),
+            retry_backoff_ms=RETRY_BACKOFF_MS,
+            **sasl_options(self.security),
+        )
+        try:
+            await asyncio.wait_for(consumer.start(), self.timeout_s)
+        except (KafkaConnectionError, TimeoutError, OSError) as exc:
+            await consumer.stop()
+            raise BrokerUnreachable(
+                f"no Kafka broker answers at {self.bootstrap} (KAFKA_BOOTSTRAP_SERVERS): "
+                f"{exc or 'timed out'}"
+            ) from None
+        self._c = consumer
+
+    async def check(self) -> None:
+        """A metadata request over the known brokers; raises KafkaError when none answers."""
+        assert self._c is not None, "start() first"
+        await self._c.topics()
+
+    async def stop(self) -> None:
+        if self._c is not None:
+            await self._c.stop()

@@ -1,0 +1,1 @@
+"""The consume -> handle -> publish loop of every service: window, rereads, dead letters."""

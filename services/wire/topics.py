@@ -1,0 +1,123 @@
+"""The one routing table: topic names, their message, schema and layout, kept as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from services.config.design import Topics
+from services.wire import messages as m
+
+NAMESPACE = "vn.gov.ndx"
+REPLY_PREFIX = "ndx.replies."
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    message: type | None
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+# Request and reply records carry the broker's append time, not the producer's (see stamps.py).
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+VERIFY = TopicSpec("ndx.verify.requests", m.VerificationRequested, 6, APPEND_TIME)
+LOOKUP = TopicSpec("ndx.lookup.requests", m.LookupRequested, 6, APPEND_TIME)
+CHANGES = TopicSpec(
+    "ndx.registry.changes",
+    m.CitizenChanged,
+    3,
+    {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "60000"},
+)
+CIVIL = TopicSpec("ndx.civil.events", m.CivilStatusRegistered, 3)
+DOSSIERS = TopicSpec("ndx.dossiers", m.DossierSubmitted, 3)
+AUDIT = TopicSpec("ndx.audit", m.SharingAudited, 3)
+DLQ = TopicSpec("ndx.dlq", None, 1)
+# The run under way, announced by its coordinator: a registry joins only a run it agrees with.
+CONTROL = TopicSpec("ndx.run.control", None, 1, {"cleanup.policy": "compact"})
+# Load workers (JSON control plane): the coordinator's plans and commands, one partition per
+# share handed out by the workers' consumer group, and what the workers measured.
+MAX_SHARES = 32
+WORK_PLANS = TopicSpec("ndx.run.plans", None, 1, {"retention.ms": str(86_400_000)})
+WORK_SHARES = TopicSpec("ndx.run.shares", None, MAX_SHARES, {"retention.ms": str(86_400_000)})
+WORK_RESULTS = TopicSpec("ndx.run.results", None, 1, {"retention.ms": str(86_400_000)})
+
+FIXED_TOPICS: tuple[TopicSpec, ...] = (
+    VERIFY,
+    LOOKUP,
+    CIVIL,
+    CHANGES,
+    DOSSIERS,
+    AUDIT,
+    DLQ,
+    CONTROL,
+    WORK_PLANS,
+    WORK_SHARES,
+    WORK_RESULTS,
+)
+REPLY_PARTITIONS = 2
+
+# Message class -> Avro full name; the codec resolves schemas through this map.
+SCHEMA_OF: dict[type, str] = {
+    cls: f"{NAMESPACE}.{cls.__name__}"
+    for cls in (
+        m.VerificationRequested,
+        m.VerificationAnswered,
+        m.LookupRequested,
+        m.LookupAnswered,
+        m.CitizenChanged,
+        m.CivilStatusRegistered,
+        m.DossierSubmitted,
+        m.SharingAudited,
+    )
+}
+
+# Request message -> the topic it travels on; answers go to the requester's reply topic.
+REQUEST_TOPIC: dict[type, TopicSpec] = {m.VerificationRequested: VERIFY, m.LookupRequested: LOOKUP}
+
+# Message -> the one topic it may arrive on (messages not listed go to per-agency topics).
+TOPIC_OF: dict[type, TopicSpec] = {
+    spec.message: spec
+    for spec in (VERIFY, LOOKUP, CIVIL, CHANGES, DOSSIERS, AUDIT)
+    if spec.message is not None
+}
+
+# Request message -> flow label used in metrics, audit and reports.
+FLOW_OF: dict[type, str] = {m.VerificationRequested: "verify", m.LookupRequested: "lookup"}
+
+
+def reply_topic(agency: str) -> str:
+    """Each requester reads only its own replies, so ACLs can confine it."""
+    return REPLY_PREFIX + agency
+
+
+def reply_spec(agency: str, partitions: int = REPLY_PARTITIONS) -> TopicSpec:
+    return TopicSpec(reply_topic(agency), None, partitions, APPEND_TIME)
+
+
+def topics_for(agencies: list[str], layout: Topics | None = None) -> list[TopicSpec]:
+    """Every topic a run over these agencies needs, partitioned as the design says."""
+    layout = layout or Topics()
+    sized = {
+        VERIFY.name: layout.requests,
+        LOOKUP.name: layout.requests,
+        CIVIL.name: layout.civil,
+        CHANGES.name: layout.changes,
+        DOSSIERS.name: layout.dossiers,
+        AUDIT.name: layout.audit,
+    }
+    fixed = [replace(t, partitions=sized.get(t.name, t.partitions)) for t in FIXED_TOPICS]
+    return [*fixed, *(reply_spec(a, layout.replies) for a in agencies)]
+
+
+# Consumer groups and the name spaces ACLs grant; services and the driver take them from here.
+REGISTRY_GROUP = "ndx.registry"
+MONITOR_GROUP_PREFIX = "ndx.monitor."
+CHANGES_GROUP_PREFIX = "ndx.changes."
+RUN_TOPIC_PREFIX = "ndx.run."
+WORKERS_GROUP_PREFIX = "ndx.workers."
+
+
+def change_group(ministry: str) -> str:
+    """Each subscriber reads every change, so each has a consumer group of its own."""
+    return CHANGES_GROUP_PREFIX + ministry
