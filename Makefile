@@ -55,7 +55,7 @@ down:
 status: $(STAMP)
 	@$(VENV)/bin/ndxsim status
 
-test: setup system-deps
+test: setup system-deps lint
 	@$(PY) -m pytest tests; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$code
 
@@ -63,6 +63,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check services loadtests tests
 	$(VENV)/bin/ruff format --check services loadtests tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/deptry .
 
 clean:
 	rm -rf .cache/brokers runs
