@@ -10,8 +10,7 @@ from rich.console import Console
 
 from loadtests.engine.capacity import Search, search
 from loadtests.engine.run import execute
-from loadtests.pages.compareview import write_compare_html
-from loadtests.pages.comparewords import summarize
+from loadtests.pages.compare import summarize, write_compare_html
 from loadtests.report import CompareReport, DesignResult, Paths
 from loadtests.scenario.plan import prepare
 from services.config.design import DesignError, load_design

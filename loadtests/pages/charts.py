@@ -1,4 +1,8 @@
-"""The report's interactive charts (plotly): built from the typed report, drawn by plotly.js."""
+"""The report's interactive charts (plotly), built from the typed report and drawn by plotly.js.
+
+The time series, bar charts per played period (latency per flow, outcomes), and where the time
+went: each link's p99 split into hops, and agencies over time.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from loadtests.pages.chartkit import (
     GOODPUT,
     MUTED,
     ORANGE,
+    PERCENTILES,
+    PERIOD_COLOURS,
     PURPLE,
     RED,
     TEAL,
@@ -20,6 +26,7 @@ from loadtests.pages.chartkit import (
     Span,
     base_layout,
     has_pressure,
+    label,
     mark_periods,
     per_period,
     period_goodput,
@@ -28,9 +35,10 @@ from loadtests.pages.chartkit import (
     scale_buttons,
     spans,
 )
-from loadtests.pages.hopcharts import hop_charts
-from loadtests.pages.periodcharts import flow_latency, outcomes
-from loadtests.report import CapacityResult, RunReport
+from loadtests.report import CapacityResult, PhaseReport, RunReport
+from loadtests.report.hops import HopsReport
+
+__all__ = ["flow_latency", "outcome_counts", "outcomes"]
 
 
 def _dashed_per_period(
@@ -269,3 +277,150 @@ def charts(report: RunReport) -> dict[str, Chart]:
         found.append(capacity(report.capacity))
     found.extend(hop_charts(report))
     return {c.id: c for c in found}
+
+
+def flow_latency(report: RunReport) -> Chart:
+    """p50/p95/p99 per flow, grouped by period, with each flow's p99 SLO as a tick."""
+    rows = [(p.name, f, lat) for p in report.phases for f, lat in p.flow_latency_ms.items()]
+    x = [[label(n) for n, _, _ in rows], [label(f) for _, f, _ in rows]]
+    fig = go.Figure()
+    for pct, colour in PERCENTILES.items():
+        fig.add_bar(
+            x=x,
+            y=[getattr(lat, pct) for _, _, lat in rows],
+            name=pct,
+            marker_color=colour,
+            hovertemplate=f"{pct} %{{y:,.1f}} ms",
+        )
+    targets = {(c.period, c.flow): c.target for c in report.slo.checks if c.percentile == "p99"}
+    ticks = [targets.get((n, f)) for n, f, _ in rows]
+    if any(t is not None for t in ticks):
+        fig.add_scatter(
+            x=x,
+            y=ticks,
+            name="p99 SLO",
+            mode="markers",
+            hovertemplate="SLO %{y} ms",
+            marker={
+                "symbol": "line-ew-open",
+                "size": 34,
+                "color": RED,
+                "line": {"width": 2.5, "color": RED},
+            },
+        )
+    base_layout(fig, 380)
+    fig.update_layout(barmode="group", bargap=0.25, yaxis_title="latency ms")
+    note = "Per period and flow, from each flow's own histogram; the red tick is its p99 target."
+    return Chart("chart-flow-latency", "Latency per flow", note, fig)
+
+
+def outcome_counts(p: PhaseReport) -> dict[str, int]:
+    return {
+        **p.outcomes,
+        "timed out": p.timed_out,
+        "dead-lettered": p.dead_lettered,
+        "lost": p.lost,
+    }
+
+
+def outcomes(report: RunReport) -> Chart:
+    """What became of the requests sent, per outcome, one bar per period on a log scale."""
+    counts = [outcome_counts(p) for p in report.phases]
+    kinds = [
+        k for k in dict.fromkeys(k for c in counts for k in c) if any(c.get(k) for c in counts)
+    ]
+    fig = go.Figure()
+    for i, (p, c) in enumerate(zip(report.phases, counts, strict=True)):
+        values = [c.get(k, 0) for k in kinds]
+        fig.add_bar(
+            x=[label(k) for k in kinds],
+            y=values,
+            name=label(p.name),
+            customdata=[v / max(p.sent, 1) for v in values],
+            marker_color=PERIOD_COLOURS[i % len(PERIOD_COLOURS)],
+            hovertemplate="%{y:,} (%{customdata:.2%} of sent)",
+        )
+    base_layout(fig, 380)
+    axis = {"title": "requests", "type": "log", "dtick": 1}
+    fig.update_layout(
+        barmode="group", bargap=0.3, yaxis=axis, updatemenus=[scale_buttons("yaxis", log=True)]
+    )
+    note = (
+        "Every request sent ends in one of these; a log scale so that rare outcomes show. "
+        "Click a period in the legend to hide it."
+    )
+    return Chart("chart-outcomes", "Outcomes per period", note, fig)
+
+
+HOP_COLOURS = {"generator": MUTED, "request": BLUE, "registry": ORANGE, "reply": TEAL}
+
+
+MAX_LINKS = 40  # the slowest links; a national topology has ~160
+
+
+def hop_breakdown(hops: HopsReport) -> Chart:
+    """Per link, the p99 of each hop's own histogram, stacked (percentiles do not add up
+    exactly; the stack shows where the tail is, the table beside it the figures)."""
+    links = [link for link in hops.links if link.hops_ms][:MAX_LINKS]
+    names = [link.name for link in links]
+    fig = go.Figure()
+    for hop in hops.hops:
+        fig.add_bar(
+            y=names,
+            x=[link.hops_ms[hop].p99 if hop in link.hops_ms else 0.0 for link in links],
+            name=hop,
+            orientation="h",
+            marker_color=HOP_COLOURS.get(hop, MUTED),
+            hovertemplate=f"%{{y}}<br>{hop} p99 %{{x:,.1f}} ms<extra></extra>",
+        )
+    height = max(260, 28 * len(links) + 120)
+    base_layout(fig, height)
+    fig.update_layout(
+        barmode="stack",
+        xaxis_title="p99 of each hop, ms",
+        hovermode="closest",
+        yaxis={"autorange": "reversed"},
+    )
+    note = (
+        "Slowest links first. Each bar stacks a link's hop p99s (percentiles do not add up; the "
+        "table has the figures): generator "
+        "(intended → sent), request (sent → registry took it up: delivery and consumer lag), "
+        "registry (its own work) and reply (answered → received). Hover for figures."
+    )
+    return Chart("chart-hops", "Where the time goes, per link", note, fig, height)
+
+
+def link_heatmap(hops: HopsReport) -> Chart:
+    """Agencies × time, colour = end-to-end p99: one province or all of them?"""
+    assert hops.heatmap is not None
+    heat = hops.heatmap
+    fig = go.Figure(
+        go.Heatmap(
+            z=heat.p99_ms,
+            x=heat.starts_s,
+            y=heat.agencies,
+            colorscale="YlOrRd",
+            colorbar={"title": "p99 ms"},
+            hoverongaps=False,
+            hovertemplate="%{y}<br>from %{x} s<br>p99 %{z:,.1f} ms<extra></extra>",
+        )
+    )
+    height = max(260, 22 * len(heat.agencies) + 120)
+    base_layout(fig, height)
+    fig.update_layout(
+        xaxis_title=f"seconds into the run ({heat.bucket_s:g} s buckets)",
+        hovermode="closest",
+        yaxis={"autorange": "reversed"},
+    )
+    note = "Each cell is one agency's end-to-end p99 over a few seconds; drag to zoom."
+    return Chart("chart-link-heatmap", "p99 per agency over time", note, fig, height)
+
+
+def hop_charts(report: RunReport) -> list[Chart]:
+    hops = report.hops
+    if hops is None or not hops.links:
+        return []
+    found = [hop_breakdown(hops)] if hops.stamped else []
+    if hops.heatmap is not None:
+        found.append(link_heatmap(hops))
+    return found

@@ -1,4 +1,7 @@
-"""`make up` / `make down`: a supervised stack on fixed ports; only identity-checked pids count."""
+"""`make up` / `make down`: a supervised stack on fixed ports; only identity-checked pids count.
+
+What `up` and `down` found and did is reported with every stale entry of the saved state named.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +9,40 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
 from loadtests.cluster.localbroker import stop_from_pidfile
-from loadtests.cluster.procs import identify, terminate
+from loadtests.cluster.procs import bare_pid, identify, read_pidfile, terminate
 from loadtests.stack import state as stackstate
 from loadtests.stack.components import (
     BROKER_DATA,
     JMX_PORT,
     LOGS,
     MEMBERS,
+    STATE,
     Member,
     components,
 )
 from loadtests.stack.serviceproc import StackError, tail
-from loadtests.stack.state import STATE_FILE
-from loadtests.stack.upreport import Report, alive_components, gone, saved_state
+from loadtests.stack.state import STATE_FILE, StackState
 from services.config.settings import REPO_ROOT
 
-__all__ = ["JMX_PORT", "MEMBERS", "Member", "down", "running", "up"]
+__all__ = [
+    "JMX_PORT",
+    "MEMBERS",
+    "Member",
+    "Report",
+    "alive_components",
+    "down",
+    "gone",
+    "running",
+    "saved_state",
+    "up",
+]
+
 UP_WITHIN_S = 240.0  # the broker's first start formats storage; a loaded machine is slow
 
 
@@ -82,7 +98,7 @@ def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> 
 def _spawn(bootstrap: str | None, topology: Path) -> psutil.Process:
     """The supervisor, detached: it outlives this command and its terminal."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "loadtests.stack.supervise", "--topology", str(topology)]
+    cmd = [sys.executable, "-m", "loadtests.stack.supervisor", "--topology", str(topology)]
     with (LOGS / "supervisor.log").open("ab") as log:
         return psutil.Popen(
             [*cmd, *(["--bootstrap", bootstrap] if bootstrap else [])],
@@ -139,3 +155,63 @@ def down(timeout_s: float = 20.0) -> Report:
         report.stopped.append("broker")
     STATE_FILE.unlink(missing_ok=True)
     return report
+
+
+@dataclass
+class Report:
+    """What `up` or `down` did, for one line each."""
+
+    started: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"stale entry removed: {s}" for s in self.stale]
+        if self.running and not (self.started or self.restarted):
+            return [*out, f"already up: {', '.join(self.running)}; nothing changed", *self.urls]
+        done = {
+            "started": self.started,
+            "restarted": self.restarted,
+            "already running": self.running,
+            "stopped": self.stopped,
+        }
+        for verb, names in done.items():
+            if names:
+                out.append(f"{verb}: {', '.join(names)}")
+        return out + self.urls
+
+
+def saved_state(report: Report) -> StackState | None:
+    """The saved state, minus the pid files of older versions (bare pids, never trusted)."""
+    for path in [*STATE.glob("*.pid"), BROKER_DATA / "broker.pid"]:
+        if path.exists() and read_pidfile(path) is None:
+            report.stale.append(f"{path.name} (pid {bare_pid(path)}, unverified; not signalled)")
+            path.unlink(missing_ok=True)
+    try:
+        return stackstate.load()
+    except stackstate.StateError as exc:
+        report.stale.append(str(exc))
+        STATE_FILE.unlink(missing_ok=True)
+        return None
+
+
+def alive_components(state: StackState | None, report: Report) -> dict[str, psutil.Process]:
+    """Components whose recorded process is still that very process; stale ones are reported."""
+    alive: dict[str, psutil.Process] = {}
+    for row in state.components if state else []:
+        if (proc := identify(row.process)) is not None:
+            alive[row.name] = proc
+        elif row.process is not None:
+            report.stale.append(gone(row.name, row.process.pid))
+    return alive
+
+
+def gone(name: str, pid: int) -> str:
+    try:
+        other = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        other = False
+    return f"{name} pid {pid} ({'now another process, not signalled' if other else 'ended'})"

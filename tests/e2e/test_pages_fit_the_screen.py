@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.pages.compareview import write_compare_html
+from loadtests.pages.compare import write_compare_html
 from loadtests.pages.html import write_html
 from loadtests.report import CompareReport, RunReport
 from tests.support.browser import SCREENS, Cell, Fit, Page, open_page

@@ -115,7 +115,7 @@ def test_down_never_signals_a_foreign_pid_in_the_pid_files(
         )
         for name, port in (("registry", 9101), ("monitor", 9105))
     ]
-    sup = reused(foreign.pid, (*python, "loadtests.stack.supervise"))
+    sup = reused(foreign.pid, (*python, "loadtests.stack.supervisor"))
     stackstate.save(StackState(supervisor=sup, bootstrap="127.0.0.1:9092", components=rows))
     (STATE / "province.pid").write_text(f"{foreign.pid}\n")  # the bare pid of older versions
     BROKER_DATA.mkdir(parents=True, exist_ok=True)

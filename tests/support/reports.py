@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtests.pages.comparewords import summarize
+from loadtests.pages.compare import summarize
 from loadtests.report import (
     CapacityResult,
     CapacityStep,

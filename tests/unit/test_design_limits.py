@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from loadtests.engine.workerreport import limited_by
-from loadtests.pages.comparewords import summarize
+from loadtests.pages.compare import summarize
 from loadtests.pages.html import render_html
 from loadtests.report import (
     ComponentCpu,

@@ -24,9 +24,9 @@ from loadtests.cluster.procs import (
 )
 from loadtests.stack import status as stackstatus
 from loadtests.stack.components import Component, agencies_of
-from loadtests.stack.keeper import Backoff, Keeper
 from loadtests.stack.state import ComponentState, Phase, StackState
-from loadtests.stack.upreport import Report
+from loadtests.stack.supervisor import Backoff, Keeper
+from loadtests.stack.up import Report
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from loadtests.measure.pressure import GAUGES, PressureMeter, pressure_of
 from loadtests.measure.timeline import Pressure, Timeline
 from loadtests.pages.chartkit import GOODPUT, LATE, OFFERED, RETRIES, TIMED_OUT, period_goodput
 from loadtests.pages.charts import over_time
-from loadtests.pages.comparecharts import compare_charts
+from loadtests.pages.compare import compare_charts
 from loadtests.stack.serviceproc import free_port
 from services.wire.topics import REGISTRY_GROUP
 from tests.support.reports import compare_report, overloaded_report, run_report
