@@ -49,8 +49,8 @@ def registry_status(c: Coordinator) -> str:
 
 
 class LiveView:
-    def __init__(self, driver: Coordinator, console: Console) -> None:
-        self.driver = driver
+    def __init__(self, coordinator: Coordinator, console: Console) -> None:
+        self.coordinator = coordinator
         self.live = Live(
             self.render(), console=console, refresh_per_second=2, get_renderable=self.render
         )
@@ -70,10 +70,10 @@ class LiveView:
             "late sends",
         ):
             table.add_column(col, justify="right")
-        registry = registry_status(self.driver)
-        table.caption = generator_status(self.driver) + (f"\n{registry}" if registry else "")
-        last = self.driver.timeline.last_complete()
-        ledgers = self.driver.ledgers()
+        registry = registry_status(self.coordinator)
+        table.caption = generator_status(self.coordinator) + (f"\n{registry}" if registry else "")
+        last = self.coordinator.timeline.last_complete()
+        ledgers = self.coordinator.ledgers()
         for ledger in ledgers:
             current = ledger is ledgers[-1]
             now_rate = str(last.answered) if current and last else ""
