@@ -29,19 +29,19 @@ def up() -> None:
     """
     console = Console()
     try:
-        report = upstack.up(load_settings().kafka_bootstrap_servers, DEMO_TOPOLOGY)
+        changes = upstack.up(load_settings().kafka_bootstrap_servers, DEMO_TOPOLOGY)
     except SettingsError as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (StackError, StateError, TransportError, BrokerError) as exc:
         hint = "`ndxsim status` shows each component, `ndxsim down` stops them"
         raise fail(f"{exc}\n{hint}", 1) from None
-    console.print("\n".join(report.lines()), highlight=False, soft_wrap=True)
+    console.print("\n".join(changes.lines()), highlight=False, soft_wrap=True)
 
 
 def down() -> None:
     """Stop the supervisor, then everything it started; never a process the stack did not start."""
-    report = upstack.down()
-    lines = report.lines() if report.stopped or report.stale else ["nothing was running"]
+    changes = upstack.down()
+    lines = changes.lines() if changes.stopped or changes.stale else ["nothing was running"]
     Console().print("\n".join(lines), highlight=False, soft_wrap=True)
 
 

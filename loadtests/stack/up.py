@@ -34,7 +34,7 @@ __all__ = [
     "JMX_PORT",
     "MEMBERS",
     "Member",
-    "Report",
+    "StackChanges",
     "alive_components",
     "down",
     "gone",
@@ -55,23 +55,23 @@ def running() -> list[str]:
     return names + [r.name for r in state.components if identify(r.process)]
 
 
-def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> Report:
+def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> StackChanges:
     """Start what is missing; a live supervisor is told to start now, a dead one replaced."""
-    report = Report()
-    state = saved_state(report)
-    alive = alive_components(state, report)
+    changes = StackChanges()
+    state = saved_state(changes)
+    alive = alive_components(state, changes)
     supervisor = identify(state.supervisor) if state else None
     if supervisor is not None and state is not None:
         # not ready yet counts as missing: it died or was just restarted; `up` waits for it
         missing = [r.name for r in state.components if r.name not in alive or r.phase != "up"]
-        report.running = [r.name for r in state.components if r.name not in missing]
+        changes.running = [r.name for r in state.components if r.name not in missing]
         if missing:
             supervisor.send_signal(signal.SIGUSR1)  # start them now, not after their backoff
             _wait_all_up(supervisor, within_s)
-            report.restarted = missing
+            changes.restarted = missing
     else:
         if state is not None and state.supervisor is not None:
-            report.stale.append(gone("supervisor", state.supervisor.pid))
+            changes.stale.append(gone("supervisor", state.supervisor.pid))
         names = [c.name for c in components(bootstrap, topology)]
         supervisor = _spawn(bootstrap, topology)
         try:
@@ -82,17 +82,17 @@ def up(bootstrap: str | None, topology: Path, within_s: float = UP_WITHIN_S) -> 
             stopped = down().stopped
             raise StackError(f"{exc}\nstopped again: {', '.join(stopped) or 'nothing'}") from None
         ended = {r.name for r in state.components if r.process} if state is not None else set()
-        report.running = [n for n in names if n in alive]
-        report.restarted = [n for n in names if n not in alive and n in ended]
-        report.started = [n for n in names if n not in alive and n not in ended]
+        changes.running = [n for n in names if n in alive]
+        changes.restarted = [n for n in names if n not in alive and n in ended]
+        changes.started = [n for n in names if n not in alive and n not in ended]
     final = stackstate.load()
     if final is None:
         raise StackError(f"{STATE_FILE} vanished while the stack started (a concurrent `down`?)")
-    report.urls = [f"{r.name:<10} {url}" for r in final.components for url in r.urls]
-    report.urls.append(f"{'supervisor':<10} {final.metrics_url}")
+    changes.urls = [f"{r.name:<10} {url}" for r in final.components for url in r.urls]
+    changes.urls.append(f"{'supervisor':<10} {final.metrics_url}")
     if final.get("prometheus") is None:
-        report.urls.append("prometheus (not installed: apt-get install prometheus)")
-    return report
+        changes.urls.append("prometheus (not installed: apt-get install prometheus)")
+    return changes
 
 
 def _spawn(bootstrap: str | None, topology: Path) -> psutil.Process:
@@ -135,30 +135,30 @@ def _wait_all_up(supervisor: psutil.Process, within_s: float) -> None:
         time.sleep(0.3)
 
 
-def down(timeout_s: float = 20.0) -> Report:
+def down(timeout_s: float = 20.0) -> StackChanges:
     """Stop the supervisor first, then the components in reverse order; never a foreign pid."""
-    report = Report()
-    state = saved_state(report)
+    changes = StackChanges()
+    state = saved_state(changes)
     supervisor = identify(state.supervisor) if state else None
     if state is not None and state.supervisor is not None and supervisor is None:
-        report.stale.append(gone("supervisor", state.supervisor.pid))
+        changes.stale.append(gone("supervisor", state.supervisor.pid))
     if supervisor is not None:
         terminate(supervisor, 10.0)
-        report.stopped.append("supervisor")
+        changes.stopped.append("supervisor")
         state = stackstate.load()  # its final word: what it started until it stopped
-    alive = alive_components(state, report)
+    alive = alive_components(state, changes)
     for row in reversed(state.components if state else []):
         if (proc := alive.get(row.name)) is not None:
             terminate(proc, 40.0 if row.name == "broker" else timeout_s)
-            report.stopped.append(row.name)
-    if stop_from_pidfile(BROKER_DATA) and "broker" not in report.stopped:
-        report.stopped.append("broker")
+            changes.stopped.append(row.name)
+    if stop_from_pidfile(BROKER_DATA) and "broker" not in changes.stopped:
+        changes.stopped.append("broker")
     STATE_FILE.unlink(missing_ok=True)
-    return report
+    return changes
 
 
 @dataclass
-class Report:
+class StackChanges:
     """What `up` or `down` did, for one line each."""
 
     started: list[str] = field(default_factory=list)
@@ -184,28 +184,28 @@ class Report:
         return out + self.urls
 
 
-def saved_state(report: Report) -> StackState | None:
+def saved_state(changes: StackChanges) -> StackState | None:
     """The saved state, minus the pid files of older versions (bare pids, never trusted)."""
     for path in [*STATE.glob("*.pid"), BROKER_DATA / "broker.pid"]:
         if path.exists() and read_pidfile(path) is None:
-            report.stale.append(f"{path.name} (pid {bare_pid(path)}, unverified; not signalled)")
+            changes.stale.append(f"{path.name} (pid {bare_pid(path)}, unverified; not signalled)")
             path.unlink(missing_ok=True)
     try:
         return stackstate.load()
     except stackstate.StateError as exc:
-        report.stale.append(str(exc))
+        changes.stale.append(str(exc))
         STATE_FILE.unlink(missing_ok=True)
         return None
 
 
-def alive_components(state: StackState | None, report: Report) -> dict[str, psutil.Process]:
+def alive_components(state: StackState | None, changes: StackChanges) -> dict[str, psutil.Process]:
     """Components whose recorded process is still that very process; stale ones are reported."""
     alive: dict[str, psutil.Process] = {}
     for row in state.components if state else []:
         if (proc := identify(row.process)) is not None:
             alive[row.name] = proc
         elif row.process is not None:
-            report.stale.append(gone(row.name, row.process.pid))
+            changes.stale.append(gone(row.name, row.process.pid))
     return alive
 
 

@@ -26,7 +26,7 @@ from loadtests.stack import status as stackstatus
 from loadtests.stack.components import Component, agencies_of
 from loadtests.stack.state import ComponentState, Phase, StackState
 from loadtests.stack.supervisor import Backoff, Keeper
-from loadtests.stack.up import Report
+from loadtests.stack.up import StackChanges
 
 
 @pytest.fixture
@@ -136,9 +136,9 @@ def test_each_requester_process_hosts_the_listed_agencies_of_its_kind() -> None:
 
 
 def test_up_says_what_it_did() -> None:
-    unchanged = Report(running=["broker", "registry"]).lines()
+    unchanged = StackChanges(running=["broker", "registry"]).lines()
     assert unchanged == ["already up: broker, registry; nothing changed"]
-    partial = Report(
+    partial = StackChanges(
         started=["monitor"],
         restarted=["registry"],
         running=["broker"],
