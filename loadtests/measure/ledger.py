@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from hdrh.histogram import HdrHistogram
 
 from loadtests.report import IncorrectExample, Latency, PhaseReport, Totals
-from services.wire.messages import VERIFY_OUTCOMES
+from services.wire.messages import VERIFY_OUTCOMES, Outcome
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 120_000_000, 3
 MAX_EXAMPLES = 10  # incorrect answers kept per phase, each with what explains it
@@ -39,7 +39,7 @@ class PhaseLedger:
     dead_lettered: int = 0
     incorrect: int = 0
     late_sends: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
     flows: Counter[str] = field(default_factory=Counter)
     agencies: Counter[str] = field(default_factory=Counter)
     dossiers: Counter[str] = field(default_factory=Counter)
@@ -61,13 +61,13 @@ class PhaseLedger:
     def record(
         self,
         flow: str,
-        outcome: str,
+        outcome: Outcome,
         correct: bool,
         latency_s: float,
         example: IncorrectExample | None = None,
     ) -> None:
         """One request ended; an incorrect answer comes with the example that explains it."""
-        if outcome == "TIMEOUT":
+        if outcome is Outcome.TIMEOUT:
             self.timed_out += 1
         else:
             self.answered += 1
@@ -87,8 +87,8 @@ class PhaseLedger:
 
     def _outcomes(self) -> dict[str, int]:
         """Every verify outcome as a key (zero when none came), then any other outcome seen."""
-        known = {o: self.outcomes.get(o, 0) for o in VERIFY_OUTCOMES}
-        return {**known, **dict(sorted(self.outcomes.items()))}
+        known = dict[str, int]({o: self.outcomes.get(o, 0) for o in VERIFY_OUTCOMES})
+        return {**known, **dict[str, int](sorted(self.outcomes.items()))}
 
     def summary(self) -> PhaseReport:
         """The ledger's part of the phase report; what Prometheus measured is added by run."""

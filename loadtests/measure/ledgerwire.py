@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from loadtests.measure.ledger import MAX_EXAMPLES, PhaseLedger
 from loadtests.measure.timeline import Timeline
 from loadtests.report import IncorrectExample
+from services.wire.messages import Outcome
 
 
 def encode(hist: HdrHistogram) -> str:
@@ -36,7 +37,7 @@ class LedgerWire(BaseModel):
     retries: int = 0
     late_answers: int = 0
     change_deliveries: int = 0
-    outcomes: dict[str, int] = {}
+    outcomes: dict[Outcome, int] = {}
     flows: dict[str, int] = {}
     agencies: dict[str, int] = {}
     dossiers: dict[str, int] = {}

@@ -20,6 +20,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from services.requester.pending import Result
+from services.wire.messages import Outcome
 
 __all__ = [
     "APPEND_MIDPOINT_US",
@@ -200,7 +201,7 @@ class QueueLedger:
         """One finished transaction. Replica answers (no stamps) never reached the registry;
         a retried one is counted as offered but not sampled: its stamps may mix attempts."""
         stamps = result.stamps
-        if stamps is None and result.outcome != "TIMEOUT":
+        if stamps is None and result.outcome is not Outcome.TIMEOUT:
             return
         sample = self.phases.get(phase)
         if sample is None:

@@ -10,17 +10,16 @@ from loadtests.measure.hops import HopLedger
 from loadtests.measure.ledger import PhaseLedger
 from loadtests.measure.oprecord import Judgement
 from loadtests.measure.timeline import Timeline
-from loadtests.play.cached import ask
 from loadtests.play.watchers import ChangeWatch
 from loadtests.play.workload import Expected, Truth, Verdict, Workload
 from loadtests.report import ExampleStamps, IncorrectExample
 from loadtests.scenario.schedule import Arrival
-from services.ministry.replica import CitizenReplica
+from services.ministry import CitizenReplica, ask
 from services.process import metrics
 from services.requester.agency import AgencyClient
 from services.requester.pending import Result
 from services.wire.codec import Codec
-from services.wire.messages import Request
+from services.wire.messages import Outcome, Request
 from services.wire.topics import CIVIL, DOSSIERS
 from services.world.citizenref import citizen_ref
 
@@ -62,11 +61,11 @@ class Stage:
             metrics.LATE_SENDS.labels(agency).inc()
             ledger.late_sends += 1
 
-    def answered(self, ledger: PhaseLedger, latency_s: float, outcome: str = "") -> None:
+    def answered(self, ledger: PhaseLedger, latency_s: float, outcome: Outcome) -> None:
         """A request ended: answered in time, or (outcome TIMEOUT) given up on."""
         done = asyncio.get_running_loop().time()
         ledger.ended = max(ledger.ended, done)
-        timed_out = outcome == "TIMEOUT"
+        timed_out = outcome is Outcome.TIMEOUT
         self.timeline.record(max(0, int(done - self.t0)), ledger.name, latency_s, timed_out)
 
     def _now(self) -> int | None:
@@ -162,7 +161,7 @@ class Player:
         )
 
 
-def _got(outcome: str, fields: list[str], data: dict[str, str], expected: Expected) -> str:
+def _got(outcome: Outcome, fields: list[str], data: dict[str, str], expected: Expected) -> str:
     """What came back, in the words of Expected.describe, and which released fields differ
     from the expectation (by name; only the deceased flag, never personal, with its value)."""
     got = Expected(outcome, tuple(sorted(fields)), data).describe()
@@ -232,23 +231,23 @@ class DeathPlayer(Player):
         change, attempts = confirmed
         ledger.retries += attempts - 1
         latency = loop.time() - intended
-        outcome = "TIMEOUT" if change is None else change.change
+        outcome = Outcome.TIMEOUT if change is None else Outcome(change.change)
         example = None
-        if change is not None and (change.citizen_id, change.change) != (event.citizen_id, "DIED"):
+        if change is not None and (change.citizen_id, outcome) != (event.citizen_id, Outcome.DIED):
             other = "" if change.citizen_id == event.citizen_id else " of another citizen"
             example = IncorrectExample(
                 request_id=rid,
                 agency=agency,
                 flow=self.flow,
                 citizen_ref=st.citizen_ref(event.citizen_id),
-                expected="DIED",
+                expected=Outcome.DIED,
                 why="a reported death is published as a DIED change of the same citizen",
                 got=f"{change.change}{other}",
                 attempts=attempts,
             )
         ledger.record(self.flow, outcome, example is None, latency, example)
         if st.hops.transactions is not None:
-            judged = Judgement("DIED", None if change is None else example is None)
+            judged = Judgement(Outcome.DIED, None if change is None else example is None)
             done = Result(outcome, None, latency, attempts)
             st.hops.transactions.add(agency, self.flow, ledger.name, event, done, judged)
         st.answered(ledger, latency, outcome)

@@ -79,15 +79,15 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
     registry.check_requester(req.requester)
     drawn = await registry.database.work()
     version = registry.overlay.version(req.citizen_id)  # read with the decision, no await between
-    outcome, differing, reason = decide_verification(registry, req)
+    decided = decide_verification(registry, req)
     answer = VerificationAnswered(
         req.request_id,
         req.requester,
         registry.responder,
-        outcome,
+        decided.outcome,
         now_us(),
-        differing,
-        clip(reason, REASON_CHARS),
+        list(decided.mismatched_fields),
+        clip(decided.reason, REASON_CHARS),
         received_at_us=received,
         service_us=round(drawn * 1e6),
         citizen_version=version,
@@ -101,15 +101,15 @@ async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoi
     registry.check_requester(req.requester)
     drawn = await registry.database.work()
     version = registry.overlay.version(req.citizen_id)  # read with the decision, no await between
-    outcome, data, reason = decide_lookup(registry, req)
+    decided = decide_lookup(registry, req)
     answer = LookupAnswered(
         req.request_id,
         req.requester,
         registry.responder,
-        outcome,
+        decided.outcome,
         now_us(),
-        data,
-        clip(reason, REASON_CHARS),
+        dict(decided.released),
+        clip(decided.reason, REASON_CHARS),
         received_at_us=received,
         service_us=round(drawn * 1e6),
         citizen_version=version,

@@ -14,7 +14,7 @@ from services.process import metrics
 from services.process.background import cancel
 from services.requester.pending import NO_RETRIES, Pending, Result, RetryPolicy, appended, stamps_of
 from services.wire.codec import Codec, CodecError
-from services.wire.messages import Request
+from services.wire.messages import Outcome, Request
 from services.wire.topics import FLOW_OF, REQUEST_TOPIC, reply_topic
 
 log = logging.getLogger("ndx.requester")
@@ -83,7 +83,7 @@ class AgencyClient:
             self._in_flight.dec()
         now = loop.time()
         latency = now - start
-        outcome = "TIMEOUT" if answer is None else answer.outcome
+        outcome = Outcome.TIMEOUT if answer is None else Outcome(answer.outcome)
         metrics.transactions(self.agency, PROVIDER, flow, outcome, "requester").inc()
         metrics.request_duration(self.agency, flow).observe(latency)
         if answer is None:

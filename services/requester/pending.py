@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.config.design import Requesters
-from services.wire.messages import Answer, Request
+from services.wire.messages import Answer, Outcome, Request
 from services.wire.stamps import Stamps
 
 __all__ = ["NO_RETRIES", "Pending", "Result", "RetryPolicy", "appended", "stamps_of"]
@@ -34,7 +34,7 @@ NO_RETRIES = RetryPolicy()  # the default: each request is sent once
 
 @dataclass(slots=True)
 class Result:
-    outcome: str  # the answer's outcome, or TIMEOUT
+    outcome: Outcome  # the answer's outcome, or TIMEOUT
     answer: Answer | None
     latency_s: float  # from the intended send time (coordinated omission corrected)
     attempts: int = 1

@@ -3,9 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-VERIFY_OUTCOMES = ("MATCH", "MISMATCH", "NOT_FOUND", "DECEASED", "REJECTED")
-LOOKUP_OUTCOMES = ("FOUND", "NOT_FOUND", "DECEASED", "REFUSED", "REJECTED")
+
+class Outcome(StrEnum):
+    """How a request ended: the registry's answer (its Avro enum symbol), the change it
+    published for a reported death, or TIMEOUT when nothing came back in time. A StrEnum,
+    so each is the same string on the wire, in metrics labels, records and reports."""
+
+    MATCH = "MATCH"
+    MISMATCH = "MISMATCH"
+    FOUND = "FOUND"
+    NOT_FOUND = "NOT_FOUND"
+    DECEASED = "DECEASED"
+    REFUSED = "REFUSED"
+    REJECTED = "REJECTED"
+    DIED = "DIED"
+    MOVED = "MOVED"
+    TIMEOUT = "TIMEOUT"
+
+
+VERIFY_OUTCOMES = (
+    Outcome.MATCH,
+    Outcome.MISMATCH,
+    Outcome.NOT_FOUND,
+    Outcome.DECEASED,
+    Outcome.REJECTED,
+)
+LOOKUP_OUTCOMES = (
+    Outcome.FOUND,
+    Outcome.NOT_FOUND,
+    Outcome.DECEASED,
+    Outcome.REFUSED,
+    Outcome.REJECTED,
+)
 
 
 @dataclass(slots=True)
@@ -26,7 +57,7 @@ class VerificationAnswered:
     request_id: str
     requester: str
     responder: str
-    outcome: str
+    outcome: str  # an Outcome of VERIFY_OUTCOMES
     answered_at_us: int
     mismatched_fields: list[str] = field(default_factory=list)
     reason: str = ""
@@ -51,7 +82,7 @@ class LookupAnswered:
     request_id: str
     requester: str
     responder: str
-    outcome: str
+    outcome: str  # an Outcome of LOOKUP_OUTCOMES
     answered_at_us: int
     data: dict[str, str] = field(default_factory=dict)
     reason: str = ""

@@ -12,18 +12,23 @@ from dataclasses import dataclass, field
 from services.kafka.transport import Transport
 from services.requester.agency import AgencyClient
 from services.wire.codec import Catalogue, Codec, CodecError
-from services.wire.messages import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.wire.messages import (
+    CitizenChanged,
+    Outcome,
+    VerificationAnswered,
+    VerificationRequested,
+)
 from services.wire.topics import CHANGES
 from services.world.population import Population
 from tests.support.inproc import SEED
 
 
 @dataclass(slots=True)
-class Outcome:
+class Ended:
     agency: str
     sent_at: float  # loop time
     done_at: float
-    outcome: str
+    outcome: Outcome
     responder: str
     correct: bool
 
@@ -37,7 +42,7 @@ class Traffic:
     population: Population = field(default_factory=lambda: Population(SEED))
     sent: int = 0
     sent_ids: set[str] = field(default_factory=set)
-    results: dict[str, Outcome] = field(default_factory=dict)
+    results: dict[str, Ended] = field(default_factory=dict)
     transport: Transport | None = None
     changed: set[str] = field(default_factory=set)  # citizens with a change on record
 
@@ -95,7 +100,7 @@ class Traffic:
         result = await client.request(req)
         answer = result.answer
         assert request_id not in self.results, f"{request_id} got two results"
-        self.results[request_id] = Outcome(
+        self.results[request_id] = Ended(
             client.agency,
             sent_at,
             loop.time(),
@@ -103,7 +108,7 @@ class Traffic:
             answer.responder if isinstance(answer, VerificationAnswered) else "",
             isinstance(answer, VerificationAnswered)
             and answer.request_id == request_id
-            and answer.outcome == "MATCH",
+            and answer.outcome == Outcome.MATCH,
         )
 
     @property
@@ -113,14 +118,14 @@ class Traffic:
     def ledger(self) -> dict[str, int]:
         """sent, answered, timed_out, incorrect and lost, like a run's ledger."""
         outcomes = Counter(r.outcome for r in self.results.values())
-        answered = len(self.results) - outcomes["TIMEOUT"]
+        answered = len(self.results) - outcomes[Outcome.TIMEOUT]
         return {
             "sent": self.sent,
             "answered": answered,
-            "timed_out": outcomes["TIMEOUT"],
-            "incorrect": sum(1 for r in self.results.values() if r.outcome != "TIMEOUT")
+            "timed_out": outcomes[Outcome.TIMEOUT],
+            "incorrect": sum(1 for r in self.results.values() if r.outcome is not Outcome.TIMEOUT)
             - sum(1 for r in self.results.values() if r.correct),
-            "lost": self.sent - answered - outcomes["TIMEOUT"],
+            "lost": self.sent - answered - outcomes[Outcome.TIMEOUT],
         }
 
 

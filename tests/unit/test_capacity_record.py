@@ -13,7 +13,7 @@ from loadtests.measure.ledger import PhaseLedger, latency_summary, new_histogram
 from loadtests.measure.oprecord import FILE_NAME, Judgement, OpRecord
 from loadtests.report import IncorrectExample, RunReport, SloVerdict, Totals
 from services.requester.pending import Result
-from services.wire.messages import CivilStatusRegistered
+from services.wire.messages import CivilStatusRegistered, Outcome
 
 KEY = b"k" * 32
 
@@ -45,8 +45,9 @@ def test_every_steps_rows_are_kept_in_the_order_played_each_named_by_its_step(
 def test_a_row_says_what_was_expected_and_whether_it_came_back_so(tmp_path: Path) -> None:
     record = OpRecord(tmp_path / FILE_NAME, KEY)
     death = CivilStatusRegistered("e-1", "001090000001", "DEATH", "ministry.justice", 1)
-    record.add("a", "death", "p", death, Result("DIED", None, 0.1), Judgement("DIED", True))
-    record.add("a", "death", "p", death, Result("TIMEOUT", None, 5.0), Judgement("DIED", None))
+    record.add("a", "death", "p", death, Result(Outcome.DIED, None, 0.1), Judgement("DIED", True))
+    timed_out = Result(Outcome.TIMEOUT, None, 5.0)
+    record.add("a", "death", "p", death, timed_out, Judgement("DIED", None))
     rows = pq.read_table(record.close()).to_pylist()
     assert [(r["expected"], r["correct"], r["citizen_version"]) for r in rows] == [
         ("DIED", True, None),
@@ -67,8 +68,8 @@ def test_a_capacity_step_keeps_the_examples_of_its_incorrect_answers() -> None:
         got="MATCH",
         citizen_version=1,
     )
-    ledger.record("verify", "MATCH", True, 0.01)
-    ledger.record("verify", "MATCH", False, 0.01, example)
+    ledger.record("verify", Outcome.MATCH, True, 0.01)
+    ledger.record("verify", Outcome.MATCH, False, 0.01, example)
     phase = ledger.summary()
     report = RunReport(
         run_id="r",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from loadtests.measure.hops import HopLedger
 from loadtests.report import RunReport
 from services.requester.pending import Result
-from services.wire.messages import VerificationAnswered, VerificationRequested
+from services.wire.messages import Outcome, VerificationAnswered, VerificationRequested
 from services.wire.stamps import Stamps
 from tests.support.reports import run_report
 from tests.unit.test_htmlreport import page
@@ -21,7 +21,7 @@ def result(at_us: int, reply_ms: int, registry_ms: int = 2) -> Result:
         at_us, at_us + 1_000, received, 0, at_us + 4_000, at_us + 4_000 + registry_ms * 1_000, 0
     )
     answer = VerificationAnswered("r", "x", "registry-1", "MATCH", 0)
-    return Result("MATCH", answer, (received - at_us) / 1e6, 1, stamps)
+    return Result(Outcome.MATCH, answer, (received - at_us) / 1e6, 1, stamps)
 
 
 def slow_reply_ledger() -> HopLedger:

@@ -17,7 +17,7 @@ from loadtests.workers.merge import late_by_requester, period_queue
 from loadtests.workers.results import WorkerState
 from services.config.design import Design, RegistryDesign, ServiceTime
 from services.requester.pending import Result
-from services.wire.messages import VerificationAnswered
+from services.wire.messages import Outcome, VerificationAnswered
 from services.wire.stamps import Stamps
 
 T0 = 1_700_000_000_000_000  # µs on the wall clock, a multiple of the sampling window
@@ -148,7 +148,9 @@ def test_workers_samples_merge_on_the_coarser_windows() -> None:
     }
 
 
-def _result(attempts: int = 1, service_us: int = 30_000, outcome: str = "MATCH") -> Result:
+def _result(
+    attempts: int = 1, service_us: int = 30_000, outcome: Outcome = Outcome.MATCH
+) -> Result:
     answer = VerificationAnswered(
         "r1", "ministry.vss", "registry-1", outcome, T0 + 50_000, service_us=service_us
     )
@@ -161,8 +163,8 @@ def test_the_ledger_samples_first_attempts_with_a_service_time_and_counts_every_
     ledger.record("p", _result())
     ledger.record("p", _result(attempts=2))  # its stamps may mix attempts: offered, not sampled
     ledger.record("p", _result(service_us=0))  # no service-time model: nothing to compare
-    ledger.record("p", Result("TIMEOUT", None, 5.0, 1))
-    ledger.record("p", Result("MATCH", None, 0.001))  # a ministry's replica answered
+    ledger.record("p", Result(Outcome.TIMEOUT, None, 5.0, 1))
+    ledger.record("p", Result(Outcome.MATCH, None, 0.001))  # a ministry's replica answered
     sample = ledger.take("p")
     assert sample.offered == 5
     assert _rows(sample) == [("registry-1", T0 + 1_500, T0 + 50_000, 30_000)]  # mid-millisecond

@@ -25,9 +25,9 @@ from services.config.design import Design, Ministries, RegistryDesign, Requester
 from services.kafka.twin import MemoryBus
 from services.registry import handlers
 from services.registry.__main__ import registry_app, run_registry
-from services.registry.decisions import Registry, decide_verification
+from services.registry.decisions import Registry, VerificationDecision, decide_verification
 from services.wire.codec import Catalogue, Codec
-from services.wire.messages import VerificationRequested
+from services.wire.messages import Outcome, VerificationRequested
 from services.wire.topics import REGISTRY_GROUP, topics_for
 from services.world.population import Population
 from tests.support.inproc import AUDIT_KEY, DEMO_TOPOLOGY, SEED, demo_topology, run_config
@@ -93,9 +93,9 @@ async def test_deaths_and_requests_about_the_same_citizens_are_all_judged_right_
     assert (phase.lost, phase.incorrect) == (0, 0), phase.examples_incorrect
     rows = pq.read_table(record).to_pylist()
     assert len(rows) == phase.sent
-    answered = [r for r in rows if r["outcome"] != "TIMEOUT"]
+    answered = [r for r in rows if r["outcome"] != Outcome.TIMEOUT]
     assert all(r["correct"] for r in answered)
-    assert all(r["correct"] is None for r in rows if r["outcome"] == "TIMEOUT")
+    assert all(r["correct"] is None for r in rows if r["outcome"] == Outcome.TIMEOUT)
     after_death = [r for r in answered if r["flow"] != "death" and r["citizen_version"]]
     assert after_death and all(r["expected"].startswith("DECEASED") for r in after_death)
     assert {r["expected"] for r in rows if r["flow"] == "death"} == {"DIED"}
@@ -104,12 +104,12 @@ async def test_deaths_and_requests_about_the_same_citizens_are_all_judged_right_
 async def test_a_wrong_answer_names_its_request_the_citizens_reference_the_version_and_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def careless(registry: Registry, req: VerificationRequested) -> tuple[str, list[str], str]:
+    def careless(registry: Registry, req: VerificationRequested) -> VerificationDecision:
         """A registry that stopped comparing birth dates."""
-        outcome, differing, reason = decide_verification(registry, req)
-        if differing == ["birth_date"]:
-            return "MATCH", [], ""
-        return outcome, differing, reason
+        decided = decide_verification(registry, req)
+        if decided.mismatched_fields == ("birth_date",):
+            return VerificationDecision(Outcome.MATCH)
+        return decided
 
     monkeypatch.setattr(handlers, "decide_verification", careless)
     mix = Mix(verify=0.9, lookup=0.1)

@@ -7,9 +7,9 @@ import random
 import pytest
 
 from services.loop.runtime import DeadLetter
-from services.registry.decisions import decide_verification
+from services.registry.decisions import VerificationDecision, decide_verification
 from services.registry.handlers import handle_verification
-from services.wire.messages import CitizenChanged, VerificationRequested
+from services.wire.messages import CitizenChanged, Outcome, VerificationRequested
 from services.wire.topics import AUDIT, reply_topic
 from tests.support.inproc import make_registry
 
@@ -32,18 +32,17 @@ def rng() -> random.Random:
 def test_a_living_citizen_presented_correctly_matches(rng: random.Random) -> None:
     registry = make_registry()
     c = registry.population.draw_living(rng)
-    assert decide_verification(registry, request(c.citizen_id, c.full_name, c.birth_date)) == (
-        "MATCH",
-        [],
-        "",
-    )
+    assert decide_verification(
+        registry, request(c.citizen_id, c.full_name, c.birth_date)
+    ) == VerificationDecision(Outcome.MATCH, (), "")
 
 
 def test_name_comparison_ignores_case_and_spacing(rng: random.Random) -> None:
     registry = make_registry()
     c = registry.population.draw_living(rng)
     sloppy = "  " + c.full_name.upper().replace(" ", "   ") + " "
-    assert decide_verification(registry, request(c.citizen_id, sloppy, c.birth_date))[0] == "MATCH"
+    decided = decide_verification(registry, request(c.citizen_id, sloppy, c.birth_date))
+    assert decided.outcome == Outcome.MATCH
 
 
 def test_mismatch_names_every_field_that_differs(rng: random.Random) -> None:
@@ -51,19 +50,21 @@ def test_mismatch_names_every_field_that_differs(rng: random.Random) -> None:
     pop = registry.population
     c = pop.draw_living(rng)
     req = request(c.citizen_id, pop.wrong_name(c, rng), pop.wrong_birth_date(c, rng))
-    assert decide_verification(registry, req) == ("MISMATCH", ["full_name", "birth_date"], "")
+    assert decide_verification(registry, req) == VerificationDecision(
+        Outcome.MISMATCH, ("full_name", "birth_date"), ""
+    )
 
 
 def test_unknown_and_invalid_ids_are_not_found_and_rejected(rng: random.Random) -> None:
     registry = make_registry()
     pop = registry.population
     assert (
-        decide_verification(registry, request(pop.draw_unknown_id(rng), "A", "2000-01-01"))[0]
-        == "NOT_FOUND"
+        decide_verification(registry, request(pop.draw_unknown_id(rng), "A", "2000-01-01")).outcome
+        == Outcome.NOT_FOUND
     )
-    outcome, _, reason = decide_verification(registry, request("12AB", "A", "2000-01-01"))
-    assert outcome == "REJECTED"
-    assert "invalid citizen id" in reason
+    rejected = decide_verification(registry, request("12AB", "A", "2000-01-01"))
+    assert rejected.outcome == Outcome.REJECTED
+    assert "invalid citizen id" in rejected.reason
 
 
 def test_a_death_in_the_overlay_turns_the_answer_to_deceased(rng: random.Random) -> None:
@@ -71,8 +72,8 @@ def test_a_death_in_the_overlay_turns_the_answer_to_deceased(rng: random.Random)
     c = registry.population.draw_living(rng)
     registry.overlay.apply(CitizenChanged("e", c.citizen_id, "DIED", "ministry.justice", 1))
     assert (
-        decide_verification(registry, request(c.citizen_id, c.full_name, c.birth_date))[0]
-        == "DECEASED"
+        decide_verification(registry, request(c.citizen_id, c.full_name, c.birth_date)).outcome
+        == Outcome.DECEASED
     )
 
 

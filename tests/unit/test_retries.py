@@ -10,7 +10,7 @@ from services.kafka.twin import MemoryBus
 from services.requester.agency import AgencyClient
 from services.requester.pending import RetryPolicy
 from services.wire.codec import Catalogue, Codec
-from services.wire.messages import VerificationRequested
+from services.wire.messages import Outcome, VerificationRequested
 from services.world.population import Population
 from tests.support.inproc import SEED, registry_loop
 
@@ -50,7 +50,7 @@ async def test_a_stalled_registry_is_outlasted_by_retries_and_every_request_answ
         results = await asyncio.gather(*pending)
         await asyncio.sleep(0.3)  # let the duplicate answers arrive
         await client.stop()
-    assert [r.outcome for r in results] == ["MATCH"] * 40
+    assert [r.outcome for r in results] == [Outcome.MATCH] * 40
     assert all(r.attempts == 2 for r in results)
     assert client.retries == 40
     assert loop.dedup.get(results[0].answer.request_id) is not None  # type: ignore[union-attr]
@@ -67,4 +67,4 @@ async def test_the_retry_budget_stops_a_retry_storm() -> None:
         results = await asyncio.gather(*(client.request(r) for r in requests(30)))
         await client.stop()
     assert client.retries == 10
-    assert [r.outcome for r in results] == ["TIMEOUT"] * 30
+    assert [r.outcome for r in results] == [Outcome.TIMEOUT] * 30

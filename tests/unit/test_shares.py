@@ -19,6 +19,7 @@ from loadtests.scenario.parts import Mix, Period
 from loadtests.scenario.schedule import Scheduler
 from loadtests.workers.coordinator import split
 from loadtests.workers.mirror import CounterSample, Mirror
+from services.wire.messages import Outcome
 from tests.support.inproc import DEMO_TOPOLOGY, demo_topology
 from tests.support.reports import worker_report
 
@@ -54,9 +55,9 @@ def test_each_citizen_belongs_to_exactly_one_share() -> None:
 def test_merged_percentiles_come_from_added_histograms_not_averages() -> None:
     fast, slow = PhaseLedger("p", 1.0), PhaseLedger("p", 1.0)
     for i in range(990):
-        fast.record("verify", "MATCH", True, 0.005 + i * 1e-6)
+        fast.record("verify", Outcome.MATCH, True, 0.005 + i * 1e-6)
     for _ in range(10):
-        slow.record("verify", "MATCH", True, 2.0)
+        slow.record("verify", Outcome.MATCH, True, 2.0)
     merged = PhaseLedger("p", 1.0)
     for part in (fast, slow):
         add(merged, LedgerWire.model_validate_json(LedgerWire.of(part, 0.0).model_dump_json()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from loadtests.measure.hops import WARMUP, HopLedger
 from services.requester.pending import Result
-from services.wire.messages import VerificationAnswered, VerificationRequested
+from services.wire.messages import Outcome, VerificationAnswered, VerificationRequested
 from services.wire.stamps import Stamps
 
 T0 = 1_700_000_000_000_000
@@ -21,7 +21,7 @@ def transaction(latency_us: int, rid: str = "r") -> tuple[VerificationRequested,
     stamps = Stamps(
         T0, T0 + 100, T0 + latency_us, T0 // 1000 + 1, T0 + 2_000, T0 + latency_us // 2, 0
     )
-    return request, Result("MATCH", answer, latency_us / 1e6, 1, stamps)
+    return request, Result(Outcome.MATCH, answer, latency_us / 1e6, 1, stamps)
 
 
 def test_warm_up_transactions_rank_no_link_and_enter_no_whole_run_hop() -> None:
