@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.kafka.transport import Consumer, Record
+from services.loop.clock import MONOTONIC, Clock, wait_event
 
 log = logging.getLogger("ndx.runtime")
 
@@ -88,6 +88,7 @@ class Rereads:
         cause: str,
         stop: asyncio.Event,
         outage: bool = False,
+        clock: Clock = MONOTONIC,
     ) -> None:
         """Count a failure, wait (growing, capped, cut short by `stop`), go back to the commit.
 
@@ -105,7 +106,7 @@ class Rereads:
             failures,
             pause,
         )
-        await _sleep(stop, pause)
+        await wait_event(clock, stop, pause)
         while True:
             try:
                 await consumer.rewind()
@@ -120,9 +121,4 @@ class Rereads:
                     type(exc).__name__,
                     pause,
                 )
-                await _sleep(stop, pause)
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+                await wait_event(clock, stop, pause)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from services.kafka.transport import Consumer, Producer
+from services.loop.clock import MONOTONIC, Clock
 from services.loop.decide import (
     Admit,
     DeadLetter,
@@ -21,7 +21,7 @@ from services.loop.decide import (
 )
 from services.loop.handled import Outgoing
 from services.loop.rereads import Rereads
-from services.loop.window import Clock, Window
+from services.loop.window import Window
 from services.process import metrics
 from services.process.readiness import Readiness
 from services.wire.codec import Codec
@@ -60,7 +60,7 @@ class ServiceLoop:
         window: int | None = None,
         ordered: Collection[str] = (),
         admit: Admit = admit_all,
-        clock: Clock = time.monotonic,
+        clock: Clock = MONOTONIC,
     ) -> None:
         self.service, self.group = service, group
         self.readiness = readiness or Readiness(service)
@@ -97,7 +97,7 @@ class ServiceLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.window.stop = stop
-        last_lag, self.window.last_commit = 0.0, self.clock()
+        last_lag, self.window.last_commit = 0.0, self.clock.now()
         try:
             while not stop.is_set():
                 await self.readiness.hold(stop)  # outputs written now would only spin the producer
@@ -109,7 +109,7 @@ class ServiceLoop:
                         await self.window.take(records)
                     # Ran dry: commit what is durable now. Paused: on the cadence, as when busy.
                     await self.window.settle(now=not records and not self.paused)
-                if (now := self.clock()) - last_lag > LAG_EVERY_S:
+                if (now := self.clock.now()) - last_lag > LAG_EVERY_S:
                     last_lag = now
                     for topic, lag in self.consumer.lag().items():
                         metrics.CONSUMER_LAG.labels(self.group, topic).set(lag)

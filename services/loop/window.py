@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.kafka.transport import Consumer, Producer, Record
+from services.loop.clock import MONOTONIC, Clock, wait_event
 from services.loop.counting import count, remember
 from services.loop.deadletters import DeadLetters
 from services.loop.decide import Decider, Tally
@@ -25,7 +25,6 @@ __all__ = ["DELIVERY_LIMIT_S", "InHand", "Window"]
 log = logging.getLogger("ndx.runtime")
 DELIVERY_LIMIT_S = 60.0  # outputs not durable by then are written again after a rewind
 
-Clock = Callable[[], float]
 Part = tuple[str, int]
 Link = tuple[asyncio.Future[None] | None, asyncio.Future[None] | None]
 
@@ -91,17 +90,17 @@ class Window:
         commit_interval_s: float,
         limit: int,
         ordered: Collection[str] = (),
-        clock: Clock | None = None,
+        clock: Clock = MONOTONIC,
     ) -> None:
         self.service, self.consumer, self.producer, self.codec = service, consumer, producer, codec
         self.decider, self.dedup, self.tally, self.rereads = decider, decider.dedup, tally, rereads
         self.concurrent, self.commit_interval_s = concurrent, commit_interval_s
         self.limit, self.ordered = max(1, limit), frozenset(ordered)
-        self.clock: Clock = clock or time.monotonic
+        self.clock = clock
         self.letters = DeadLetters(producer, service)
         self.handled = 0
         self.stop = asyncio.Event()
-        self.last_commit = self.clock()
+        self.last_commit = self.clock.now()
         self._parts: dict[Part, deque[InHand]] = {}
         self._held = 0  # records in hand, durable ones not yet committed included
         self._undecided = 0  # records waiting for a slot or in service
@@ -128,10 +127,7 @@ class Window:
     async def progress(self, timeout_s: float) -> None:
         """Until something in hand moves on (or the timeout), so the reader can read again."""
         self._progress.clear()
-        try:
-            await asyncio.wait_for(self._progress.wait(), timeout_s)
-        except TimeoutError:
-            return
+        await wait_event(self.clock, self._progress, timeout_s)
 
     async def take(self, records: Sequence[Record]) -> None:
         """Take records up: each handled now (or queued for a slot), its outputs sent when
@@ -208,7 +204,7 @@ class Window:
                     remember(self.decider, (entry.handled,))
             if not queue:
                 del self._parts[part]
-        due = self.clock() - self.last_commit >= self.commit_interval_s
+        due = self.clock.now() - self.last_commit >= self.commit_interval_s
         if self._durable and (everything or now or due):
             return await self._commit()
         return True
@@ -223,7 +219,7 @@ class Window:
 
     async def _commit(self) -> bool:
         durable, self._durable = self._durable, []
-        self.last_commit = self.clock()
+        self.last_commit = self.clock.now()
         offsets: dict[Part, int] = {}
         for entry in durable:
             part = (entry.rec.topic, entry.rec.partition)
@@ -260,7 +256,7 @@ class Window:
         self.decider.fresh = {}
         metrics.BATCH_RETRIES.labels(self.service).inc()
         await self.rereads.again(
-            self.consumer, restart, self.service, type(exc).__name__, self.stop, outage
+            self.consumer, restart, self.service, type(exc).__name__, self.stop, outage, self.clock
         )
 
     def _restart_records(self, part: Part) -> list[Record]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import time
 from collections import deque
 
 from services.config.design import Z99, ServiceTime
+from services.loop.clock import MONOTONIC, Clock
 from services.process import metrics
 
 __all__ = ["Database"]
@@ -23,9 +23,14 @@ class Database:
     """
 
     def __init__(
-        self, spec: ServiceTime, concurrency: int, rng: random.Random, service: str = "registry"
+        self,
+        spec: ServiceTime,
+        concurrency: int,
+        rng: random.Random,
+        service: str = "registry",
+        clock: Clock = MONOTONIC,
     ) -> None:
-        self.spec, self.rng, self.concurrency = spec, rng, concurrency
+        self.spec, self.rng, self.concurrency, self.clock = spec, rng, concurrency, clock
         self.busy = self.peak = 0  # requests in service now, and at most so far
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._free = concurrency
@@ -54,15 +59,15 @@ class Database:
         """Hold a slot for one request's drawn service time; returns the draw in seconds."""
         if self.idle:
             return 0.0
-        asked = time.perf_counter()
+        asked = self.clock.now()
         await self._acquire()
-        self._wait_hist.observe(time.perf_counter() - asked)
+        self._wait_hist.observe(self.clock.now() - asked)
         self.busy += 1
         self.peak = max(self.peak, self.busy)
         self._busy_gauge.set(self.busy)
         drawn = self.draw_s()
         try:
-            await asyncio.sleep(drawn)
+            await self.clock.sleep(drawn)
         finally:
             self.busy -= 1
             self._busy_gauge.set(self.busy)

@@ -20,6 +20,7 @@ from services.monitor.tally import tally as monitor_tally
 from services.wire.codec import Catalogue, Codec
 from services.wire.messages import DossierSubmitted, VerificationAnswered, VerificationRequested
 from services.wire.topics import DLQ, DOSSIERS, VERIFY, reply_topic, topics_for
+from tests.support.clock import FakeClock
 from tests.support.flaky import FailingCommits, GatedProducer
 from tests.support.poison import header_map
 
@@ -72,7 +73,12 @@ async def bus_with(requests: list[VerificationRequested]) -> MemoryBus:
 
 
 def loop_on(
-    service: str, consumer: Consumer, producer: Producer, tally: Tallied, first_s: float = 0.01
+    service: str,
+    consumer: Consumer,
+    producer: Producer,
+    tally: Tallied,
+    clock: FakeClock,
+    first_s: float = 0.01,
 ) -> ServiceLoop:
     return ServiceLoop(
         service,
@@ -84,18 +90,19 @@ def loop_on(
         request_id=lambda m: m.request_id,
         tally=tally,
         rereads=Rereads(backoff=Backoff(first_s, first_s * 4)),
+        clock=clock,
     )
 
 
-async def run_until(loop: ServiceLoop, done: Callable[[], bool], limit_s: float = 10.0) -> None:
+async def run_until(
+    loop: ServiceLoop, clock: FakeClock, done: Callable[[], bool], limit_s: float = 10.0
+) -> None:
+    """Run the loop, its backoffs on the fake clock, until `done` (virtual `limit_s` at most)."""
     await loop.consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     try:
-        for _ in range(int(limit_s / 0.01)):
-            if done():
-                break
-            await asyncio.sleep(0.01)
+        await clock.advance_until(done, limit_s)
     finally:
         stop.set()
         await task
@@ -107,11 +114,10 @@ async def test_a_batch_with_an_unwritable_output_is_split_and_that_record_alone_
 ):
     requests = [request("POISON" if i == 4 else "A B") for i in range(10)]
     bus = await bus_with(requests)
-    tally = Tallied()
-    loop = loop_on(
-        "splitter", bus.consumer([VERIFY.name], "c", "g.splitter"), bus.producer("p"), tally
-    )
-    await run_until(loop, lambda: loop.handled >= 10)
+    tally, clock = Tallied(), FakeClock()
+    consumer = bus.consumer([VERIFY.name], "c", "g.splitter")
+    loop = loop_on("splitter", consumer, bus.producer("p"), tally, clock)
+    await run_until(loop, clock, lambda: loop.handled >= 10)
 
     assert value("ndx_batch_retries_total", {"service": "splitter"}) == SPLIT_AFTER
     assert tally.ids == Counter(r.request_id for i, r in enumerate(requests) if i != 4)
@@ -135,26 +141,22 @@ async def test_a_batch_with_an_unwritable_output_is_split_and_that_record_alone_
 async def test_with_the_broker_away_the_loop_backs_off_and_loses_and_dead_letters_nothing() -> None:
     requests = [request() for _ in range(5)]
     bus = await bus_with(requests)
-    tally = Tallied()
+    tally, clock = Tallied(), FakeClock()
     producer = GatedProducer(bus.producer("p"))
     producer.down = True
-    loop = loop_on(
-        "outage", bus.consumer([VERIFY.name], "c", "g.outage"), producer, tally, first_s=0.05
-    )
+    consumer = bus.consumer([VERIFY.name], "c", "g.outage")
+    loop = loop_on("outage", consumer, producer, tally, clock, first_s=0.05)
     await loop.consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
-    await asyncio.sleep(1.5)
+    await clock.run_for(1.5)
     retries = value("ndx_batch_retries_total", {"service": "outage"})
     # Pauses of 0.05, 0.1, 0.2, 0.2 ... s: about ten attempts in 1.5 s, not thousands.
     assert SPLIT_AFTER < retries <= 1.5 / 0.05
     assert producer.refused <= 2 * len(requests) * retries
     assert not tally.ids and not any(bus.topics[DLQ.name])
     producer.down = False
-    for _ in range(300):
-        if loop.handled >= 5:
-            break
-        await asyncio.sleep(0.01)
+    await clock.advance_until(lambda: loop.handled >= 5, 3.0)
     stop.set()
     await task
     await loop.consumer.stop()
@@ -176,7 +178,7 @@ async def test_a_batch_read_again_after_a_lost_commit_is_tallied_once() -> None:
     labels = {"province": "province.tally", "service": "passport", "channel": "ONLINE"}
     before = value("ndx_dossiers_total", labels)
     consumer = FailingCommits(bus.consumer([DOSSIERS.name], "m", "g.monitor-test"), failures=2)
-    tally = Tallied()
+    tally, clock = Tallied(), FakeClock()
 
     def both(message: Any, outs: list[Outgoing], seconds: float) -> None:
         tally(message, outs, seconds)
@@ -191,8 +193,9 @@ async def test_a_batch_read_again_after_a_lost_commit_is_tallied_once() -> None:
         {DossierSubmitted: handle_dossier},
         tally=both,
         rereads=Rereads(backoff=Backoff(0.01, 0.02)),
+        clock=clock,
     )
-    await run_until(loop, lambda: loop.handled >= 20)
+    await run_until(loop, clock, lambda: loop.handled >= 20)
     assert value("ndx_batch_retries_total", {"service": "monitor-test"}) == 2
     assert tally.ids == Counter(d.dossier_id for d in dossiers)
     assert value("ndx_dossiers_total", labels) - before == 20

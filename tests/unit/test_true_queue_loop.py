@@ -22,6 +22,7 @@ from services.wire.messages import (
     VerificationRequested,
 )
 from services.wire.topics import CIVIL, VERIFY, reply_topic, topics_for
+from tests.support.clock import FakeClock
 from tests.support.flaky import FailingCommits
 from tests.unit.test_rereads_on_memory_bus import AGENCY, Tallied, request
 
@@ -152,7 +153,8 @@ async def test_on_a_commit_cadence_several_reads_are_committed_together() -> Non
 
 async def test_handlers_waiting_on_modelled_work_run_side_by_side_up_to_the_concurrency() -> None:
     bus, requests = await filled(40)
-    database = Database(ServiceTime(model="fixed", ms=20), 4, random.Random(1), "g.work")
+    clock = FakeClock()
+    database = Database(ServiceTime(model="fixed", ms=20), 4, random.Random(1), "g.work", clock)
 
     async def worked(req: VerificationRequested) -> list[Outgoing]:
         await database.work()
@@ -161,12 +163,19 @@ async def test_handlers_waiting_on_modelled_work_run_side_by_side_up_to_the_conc
     tally = Tallied()
     consumer = bus.consumer([VERIFY.name], "c", "g.work")
     loop = service_loop(
-        "work", consumer, bus.producer("p"), worked, tally=tally, batch=40, concurrent=True
+        "work",
+        consumer,
+        bus.producer("p"),
+        worked,
+        tally=tally,
+        batch=40,
+        concurrent=True,
+        clock=clock,
     )
     await consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
-    await until(lambda: loop.handled == 40)
+    await clock.advance_until(lambda: loop.handled == 40)
     stop.set()
     await task
     assert database.peak == 4
@@ -205,7 +214,8 @@ async def test_an_answer_leaves_when_decided_not_when_the_slowest_record_read_wi
 
 async def test_a_full_window_pauses_reading_so_the_queue_waits_in_kafka() -> None:
     bus, requests = await filled(60)
-    database = Database(ServiceTime(model="fixed", ms=50), 2, random.Random(1), "g.window")
+    clock = FakeClock()
+    database = Database(ServiceTime(model="fixed", ms=50), 2, random.Random(1), "g.window", clock)
     answered: list[str] = []
 
     async def worked(req: VerificationRequested) -> list[Outgoing]:
@@ -215,7 +225,14 @@ async def test_a_full_window_pauses_reading_so_the_queue_waits_in_kafka() -> Non
 
     consumer = bus.consumer([VERIFY.name], "c", "g.window")
     loop = service_loop(
-        "window", consumer, bus.producer("p"), worked, batch=500, concurrent=True, window=4
+        "window",
+        consumer,
+        bus.producer("p"),
+        worked,
+        batch=500,
+        concurrent=True,
+        window=4,
+        clock=clock,
     )
     await consumer.start()
     stop = asyncio.Event()
@@ -224,7 +241,7 @@ async def test_a_full_window_pauses_reading_so_the_queue_waits_in_kafka() -> Non
     read = sum(consumer.positions.values())
     assert read <= 4 + len(replies(bus))  # never more undecided than the window
     assert read < len(requests)  # the rest still waits in the topic
-    await until(lambda: loop.handled == 60)
+    await clock.advance_until(lambda: loop.handled == 60)
     stop.set()
     await task
     assert database.peak == 2
@@ -244,9 +261,10 @@ async def test_one_citizens_civil_events_are_decided_in_order_while_requests_ove
     for event in events:
         await sender.send(CIVIL.name, CODEC.encode(event), key=b"001090000001")
     decided: list[str] = []
+    clock = FakeClock()
 
     async def civil(event: CivilStatusRegistered) -> list[Outgoing]:
-        await asyncio.sleep(0.05 if event.event_id == "e-0" else 0.0)  # the first one is slow
+        await clock.sleep(0.05 if event.event_id == "e-0" else 0.0)  # the first one is slow
         decided.append(event.event_id)
         return []
 
@@ -261,25 +279,29 @@ async def test_one_citizens_civil_events_are_decided_in_order_while_requests_ove
         request_id=lambda m: m.event_id,
         concurrent=True,
         ordered=(CIVIL.name,),
+        clock=clock,
     )
     await consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
-    await until(lambda: loop.handled == 5)
+    await clock.advance_until(lambda: loop.handled == 5)
     stop.set()
     await task
     assert decided == [e.event_id for e in events]
 
 
 async def test_the_database_hands_a_freed_slot_to_the_longest_waiter() -> None:
-    database = Database(ServiceTime(model="fixed", ms=10), 1, random.Random(1), "g.fifo")
+    clock = FakeClock()
+    database = Database(ServiceTime(model="fixed", ms=10), 1, random.Random(1), "g.fifo", clock)
     order: list[int] = []
 
     async def one(i: int) -> None:
         await database.work()
         order.append(i)
 
-    await asyncio.gather(*(one(i) for i in range(6)))
+    served = asyncio.gather(*(one(i) for i in range(6)))
+    await clock.advance_until(served.done)
+    await served
     assert order == list(range(6))
     assert database.peak == 1
 
@@ -300,7 +322,10 @@ async def test_the_fetch_size_is_not_a_latency_tax_the_window_bounds_every_read(
     peaks: dict[int, int] = {}
     for batch in (50, 500):
         bus, _requests = await filled(80)
-        database = Database(ServiceTime(model="fixed", ms=5), 4, random.Random(1), f"g.b{batch}")
+        clock = FakeClock()
+        database = Database(
+            ServiceTime(model="fixed", ms=5), 4, random.Random(1), f"g.b{batch}", clock
+        )
 
         async def worked(req: VerificationRequested, db: Database = database) -> list[Outgoing]:
             await db.work()
@@ -308,12 +333,19 @@ async def test_the_fetch_size_is_not_a_latency_tax_the_window_bounds_every_read(
 
         consumer = AskedSizes(bus.consumer([VERIFY.name], "c", f"g.b{batch}"))
         loop = service_loop(
-            f"b{batch}", consumer, bus.producer("p"), worked, batch=batch, concurrent=True, window=8
+            f"b{batch}",
+            consumer,
+            bus.producer("p"),
+            worked,
+            batch=batch,
+            concurrent=True,
+            window=8,
+            clock=clock,
         )
         await consumer.start()
         stop = asyncio.Event()
         task = asyncio.create_task(loop.run(stop))
-        await until(lambda lp=loop: lp.handled == 80)  # type: ignore[misc]
+        await clock.advance_until(lambda lp=loop: lp.handled == 80)  # type: ignore[misc]
         stop.set()
         await task
         assert max(consumer.asked) <= 8  # never more than the window's room, whatever the batch
