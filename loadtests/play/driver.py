@@ -12,10 +12,9 @@ from collections.abc import Callable, Collection, Sequence
 from loadtests.measure.hops import HopLedger
 from loadtests.measure.ledger import PhaseLedger
 from loadtests.measure.timeline import Timeline
-from loadtests.play.cached import replicas_for
 from loadtests.play.periodloop import PeriodHook, StartHook, play_periods
 from loadtests.play.players import PLAYERS, Stage
-from loadtests.play.watchers import ChangeWatch, Subscribers
+from loadtests.play.watchers import ChangeWatch
 from loadtests.play.workload import Workload
 from loadtests.scenario.agencies import PlayedAgency
 from loadtests.scenario.model import Scenario
@@ -23,6 +22,8 @@ from loadtests.scenario.parts import Period
 from loadtests.scenario.schedule import Arrival, PeriodPlan, Scheduler
 from services.config.runconfig import RunConfig
 from services.kafka.transport import Transport
+from services.loop.clock import EVENT_LOOP, Clock
+from services.ministry import Ministry
 from services.process import metrics
 from services.requester.agency import AgencyClient
 from services.requester.pending import RetryPolicy
@@ -54,8 +55,9 @@ class Driver:
         config: RunConfig,
         mine: Collection[str] | None = None,
         shares: tuple[Collection[int], int] = ((0,), 1),
+        clock: Clock = EVENT_LOOP,
     ) -> None:
-        self.scenario, self.run_id = scenario, config.run_id
+        self.scenario, self.run_id, self.clock = scenario, config.run_id, clock
         self.scheduler = Scheduler(scenario, agencies, config.seed)
         self.mine = None if mine is None else frozenset(mine)
         self.agencies = [a for a in agencies if self.mine is None or a.agency in self.mine]
@@ -71,14 +73,16 @@ class Driver:
             for a in self.agencies
         }
         self.watch = ChangeWatch(transports(DRIVER), codec, workload.pending_deaths)
-        subscribing = [a.agency for a in self.agencies if a.subscribes]
-        self.replicas = replicas_for(self.agencies, config.design.ministries)
-        self.subscribers = Subscribers(transports, codec, self.clients, subscribing, self.replicas)
+        subscribing = {a.agency: a.verify_purposes for a in self.agencies if a.subscribes}
+        self.ministry = Ministry(
+            transports, codec, self.clients, subscribing, config.design.ministries
+        )
+        self.replicas = self.ministry.replicas
         self.stage = Stage(workload, self.clients, self.replicas, self.watch, codec)
         self.players = {flow: player(self.stage) for flow, player in PLAYERS.items()}
         self.phases: list[PhaseLedger] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._late0 = 0
+        self._late0 = self._deliveries0 = 0
         self.warmup: PhaseLedger | None = None
         self.current: PhaseLedger | None = None
 
@@ -97,13 +101,13 @@ class Driver:
                 await client.start()
                 started.append(client)
             await self.watch.start()
-            await self.subscribers.start()
+            await self.ministry.start()
         except BaseException:
             await self.stop()
             raise
 
     async def stop(self) -> None:
-        await self.subscribers.stop()
+        await self.ministry.stop()
         await self.watch.stop()
         await asyncio.gather(*(c.stop() for c in self.clients.values()), return_exceptions=True)
 
@@ -121,17 +125,17 @@ class Driver:
     def pause_agency(self, agency: str) -> None:
         """A slow partner: it stops reading its answers and its change feed until resumed."""
         self.clients[agency].replies.pause()
-        self.subscribers.pause(agency)
+        self.ministry.pause(agency)
 
     def resume_agency(self, agency: str) -> None:
         self.clients[agency].replies.resume()
-        self.subscribers.resume(agency)
+        self.ministry.resume(agency)
 
     def start_clock(self, t0: float | None = None, wall0: float | None = None) -> None:
         """The run's common start: loop time and the wall clock at that moment."""
         st = self.stage
         if not st.t0:
-            st.t0 = asyncio.get_running_loop().time() if t0 is None else t0
+            st.t0 = self.clock.now() if t0 is None else t0
             st.wall0 = time.time() if wall0 is None else wall0
             self._late0 = self.late_answers
 
@@ -163,30 +167,31 @@ class Driver:
         if self._tasks:
             await asyncio.gather(*self._tasks)
         ledger.ended = max(ledger.ended, ledger.started + period.duration_s)
-        ledger.change_deliveries = self.subscribers.take_deliveries()
+        delivered = self.ministry.deliveries
+        ledger.change_deliveries, self._deliveries0 = delivered - self._deliveries0, delivered
         ledger.late_answers, self._late0 = self.late_answers - self._late0, self.late_answers
         return ledger
 
     async def _fire_all(self, plan: PeriodPlan, start: float | None) -> PhaseLedger:
-        loop = asyncio.get_running_loop()
+        clock = self.clock
         period, sc = plan.period, self.scenario
         ledger = PhaseLedger(period.name, sc.rate(period), online_target=period.online_share)
         ledger.target_rate = plan.planned / period.duration_s  # the profile's shape included
         self.current = ledger
         gauge = metrics.SCENARIO_PERIOD.labels(sc.name, period.name)
         gauge.set(plan.index > 0)
-        begin = ledger.started = loop.time() if start is None else start
+        begin = ledger.started = clock.now() if start is None else start
         for i, a in enumerate(plan.arrivals):
             due = begin + a.offset
-            delay = due - loop.time()
+            delay = due - clock.now()
             if delay > 0.001:
-                await asyncio.sleep(delay)
+                await clock.sleep(delay)
             self._fire(a, f"{self.run_id}:{plan.index}:{a.seq:x}", due, ledger)
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
-        remaining = begin + period.duration_s - loop.time()
+        remaining = begin + period.duration_s - clock.now()
         if remaining > 0:
-            await asyncio.sleep(remaining)
+            await clock.sleep(remaining)
         gauge.set(0)
         return ledger
 

@@ -1,21 +1,16 @@
-"""What the driver reads besides answers: confirmed changes, and subscribing ministries' feeds."""
+"""What the driver reads besides answers: the registry's confirmed changes."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Callable, Mapping, Sequence
 
 from services.kafka.transport import Consumer, Transport
-from services.loop.runtime import ServiceLoop
-from services.ministry.replica import CitizenReplica
-from services.ministry.subscriber import handle_change
-from services.ministry.tally import tally_for
 from services.process.background import cancel
-from services.requester.agency import AgencyClient
 from services.wire.codec import Codec, CodecError
 from services.wire.messages import CitizenChanged
-from services.wire.topics import CHANGES, change_group
+from services.wire.topics import CHANGES
+
+__all__ = ["ChangeWatch"]
 
 
 class ChangeWatch:
@@ -72,60 +67,3 @@ class ChangeWatch:
                 future = self._waiting.get(change.event_id)
                 if future is not None and not future.done():
                     future.set_result(change)
-
-
-class Subscribers:
-    """Ministries with the subscribe role take in every change, each in its own group."""
-
-    def __init__(
-        self,
-        transports: Callable[[str], Transport],
-        codec: Codec,
-        clients: Mapping[str, AgencyClient],
-        ministries: Sequence[str],
-        replicas: Mapping[str, CitizenReplica],
-    ) -> None:
-        self.loops = [
-            ServiceLoop(
-                m,
-                change_group(m),
-                transports(m).consumer(
-                    [CHANGES.name], client_id=f"{m}.changes", group_id=change_group(m)
-                ),
-                clients[m].producer,
-                codec,
-                {CitizenChanged: functools.partial(handle_change, replica=replicas.get(m))},
-                tally=tally_for(m),
-            )
-            for m in ministries
-        ]
-        self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._counted = 0
-
-    async def start(self) -> None:
-        for loop in self.loops:
-            await loop.consumer.start()
-            self._tasks.append(asyncio.create_task(loop.run(self._stop)))
-
-    async def stop(self) -> None:
-        self._stop.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        await asyncio.gather(*(loop.consumer.stop() for loop in self.loops), return_exceptions=True)
-
-    def pause(self, ministry: str) -> None:
-        for loop in self.loops:
-            if loop.service == ministry:
-                loop.consumer.pause()
-
-    def resume(self, ministry: str) -> None:
-        for loop in self.loops:
-            if loop.service == ministry:
-                loop.consumer.resume()
-
-    def take_deliveries(self) -> int:
-        """Deliveries since the last call."""
-        total = sum(loop.handled for loop in self.loops)
-        taken, self._counted = total - self._counted, total
-        return taken

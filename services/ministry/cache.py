@@ -1,31 +1,17 @@
-"""Ministries that keep a change-fed replica answer repeat verifications without the registry."""
+"""A ministry that keeps a change-fed replica answers repeat verifications without the registry."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
 
-from loadtests.scenario.agencies import PlayedAgency
-from services.config.design import Ministries
 from services.ministry.replica import REPLICA, CitizenReplica
 from services.process import metrics
 from services.requester.agency import AgencyClient
 from services.requester.pending import Result
-from services.wire.messages import Request, VerificationAnswered, VerificationRequested
+from services.wire.messages import Outcome, Request, VerificationAnswered, VerificationRequested
 
-__all__ = ["ask", "replicas_for"]
-
-
-def replicas_for(agencies: Sequence[PlayedAgency], design: Ministries) -> dict[str, CitizenReplica]:
-    """One replica per subscribing ministry when the design keeps them, else none."""
-    if not design.cache:
-        return {}
-    return {
-        a.agency: CitizenReplica(a.agency, a.verify_purposes, design.cache_capacity)
-        for a in agencies
-        if a.subscribes
-    }
+__all__ = ["ask"]
 
 
 async def ask(
@@ -43,4 +29,4 @@ async def ask(
     latency = asyncio.get_running_loop().time() - intended
     metrics.transactions(client.agency, REPLICA, "verify", local.outcome, "requester").inc()
     metrics.request_duration(client.agency, "verify").observe(latency)
-    return Result(local.outcome, local, latency)
+    return Result(Outcome(local.outcome), local, latency)
