@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -25,7 +26,8 @@ from loadtests.cli.common import (
     writable_dir,
 )
 from loadtests.cluster.localbroker import BrokerError
-from loadtests.engine.run import run_blocking
+from loadtests.engine.resolve import read_inputs
+from loadtests.engine.run import play_run
 from loadtests.report.files import print_summary
 from loadtests.stack.serviceproc import StackError
 from loadtests.workers.worker import Worker
@@ -54,15 +56,19 @@ def run(
     try:
         settings = load_settings()
         serve_driver_metrics(settings.metrics_host, settings.metrics_port)
-        report = run_blocking(
-            scenario,
-            runs_dir,
-            settings,
-            console,
-            live and console.is_terminal,
-            design,
-            workers,
-            local_workers,
+        inputs = read_inputs(scenario, design, settings)
+        report = asyncio.run(
+            play_run(
+                inputs.scenario,
+                inputs.design,
+                settings=settings,
+                console=console,
+                runs_dir=runs_dir,
+                files=inputs.files,
+                live=live and console.is_terminal,
+                workers=workers,
+                local_workers=local_workers,
+            )
         )
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None

@@ -13,21 +13,15 @@ from pathlib import Path
 from loadtests.bench.cpu import cpu_seconds
 from loadtests.bench.figures import BenchError, parse_producer_performance
 from loadtests.bench.model import ProducerRun, RawCeiling
+from loadtests.bench.stepscenario import template
 from loadtests.cluster.localbroker import ensure_jars
 from loadtests.play.workload import Workload
-from loadtests.scenario.model import Scenario, load_scenario
 from services.wire.codec import Catalogue, Codec
 from services.world.population import Population
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "benchscenarios" / "step.yaml"
 RAW_TOPIC, PERF_TOOL = "bench.raw", "org.apache.kafka.tools.ProducerPerformance"
 PROBE_RECORDS, MAX_RECORDS, TOOL_TIMEOUT_S = 50_000, 3_000_000, 180
 COLD_FACTOR = 2.0  # a cold JVM and broker run the probe at about half the warm rate
-
-
-def template() -> Scenario:
-    """The step scenario every bench step is written from."""
-    return load_scenario(TEMPLATE)
 
 
 def typical_record_size(seed: int) -> int:

@@ -11,8 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from loadtests.bench.ceiling import TEMPLATE, template
 from loadtests.bench.model import BenchResult
+from loadtests.bench.stepscenario import TOPOLOGY
 from loadtests.cluster.localbroker import LocalBroker
 from loadtests.cluster.provision import provision
 from services.kafka.bus import KafkaTransport
@@ -28,7 +28,7 @@ PERF_CONFIG = "perf-producer.properties"
 def prepare(broker: LocalBroker, extra: list[TopicSpec]) -> Path:
     """Users, ACLs and topics made by the admin; the file every process of a step reads."""
     assert broker.admin is not None
-    topology = load_topology(template().topology_path(TEMPLATE))
+    topology = load_topology(TOPOLOGY)
     made = provision(broker.bootstrap, broker.admin, topology)
     maker = KafkaTransport(broker.bootstrap, security=broker.admin)
     asyncio.run(maker.ensure_topics([*topics_for(topology.agencies()), *extra]))

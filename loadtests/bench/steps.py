@@ -1,4 +1,4 @@
-"""The stepped series: each step a single-period scenario played by execute() on one broker."""
+"""The stepped series: each step a single-period scenario played by play_run() on one broker."""
 
 from __future__ import annotations
 
@@ -8,71 +8,34 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from rich.console import Console
 
-from loadtests.bench.ceiling import TEMPLATE, template
 from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
 from loadtests.bench.model import BenchStep, Options, Role
-from loadtests.engine.run import execute
-from loadtests.scenario.parts import Period
+from loadtests.bench.stepscenario import PERIOD, step_scenario
+from loadtests.engine.resolve import BASELINE, RunFiles
+from loadtests.engine.run import play_run
+from services.config.design import load_design
 from services.config.settings import load_settings
-from services.kafka.bus import sasl_options
+from services.kafka.offsets import skip_to_end
 from services.process.background import cancel
 from services.security.access import REGISTRY
 from services.security.credentials import credentials_of
 from services.wire.topics import VERIFY
 
-PERIOD = "steady"
 NOISY_CORES = 0.5  # a failed step is played once more when others took this much CPU
 REGISTRY_GROUP = "ndx.registry"
 FIRST_GUESS_S = 15.0  # start-up and shutdown around a step, until one is measured
 
 
-def write_step(path: Path, name: str, rate: float, seconds: float, registries: int) -> Path:
-    """The template at one rate for `seconds`, its topology made absolute, written to path."""
-    base = template()
-    step = base.model_copy(
-        update={
-            "name": name,
-            "registry_instances": registries,
-            "topology": str(base.topology_path(TEMPLATE)),
-            "periods": [Period(name=PERIOD, duration_s=seconds, rate_per_s=rate)],
-        }
-    )
-    raw = step.model_dump(mode="json", exclude_unset=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 async def skip_backlog(bootstrap: str) -> int | None:
     """Move the registry group to the end of the request topic: no step inherits a backlog
-    (as the registry, on a secured broker)."""
-    settings = load_settings()
-    credentials = credentials_of(settings)
-    login = sasl_options(credentials.security_for(REGISTRY) if credentials else None)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=REGISTRY_GROUP, enable_auto_commit=False, **login
-    )
-    await consumer.start()
-    try:
-        numbers = consumer.partitions_for_topic(VERIFY.name) or set()
-        parts = [TopicPartition(VERIFY.name, n) for n in sorted(numbers)]
-        if not parts:
-            return 0
-        consumer.assign(parts)
-        ends = await consumer.end_offsets(parts)
-        backlog = sum([int(ends[tp]) - (await consumer.committed(tp) or 0) for tp in parts])
-        await consumer.commit({tp: ends[tp] for tp in parts})
-        return backlog
-    except KafkaError:
-        return None  # the group is still busy; what the step inherits shows as late answers
-    finally:
-        await consumer.stop()
+    (as the registry, on a secured broker). None when the group is still busy: what the step
+    inherits shows as late answers."""
+    credentials = credentials_of(load_settings())
+    security = credentials.security_for(REGISTRY) if credentials else None
+    return await skip_to_end(bootstrap, REGISTRY_GROUP, VERIFY.name, security)
 
 
 async def run_step(
@@ -85,18 +48,25 @@ async def run_step(
     broker: int,
     out: Path,
 ) -> BenchStep:
-    """One single-period scenario through execute(), with its CPU window watched alongside."""
+    """One single-period scenario played on the baseline design, with its CPU window watched
+    alongside."""
     name = f"bench-w{workers}-{index:02d}-{round(rate)}"
     seconds = opts.warm_up_s if role == "warm-up" else opts.step_seconds
-    path = write_step(out / "scenarios" / f"{name}.yaml", name, rate, seconds, opts.registries)
+    scenario = step_scenario(name, rate, seconds, opts.registries)
     skipped = await skip_backlog(bootstrap)
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=bootstrap)
     window = Window()
     watcher = asyncio.create_task(watch(name, PERIOD, broker, window))
     t0 = time.monotonic()
     try:
-        report = await execute(
-            path, out / "steps", settings, Console(quiet=True), live=False, workers=workers
+        report = await play_run(
+            scenario,
+            load_design(BASELINE),
+            settings=settings,
+            console=Console(quiet=True),
+            runs_dir=out / "steps",
+            files=RunFiles(design=BASELINE),
+            workers=workers,
         )
     finally:
         await cancel([watcher])

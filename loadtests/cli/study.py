@@ -22,6 +22,7 @@ from loadtests.cli.common import (
 from loadtests.cluster.localbroker import BrokerError
 from loadtests.engine.capacity import Search, search
 from loadtests.engine.compare import compare
+from loadtests.engine.resolve import with_design
 from loadtests.scenario.model import MAX_PLANNED_ARRIVALS
 from loadtests.scenario.plan import prepare
 from loadtests.stack.serviceproc import StackError
@@ -64,7 +65,19 @@ def capacity(
             f"[bold]ndxsim capacity[/] {plan.scenario.name}: ramping from "
             f"{start_rate:.0f}/s by x{factor}"
         )
-        report = asyncio.run(search(plan, settings, runs_dir, console, how, design, workers))
+        inputs = with_design(plan.scenario, scenario, design)
+        report = asyncio.run(
+            search(
+                inputs.scenario,
+                inputs.design,
+                settings=settings,
+                runs_dir=runs_dir,
+                console=console,
+                how=how,
+                files=inputs.files,
+                workers=workers,
+            )
+        )
     except INPUT_ERRORS as exc:
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:

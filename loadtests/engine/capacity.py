@@ -12,15 +12,16 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.markup import escape
 
-from loadtests.engine.resolve import resolve
-from loadtests.engine.run import play
+from loadtests.engine.resolve import RunFiles, resolve
+from loadtests.engine.run import play_run
 from loadtests.measure.oprecord import FILE_NAME
 from loadtests.pages.html import write_html
-from loadtests.report import CapacityResult, CapacityStep, DesignReport, RunReport
+from loadtests.report import CapacityResult, CapacityStep, RunReport
 from loadtests.report.files import write_report
+from loadtests.scenario.model import Scenario
 from loadtests.scenario.parts import Diurnal, Period
-from loadtests.scenario.plan import Plan
 from loadtests.stack.platform import RunStack
+from services.config.design import Design
 from services.config.runconfig import write_run_config
 from services.config.settings import Settings
 from services.security.auditkey import audit_key
@@ -89,36 +90,32 @@ def knee_of(steps: list[CapacityStep], first_failing: float) -> str | None:
 
 
 async def search(
-    plan: Plan,
+    scenario: Scenario,
+    design: Design,
+    *,
     settings: Settings,
     runs_dir: Path,
     console: Console,
     how: Search = Search(),
-    design_path: Path | None = None,
+    files: RunFiles | None = None,
     workers: int | None = None,
 ) -> RunReport:
-    """Ramp the rate geometrically until an SLO fails, bisect, then measure at 80% of the knee."""
-    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{plan.scenario.name}-capacity"
+    """Ramp the rate geometrically until an SLO fails, bisect, then measure at 80% of the knee:
+    every step a run of play_run on one platform started for the search."""
+    files = files or RunFiles()
+    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{scenario.name}-capacity"
     run_dir = runs_dir / name
-    resolved = resolve(
-        plan.scenario,
-        plan.path,
-        plan.topology_path,
-        settings,
-        name,
-        audit_key(settings),
-        design_path,
-    )
+    resolved = resolve(scenario, design, files, settings, name, audit_key(settings))
     config = resolved.config
     config_path = write_run_config(config, run_dir / "run-config.json")
     # Latency counts from the intended send time, so a late generator already shows in the
     # latency SLOs; the scenario's own SLOs decide the knee.
-    slo = plan.scenario.slo
+    slo = scenario.slo
     steps: list[tuple[CapacityStep, RunReport]] = []
     stack = RunStack(
         run_dir, config, config_path, settings.kafka_bootstrap_servers, credentials_of(settings)
     )
-    async with stack as bootstrap:
+    async with stack:
 
         async def step(rate: float) -> CapacityStep:
             label = f"{rate:.0f}/s"  # each row of the search's record names its step by it
@@ -126,19 +123,17 @@ async def search(
                 label = f"{label} (step {len(steps) + 1})"
             period = Period(name=label, duration_s=how.step_s, rate_per_s=rate)
             # A flat profile, so a step plays the rate it names; the first step warms up.
-            warmup = max(plan.scenario.warmup_s, MIN_WARMUP_S) if not steps else 0.0
+            warmup = max(scenario.warmup_s, MIN_WARMUP_S) if not steps else 0.0
             changes = {"periods": [period], "slo": slo, "diurnal": Diurnal(), "warmup_s": warmup}
-            scenario = plan.scenario.model_copy(update=changes)
-            step = config.model_copy(update={"run_id": f"{name}-step-{len(steps) + 1:02d}"})
-            report = await play(
-                plan.with_scenario(scenario),
-                step,
-                stack,
-                bootstrap,
-                settings,
-                console,
-                False,
-                workers,
+            report = await play_run(
+                scenario.model_copy(update=changes),
+                design,
+                settings=settings,
+                console=console,
+                stack=stack,
+                files=files,
+                run_id=f"{name}-step-{len(steps) + 1:02d}",
+                workers=workers,
             )
             summary = _step_summary(rate, report)
             steps.append((summary, report))
@@ -180,8 +175,7 @@ async def search(
         knee_of=knee_of([s for s, _ in steps], bad),
     )
     # The page shows the last step played: the one at 80% of the knee when there is a knee.
-    design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
-    report = steps[-1][1].model_copy(update={"run_id": name, "capacity": result, "design": design})
+    report = steps[-1][1].model_copy(update={"run_id": name, "capacity": result})
     write_report(run_dir, report)
     write_html(run_dir, report)
     return report

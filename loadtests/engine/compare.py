@@ -9,23 +9,26 @@ from pathlib import Path
 from rich.console import Console
 
 from loadtests.engine.capacity import Search, search
-from loadtests.engine.run import execute
+from loadtests.engine.resolve import RunFiles
+from loadtests.engine.run import play_run
 from loadtests.pages.compare import summarize, write_compare_html
 from loadtests.report import CompareReport, DesignResult, Paths
 from loadtests.scenario.plan import prepare
-from services.config.design import DesignError, load_design
+from services.config.design import Design, DesignError, load_design
 from services.config.settings import Settings
 
 __all__ = ["compare"]
 
 
-def _check_designs(paths: list[Path]) -> None:
+def _read_designs(paths: list[Path]) -> list[Design]:
     """Every design is read before anything starts; names tell the results apart."""
     if len(paths) < 2:
         raise DesignError("ndxsim compare needs at least two --design files")
-    names = [load_design(p).name for p in paths]
+    designs = [load_design(p) for p in paths]
+    names = [d.name for d in designs]
     if len(set(names)) != len(names):
         raise DesignError(f"designs must have distinct names, got {names}")
+    return designs
 
 
 async def compare(
@@ -36,29 +39,39 @@ async def compare(
     console: Console,
     how: Search | None = None,
 ) -> CompareReport:
-    """Play the scenario on each design in turn, each on its own fresh platform."""
+    """Read the scenario and design files, then play the scenario on each design in turn, each
+    on its own fresh platform."""
     plan = prepare(scenario_path)
-    _check_designs(design_paths)
+    designs = _read_designs(design_paths)
     started = datetime.now(UTC)
     compare_id = f"{started:%Y%m%d-%H%M%S}-{plan.scenario.name}-compare"
     out = runs_dir / compare_id
     results: list[DesignResult] = []
-    for path in design_paths:
-        name = load_design(path).name
+    for design, path in zip(designs, design_paths, strict=True):
+        name, files = design.name, RunFiles(scenario_path, path)
         console.print(f"[bold]design {name}[/]: playing {plan.scenario.name}")
-        run = await execute(
-            scenario_path,
-            out,
-            settings,
-            console,
-            live=False,
-            design_path=path,
+        run = await play_run(
+            plan.scenario,
+            design,
+            settings=settings,
+            console=console,
+            runs_dir=out,
+            files=files,
             run_id=f"{compare_id}-{name}",
         )
         knee = None
         if how is not None:
             console.print(f"[bold]design {name}[/]: searching its knee")
-            knee = (await search(plan, settings, out, console, how, path)).capacity
+            found = await search(
+                plan.scenario,
+                design,
+                settings=settings,
+                runs_dir=out,
+                console=console,
+                how=how,
+                files=files,
+            )
+            knee = found.capacity
         results.append(DesignResult(design=name, run=run, capacity=knee))
     report = CompareReport(
         compare_id=compare_id,

@@ -6,11 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.scenario.model import Scenario, ScenarioError
+from loadtests.scenario.plan import prepare
 from services.config.design import Design, load_design
 from services.config.runconfig import RunConfig, key_check, topology_digest
 from services.config.settings import REPO_ROOT, Settings, writer_versions
+from services.security.auditkey import audit_key
 
-__all__ = ["BASELINE", "Resolved", "apply_scenario", "resolve"]
+__all__ = [
+    "BASELINE",
+    "Resolved",
+    "RunFiles",
+    "RunInputs",
+    "apply_scenario",
+    "read_inputs",
+    "resolve",
+    "with_design",
+]
 
 BASELINE = REPO_ROOT / "deploy" / "designs" / "baseline.yaml"
 
@@ -24,11 +35,55 @@ LEGACY = {
 
 
 @dataclass(frozen=True)
+class RunFiles:
+    """The files a run's scenario and design were read from, if they were: the report names
+    them, errors name the scenario's, and a relative topology path is found beside it."""
+
+    scenario: Path | None = None
+    design: Path | None = None
+
+    def where(self, scenario: Scenario) -> str:
+        """What an error about the scenario names: its file, else the scenario itself."""
+        return str(self.scenario) if self.scenario is not None else f"scenario {scenario.name}"
+
+    def topology(self, scenario: Scenario) -> Path:
+        """The scenario's topology file: relative to the scenario's file, or to the working
+        directory for a scenario built in code."""
+        if self.scenario is not None:
+            return scenario.topology_path(self.scenario)
+        return Path(scenario.topology).resolve()
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """A scenario and a design read from their files and checked before anything starts."""
+
+    scenario: Scenario
+    design: Design
+    files: RunFiles
+
+
+def read_inputs(scenario_path: Path, design_path: Path | None, settings: Settings) -> RunInputs:
+    """The scenario file (with its topology and agencies), the audit key, then the design file
+    (the baseline when none is given): raises ScenarioError, TopologyError, SettingsError or
+    DesignError naming the file or variable and the field."""
+    plan = prepare(scenario_path)
+    audit_key(settings)  # generated or refused now, before anything starts
+    return with_design(plan.scenario, scenario_path, design_path)
+
+
+def with_design(scenario: Scenario, scenario_path: Path, design_path: Path | None) -> RunInputs:
+    """A scenario already read, with the design file read now (the baseline when none)."""
+    design_file = design_path or BASELINE
+    return RunInputs(scenario, load_design(design_file), RunFiles(scenario_path, design_file))
+
+
+@dataclass(frozen=True)
 class Resolved:
     """The run configuration and what the reader of the report should know about it."""
 
     config: RunConfig
-    design_file: Path
+    design_file: str
     notes: list[str]
 
 
@@ -73,25 +128,25 @@ def _check_faults(scenario: Scenario, design: Design, where: str) -> None:
 
 def resolve(
     scenario: Scenario,
-    scenario_path: Path,
-    topology_path: Path,
+    design: Design,
+    files: RunFiles,
     settings: Settings,
     run_id: str,
-    audit_key: bytes,
-    design_path: Path | None = None,
+    key: bytes,
 ) -> Resolved:
-    """Raises ScenarioError or DesignError naming the file and the field."""
-    design_file = design_path or BASELINE
-    design, notes = apply_scenario(scenario, load_design(design_file))
-    _check_faults(scenario, design, str(scenario_path))
+    """Raises ScenarioError naming the scenario's file and the field."""
+    design, notes = apply_scenario(scenario, design)
+    _check_faults(scenario, design, files.where(scenario))
+    topology_path = files.topology(scenario)
     seed = settings.seed if scenario.seed is None else scenario.seed
     config = RunConfig(
         run_id=run_id,
         seed=seed,
         topology_file=str(topology_path.resolve()),
         topology_sha256=topology_digest(topology_path),
-        audit_key_check=key_check(audit_key),
+        audit_key_check=key_check(key),
         schema_pins=writer_versions(settings),
         design=design,
     )
+    design_file = str(files.design) if files.design is not None else ""
     return Resolved(config, design_file, notes)

@@ -1,4 +1,5 @@
-"""One scenario run from file to report: stack up, play, account, measure, judge, write."""
+"""The one way a run is played: a typed scenario on a typed design, stack up (or given), play,
+account, measure, judge, write."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rich.console import Console
 
 from loadtests.engine.faults import FaultRunner
 from loadtests.engine.live import LiveView
-from loadtests.engine.resolve import resolve
+from loadtests.engine.resolve import RunFiles, read_inputs, resolve
 from loadtests.engine.runreport import add_workers, build_report
 from loadtests.measure.cpumeter import CpuMeter
 from loadtests.measure.growth import Meter, measured
@@ -22,48 +23,58 @@ from loadtests.measure.records import combine_records
 from loadtests.pages.html import write_html
 from loadtests.report import DesignReport, RunReport
 from loadtests.report.files import write_report
-from loadtests.scenario.plan import Plan, new_run_id, prepare
+from loadtests.scenario.agencies import PlayedAgency, played_agencies
+from loadtests.scenario.model import Scenario
+from loadtests.scenario.plan import new_run_id
 from loadtests.stack.platform import RunStack
+from loadtests.stack.serviceproc import StackError
 from loadtests.workers.coordinator import Coordinator
 from loadtests.workers.spawn import LocalWorkers, default_workers
+from services.config.design import Design
 from services.config.runconfig import RunConfig, write_run_config
 from services.config.settings import Settings
 from services.kafka.bus import ClientTuning, KafkaTransport
 from services.security.access import DRIVER
 from services.security.auditkey import audit_key
 from services.security.credentials import credentials_of
+from services.world.topology import load_topology
+
+__all__ = ["RUNS_DIR", "execute", "play_run", "worker_env"]
+
+RUNS_DIR = Path("runs")
 
 
-async def play(
-    plan: Plan,
+async def _play(
+    scenario: Scenario,
+    agencies: list[PlayedAgency],
+    scenario_file: str,
     config: RunConfig,
     stack: RunStack,
     bootstrap: str,
     settings: Settings,
     console: Console,
     live: bool,
-    workers: int | None = None,
-    local_workers: int | None = None,
+    workers: int | None,
+    local_workers: int | None,
 ) -> RunReport:
-    """Play the plan's periods on a running stack through `workers` worker processes, of which
-    `local_workers` (all by default) are started here and the others join from anywhere;
+    """Play the scenario's periods on a running stack through `workers` worker processes, of
+    which `local_workers` (all by default) are started here and the others join from anywhere;
     returns the report (not yet written)."""
-    scenario = plan.scenario
     started_at = datetime.now(UTC)
     tuning = ClientTuning.of(config.design, settings.connect_timeout_s)
-    n = min(workers or default_workers(), len(plan.agencies))  # a share holds one agency at least
+    n = min(workers or default_workers(), len(agencies))  # a share holds one agency at least
     here = n if local_workers is None else min(local_workers, n)
     control = KafkaTransport(bootstrap, tuning, stack.security(DRIVER))
     env = worker_env(stack, settings, bootstrap)
     local = LocalWorkers(stack.run_dir, config.run_id, here, env)
     record = stack.run_dir if settings.transaction_record else None
     coordinator = Coordinator(
-        scenario, plan.agencies, config, control, n, local if here else None, record
+        scenario, agencies, config, control, n, local if here else None, record
     )
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     pressure = PressureMeter(stack.ports("registry"), coordinator.timeline)
     # A poison flood is written as a played agency: only agencies may write request topics.
-    flooder = KafkaTransport(bootstrap, tuning, stack.security(plan.agencies[0].agency))
+    flooder = KafkaTransport(bootstrap, tuning, stack.security(agencies[0].agency))
     faults = FaultRunner(scenario, stack, flooder)
     faults.driver = coordinator
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], "worker": local.pids(), **stack.pids()})
@@ -90,7 +101,7 @@ async def play(
         await asyncio.to_thread(combine_records, stack.run_dir)
     report = build_report(
         scenario,
-        plan.path,
+        scenario_file,
         config.run_id,
         started_at,
         elapsed,
@@ -116,6 +127,85 @@ def worker_env(stack: RunStack, settings: Settings, bootstrap: str) -> dict[str,
     return env
 
 
+async def play_run(
+    scenario: Scenario,
+    design: Design,
+    *,
+    settings: Settings,
+    console: Console,
+    runs_dir: Path = RUNS_DIR,
+    stack: RunStack | None = None,
+    files: RunFiles | None = None,
+    run_id: str | None = None,
+    live: bool = False,
+    workers: int | None = None,
+    local_workers: int | None = None,
+) -> RunReport:
+    """Play `scenario` on `design` and return its report; every input is checked (ScenarioError,
+    TopologyError, SettingsError naming the file or variable) before anything starts.
+
+    Without `stack`, the run starts its own platform, plays in runs_dir/<run id>/ and writes its
+    report there. On a `stack` already running, which must run this design, it plays in the
+    stack's folder and leaves writing to whoever started the stack. `files` names what the
+    scenario and design were read from, when they were."""
+    files = files or RunFiles()
+    topology_path = files.topology(scenario)
+    topology = load_topology(topology_path)
+    agencies = played_agencies(scenario, topology, Path(files.where(scenario)))
+    key = audit_key(settings)  # generated or refused now, before anything starts
+    run_id = run_id or new_run_id(scenario)
+    resolved = resolve(scenario, design, files, settings, run_id, key)
+    config = resolved.config
+    scenario_file = str(files.scenario) if files.scenario is not None else ""
+    own = stack is None
+    async with contextlib.AsyncExitStack() as started:
+        if stack is None:
+            stack = _platform(scenario, config, runs_dir, settings, len(agencies), console)
+            bootstrap = await started.enter_async_context(stack)
+        elif stack.bootstrap is not None and stack.design == config.design:
+            bootstrap = stack.bootstrap
+        else:
+            raise StackError(f"run {run_id}: the stack given is not running design {design.name}")
+        report = await _play(
+            scenario,
+            agencies,
+            scenario_file,
+            config,
+            stack,
+            bootstrap,
+            settings,
+            console,
+            live,
+            workers,
+            local_workers,
+        )
+    report.design = DesignReport.of(config.design, resolved.design_file, resolved.notes)
+    if own:
+        write_report(stack.run_dir, report)
+        write_html(stack.run_dir, report)
+    return report
+
+
+def _platform(
+    scenario: Scenario,
+    config: RunConfig,
+    runs_dir: Path,
+    settings: Settings,
+    agencies: int,
+    console: Console,
+) -> RunStack:
+    """The run's own platform, not yet started, its configuration written to its folder."""
+    run_dir = runs_dir / config.run_id
+    config_path = write_run_config(config, run_dir / "run-config.json")
+    given = settings.kafka_bootstrap_servers
+    console.print(
+        f"[bold]ndxsim[/] {scenario.name} on design {config.design.name}: "
+        f"{agencies} agencies, {len(scenario.periods)} period(s), "
+        f"broker {given or 'local (starting)'}"
+    )
+    return RunStack(run_dir, config, config_path, given, credentials_of(settings))
+
+
 async def execute(
     scenario_path: Path,
     runs_dir: Path,
@@ -127,52 +217,18 @@ async def execute(
     workers: int | None = None,
     local_workers: int | None = None,
 ) -> RunReport:
-    """Resolve the run once, start its platform, play it, write its report."""
-    plan = prepare(scenario_path)
-    key = audit_key(settings)  # generated or refused now, before anything starts
-    run_id = run_id or new_run_id(plan.scenario)
-    resolved = resolve(
-        plan.scenario, plan.path, plan.topology_path, settings, run_id, key, design_path
-    )
-    config = resolved.config
-    run_dir = runs_dir / run_id
-    config_path = write_run_config(config, run_dir / "run-config.json")
-    given = settings.kafka_bootstrap_servers
-    console.print(
-        f"[bold]ndxsim[/] {plan.scenario.name} on design {config.design.name}: "
-        f"{len(plan.agencies)} agencies, {len(plan.scenario.periods)} period(s), "
-        f"broker {given or 'local (starting)'}"
-    )
-    stack = RunStack(run_dir, config, config_path, given, credentials_of(settings))
-    async with stack as bootstrap:
-        report = await play(
-            plan, config, stack, bootstrap, settings, console, live, workers, local_workers
-        )
-    report.design = DesignReport.of(config.design, str(resolved.design_file), resolved.notes)
-    write_report(run_dir, report)
-    write_html(run_dir, report)
-    return report
-
-
-def run_blocking(
-    scenario_path: Path,
-    runs_dir: Path,
-    settings: Settings,
-    console: Console,
-    live: bool = True,
-    design_path: Path | None = None,
-    workers: int | None = None,
-    local_workers: int | None = None,
-) -> RunReport:
-    return asyncio.run(
-        execute(
-            scenario_path,
-            runs_dir,
-            settings,
-            console,
-            live,
-            design_path,
-            workers=workers,
-            local_workers=local_workers,
-        )
+    """A scenario file played on a design file (the baseline when none is given): the files
+    read, then the run played by play_run."""
+    inputs = read_inputs(scenario_path, design_path, settings)
+    return await play_run(
+        inputs.scenario,
+        inputs.design,
+        settings=settings,
+        console=console,
+        runs_dir=runs_dir,
+        files=inputs.files,
+        run_id=run_id,
+        live=live,
+        workers=workers,
+        local_workers=local_workers,
     )

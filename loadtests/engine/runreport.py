@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from loadtests.engine.slo import verdict
 from loadtests.engine.workerreport import limited_by, worker_reports
@@ -39,7 +38,7 @@ def phase_report(ledger: PhaseLedger, m: Measured, scenario: Scenario) -> PhaseR
 
 def build_report(
     scenario: Scenario,
-    scenario_path: Path,
+    scenario_file: str,
     run_id: str,
     started_at: datetime,
     elapsed: float,
@@ -62,7 +61,7 @@ def build_report(
     return RunReport(
         run_id=run_id,
         scenario=scenario.name,
-        scenario_file=str(scenario_path),
+        scenario_file=scenario_file,
         topology=scenario.topology,
         started_at=started_at,
         elapsed_s=round(elapsed, 3),

@@ -433,15 +433,19 @@ def test_the_throughput_target_is_met_by_a_sustained_step_at_that_offered_rate()
     assert {c.name: c.result for c in missed.checks}[target] == "MISS"
 
 
-def test_a_step_scenario_is_the_template_at_one_rate_with_an_absolute_topology(
-    tmp_path: Path,
-) -> None:
-    from loadtests.bench.steps import PERIOD, write_step
-    from loadtests.scenario.model import load_scenario
+def test_a_step_scenario_is_the_template_at_one_rate_with_an_absolute_topology() -> None:
+    from loadtests.bench.stepscenario import PERIOD, step_scenario
 
-    path = write_step(tmp_path / "s" / "bench-w1-02-750.yaml", "bench-w1-02-750", 750, 5, 2)
-    step = load_scenario(path)
+    step = step_scenario("bench-w1-02-750", 750, 5, 2)
     assert step.name == "bench-w1-02-750" and step.registry_instances == 2
     assert [(p.name, p.rate_per_s, p.duration_s) for p in step.periods] == [(PERIOD, 750, 5)]
     assert Path(step.topology).is_absolute() and Path(step.topology).is_file()
     assert step.errors.wrong_name == 0.05  # the template's faults are kept
+
+
+def test_a_step_too_big_to_plan_is_refused_naming_the_step_and_the_field() -> None:
+    from loadtests.bench.stepscenario import step_scenario
+    from loadtests.scenario.model import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"bench step bench-w1-02-x: periods\[0\] \(steady\)"):
+        step_scenario("bench-w1-02-x", 1e10, 5, 1)
