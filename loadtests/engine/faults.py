@@ -5,12 +5,23 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from loadtests.engine.rogue import Rogue
 from loadtests.report import FaultRecord, RogueAttempt
 from loadtests.scenario.model import Scenario
-from loadtests.scenario.parts import Fault
+from loadtests.scenario.parts import (
+    Fault,
+    KillBroker,
+    KillRegistry,
+    Poison,
+    RestartBroker,
+    RogueAgency,
+    SchemaRoll,
+    SlowAgency,
+    StopRegistry,
+)
 from loadtests.stack.platform import RunStack
 from services.kafka.transport import Transport
 from services.wire.codec import Catalogue, Codec
@@ -48,33 +59,39 @@ class FaultRunner:
 
     async def _act(self, fault: Fault, record: FaultRecord) -> None:
         """Carry the fault out, noting on its record what it did."""
+        await _ACTS[type(fault)](self, fault, record)
+
+    async def _registry_down(self, fault: KillRegistry | StopRegistry, record: FaultRecord) -> None:
         name = f"registry-{fault.instance}"
-        if fault.action in ("kill_registry", "stop_registry"):
-            kill = fault.action == "kill_registry"
-            await asyncio.to_thread(self.stack.restart_service, name, kill, fault.down_s)
-            record.instance = name
-        elif fault.action in ("restart_broker", "kill_broker"):
-            kill = fault.action == "kill_broker"
-            record.outage = await asyncio.to_thread(
-                self.stack.restart_broker, fault.down_s, fault.node, kill
-            )
-            record.node = fault.node
-        elif fault.action == "slow_agency":
-            assert self.driver is not None and fault.agency is not None
-            await self.driver.pause_agency(fault.agency)  # the worker playing it pauses it
-            await asyncio.sleep(fault.for_s)
-            await self.driver.resume_agency(fault.agency)
-            record.agency, record.for_s = fault.agency, fault.for_s
-        elif fault.action == "rogue_agency":
-            assert fault.agency is not None and fault.victim is not None
-            record.agency, record.victim = fault.agency, fault.victim
-            record.attempts = await self._rogue(fault.agency, fault.victim)
-        elif fault.action == "poison":
-            await self._poison(fault.count)
-            record.count, record.topic = fault.count, VERIFY.name
-        else:
-            record.writer_version = fault.writer_version
-            record.rolled = await self._roll_schema(fault.writer_version)
+        kill = isinstance(fault, KillRegistry)
+        await asyncio.to_thread(self.stack.restart_service, name, kill, fault.down_s)
+        record.instance = name
+
+    async def _broker_down(self, fault: KillBroker | RestartBroker, record: FaultRecord) -> None:
+        kill = isinstance(fault, KillBroker)
+        record.outage = await asyncio.to_thread(
+            self.stack.restart_broker, fault.down_s, fault.node, kill
+        )
+        record.node = fault.node
+
+    async def _slow_agency(self, fault: SlowAgency, record: FaultRecord) -> None:
+        assert self.driver is not None
+        await self.driver.pause_agency(fault.agency)  # the worker playing it pauses it
+        await asyncio.sleep(fault.for_s)
+        await self.driver.resume_agency(fault.agency)
+        record.agency, record.for_s = fault.agency, fault.for_s
+
+    async def _rogue_agency(self, fault: RogueAgency, record: FaultRecord) -> None:
+        record.agency, record.victim = fault.agency, fault.victim
+        record.attempts = await self._rogue(fault.agency, fault.victim)
+
+    async def _poison_fault(self, fault: Poison, record: FaultRecord) -> None:
+        await self._poison(fault.count)
+        record.count, record.topic = fault.count, VERIFY.name
+
+    async def _schema_roll(self, fault: SchemaRoll, record: FaultRecord) -> None:
+        record.writer_version = fault.writer_version
+        record.rolled = await self._roll_schema(fault.writer_version)
 
     async def _roll_schema(self, writer_version: int) -> list[str]:
         """Restart every registry instance writing VerificationAnswered at `writer_version`."""
@@ -107,3 +124,16 @@ class FaultRunner:
             await asyncio.gather(*sends)
         finally:
             await producer.stop()
+
+
+_Act = Callable[[FaultRunner, Any, FaultRecord], Awaitable[None]]
+_ACTS: dict[type[Fault], _Act] = {  # each action's model to what carries it out
+    KillRegistry: FaultRunner._registry_down,
+    StopRegistry: FaultRunner._registry_down,
+    KillBroker: FaultRunner._broker_down,
+    RestartBroker: FaultRunner._broker_down,
+    SlowAgency: FaultRunner._slow_agency,
+    RogueAgency: FaultRunner._rogue_agency,
+    Poison: FaultRunner._poison_fault,
+    SchemaRoll: FaultRunner._schema_roll,
+}

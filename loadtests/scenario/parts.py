@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -16,11 +18,19 @@ __all__ = [
     "Diurnal",
     "Errors",
     "Fault",
+    "KillBroker",
+    "KillRegistry",
     "Latency",
     "Mix",
     "Period",
+    "Poison",
+    "RestartBroker",
+    "RogueAgency",
+    "SchemaRoll",
     "Share",
     "Slo",
+    "SlowAgency",
+    "StopRegistry",
     "Strict",
 ]
 
@@ -132,34 +142,122 @@ class Slo(Strict):
     online_share_tolerance: float | None = Field(None, gt=0)
 
 
-class Fault(Strict):
+class _Fault(Strict):
     """A scheduled disturbance; `at_s` counts from the start of `period` (the first by default)."""
 
-    action: Literal[
-        "kill_registry",
-        "stop_registry",
-        "restart_broker",
-        "kill_broker",
-        "slow_agency",
-        "poison",
-        "schema_roll",
-        "rogue_agency",
-    ]
     at_s: float = Field(ge=0)
     period: str | None = None
+
+
+class _RegistryFault(_Fault):
     instance: int = Field(1, ge=1, description="Registry instance for kill/stop.")
+    down_s: float = Field(2.0, ge=0, le=120, description="How long it stays down.")
+
+
+class KillRegistry(_RegistryFault):
+    """A registry instance killed (SIGKILL) and started again after `down_s`."""
+
+    action: Literal["kill_registry"] = "kill_registry"
+
+
+class StopRegistry(_RegistryFault):
+    """A registry instance stopped gracefully and started again after `down_s`."""
+
+    action: Literal["stop_registry"] = "stop_registry"
+
+
+class _BrokerFault(_Fault):
     node: int = Field(1, ge=1, le=3, description="Local broker for restart/kill_broker.")
     down_s: float = Field(2.0, ge=0, le=120, description="How long it stays down.")
-    agency: str | None = Field(None, description="The slow (or rogue) agency.")
-    victim: str | None = Field(None, description="Whom a rogue agency reads or claims to be.")
+
+
+class RestartBroker(_BrokerFault):
+    """A local broker stopped gracefully and started again after `down_s`."""
+
+    action: Literal["restart_broker"] = "restart_broker"
+
+
+class KillBroker(_BrokerFault):
+    """A local broker killed and started again after `down_s`."""
+
+    action: Literal["kill_broker"] = "kill_broker"
+
+
+class SlowAgency(_Fault):
+    """An agency that stops sending for `for_s`, then catches up."""
+
+    action: Literal["slow_agency"] = "slow_agency"
+    agency: str = Field("", description="The slow agency.")
     for_s: float = Field(5.0, gt=0, le=600, description="How long the agency stays slow.")
-    count: int = Field(100, ge=1, le=100_000, description="Poison records to write.")
-    writer_version: int = Field(2, ge=1, description="VerificationAnswered version to roll to.")
 
     @model_validator(mode="after")
-    def _needs_agency(self) -> Fault:
-        if self.action in ("slow_agency", "rogue_agency") and not self.agency:
+    def _needs_agency(self) -> SlowAgency:
+        if not self.agency:
             raise ValueError(f"{self.action} needs an agency")
-        if self.action == "rogue_agency" and (not self.victim or self.victim == self.agency):
-            raise ValueError("rogue_agency needs a victim: another agency")
         return self
+
+
+class Poison(_Fault):
+    """Undecodable records written to the verification request topic."""
+
+    action: Literal["poison"] = "poison"
+    count: int = Field(100, ge=1, le=100_000, description="Poison records to write.")
+
+
+class SchemaRoll(_Fault):
+    """Every registry instance restarted writing another VerificationAnswered version."""
+
+    action: Literal["schema_roll"] = "schema_roll"
+    writer_version: int = Field(2, ge=1, description="VerificationAnswered version to roll to.")
+
+
+class RogueAgency(_Fault):
+    """An agency trying what its grants forbid, against another agency."""
+
+    action: Literal["rogue_agency"] = "rogue_agency"
+    agency: str = Field("", description="The rogue agency.")
+    victim: str = Field("", description="Whom the rogue agency reads or claims to be.")
+
+    @model_validator(mode="after")
+    def _needs_agency_and_victim(self) -> RogueAgency:
+        if not self.agency:
+            raise ValueError(f"{self.action} needs an agency")
+        if not self.victim or self.victim == self.agency:
+            raise ValueError(f"{self.action} needs a victim: another agency")
+        return self
+
+
+_FAULTS = (
+    KillRegistry,
+    StopRegistry,
+    RestartBroker,
+    KillBroker,
+    SlowAgency,
+    Poison,
+    SchemaRoll,
+    RogueAgency,
+)
+ACTIONS: tuple[str, ...] = tuple(f.model_fields["action"].default for f in _FAULTS)
+
+
+def _action(fault: object) -> str | None:
+    """The tag a fault is validated by: its action, from YAML or from a model."""
+    action = fault.get("action") if isinstance(fault, dict) else getattr(fault, "action", None)
+    return action if action in ACTIONS else None
+
+
+Fault = Annotated[
+    Annotated[KillRegistry, Tag("kill_registry")]
+    | Annotated[StopRegistry, Tag("stop_registry")]
+    | Annotated[RestartBroker, Tag("restart_broker")]
+    | Annotated[KillBroker, Tag("kill_broker")]
+    | Annotated[SlowAgency, Tag("slow_agency")]
+    | Annotated[Poison, Tag("poison")]
+    | Annotated[SchemaRoll, Tag("schema_roll")]
+    | Annotated[RogueAgency, Tag("rogue_agency")],
+    Discriminator(
+        _action,
+        custom_error_type="fault_action",
+        custom_error_message="action: give one of " + ", ".join(ACTIONS),
+    ),
+]

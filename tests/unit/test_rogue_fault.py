@@ -7,11 +7,11 @@ import pytest
 from pydantic import ValidationError
 
 from loadtests.report import FaultRecord, RogueAttempt
-from loadtests.scenario.parts import Fault
+from loadtests.scenario.parts import RogueAgency
 
 
 def test_a_rogue_agency_needs_an_agency_and_another_agency_as_its_victim() -> None:
-    ok = Fault(action="rogue_agency", at_s=1, agency="province.001", victim="province.079")
+    ok = RogueAgency(at_s=1, agency="province.001", victim="province.079")
     assert (ok.agency, ok.victim) == ("province.001", "province.079")
     for bad in (
         {},
@@ -19,7 +19,7 @@ def test_a_rogue_agency_needs_an_agency_and_another_agency_as_its_victim() -> No
         {"agency": "province.001", "victim": "province.001"},
     ):
         with pytest.raises(ValidationError, match="rogue_agency needs"):
-            Fault(action="rogue_agency", at_s=1, **bad)
+            RogueAgency(at_s=1, **bad)
 
 
 def test_the_fault_record_shows_each_attempt_and_flags_one_that_was_not_denied() -> None:
