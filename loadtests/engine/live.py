@@ -23,8 +23,8 @@ def generator_status(c: Coordinator) -> str:
         return f"{len(c.workers)} worker(s) joining"
     busiest = max(live, key=lambda w: w.progress.cpu_cores if w.progress else 0.0)
     cores = busiest.progress.cpu_cores if busiest.progress else 0.0
-    sent = sum(w.progress.sent for w in live if w.progress)
-    late = sum(w.progress.late_sends for w in live if w.progress)
+    sent = sum(w.progress.counts.sent for w in live if w.progress)
+    late = sum(w.progress.counts.late_sends for w in live if w.progress)
     share = late / sent if sent else 0.0
     limit = "the generator limits" if cores >= FULL_CORE or share > LATE_LIMIT else "it keeps up"
     dead = sum(w.dead for w in c.workers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from loadtests.measure.ledger import encode
 from loadtests.report import CpuReport, Limit, PhaseReport, QueueReport, WorkerReport
 from loadtests.workers.coordinator import Coordinator
 from loadtests.workers.results import WorkerState
@@ -32,8 +33,9 @@ def _report(c: Coordinator, w: WorkerState) -> tuple[WorkerReport, str | None]:
             continue
         p = w.progress
         if died_in is None and p is not None and p.period == index:
-            sent, answered = sent + p.sent, answered + p.answered
-            timed_out, late = timed_out + p.timed_out, late + p.late_sends
+            so_far = p.counts
+            sent, answered = sent + so_far.sent, answered + so_far.answered
+            timed_out, late = timed_out + so_far.timed_out, late + so_far.late_sends
             died_in = period.name
         planned += len(c.scheduler.plan(period, index, agencies).arrivals)
     planned = max(planned, sent)
@@ -58,7 +60,7 @@ def _report(c: Coordinator, w: WorkerState) -> tuple[WorkerReport, str | None]:
         finished=done is not None,
         taken_over=sorted(w.taken_over),
         record_part=done.record_part if done else "",
-        histograms={wire.name: wire.latency for wire in w.periods.values()},
+        histograms={wire.name: encode(wire.latency) for wire in w.periods.values()},
     )
     warning = None
     if report.record_part:

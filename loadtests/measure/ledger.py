@@ -1,14 +1,32 @@
-"""Accounts for every request a run sent: answered, timed out or dead-lettered, never lost."""
+"""Accounts for every request a run sent: answered, timed out or dead-lettered, never lost.
+
+A worker sends its ledger as it is (pydantic derives the JSON from the fields, histograms encoded
+with hdrh) and the coordinator adds the ledgers up: counts summed, histograms added, since
+percentiles are never averaged."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Annotated
 
 from hdrh.histogram import HdrHistogram
+from pydantic import PlainSerializer, PlainValidator
 
 from loadtests.report import IncorrectExample, Latency, PhaseReport, Totals
 from services.wire.messages import VERIFY_OUTCOMES, Outcome
+
+__all__ = [
+    "Counts",
+    "Histogram",
+    "PhaseLedger",
+    "add",
+    "decode",
+    "encode",
+    "latency_summary",
+    "new_histogram",
+    "totals",
+]
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 120_000_000, 3
 MAX_EXAMPLES = 10  # incorrect answers kept per phase, each with what explains it
@@ -16,6 +34,28 @@ MAX_EXAMPLES = 10  # incorrect answers kept per phase, each with what explains i
 
 def new_histogram(digits: int = DIGITS) -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, digits)
+
+
+def encode(hist: HdrHistogram) -> str:
+    return bytes(hist.encode()).decode("ascii")
+
+
+def decode(text: str) -> HdrHistogram:
+    return HdrHistogram.decode(text.encode("ascii"))
+
+
+def _histogram(value: object) -> HdrHistogram:
+    if isinstance(value, HdrHistogram):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected an hdrh-encoded histogram")
+    return decode(value) if value else new_histogram()
+
+
+# A latency histogram that travels as its hdrh encoding.
+Histogram = Annotated[
+    HdrHistogram, PlainValidator(_histogram), PlainSerializer(encode, return_type=str)
+]
 
 
 def latency_summary(hist: HdrHistogram) -> Latency:
@@ -29,30 +69,50 @@ def latency_summary(hist: HdrHistogram) -> Latency:
     )
 
 
-@dataclass
-class PhaseLedger:
-    name: str
-    target_rate: float
+@dataclass(kw_only=True)
+class Counts:
+    """A ledger's counters: each is summed when ledgers are added, and a worker's progress
+    carries them all every second."""
+
     sent: int = 0
     answered: int = 0
     timed_out: int = 0
     dead_lettered: int = 0
     incorrect: int = 0
     late_sends: int = 0
+    change_deliveries: int = 0
+    retries: int = 0
+    late_answers: int = 0
+    raced: int = 0  # answers decided after a death of their citizen sent while in flight
+
+    def counts(self) -> Counts:
+        """The counters alone (what a worker's progress carries)."""
+        return Counts(**{f.name: getattr(self, f.name) for f in fields(Counts)})
+
+    def add_counts(self, part: Counts) -> None:
+        for f in fields(Counts):
+            setattr(self, f.name, getattr(self, f.name) + getattr(part, f.name))
+
+
+@dataclass
+class PhaseLedger(Counts):
+    """One period's ledger; a worker's counts `started`/`ended` from the run's common start."""
+
+    name: str
+    target_rate: float
+    online_target: float | None = None
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     flows: Counter[str] = field(default_factory=Counter)
     agencies: Counter[str] = field(default_factory=Counter)
     dossiers: Counter[str] = field(default_factory=Counter)
-    online_target: float | None = None
-    change_deliveries: int = 0
-    retries: int = 0
-    late_answers: int = 0
-    latency: HdrHistogram = field(default_factory=new_histogram)
-    flow_latency: dict[str, HdrHistogram] = field(default_factory=dict)
+    latency: Histogram = field(default_factory=new_histogram)
+    flow_latency: dict[str, Histogram] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
     examples_incorrect: list[IncorrectExample] = field(default_factory=list)
-    raced: int = 0  # answers decided after a death of their citizen sent while in flight
+    late_by_requester: Counter[str] = field(default_factory=Counter)  # answers that came
+    # after their requester gave up, by requester (a worker counts them per period)
+    queue: str = ""  # a worker's queue sample of the period (QueueSample.encode), merged apart
 
     @property
     def lost(self) -> int:
@@ -117,6 +177,31 @@ class PhaseLedger:
             incorrect_examples=list(self.examples_incorrect),
             raced=self.raced,
         )
+
+
+def add(into: PhaseLedger, part: PhaseLedger) -> None:
+    """Adds one worker's period to the merged ledger: counts summed, histograms added."""
+    into.add_counts(part)
+    for f in fields(PhaseLedger):  # every tally by name (outcome, flow, agency, ...) is added
+        if isinstance(tally := getattr(into, f.name), Counter):
+            tally.update(getattr(part, f.name))
+    into.latency.add(part.latency)
+    for flow, hist in part.flow_latency.items():
+        if flow in into.flow_latency:
+            into.flow_latency[flow].add(hist)
+        else:
+            into.flow_latency[flow] = _copy(hist)
+    room = MAX_EXAMPLES - len(into.examples_incorrect)
+    into.examples_incorrect.extend(part.examples_incorrect[: max(room, 0)])
+    if part.sent or part.answered:
+        into.started = part.started if not into.ended else min(into.started, part.started)
+        into.ended = max(into.ended, part.ended)
+
+
+def _copy(hist: HdrHistogram) -> HdrHistogram:
+    out = new_histogram(hist.significant_figures)
+    out.add(hist)
+    return out
 
 
 def totals(phases: list[PhaseLedger]) -> Totals:

@@ -7,11 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
+from pydantic import BaseModel
 
-from loadtests.measure.ledger import HIGHEST_US, LOWEST_US, latency_summary, new_histogram
+from loadtests.measure.ledger import (
+    HIGHEST_US,
+    LOWEST_US,
+    decode,
+    encode,
+    latency_summary,
+    new_histogram,
+)
 from loadtests.report import TimelineSecond
 
-__all__ = ["Pressure", "Second", "Timeline"]
+__all__ = ["Pressure", "Second", "SecondWire", "Timeline", "add_seconds", "timeline_wire"]
 
 
 @dataclass
@@ -137,3 +145,47 @@ class Timeline:
                 )
             )
         return out
+
+
+class SecondWire(BaseModel):
+    """One second of a worker's timeline (see TimelineSecond for what each count means)."""
+
+    t: int
+    phase: str
+    answered: int
+    latency: str
+    timed_out: int = 0
+    late_answers: int = 0
+    retries: int = 0
+    offered: int = 0
+
+
+def timeline_wire(timeline: Timeline, since: int = 0) -> list[SecondWire]:
+    """The seconds from `since` on in which anything happened (a worker sends each period's
+    seconds once)."""
+    return [
+        SecondWire(
+            t=i,
+            phase=s.phase,
+            answered=s.answered,
+            latency=encode(s.latency),
+            timed_out=s.timed_out,
+            late_answers=s.late_answers,
+            retries=s.retries,
+            offered=s.offered,
+        )
+        for i, s in enumerate(timeline.seconds)
+        if i >= since and s.busy
+    ]
+
+
+def add_seconds(into: Timeline, seconds: list[SecondWire]) -> None:
+    """A worker's seconds added into the merged timeline: counts summed, histograms added."""
+    for s in seconds:
+        bucket = into.second(s.t, s.phase)
+        bucket.answered += s.answered
+        bucket.timed_out += s.timed_out
+        bucket.late_answers += s.late_answers
+        bucket.retries += s.retries
+        bucket.offered += s.offered
+        bucket.latency.add(decode(s.latency))

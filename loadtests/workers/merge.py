@@ -6,10 +6,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from loadtests.measure.hops import HopLedger
-from loadtests.measure.ledger import PhaseLedger
-from loadtests.measure.ledgerwire import add, add_seconds
+from loadtests.measure.ledger import PhaseLedger, add
 from loadtests.measure.queuesample import QueueSample
-from loadtests.measure.timeline import Timeline
+from loadtests.measure.timeline import Timeline, add_seconds
 from loadtests.workers.results import WorkerState
 from loadtests.workers.workplan import Progress
 
@@ -25,11 +24,7 @@ __all__ = [
 
 def add_progress(ledger: PhaseLedger, p: Progress) -> None:
     """What a worker sent in the period so far, answered or not."""
-    ledger.sent += p.sent
-    ledger.answered += p.answered
-    ledger.timed_out += p.timed_out
-    ledger.incorrect += p.incorrect
-    ledger.late_sends += p.late_sends
+    ledger.add_counts(p.counts)
 
 
 def merge_period(ledger: PhaseLedger, index: int, playing: Iterable[WorkerState]) -> None:

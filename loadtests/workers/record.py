@@ -6,9 +6,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-from loadtests.measure.ledgerwire import timeline_wire
 from loadtests.measure.oprecord import OpRecord
 from loadtests.measure.records import RECORD_PART
+from loadtests.measure.timeline import timeline_wire
 from loadtests.play.driver import Driver
 from loadtests.workers.mirror import read_counters
 from loadtests.workers.workplan import Done, ReplicaCount, WorkPlan

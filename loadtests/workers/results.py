@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from loadtests.measure.ledgerwire import LedgerWire
+from loadtests.measure.ledger import PhaseLedger
 from loadtests.workers.mirror import Mirror
+from loadtests.workers.runtopics import WORK_RESULTS
 from loadtests.workers.workplan import (
     SESSION_TIMEOUT_S,
     Done,
@@ -25,7 +26,6 @@ from loadtests.workers.workplan import (
 )
 from services.kafka.transport import Producer, Transport
 from services.process.background import cancel
-from services.wire.topics import WORK_RESULTS
 
 log = logging.getLogger("ndx.coordinator")
 GONE_SILENT_S = 2.0  # out of the group (or its process gone) and unheard this long: dead
@@ -43,7 +43,7 @@ class WorkerState:
     claimed: list[int] | None = None  # set once it said ready
     last_seen: float = field(default_factory=time.monotonic)
     progress: Progress | None = None
-    periods: dict[int, LedgerWire] = field(default_factory=dict)
+    periods: dict[int, PhaseLedger] = field(default_factory=dict)
     done: Done | None = None
     dead: bool = False
     death: str = ""  # how it was found dead

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 
 import psutil
 
 from loadtests.measure.ledger import PhaseLedger
-from loadtests.measure.ledgerwire import LedgerWire
 from loadtests.play.driver import Driver
 from loadtests.scenario.parts import Period
 from loadtests.workers.join import claim, hello, open_feed, say
@@ -159,7 +160,8 @@ class Worker:
         if command.period > 0 and self.measured_from is None:  # its CPU counts from here
             self.measured_from = self._cpu_now()
         ledger = await self.driver.play_period(command.period, period, start)
-        wire = LedgerWire.of(ledger, self.driver.stage.t0)
+        t0 = self.driver.stage.t0
+        wire = dataclasses.replace(ledger, started=ledger.started - t0, ended=ledger.ended - t0)
         await self._queue_part(wire, command.period, period.name)
         await say(
             out,
@@ -169,14 +171,14 @@ class Worker:
     def _cpu_now(self) -> tuple[float, float]:
         return sum(self.proc.cpu_times()[:2]), time.monotonic()
 
-    async def _queue_part(self, wire: LedgerWire, index: int, name: str) -> None:
+    async def _queue_part(self, wire: PhaseLedger, index: int, name: str) -> None:
         """The period's queue sample (not the warm-up's: it is never compared) and its late
         answers by requester, added to the period's ledger as it is sent."""
         assert self.driver is not None
         sample = self.driver.hops.queue.take(name)
         late = {agency: c.late_answers for agency, c in self.driver.clients.items()}
         grown = {a: n - self.late_seen.get(a, 0) for a, n in late.items()}
-        wire.late_by_requester = {a: n for a, n in sorted(grown.items()) if n > 0}
+        wire.late_by_requester = Counter({a: n for a, n in sorted(grown.items()) if n > 0})
         self.late_seen = late
         if index > 0 and (len(sample) or sample.offered):
             wire.queue = await asyncio.to_thread(sample.encode)
@@ -195,11 +197,7 @@ class Worker:
                 run_id=run_id,
                 worker=self.name,
                 period=self.period,
-                sent=c.sent,
-                answered=c.answered,
-                timed_out=c.timed_out,
-                incorrect=c.incorrect,
-                late_sends=c.late_sends,
+                counts=c.counts(),
                 cpu_cores=round(cores, 3),
                 taken_over=sorted(holder.taken_over),
                 counters=read_counters(),

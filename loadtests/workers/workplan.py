@@ -16,12 +16,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from loadtests.measure.hops import EncodedHops
-from loadtests.measure.ledgerwire import LedgerWire, SecondWire
+from loadtests.measure.ledger import Counts, PhaseLedger
+from loadtests.measure.timeline import SecondWire
 from loadtests.scenario.agencies import PlayedAgency
 from loadtests.scenario.model import Scenario
 from loadtests.workers.mirror import CounterSample
+from loadtests.workers.runtopics import WORKERS_GROUP_PREFIX
 from services.config.runconfig import RunConfig
-from services.wire.topics import WORKERS_GROUP_PREFIX
 
 log = logging.getLogger("ndx.workers")
 INSIST_S = 180.0
@@ -121,11 +122,7 @@ class Progress(BaseModel):
     run_id: str
     worker: str
     period: int
-    sent: int = 0
-    answered: int = 0
-    timed_out: int = 0
-    incorrect: int = 0
-    late_sends: int = 0
+    counts: Counts = Field(default_factory=Counts)  # the period's ledger's counters so far
     cpu_cores: float = 0.0  # this process's CPU over the last second, in cores
     counters: list[CounterSample] = []  # its requester-side counters, for the driver's /metrics
     taken_over: list[int] = []  # shares reassigned to it after a claim: reported, not replayed
@@ -136,7 +133,7 @@ class PeriodDone(BaseModel):
     run_id: str
     worker: str
     period: int
-    ledger: LedgerWire
+    ledger: PhaseLedger  # its times count from the run's common start
 
 
 class ReplicaCount(BaseModel):

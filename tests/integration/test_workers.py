@@ -14,8 +14,7 @@ import psutil
 from rich.console import Console
 
 from loadtests.engine.run import execute
-from loadtests.measure.ledger import latency_summary, new_histogram
-from loadtests.measure.ledgerwire import decode
+from loadtests.measure.ledger import decode, latency_summary, new_histogram
 from loadtests.workers.results import DEAD_AFTER_S
 from services.config.settings import load_settings
 from tests.support.waiting import wait_for_async

@@ -9,12 +9,12 @@ import random
 import pytest
 
 from loadtests.measure.ledger import PhaseLedger
-from loadtests.measure.ledgerwire import LedgerWire
 from loadtests.measure.queueing import close_enough, fifo_sojourns, queue_report
 from loadtests.measure.queuesample import WINDOW_US, QueueLedger, QueueSample
 from loadtests.report.queue import Spread
 from loadtests.workers.merge import late_by_requester, period_queue
 from loadtests.workers.results import WorkerState
+from loadtests.workers.workplan import PeriodDone
 from services.config.design import Design, RegistryDesign, ServiceTime
 from services.requester.pending import Result
 from services.wire.messages import Outcome, VerificationAnswered
@@ -217,10 +217,11 @@ def test_each_workers_period_message_carries_its_sample_and_the_coordinator_adds
             ]
         )
         sample.offered = 120
-        wire = LedgerWire.of(PhaseLedger("2024H1", 10.0), 0.0)
-        wire.queue = sample.encode()
-        wire.late_by_requester = {"ministry.vss": 3, f"province.00{n}": 1}
-        wire = LedgerWire.model_validate_json(wire.model_dump_json())  # as the topic carries it
+        ledger = PhaseLedger("2024H1", 10.0)
+        ledger.queue = sample.encode()
+        ledger.late_by_requester.update({"ministry.vss": 3, f"province.00{n}": 1})
+        done = PeriodDone(run_id="r", worker=f"w{n}", period=1, ledger=ledger)
+        wire = PeriodDone.model_validate_json(done.model_dump_json()).ledger  # as the topic has it
         workers.append(WorkerState(f"w{n}", periods={1: wire}))
     died = WorkerState("w9", periods={})
     merged, missing = period_queue(1, [*workers, died])

@@ -9,8 +9,7 @@ from prometheus_client import REGISTRY
 
 from loadtests.engine.capacity import knee_of
 from loadtests.engine.workerreport import limited_by
-from loadtests.measure.ledger import PhaseLedger, latency_summary, new_histogram
-from loadtests.measure.ledgerwire import LedgerWire, add
+from loadtests.measure.ledger import PhaseLedger, add, latency_summary, new_histogram
 from loadtests.play.driver import owner_of
 from loadtests.report import CapacityStep, ComponentCpu, CpuReport
 from loadtests.scenario.agencies import played_agencies
@@ -19,6 +18,7 @@ from loadtests.scenario.parts import Mix, Period
 from loadtests.scenario.schedule import Scheduler
 from loadtests.workers.coordinator import split
 from loadtests.workers.mirror import CounterSample, Mirror
+from loadtests.workers.workplan import PeriodDone
 from services.wire.messages import Outcome
 from tests.support.inproc import DEMO_TOPOLOGY, demo_topology
 from tests.support.reports import worker_report
@@ -60,7 +60,8 @@ def test_merged_percentiles_come_from_added_histograms_not_averages() -> None:
         slow.record("verify", Outcome.MATCH, True, 2.0)
     merged = PhaseLedger("p", 1.0)
     for part in (fast, slow):
-        add(merged, LedgerWire.model_validate_json(LedgerWire.of(part, 0.0).model_dump_json()))
+        done = PeriodDone(run_id="r", worker="w", period=1, ledger=part)
+        add(merged, PeriodDone.model_validate_json(done.model_dump_json()).ledger)
     expected = new_histogram()
     expected.add(fast.latency)
     expected.add(slow.latency)

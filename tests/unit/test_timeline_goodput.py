@@ -12,9 +12,8 @@ import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from loadtests.measure.counters import read_all
-from loadtests.measure.ledgerwire import add_seconds, timeline_wire
 from loadtests.measure.pressure import GAUGES, PressureMeter, pressure_of
-from loadtests.measure.timeline import Pressure, Timeline
+from loadtests.measure.timeline import Pressure, Timeline, add_seconds, timeline_wire
 from loadtests.pages.chartkit import GOODPUT, LATE, OFFERED, RETRIES, TIMED_OUT, period_goodput
 from loadtests.pages.charts import over_time
 from loadtests.pages.compare import compare_charts
