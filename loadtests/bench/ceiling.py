@@ -10,11 +10,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtests.bench.cpu import cpu_seconds
 from loadtests.bench.figures import BenchError, parse_producer_performance
 from loadtests.bench.model import ProducerRun, RawCeiling
 from loadtests.bench.stepscenario import template
 from loadtests.cluster.localbroker import ensure_jars
+from loadtests.measure.cpumeter import cpu_seconds
 from loadtests.play.workload import Workload
 from services.wire.codec import Catalogue, Codec
 from services.world.population import Population

@@ -1,9 +1,11 @@
-"""CPU seconds of driver, services and broker, read through psutil around the played period."""
+"""The bench's CPU window: CPU seconds of driver, services and broker (read by the run's meter)
+snapshotted around the played period, the machine's busy time and the broker's JIT apart."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ import psutil
 from prometheus_client.metrics import MetricWrapperBase
 
 from loadtests.bench.model import CpuPerTransaction
+from loadtests.measure.cpumeter import cpu_seconds
 from services.process import metrics
 
 POLL_S = 0.02
@@ -59,15 +62,6 @@ def thread_name(tid: int) -> str:
         return psutil.Process(tid).name()
     except GONE:
         return ""
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (its children apart); 0 once it is gone."""
-    try:
-        times = psutil.Process(pid).cpu_times()
-    except GONE:
-        return 0.0
-    return times.user + times.system
 
 
 def jit_seconds(pid: int) -> float:
@@ -134,7 +128,7 @@ def snapshot(services: dict[int, str], broker: int) -> CpuSnapshot:
     workers = spent.pop("worker", 0.0)  # the load generator's processes count as the driver
     return CpuSnapshot(
         wall=time.monotonic(),
-        driver=time.process_time() + workers,
+        driver=cpu_seconds(os.getpid()) + workers,
         broker=cpu_seconds(broker),
         machine=busy_seconds(psutil.cpu_times()._asdict()),
         services=spent,

@@ -12,6 +12,7 @@ and the last mark, so the warm-up and the run's end never make one.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import psutil
 from loadtests.report import ComponentCpu, CpuReport
 from services.process.background import cancel
 
-__all__ = ["CpuMeter", "Parts", "ProcessTimes", "psutil_times"]
+__all__ = ["CpuMeter", "OwnCpu", "Parts", "ProcessTimes", "cpu_seconds", "psutil_times"]
 
 Parts = Callable[[], dict[str, list[int]]]  # component -> the pids that make it up right now
 ProcessTimes = Callable[[int], tuple[float, float] | None]  # pid -> (born, CPU seconds) or None
@@ -38,6 +39,30 @@ def psutil_times(pid: int) -> tuple[float, float] | None:
         return proc.create_time(), times.user + times.system
     except psutil.Error:
         return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (its children apart); 0 once it is gone."""
+    read = psutil_times(pid)
+    return 0.0 if read is None else read[1]
+
+
+class OwnCpu:
+    """This process's CPU: seconds so far, and the cores it used since the last look."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.pid, self.clock = os.getpid(), clock
+        self._last = (self.seconds(), clock())
+
+    def seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def cores(self) -> float:
+        """Cores used since the previous call (or since it was made)."""
+        now = (self.seconds(), self.clock())
+        (spent0, t0), (spent1, t1) = self._last, now
+        self._last = now
+        return max(spent1 - spent0, 0.0) / max(t1 - t0, 1e-6)
 
 
 @dataclass

@@ -11,8 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
-
+from loadtests.measure.cpumeter import OwnCpu
 from loadtests.measure.ledger import PhaseLedger
 from loadtests.play.driver import Driver
 from loadtests.scenario.parts import Period
@@ -47,7 +46,7 @@ class Worker:
         self.record_key = record_key  # the audit key, when transactions are recorded
         self.runs_dir = runs_dir  # its own part goes here when the run's folder is elsewhere
         self.connect_timeout = connect_timeout
-        self.proc = psutil.Process()
+        self.cpu = OwnCpu()
         self.peak = 0.0
         self.driver: Driver | None = None
         self.period = -1
@@ -138,7 +137,7 @@ class Worker:
                 await playing
             part = await close_record(driver, plan)
             cpu0, wall0 = self.measured_from or self._cpu_now()
-            cpu = sum(self.proc.cpu_times()[:2]) - cpu0
+            cpu = self.cpu.seconds() - cpu0
             done = done_message(
                 plan, self.name, driver, part, cpu, time.monotonic() - wall0, self.peak
             )
@@ -169,7 +168,7 @@ class Worker:
         )
 
     def _cpu_now(self) -> tuple[float, float]:
-        return sum(self.proc.cpu_times()[:2]), time.monotonic()
+        return self.cpu.seconds(), time.monotonic()
 
     async def _queue_part(self, wire: PhaseLedger, index: int, name: str) -> None:
         """The period's queue sample (not the warm-up's: it is never compared) and its late
@@ -185,10 +184,10 @@ class Worker:
 
     async def _beat(self, run_id: str, holder: ShareHolder, out: Producer) -> None:
         """Progress every second: what the coordinator shows live, and proof of life."""
-        self.proc.cpu_percent(None)
+        self.cpu.cores()  # its first second counts from here
         while True:
             await asyncio.sleep(1.0)
-            cores = self.proc.cpu_percent(None) / 100
+            cores = self.cpu.cores()
             if self.measured_from is not None:  # the warm-up's busiest second is not a figure
                 self.peak = max(self.peak, cores)
             now = self.driver.current if self.driver is not None else None

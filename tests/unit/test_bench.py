@@ -17,7 +17,6 @@ from loadtests.bench.cpu import (
     busy_seconds,
     compiler_seconds,
     cpu_per_transaction,
-    cpu_seconds,
     jit_seconds,
     service_kind,
     service_pids,
@@ -41,6 +40,7 @@ from loadtests.bench.model import (
     ToolLatency,
     WorkerSeries,
 )
+from loadtests.measure.cpumeter import cpu_seconds
 
 pytestmark = pytest.mark.unit
 
