@@ -22,9 +22,9 @@ from loadtests.scenario.parts import Period
 from loadtests.scenario.schedule import Arrival, PeriodPlan, Scheduler
 from services.config.runconfig import RunConfig
 from services.kafka.transport import Transport
-from services.loop.clock import EVENT_LOOP, Clock
 from services.ministry import Ministry
 from services.process import metrics
+from services.process.clock import EVENT_LOOP, Clock
 from services.requester.agency import AgencyClient
 from services.requester.pending import RetryPolicy
 from services.security.access import DRIVER
@@ -69,7 +69,9 @@ class Driver:
         policy = RetryPolicy.of(requesters)
         timeout = requesters.timeout_s
         self.clients = {
-            a.agency: AgencyClient(a.agency, transports(a.agency), codec, timeout, policy)
+            a.agency: AgencyClient(
+                a.agency, transports(a.agency), codec, timeout, policy, clock=self.clock
+            )
             for a in self.agencies
         }
         self.watch = ChangeWatch(transports(DRIVER), codec, workload.pending_deaths)

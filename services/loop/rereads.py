@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.kafka.transport import Consumer, Record
-from services.loop.clock import MONOTONIC, Clock, wait_event
+from services.process.clock import MONOTONIC, Clock, wait_event
 
 log = logging.getLogger("ndx.runtime")
 

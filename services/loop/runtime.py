@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from services.kafka.transport import Consumer, Producer
-from services.loop.clock import MONOTONIC, Clock
+from services.process.clock import MONOTONIC, Clock
 from services.loop.decide import (
     Admit,
     DeadLetter,

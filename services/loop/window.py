@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.kafka.transport import Consumer, Producer, Record
-from services.loop.clock import MONOTONIC, Clock, wait_event
+from services.process.clock import MONOTONIC, Clock, wait_event
 from services.loop.counting import count, remember
 from services.loop.deadletters import DeadLetters
 from services.loop.decide import Decider, Tally

@@ -8,7 +8,7 @@ import random
 from collections import deque
 
 from services.config.design import Z99, ServiceTime
-from services.loop.clock import MONOTONIC, Clock
+from services.process.clock import MONOTONIC, Clock
 from services.process import metrics
 
 __all__ = ["Database"]

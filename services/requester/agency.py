@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from services.kafka.transport import Consumer, Producer, Transport
 from services.process import metrics
 from services.process.background import cancel
+from services.process.clock import EVENT_LOOP, Clock
 from services.requester.pending import NO_RETRIES, Pending, Result, RetryPolicy, appended, stamps_of
 from services.wire.codec import Codec, CodecError
 from services.wire.messages import Outcome, Request
@@ -35,8 +36,10 @@ class AgencyClient:
         codec: Codec,
         timeout_s: float,
         policy: RetryPolicy = NO_RETRIES,
+        clock: Clock = EVENT_LOOP,
     ) -> None:
         self.agency, self.codec, self.timeout_s, self.policy = agency, codec, timeout_s, policy
+        self.clock = clock  # deadlines and latencies; callers' `intended` times are on it too
         self.producer: Producer = transport.producer(agency)
         self.replies: Consumer = transport.consumer([reply_topic(agency)], client_id=agency)
         self.pending: dict[str, Pending] = {}
@@ -67,9 +70,9 @@ class AgencyClient:
         await self.replies.stop()
 
     async def request(self, message: Request, intended: float | None = None) -> Result:
-        """Send and await the answer; latency counts from `intended` (loop time) when given."""
+        """Send and await the answer; latency counts from `intended` (clock time) when given."""
         loop = asyncio.get_running_loop()
-        start = loop.time() if intended is None else intended
+        start = self.clock.now() if intended is None else intended
         flow = FLOW_OF[type(message)]
         waiting = Pending(loop.create_future(), message, self.codec.encode(message))
         self.pending[message.request_id] = waiting
@@ -81,14 +84,15 @@ class AgencyClient:
         finally:
             self.pending.pop(message.request_id, None)
             self._in_flight.dec()
-        now = loop.time()
+        now = self.clock.now()
         latency = now - start
         outcome = Outcome.TIMEOUT if answer is None else Outcome(answer.outcome)
         metrics.transactions(self.agency, PROVIDER, flow, outcome, "requester").inc()
         metrics.request_duration(self.agency, flow).observe(latency)
         if answer is None:
             metrics.TIMEOUTS.labels(self.agency, flow).inc()
-        stamps = None if answer is None else stamps_of(waiting, answer, start, now)
+        wall = time.time() - now
+        stamps = None if answer is None else stamps_of(waiting, answer, start, now, wall)
         if stamps is not None:
             metrics.observe_hops(flow, stamps)
         return Result(outcome, answer, latency, waiting.attempt, stamps)
@@ -111,10 +115,13 @@ class AgencyClient:
         while True:
             await self.publish(topic, data, key)
             limit = self.timeout_s * self.policy.backoff ** (attempt - 1)
+            timer = asyncio.ensure_future(self.clock.sleep(limit))
             try:
-                return await asyncio.wait_for(asyncio.shield(seen), limit), attempt
-            except TimeoutError:
-                pass
+                await asyncio.wait((seen, timer), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                timer.cancel()
+            if seen.done():
+                return seen.result(), attempt
             if not self._may_retry_attempt(attempt):
                 return None, attempt
             attempt += 1
@@ -123,11 +130,11 @@ class AgencyClient:
     async def _send(self, waiting: Pending) -> None:
         message = waiting.message
         limit = self.timeout_s * self.policy.backoff ** (waiting.attempt - 1)
-        deadline = asyncio.get_running_loop().time() + limit
+        deadline = self.clock.now() + limit
         heapq.heappush(self._deadlines, (deadline, message.request_id, waiting.attempt))
         first = not waiting.sent
         if first:
-            waiting.sent = asyncio.get_running_loop().time()
+            waiting.sent = self.clock.now()
         try:
             delivery = await self.producer.send(
                 REQUEST_TOPIC[type(message)].name, waiting.data, key=message.citizen_id.encode()
@@ -177,11 +184,10 @@ class AgencyClient:
                 waiting.future.set_result(answer)
 
     async def _expire(self) -> None:
-        loop = asyncio.get_running_loop()
         tick = min(max(self.timeout_s * TICK_SHARE, TICK_S[0]), TICK_S[1])
         while True:
-            await asyncio.sleep(tick)
-            now = loop.time()
+            await self.clock.sleep(tick)
+            now = self.clock.now()
             while self._deadlines and self._deadlines[0][0] <= now:
                 _, request_id, attempt = heapq.heappop(self._deadlines)
                 waiting = self.pending.get(request_id)

@@ -4,7 +4,6 @@ from its I/O, so loadtests and reports can use them without the client."""
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +46,7 @@ class Pending:
     message: Request
     data: bytes
     attempt: int = 1
-    sent: float = 0.0  # loop time the first attempt was handed to the producer
+    sent: float = 0.0  # clock time the first attempt was handed to the producer
     request_append_ms: int = 0
     reply_append_ms: int = 0
 
@@ -58,9 +57,9 @@ def appended(waiting: Pending, delivery: asyncio.Future[Any]) -> None:
         waiting.request_append_ms = int(getattr(delivery.result(), "timestamp", 0) or 0)
 
 
-def stamps_of(waiting: Pending, answer: Answer, start: float, now: float) -> Stamps:
-    """Loop times placed on the wall clock by one offset, so their differences stay exact."""
-    wall = time.time() - asyncio.get_running_loop().time()
+def stamps_of(waiting: Pending, answer: Answer, start: float, now: float, wall: float) -> Stamps:
+    """Clock times placed on the wall clock by one offset (`wall`: wall time minus clock time),
+    so their differences stay exact."""
 
     def us(t: float) -> int:
         return round((t + wall) * 1e6)

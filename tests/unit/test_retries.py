@@ -12,7 +12,9 @@ from services.requester.pending import RetryPolicy
 from services.wire.codec import Catalogue, Codec
 from services.wire.messages import Outcome, VerificationRequested
 from services.world.population import Population
+from tests.support.clock import FakeClock
 from tests.support.inproc import SEED, registry_loop
+from tests.support.waiting import wait_for_async
 
 AGENCY = "province.001"
 
@@ -41,14 +43,17 @@ async def test_a_stalled_registry_is_outlasted_by_retries_and_every_request_answ
     bus = MemoryBus()
     async with registry_loop(bus) as loop:
         policy = RetryPolicy(retries=3, backoff=2.0, budget_share=1.0)
-        client = AgencyClient(AGENCY, bus, Codec(Catalogue()), timeout_s=0.3, policy=policy)
+        clock = FakeClock()
+        client = AgencyClient(
+            AGENCY, bus, Codec(Catalogue()), timeout_s=0.3, policy=policy, clock=clock
+        )
         await client.start()
         loop.consumer.pause()
         pending = [asyncio.create_task(client.request(r)) for r in requests(40)]
-        await asyncio.sleep(0.8)  # past the first deadline (0.3 s), before the second (0.9 s)
-        loop.consumer.resume()
+        await clock.run_for(0.8)  # past the first deadline (0.3 s), before the second (0.9 s)
+        loop.consumer.resume()  # the registry answers on real time; the requesters' clock stands
         results = await asyncio.gather(*pending)
-        await asyncio.sleep(0.3)  # let the duplicate answers arrive
+        await wait_for_async(lambda: client.late_answers >= 40, 10, "the duplicate answers")
         await client.stop()
     assert [r.outcome for r in results] == [Outcome.MATCH] * 40
     assert all(r.attempts == 2 for r in results)
@@ -61,10 +66,15 @@ async def test_the_retry_budget_stops_a_retry_storm() -> None:
     bus = MemoryBus()
     async with registry_loop(bus) as loop:
         policy = RetryPolicy(retries=5, backoff=1.0, budget_share=0.0, budget_floor=10)
-        client = AgencyClient(AGENCY, bus, Codec(Catalogue()), timeout_s=0.1, policy=policy)
+        clock = FakeClock()
+        client = AgencyClient(
+            AGENCY, bus, Codec(Catalogue()), timeout_s=0.1, policy=policy, clock=clock
+        )
         await client.start()
         loop.consumer.pause()
-        results = await asyncio.gather(*(client.request(r) for r in requests(30)))
+        played = asyncio.gather(*(client.request(r) for r in requests(30)))
+        await clock.advance_until(played.done, limit_s=5.0)
+        results = await played
         await client.stop()
     assert client.retries == 10
     assert [r.outcome for r in results] == [Outcome.TIMEOUT] * 30
