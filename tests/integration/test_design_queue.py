@@ -1,9 +1,15 @@
 """A design's registry is the design's queue: on the real, secured broker its registry-side time
 (request and registry hops) matches an ideal FIFO queue fed the same arrivals and the service
-times the registry drew, at utilisation 0.5 and 0.8, fixed and lognormal, one and two instances."""
+times the registry drew, at utilisation 0.5 and 0.8, fixed and lognormal, one and two instances.
+
+The three runs share one secured cluster provisioned for the 2024 world: the designs differ in no
+part of a one-node cluster's layout (the topics' partitions are the defaults), and each run's
+registry group takes up where the last run committed. The runs below their capacity answer every
+request; the overloaded run, which leaves requests nobody answered, comes last in this module."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +17,8 @@ from rich.console import Console
 
 from loadtests.engine.run import execute
 from loadtests.report import PhaseReport, RunReport
-from services.config.settings import load_settings
+from services.world.topology import load_topology
+from tests.support.secured import SecuredCluster, playing_on, secured_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 AGENCIES = "[province.001, province.079, province.048, ministry.vss, ministry.tax, ministry.health]"
@@ -46,20 +53,29 @@ security: {{enabled: true}}
 """
 
 
-async def play(tmp_path: Path, scenario_text: str, design_text: str) -> RunReport:
+@pytest.fixture(scope="module")
+def vn_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster]:
+    topology = load_topology(REPO / "loadtests" / "topologies" / "vn-2024.yaml")
+    with secured_cluster(tmp_path_factory.mktemp("queue-cluster"), topology) as cluster:
+        yield cluster
+
+
+async def play(
+    cluster: SecuredCluster, tmp_path: Path, scenario_text: str, design_text: str
+) -> RunReport:
     scenario_file, design_file = tmp_path / "scenario.yaml", tmp_path / "design.yaml"
     scenario_file.write_text(scenario_text, encoding="utf-8")
     design_file.write_text(design_text, encoding="utf-8")
-    settings = load_settings().model_copy(update={"kafka_bootstrap_servers": None})
-    return await execute(
-        scenario_file,
-        tmp_path / "runs",
-        settings,
-        Console(quiet=True),
-        live=False,
-        design_path=design_file,
-        workers=1,
-    )
+    with playing_on(cluster) as settings:
+        return await execute(
+            scenario_file,
+            tmp_path / "runs",
+            settings,
+            Console(quiet=True),
+            live=False,
+            design_path=design_file,
+            workers=1,
+        )
 
 
 def assert_queues_as_the_ideal(phase: PhaseReport, utilisation: float) -> None:
@@ -77,9 +93,10 @@ def assert_queues_as_the_ideal(phase: PhaseReport, utilisation: float) -> None:
 
 
 async def test_one_instance_with_fixed_service_times_queues_as_its_ideal_m_d_8(
-    tmp_path: Path,
+    vn_cluster: SecuredCluster, tmp_path: Path
 ) -> None:
     report = await play(
+        vn_cluster,
         tmp_path,
         scenario("queue-fixed", 100, 160),
         design("fixed-8x40", 1, 8, "{model: fixed, ms: 40}"),
@@ -93,10 +110,11 @@ async def test_one_instance_with_fixed_service_times_queues_as_its_ideal_m_d_8(
 
 
 async def test_two_instances_with_lognormal_service_times_queue_as_their_ideal_m_g_4(
-    tmp_path: Path,
+    vn_cluster: SecuredCluster, tmp_path: Path
 ) -> None:
     # p50 40 ms, p99 120 ms: mean 44.7 ms, so 2 x 4 slots answer about 179/s.
     report = await play(
+        vn_cluster,
         tmp_path,
         scenario("queue-lognormal", 90, 143),
         design("lognormal-2x4", 2, 4, "{model: lognormal, p50_ms: 40, p99_ms: 120}"),
@@ -108,7 +126,7 @@ async def test_two_instances_with_lognormal_service_times_queue_as_their_ideal_m
 
 
 async def test_past_its_capacity_the_registry_is_named_and_its_wasted_work_counted(
-    tmp_path: Path,
+    vn_cluster: SecuredCluster, tmp_path: Path
 ) -> None:
     overload = f"""
 name: overload
@@ -121,7 +139,7 @@ periods:
 mix: {{verify: 1.0}}
 """
     design_text = (REPO / "deploy" / "designs" / "registry-overloaded.yaml").read_text("utf-8")
-    report = await play(tmp_path, overload, design_text)
+    report = await play(vn_cluster, tmp_path, overload, design_text)
     assert report.totals.lost == 0 and report.totals.incorrect == 0, report.totals
     assert report.totals.timed_out > 0  # requesters gave up on the growing queue, counted
     for phase in report.phases:
