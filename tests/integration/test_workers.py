@@ -33,7 +33,7 @@ mix: {{verify: 0.7, lookup: 0.1, dossier: 0.15, death: 0.05}}
 errors: {{wrong_name: 0.05, unknown_id: 0.05}}
 """
 AGENCIES = {"province.001", "province.079", "province.092", "ministry.vss", "ministry.justice"}
-LONG_S = 15  # long enough that a worker killed in it leaves most of its share unsent
+LONG_S = 10  # long enough that a worker killed 3 s in leaves most of its share unsent
 LONG = f"""
 name: worker-dies
 topology: {{topology}}
