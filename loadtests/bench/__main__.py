@@ -17,7 +17,7 @@ from loadtests.bench.figures import QUICK_RATES, RATES
 from loadtests.bench.model import BROKER_DIR, Options
 from loadtests.cli.common import writable_dir
 from loadtests.scenario.model import MAX_PLANNED_ARRIVALS
-from loadtests.workers.runtopics import MAX_SHARES
+from loadtests.stack.runtopics import MAX_SHARES
 
 WIDE = 200  # columns of the table when the output is a file or a pipe
 DESCRIPTION = (

@@ -15,10 +15,11 @@ from loadtests.bench.model import BenchResult
 from loadtests.bench.stepscenario import TOPOLOGY
 from loadtests.cluster.localbroker import LocalBroker
 from loadtests.cluster.provision import provision
+from loadtests.stack.runtopics import stack_topics
 from services.kafka.bus import KafkaTransport
 from services.security.credentials import ClientSecurity
 from services.security.credfile import write_credentials, write_private
-from services.wire.topics import TopicSpec, topics_for
+from services.wire.topics import TopicSpec
 from services.world.topology import load_topology
 
 CREDENTIALS = "bench.credentials.yaml"
@@ -31,7 +32,7 @@ def prepare(broker: LocalBroker, extra: list[TopicSpec]) -> Path:
     topology = load_topology(TOPOLOGY)
     made = provision(broker.bootstrap, broker.admin, topology)
     maker = KafkaTransport(broker.bootstrap, security=broker.admin)
-    asyncio.run(maker.ensure_topics([*topics_for(topology.agencies()), *extra]))
+    asyncio.run(maker.ensure_topics([*stack_topics(topology.agencies()), *extra]))
     return write_credentials(broker.data_dir / CREDENTIALS, made.credentials)
 
 

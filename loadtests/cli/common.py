@@ -10,11 +10,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from loadtests.stack.runtopics import MAX_SHARES
 from services.config.settings import REPO_ROOT, SettingsError
 from services.config.yamlfile import InputFileError
 from services.process import metrics
 from services.security.credentials import CredentialsError
-from services.wire.topics import MAX_SHARES
 
 __all__ = [
     "DEMO",

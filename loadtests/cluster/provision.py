@@ -1,41 +1,25 @@
-"""Gives a secured cluster its users and ACLs through the Admin API, as the stack's admin.
-
-aiokafka's admin client has neither ACLs nor SCRAM, so this speaks through confluent-kafka
-(librdkafka): one AlterUserScramCredentials and one CreateAcls call for the whole topology.
+"""Gives a secured cluster its users and ACLs through the Admin API, as the stack's admin: one
+AlterUserScramCredentials and one CreateAcls call for the whole topology (services.kafka.admin).
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Future
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import (
-    AclBinding,
-    AclOperation,
-    AclPermissionType,
-    AdminClient,
-    ResourcePatternType,
-    ResourceType,
-    ScramCredentialInfo,
-    ScramMechanism,
-    UserScramCredentialUpsertion,
-)
 from pydantic import SecretStr
 
+from services.kafka.admin import ClusterAdmin
+from services.kafka.transport import TransportError
 from services.security.access import REGISTRY, AclRow, acl_table, principals, process_identities
 from services.security.credentials import ClientSecurity, Credentials
 from services.security.credfile import write_credentials
 from services.security.signing import new_run_secret
 from services.world.topology import Topology
 
-log = logging.getLogger("ndx.provision")  # librdkafka's own lines, which name no secret
 SCRAM_ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512; clients pay it once per connection
 
 
@@ -52,42 +36,6 @@ class Provisioned:
     seconds: float
 
 
-def admin_config(bootstrap: str, admin: ClientSecurity) -> dict[str, str | int | float | bool]:
-    """librdkafka settings to act as the admin (the same SASL settings any principal uses)."""
-    config: dict[str, str | int | float | bool] = {
-        "bootstrap.servers": bootstrap,
-        "security.protocol": admin.protocol,
-        "sasl.mechanism": admin.mechanism,
-        "sasl.username": admin.principal,
-        "sasl.password": admin.password.get_secret_value(),
-    }
-    if admin.ca_file is not None:
-        config["ssl.ca.location"] = str(admin.ca_file)
-    return config
-
-
-def binding(row: AclRow) -> AclBinding:
-    return AclBinding(
-        ResourceType[row.resource],
-        row.name,
-        ResourcePatternType[row.pattern],
-        f"User:{row.principal}",
-        "*",
-        AclOperation[row.operation],
-        AclPermissionType.ALLOW,
-    )
-
-
-def _failures(futures: Mapping[Any, Future[Any]], timeout: float) -> list[str]:
-    failed = []
-    for key, future in futures.items():
-        try:
-            future.result(timeout)
-        except (KafkaException, TimeoutError) as exc:
-            failed.append(f"{key}: {exc}")
-    return failed
-
-
 def provision(
     bootstrap: str, admin: ClientSecurity, topology: Topology, timeout: float = 30.0
 ) -> Provisioned:
@@ -95,20 +43,12 @@ def provision(
     began = time.monotonic()
     passwords = {p: SecretStr(secrets.token_urlsafe(24)) for p in principals(topology)}
     rows = tuple(acl_table(topology))
-    client = AdminClient(admin_config(bootstrap, admin), logger=log)
-    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
-    users = client.alter_user_scram_credentials(
-        [
-            UserScramCredentialUpsertion(p, info, s.get_secret_value().encode())
-            for p, s in passwords.items()
-        ],
-        request_timeout=timeout,
-    )
-    if failed := _failures(users, timeout):
-        raise ProvisionError(f"{bootstrap}: SCRAM users refused: {'; '.join(failed[:5])}")
-    acls = client.create_acls([binding(r) for r in rows], request_timeout=timeout)
-    if failed := _failures(acls, timeout):
-        raise ProvisionError(f"{bootstrap}: ACLs refused: {'; '.join(failed[:5])}")
+    cluster = ClusterAdmin(bootstrap, admin, timeout)
+    try:
+        cluster.set_scram_passwords(passwords, SCRAM_ITERATIONS)
+        cluster.grant(rows)
+    except TransportError as exc:
+        raise ProvisionError(str(exc)) from None
     credentials = Credentials(
         protocol=admin.protocol,
         mechanism=admin.mechanism,

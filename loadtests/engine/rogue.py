@@ -8,14 +8,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests.report import RogueAttempt
 from loadtests.stack.serviceproc import scrape
-from services.kafka.bus import KafkaTransport, sasl_options
-from services.kafka.transport import TransportError
+from services.kafka.bus import KafkaTransport
+from services.kafka.plain import read_briefly
+from services.kafka.transport import NotAuthorized, TransportError
 from services.process import metrics
 from services.security.credentials import ClientSecurity
 from services.wire.codec import Codec
@@ -56,45 +55,30 @@ class Rogue:
         """Run one attempt; an authorization error is the expected, counted outcome."""
         try:
             await asyncio.wait_for(attempt(), LIMIT_S)
-        except (TopicAuthorizationFailedError, Denied) as exc:
+        except NotAuthorized as exc:
             metrics.DENIED.labels(self.agency, action).inc()
             return RogueAttempt(action=action, denied=True, result=f"{BROKER}: {exc}"[:160])
-        except (KafkaError, TransportError, TimeoutError) as exc:
+        except (TransportError, TimeoutError) as exc:
             return RogueAttempt(
                 action=action, denied=False, result=f"failed otherwise: {type(exc).__name__}"
             )
         return RogueAttempt(action=action, denied=False, result="ALLOWED")
 
     async def _read_replies(self) -> None:
-        consumer = AIOKafkaConsumer(
-            reply_topic(self.victim),
-            bootstrap_servers=self.bootstrap,
-            auto_offset_reset="earliest",
-            **sasl_options(self.security),
-        )
-        try:
-            await consumer.start()
-            await consumer.getmany(timeout_ms=2000)
-        finally:
-            await consumer.stop()
+        await read_briefly(self.bootstrap, self.security, reply_topic(self.victim), 2000)
 
     async def _write_changes(self) -> None:
         producer = self.transport.producer(f"{self.agency}.rogue")
         await producer.start()
         try:
-            await (await producer.send(CHANGES.name, b"forged change", key=b"rogue"))
+            await producer.send_and_wait(CHANGES.name, b"forged change", key=b"rogue")
         finally:
             await producer.stop()
 
     async def _create_topic(self) -> None:
-        try:
-            await self.transport.ensure_topics(
-                [TopicSpec(f"ndx.rogue.{uuid.uuid4().hex[:8]}", None, 1)]
-            )
-        except TransportError as exc:
-            if "error code 29" in str(exc):  # TOPIC_AUTHORIZATION_FAILED
-                raise Denied("topic authorization failed") from None
-            raise
+        await self.transport.ensure_topics(
+            [TopicSpec(f"ndx.rogue.{uuid.uuid4().hex[:8]}", None, 1)]
+        )
 
     def _refusals(self) -> float:
         labels = {"agency": self.agency, "action": "verify"}
@@ -116,7 +100,7 @@ class Rogue:
         producer = self.transport.producer(f"{self.agency}.rogue")
         await producer.start()
         try:
-            await (await producer.send(VERIFY.name, self.codec.encode(forged), key=b"rogue"))
+            await producer.send_and_wait(VERIFY.name, self.codec.encode(forged), key=b"rogue")
         finally:
             await producer.stop()
         deadline = time.monotonic() + REFUSAL_WITHIN_S
@@ -145,7 +129,3 @@ def _sample(port: int, name: str, labels: dict[str, str]) -> float:
         for s in family.samples
         if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
     )
-
-
-class Denied(Exception):
-    """The broker refused an attempt with an authorization error."""

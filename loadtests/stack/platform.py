@@ -13,6 +13,7 @@ from loadtests.cluster import LocalCluster
 from loadtests.cluster.provision import provision, write_process_files
 from loadtests.report import BrokerOutage
 from loadtests.stack.outage import observe_outage
+from loadtests.stack.runtopics import stack_topics
 from loadtests.stack.serviceproc import ServiceProcess, StackError, free_port
 from services.config.design import Design
 from services.config.runconfig import RunConfig
@@ -21,7 +22,6 @@ from services.kafka.bus import ClientTuning, KafkaTransport
 from services.registry.control import State, announce
 from services.security.access import DRIVER
 from services.security.credentials import ClientSecurity, Credentials
-from services.wire.topics import topics_for
 from services.world.topology import load_topology
 
 ANNOUNCE_LIMIT_S = 15.0
@@ -108,7 +108,7 @@ class RunStack:
             files = write_process_files(self.run_dir / "secrets", made.credentials, topology)
         maker = KafkaTransport(bootstrap, ClientTuning.of(self.design), admin)
         if admin is not None or self.credentials is None:  # a given secured cluster: its admin's
-            asyncio.run(maker.ensure_topics(topics_for(topology.agencies(), self.design.topics)))
+            asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), self.design.topics)))
         return files
 
     def restart_service(

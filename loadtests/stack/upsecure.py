@@ -14,12 +14,12 @@ from pathlib import Path
 from loadtests.cluster.probe import Login
 from loadtests.cluster.provision import provision, write_process_files
 from loadtests.cluster.secured import ADMIN_FILE
+from loadtests.stack.runtopics import stack_topics
 from services.config.design import load_design
 from services.config.settings import design_path, load_settings
 from services.kafka.bus import ClientTuning, KafkaTransport
 from services.security.access import ADMIN, process_identities
 from services.security.credentials import load_credentials
-from services.wire.topics import topics_for
 from services.world.topology import load_topology
 
 log = logging.getLogger("ndx.supervise")
@@ -54,7 +54,7 @@ def secure(bootstrap: str, broker_data: Path, topology_file: Path) -> bool:
     made = provision(bootstrap, admin, topology)
     maker = KafkaTransport(bootstrap, ClientTuning(), admin)
     design = load_design(design_path(load_settings()))  # the one the services start with
-    asyncio.run(maker.ensure_topics(topics_for(topology.agencies(), design.topics)))
+    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), design.topics)))
     write_process_files(secrets_dir(broker_data), made.credentials, topology)
     log.info(
         "provisioned %d users and %d ACLs in %.1fs",

@@ -16,6 +16,7 @@ from loadtests.scenario.agencies import PlayedAgency
 from loadtests.scenario.model import Scenario
 from loadtests.scenario.parts import Period
 from loadtests.scenario.schedule import Scheduler
+from loadtests.stack.runtopics import WORK_PLANS
 from loadtests.workers.gather import gather
 from loadtests.workers.membership import Membership
 from loadtests.workers.merge import live_ledger, merge_done, merge_period
@@ -33,7 +34,6 @@ from loadtests.workers.workplan import (
 from services.config.runconfig import RunConfig
 from services.kafka.bus import KafkaTransport
 from services.process import metrics
-from services.wire.topics import WORK_PLANS
 
 log = logging.getLogger("ndx.coordinator")
 START_LEAD_S = 2.0  # a period starts this long after its command: every worker hears it first

@@ -9,12 +9,12 @@ import os
 import socket
 import time
 
+from loadtests.stack.runtopics import WORK_RESULTS
 from loadtests.workers.planfeed import PlanFeed
 from loadtests.workers.sharebus import ShareHolder
 from loadtests.workers.workplan import Done, Hello, PeriodDone, Progress, WorkPlan, insist
 from services.kafka.bus import KafkaTransport
 from services.kafka.transport import BrokerUnreachable, Producer, TransportError
-from services.wire.topics import WORK_RESULTS
 
 __all__ = ["CLAIM_TRIES", "CLAIM_WAIT_S", "claim", "hello", "open_feed", "say"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from loadtests.measure.ledger import PhaseLedger
+from loadtests.stack.runtopics import WORK_RESULTS
 from loadtests.workers.mirror import Mirror
-from loadtests.workers.runtopics import WORK_RESULTS
 from loadtests.workers.workplan import (
     SESSION_TIMEOUT_S,
     Done,

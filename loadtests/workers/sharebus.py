@@ -7,15 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 
+from loadtests.stack.runtopics import WORK_SHARES
 from loadtests.workers.workplan import SESSION_TIMEOUT_S, ShareRecord, workers_group
-from services.kafka.bus import ClientTuning, sasl_options
+from services.kafka.client import ClientTuning
+from services.kafka.plain import GroupMember, write_to_partitions
 from services.process.background import cancel
 from services.security.credentials import ClientSecurity
-from services.wire.topics import WORK_SHARES
 
 log = logging.getLogger("ndx.worker")
 
@@ -24,26 +23,19 @@ async def write_shares(
     bootstrap: str, tuning: ClientTuning, security: ClientSecurity | None, run_id: str, n: int
 ) -> None:
     """Share i goes to partition i of the shares topic."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, client_id="ndxsim.shares", acks="all", **sasl_options(security)
+    shares = [ShareRecord(run_id=run_id, index=i).model_dump_json().encode() for i in range(n)]
+    await write_to_partitions(
+        bootstrap,
+        security,
+        "ndxsim.shares",
+        WORK_SHARES.name,
+        shares,
+        run_id.encode(),
+        tuning.connect_timeout,
     )
-    await asyncio.wait_for(producer.start(), tuning.connect_timeout)
-    try:
-        sent = [
-            await producer.send(
-                WORK_SHARES.name,
-                ShareRecord(run_id=run_id, index=i).model_dump_json().encode(),
-                key=run_id.encode(),
-                partition=i,
-            )
-            for i in range(n)
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
 
 
-class ShareHolder(ConsumerRebalanceListener):  # type: ignore[misc]
+class ShareHolder:
     """A worker's membership in the run's group: the shares it holds now, and its claim."""
 
     def __init__(
@@ -59,62 +51,54 @@ class ShareHolder(ConsumerRebalanceListener):  # type: ignore[misc]
         self.held: dict[int, int] = {}  # partition -> offset of this run's share record
         self.claimed: set[int] | None = None
         self.taken_over: set[int] = set()
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            group_id=workers_group(run_id),
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=int(SESSION_TIMEOUT_S * 1000),
-            heartbeat_interval_ms=1000,
-            **sasl_options(security),
+        self.member = GroupMember(
+            bootstrap,
+            WORK_SHARES.name,
+            workers_group(run_id),
+            client_id,
+            security,
+            tuning.connect_timeout,
+            SESSION_TIMEOUT_S,
+            on_revoked=self._revoked,
+            on_assigned=self._assigned,
         )
-        self.connect_timeout = tuning.connect_timeout
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await asyncio.wait_for(self.consumer.start(), self.connect_timeout)
-        self.consumer.subscribe([WORK_SHARES.name], listener=self)
+        await self.member.start()
         self._task = asyncio.create_task(self._read(), name="shares")
 
     async def stop(self) -> None:
         await cancel([self._task])
-        await self.consumer.stop()
+        await self.member.stop()
 
     async def _read(self) -> None:
         while True:
-            batches = await self.consumer.getmany(timeout_ms=500)
-            for tp, records in batches.items():
-                for rec in records:
-                    try:
-                        share = ShareRecord.model_validate_json(rec.value or b"")
-                    except ValidationError:
-                        continue
-                    if share.run_id == self.run_id and self.claimed is None:
-                        self.held[tp.partition] = rec.offset
+            for rec in await self.member.getmany(timeout_ms=500):
+                try:
+                    share = ShareRecord.model_validate_json(rec.value or b"")
+                except ValidationError:
+                    continue
+                if share.run_id == self.run_id and self.claimed is None:
+                    self.held[rec.partition] = rec.offset
 
     async def claim(self) -> set[int] | None:
         """Commit past the held shares' records; None when a rebalance took them first."""
-        offsets = {TopicPartition(WORK_SHARES.name, p): o + 1 for p, o in self.held.items()}
-        try:
-            if offsets:
-                await self.consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-            log.warning("claim lost to a rebalance (%s); trying again", type(exc).__name__)
+        offsets = {p: o + 1 for p, o in self.held.items()}
+        if offsets and not await self.member.commit(offsets):
+            log.warning("claim lost to a rebalance; trying again")
             return None
         self.claimed = set(self.held)
         return self.claimed
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        for tp in revoked:
-            self.held.pop(tp.partition, None)
+    def _revoked(self, partitions: set[int]) -> None:
+        for p in partitions:
+            self.held.pop(p, None)
 
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+    def _assigned(self, partitions: set[int]) -> None:
         if self.claimed is None:
             return
-        for tp in assigned:
-            if tp.partition < self.shares and tp.partition not in self.claimed:
-                log.warning(
-                    "share %d reassigned here after the claim: reported, not replayed", tp.partition
-                )
-                self.taken_over.add(tp.partition)
+        for p in partitions:
+            if p < self.shares and p not in self.claimed:
+                log.warning("share %d reassigned here after the claim: reported, not replayed", p)
+                self.taken_over.add(p)

@@ -20,8 +20,8 @@ from loadtests.measure.ledger import Counts, PhaseLedger
 from loadtests.measure.timeline import SecondWire
 from loadtests.scenario.agencies import PlayedAgency
 from loadtests.scenario.model import Scenario
+from loadtests.stack.runtopics import WORKERS_GROUP_PREFIX
 from loadtests.workers.mirror import CounterSample
-from loadtests.workers.runtopics import WORKERS_GROUP_PREFIX
 from services.config.runconfig import RunConfig
 
 log = logging.getLogger("ndx.workers")

@@ -9,12 +9,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from services.kafka.client import (
     RETRY_BACKOFF_MS,
     ClientTuning,
+    client_errors,
     connect_within,
     sasl_options,
 )
 from services.kafka.consumer import KafkaConsumer
 from services.kafka.producer import KafkaProducer
-from services.kafka.transport import TransportError
+from services.kafka.transport import NotAuthorized, TransportError
 from services.security.credentials import ClientSecurity
 from services.wire.topics import TopicSpec
 
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 TOPIC_ALREADY_EXISTS = 36
+NOT_AUTHORIZED = (29, 31)  # TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED
 
 
 class KafkaTransport:
@@ -82,6 +84,8 @@ class KafkaTransport:
         )
 
     async def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
+        """Create the missing ones; NotAuthorized when this principal may not (only the
+        cluster's admin creates topics on a secured one)."""
         admin = AIOKafkaAdminClient(
             bootstrap_servers=self.bootstrap,
             request_timeout_ms=int(self.connect_timeout * 1000),
@@ -89,7 +93,8 @@ class KafkaTransport:
         )
         await connect_within(admin.start, self.bootstrap, self.connect_timeout)
         try:
-            existing = set(await admin.list_topics())
+            with client_errors(f"creating topics on {self.bootstrap}"):
+                existing = set(await admin.list_topics())
             durability = {"min.insync.replicas": str(self.tuning.min_insync_replicas)}
             new = [
                 NewTopic(
@@ -102,8 +107,11 @@ class KafkaTransport:
                 if s.name not in existing
             ]
             if new:
-                response = await admin.create_topics(new)
+                with client_errors(f"creating topics on {self.bootstrap}"):
+                    response = await admin.create_topics(new)
                 for name, code, *_ in getattr(response, "topic_errors", ()):
+                    if code in NOT_AUTHORIZED:
+                        raise NotAuthorized(f"cannot create topic {name}: error code {code}")
                     if code not in (0, TOPIC_ALREADY_EXISTS):
                         raise TransportError(f"cannot create topic {name}: error code {code}")
         finally:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
     KafkaConnectionError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
 )
 from aiokafka.helpers import create_ssl_context
 
 from services.config.design import Design
-from services.kafka.transport import BrokerUnreachable
+from services.kafka.transport import BrokerUnreachable, NotAuthorized, TransportError
 from services.security.credentials import ClientSecurity
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "OFF_PATH_WAIT_MS",
     "RETRY_BACKOFF_MS",
     "ClientTuning",
+    "client_errors",
     "connect_within",
     "log",
     "sasl_options",
@@ -36,6 +44,14 @@ OFF_PATH_WAIT_MS = 200  # a tally may lag its records by this much
 OFF_PATH_MIN_BYTES = 64 * 1024
 
 
+NOT_AUTHORIZED = (
+    TopicAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+)
+
+
 async def connect_within(start: Any, bootstrap: str, limit_s: float) -> None:
     try:
         await asyncio.wait_for(start(), limit_s)
@@ -44,6 +60,21 @@ async def connect_within(start: Any, bootstrap: str, limit_s: float) -> None:
             f"no Kafka broker answers at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS): "
             f"{exc or 'timed out'}"
         ) from None
+
+
+@contextlib.contextmanager
+def client_errors(what: str) -> Iterator[None]:
+    """aiokafka's errors inside become this package's: NotAuthorized when the cluster's ACLs
+    refused, BrokerUnreachable when no broker answered, TransportError otherwise; `what` says
+    what was attempted."""
+    try:
+        yield
+    except NOT_AUTHORIZED as exc:
+        raise NotAuthorized(f"{what}: {exc}") from exc
+    except KafkaConnectionError as exc:
+        raise BrokerUnreachable(f"{what}: {exc}") from exc
+    except KafkaError as exc:
+        raise TransportError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)

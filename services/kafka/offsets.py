@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.kafka.client import sasl_options
+from services.kafka.client import client_errors, sasl_options
 from services.security.credentials import ClientSecurity
 
 __all__ = ["skip_to_end"]
@@ -23,8 +23,9 @@ async def skip_to_end(
         enable_auto_commit=False,
         **sasl_options(security),
     )
-    await consumer.start()
     try:
+        with client_errors(f"moving group {group} to the end of {topic}"):
+            await consumer.start()
         numbers = consumer.partitions_for_topic(topic) or set()
         parts = [TopicPartition(topic, n) for n in sorted(numbers)]
         if not parts:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaConnectionError
 
-from services.kafka.bus import RETRY_BACKOFF_MS, sasl_options
-from services.kafka.transport import BrokerUnreachable
+from services.kafka.client import RETRY_BACKOFF_MS, connect_within, sasl_options
 from services.security.credentials import ClientSecurity
 
 
@@ -27,6 +23,7 @@ class KafkaProbe:
         self._c: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
+        """Connected within the timeout, or BrokerUnreachable (nothing left open)."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id=f"{self.client_id}.probe",
@@ -36,13 +33,10 @@ class KafkaProbe:
             **sasl_options(self.security),
         )
         try:
-            await asyncio.wait_for(consumer.start(), self.timeout_s)
-        except (KafkaConnectionError, TimeoutError, OSError) as exc:
+            await connect_within(consumer.start, self.bootstrap, self.timeout_s)
+        except BaseException:
             await consumer.stop()
-            raise BrokerUnreachable(
-                f"no Kafka broker answers at {self.bootstrap} (KAFKA_BOOTSTRAP_SERVERS): "
-                f"{exc or 'timed out'}"
-            ) from None
+            raise
         self._c = consumer
 
     async def check(self) -> None:

@@ -17,6 +17,7 @@ from aiokafka.errors import (
 from services.kafka.client import (
     RETRY_BACKOFF_MS,
     ClientTuning,
+    client_errors,
     connect_within,
     log,
     sasl_options,
@@ -134,6 +135,14 @@ class KafkaProducer:
                     quiet.set()
         delivery.add_done_callback(self._watch)
         return delivery
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
+    ) -> None:
+        """Send one record and wait until the cluster has it, off the transactions' path: a
+        refusal raises NotAuthorized, any other failure TransportError."""
+        with client_errors(f"{self.client_id}: writing {topic}"):
+            await (await self.send(topic, value, key, headers))
 
     async def flush(self) -> None:
         await self._p.flush()

@@ -44,6 +44,10 @@ class BrokerUnreachable(TransportError):
     """Raised within seconds when no broker answers at the configured address."""
 
 
+class NotAuthorized(TransportError):
+    """The cluster refused this principal: its ACLs grant no such operation on the resource."""
+
+
 class Producer(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

@@ -8,7 +8,6 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from services.kafka.transport import Consumer, Producer
-from services.process.clock import MONOTONIC, Clock
 from services.loop.decide import (
     Admit,
     DeadLetter,
@@ -23,6 +22,7 @@ from services.loop.handled import Outgoing
 from services.loop.rereads import Rereads
 from services.loop.window import Window
 from services.process import metrics
+from services.process.clock import MONOTONIC, Clock
 from services.process.readiness import Readiness
 from services.wire.codec import Codec
 

@@ -8,8 +8,8 @@ import random
 from collections import deque
 
 from services.config.design import Z99, ServiceTime
-from services.process.clock import MONOTONIC, Clock
 from services.process import metrics
+from services.process.clock import MONOTONIC, Clock
 
 __all__ = ["Database"]
 

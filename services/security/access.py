@@ -102,7 +102,7 @@ def _monitor() -> list[AclRow]:
 
 
 def _driver() -> list[AclRow]:
-    d, run, workers = DRIVER, t.RUN_TOPIC_PREFIX, t.WORKERS_GROUP_PREFIX
+    d, run, workers = DRIVER, t.RUN_TOPIC_PREFIX, t.DRIVER_GROUP_PREFIX
     return [
         _topic(d, t.CHANGES, "READ", "confirms deaths"),
         *(

@@ -33,14 +33,13 @@ CIVIL = TopicSpec("ndx.civil.events", m.CivilStatusRegistered, 3)
 DOSSIERS = TopicSpec("ndx.dossiers", m.DossierSubmitted, 3)
 AUDIT = TopicSpec("ndx.audit", m.SharingAudited, 3)
 DLQ = TopicSpec("ndx.dlq", None, 1)
+# The load driver's name spaces: the topics (`ndx.run.*`) and consumer groups (`ndx.workers.*`)
+# the ACL table grants it. Its workers' own topics are the load side's
+# (loadtests/stack/runtopics.py); the one the services read is CONTROL.
+RUN_TOPIC_PREFIX = "ndx.run."
+DRIVER_GROUP_PREFIX = "ndx.workers."
 # The run under way, announced by its coordinator: a registry joins only a run it agrees with.
-CONTROL = TopicSpec("ndx.run.control", None, 1, {"cleanup.policy": "compact"})
-# Load workers (JSON control plane): the coordinator's plans and commands, one partition per
-# share handed out by the workers' consumer group, and what the workers measured.
-MAX_SHARES = 32
-WORK_PLANS = TopicSpec("ndx.run.plans", None, 1, {"retention.ms": str(86_400_000)})
-WORK_SHARES = TopicSpec("ndx.run.shares", None, MAX_SHARES, {"retention.ms": str(86_400_000)})
-WORK_RESULTS = TopicSpec("ndx.run.results", None, 1, {"retention.ms": str(86_400_000)})
+CONTROL = TopicSpec(RUN_TOPIC_PREFIX + "control", None, 1, {"cleanup.policy": "compact"})
 
 FIXED_TOPICS: tuple[TopicSpec, ...] = (
     VERIFY,
@@ -51,9 +50,6 @@ FIXED_TOPICS: tuple[TopicSpec, ...] = (
     AUDIT,
     DLQ,
     CONTROL,
-    WORK_PLANS,
-    WORK_SHARES,
-    WORK_RESULTS,
 )
 REPLY_PARTITIONS = 2
 
@@ -96,7 +92,8 @@ def reply_spec(agency: str, partitions: int = REPLY_PARTITIONS) -> TopicSpec:
 
 
 def topics_for(agencies: list[str], layout: Topics | None = None) -> list[TopicSpec]:
-    """Every topic a run over these agencies needs, partitioned as the design says."""
+    """Every topic the services of a run over these agencies need, partitioned as the design
+    says (the load driver's own come from loadtests/stack/runtopics.py)."""
     layout = layout or Topics()
     sized = {
         VERIFY.name: layout.requests,
@@ -110,12 +107,10 @@ def topics_for(agencies: list[str], layout: Topics | None = None) -> list[TopicS
     return [*fixed, *(reply_spec(a, layout.replies) for a in agencies)]
 
 
-# Consumer groups and the name spaces ACLs grant; services and the driver take them from here.
+# Consumer groups and the name spaces ACLs grant; the services take them from here.
 REGISTRY_GROUP = "ndx.registry"
 MONITOR_GROUP_PREFIX = "ndx.monitor."
 CHANGES_GROUP_PREFIX = "ndx.changes."
-RUN_TOPIC_PREFIX = "ndx.run."
-WORKERS_GROUP_PREFIX = "ndx.workers."
 
 
 def change_group(ministry: str) -> str:

@@ -49,11 +49,11 @@ from loadtests.measure.growth import Meter
 from loadtests.report import RunReport
 from loadtests.stack import platform as stack_module
 from loadtests.stack.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, LOCAL_ONLY_JOBS
+from loadtests.stack.runtopics import stack_topics
 from loadtests.stack.serviceproc import ServiceProcess, free_port, tail
 from services.config.settings import load_settings
 from services.kafka.bus import KafkaTransport
 from services.security.credfile import write_credentials
-from services.wire.topics import topics_for
 from services.world.topology import load_topology
 from tests.support.browser import open_url
 from tests.support.waiting import wait_for
@@ -216,7 +216,7 @@ def secure(broker: LocalBroker, tmp: Path) -> tuple[dict[str, Path], Path]:
     topology = load_topology(REPO / "loadtests" / "topologies" / "demo.yaml")
     made = provision(broker.bootstrap, broker.admin, topology)
     maker = KafkaTransport(broker.bootstrap, security=broker.admin)
-    asyncio.run(maker.ensure_topics(topics_for(topology.agencies())))
+    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies())))
     files = write_process_files(tmp / "secrets", made.credentials, topology)
     return files, write_credentials(tmp / "all.credentials.yaml", made.credentials)
 

@@ -12,9 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.structs import ConsumerRecord
 
 from loadtests.cluster.localbroker import (
     PID_FILE,
@@ -24,6 +21,9 @@ from loadtests.cluster.localbroker import (
     running_pid,
     stop_from_pidfile,
 )
+from services.kafka.bus import KafkaTransport
+from services.kafka.transport import Consumer, Record
+from services.wire.topics import TopicSpec
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -70,17 +70,13 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
 
 async def create_topic(bootstrap: str, partitions: int) -> str:
     name = f"localbroker.test.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, partitions, replication_factor=1)])
-    finally:
-        await admin.close()
+    await KafkaTransport(bootstrap).ensure_topics([TopicSpec(name, None, partitions)])
     return name
 
 
 async def produce(bootstrap: str, topic: str, records: dict[bytes, bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    """acks=all and idempotent, each record acknowledged before the next is sent."""
+    producer = KafkaTransport(bootstrap).producer("localbroker.test")
     await producer.start()
     try:
         for key, value in records.items():
@@ -89,14 +85,13 @@ async def produce(bootstrap: str, topic: str, records: dict[bytes, bytes]) -> No
         await producer.stop()
 
 
-async def consume(consumer: AIOKafkaConsumer, count: int) -> list[ConsumerRecord[bytes, bytes]]:
+async def consume(consumer: Consumer, count: int) -> list[Record]:
     await consumer.start()
-    got: list[ConsumerRecord[bytes, bytes]] = []
+    got: list[Record] = []
     try:
         async with asyncio.timeout(60):
             while len(got) < count:
-                batches = await consumer.getmany(timeout_ms=1000)
-                got += [record for batch in batches.values() for record in batch]
+                got += await consumer.getmany(timeout_ms=1000, max_records=count)
     finally:
         await consumer.stop()
     return got
@@ -110,9 +105,7 @@ async def test_broker_serves_a_produce_consume_round_trip_through_a_consumer_gro
     await produce(broker.bootstrap, topic, sent)
 
     group = f"localbroker-test-{uuid.uuid4().hex[:8]}"
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=broker.bootstrap, group_id=group, auto_offset_reset="earliest"
-    )
+    consumer = KafkaTransport(broker.bootstrap).consumer([topic], "localbroker.test", group)
     received = await consume(consumer, len(sent))
 
     assert {r.key: r.value for r in received} == sent
@@ -130,8 +123,8 @@ async def test_restart_keeps_messages_and_replaces_the_old_jvm(broker: LocalBrok
     assert not process_exists(old_pid)
     assert broker.pid != old_pid and broker.is_running()
     await produce(broker.bootstrap, topic, {b"k2": b"after restart"})
-    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest")
-    consumer.assign([TopicPartition(topic, 0)])
+    transport = KafkaTransport(broker.bootstrap)
+    consumer = transport.consumer([topic], "localbroker.test", from_beginning=True)
     received = await consume(consumer, 2)
     assert [r.value for r in received] == [b"before restart", b"after restart"]
 

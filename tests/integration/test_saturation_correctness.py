@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 
 from loadtests.engine.run import execute
 from loadtests.measure.oprecord import FILE_NAME
-from loadtests.workers.workplan import workers_group
+from loadtests.stack.runtopics import WORK_SHARES
+from loadtests.workers.workplan import SESSION_TIMEOUT_S, workers_group
 from services.config.settings import load_settings
-from services.wire.topics import WORK_SHARES
+from services.kafka.plain import GroupMember
 from tests.support.waiting import wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,12 +56,8 @@ async def _rebalance_workers_mid_period(bootstrap: str, runs: Path, run_id: str)
     rebalances, and one worker is handed a share it did not claim."""
     await wait_for_async(lambda: _playing(runs, run_id), 120, "a worker playing period 1")
     await asyncio.sleep(2.0)  # the scenario: the stranger joins two seconds into the period
-    intruder = AIOKafkaConsumer(
-        WORK_SHARES.name,
-        bootstrap_servers=bootstrap,
-        group_id=workers_group(run_id),
-        client_id=INTRUDER,
-        enable_auto_commit=False,
+    intruder = GroupMember(
+        bootstrap, WORK_SHARES.name, workers_group(run_id), INTRUDER, None, 10.0, SESSION_TIMEOUT_S
     )
     await intruder.start()
     try:

@@ -13,11 +13,11 @@ import pytest
 
 from loadtests.cluster import LocalCluster
 from loadtests.cluster.provision import Provisioned, provision
+from loadtests.stack.runtopics import stack_topics
 from services.config.settings import Settings, load_settings
 from services.kafka.bus import KafkaTransport, sasl_options
 from services.security.credentials import ClientSecurity
 from services.security.credfile import write_credentials
-from services.wire.topics import topics_for
 from services.world.topology import Topology
 
 
@@ -46,7 +46,7 @@ def secured_stack(data_dir: Path, topology: Topology, tls: bool = False) -> Iter
         bootstrap = cluster.start()
         provisioned = provision(bootstrap, admin, topology)
         transport = KafkaTransport(bootstrap, security=admin)
-        asyncio.run(transport.ensure_topics(topics_for(topology.agencies())))
+        asyncio.run(transport.ensure_topics(stack_topics(topology.agencies())))
         yield SecuredStack(bootstrap, admin, provisioned, cluster.data_dir)
     finally:
         cluster.stop()

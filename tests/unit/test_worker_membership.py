@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from loadtests.workers.membership import GroupView, group_view
 from loadtests.workers.results import CLUSTER_SILENT_S, GONE_SILENT_S, Results, WorkerState
+from services.kafka.admin import GroupView, group_view
 from services.kafka.twin import MemoryBus
 
 pytestmark = pytest.mark.unit
