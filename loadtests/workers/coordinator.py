@@ -19,8 +19,7 @@ from loadtests.scenario.schedule import Scheduler
 from loadtests.stack.runtopics import WORK_PLANS
 from loadtests.workers.gather import gather
 from loadtests.workers.membership import Membership
-from loadtests.workers.merge import live_ledger, merge_done, merge_period
-from loadtests.workers.results import Results, WorkerState
+from loadtests.workers.results import Results, WorkerState, live_ledger, merge_done, merge_period
 from loadtests.workers.sharebus import write_shares
 from loadtests.workers.spawn import LocalWorkers
 from loadtests.workers.workplan import (

@@ -1,5 +1,9 @@
 """`ndxsim worker`: joins an announced run through the cluster, plays the shares Kafka's group
-protocol hands it, and reports what it measured on the results topic."""
+protocol hands it, and reports what it measured on the results topic.
+
+Joining waits for the cluster's topics, then claims the shares; at the end the worker writes its
+part of the transaction record and the Done message that names it.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,178 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from pathlib import Path
 
 from loadtests.measure.cpumeter import OwnCpu
 from loadtests.measure.ledger import PhaseLedger
+from loadtests.measure.oprecord import OpRecord
+from loadtests.measure.records import RECORD_PART
+from loadtests.measure.timeline import timeline_wire
 from loadtests.play.driver import Driver
 from loadtests.scenario.parts import Period
-from loadtests.workers.join import claim, hello, open_feed, say
+from loadtests.stack.runtopics import WORK_RESULTS
 from loadtests.workers.mirror import read_counters
 from loadtests.workers.planfeed import PlanFeed
-from loadtests.workers.record import close_record, done_message, open_record
 from loadtests.workers.sharebus import ShareHolder
-from loadtests.workers.workplan import Command, PeriodDone, Progress, WorkPlan, worker_client
+from loadtests.workers.workplan import (
+    Command,
+    Done,
+    Hello,
+    PeriodDone,
+    Progress,
+    ReplicaCount,
+    WorkPlan,
+    insist,
+    worker_client,
+)
+from services.config.runconfig import RunConfigError
 from services.kafka.bus import ClientTuning, KafkaTransport
-from services.kafka.transport import Producer
+from services.kafka.transport import BrokerUnreachable, Producer, TransportError
 from services.security.access import DRIVER
 from services.security.credentials import Credentials
 from services.wire.codec import Catalogue, Codec
 from services.world.population import Population
 
+__all__ = [
+    "CLAIM_TRIES",
+    "CLAIM_WAIT_S",
+    "Worker",
+    "claim",
+    "close_record",
+    "done_message",
+    "hello",
+    "open_feed",
+    "open_record",
+    "say",
+]
+
 log = logging.getLogger("ndx.worker")
+
+
+CLAIM_TRIES = 20
+
+
+CLAIM_WAIT_S = 300.0  # a plan whose coordinator never says claim (it crashed) is left
+
+
+async def open_feed(
+    base: KafkaTransport, worker: str, run_id: str | None, wait_s: float
+) -> PlanFeed:
+    """The plans feed, started; a worker may start before the first run made the cluster's
+    topics, so a missing topic is waited for up to `wait_s`, an unreachable broker is not."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        feed = PlanFeed(base, f"ndxsim.worker.{worker}.plans", run_id)
+        try:
+            await feed.start()
+            return feed
+        except TransportError as exc:
+            if time.monotonic() > deadline or isinstance(exc, BrokerUnreachable):
+                raise
+            log.info("waiting for the cluster's topics: %s", exc)
+            await asyncio.sleep(2.0)
+
+
+async def say(out: Producer, message: Hello | Progress | PeriodDone | Done) -> None:
+    data = message.model_dump_json().encode()
+    await insist(lambda: out.send(WORK_RESULTS.name, data, key=message.run_id.encode()))
+
+
+def hello(plan: WorkPlan, worker: str, shares: set[int], ready: bool = False) -> Hello:
+    return Hello(
+        run_id=plan.run_id,
+        worker=worker,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        shares=sorted(shares),
+        ready=ready,
+    )
+
+
+async def claim(
+    plan: WorkPlan, feed: PlanFeed, holder: ShareHolder, out: Producer, worker: str
+) -> set[int] | None:
+    """Say which shares it holds until the coordinator says claim; then commit them. None
+    when the run started or ended without it (it joined too late) or never went ahead."""
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    while time.monotonic() < deadline:
+        await say(out, hello(plan, worker, set(holder.held)))
+        with contextlib.suppress(TimeoutError):
+            command = await asyncio.wait_for(feed.commands.get(), 1.0)
+            if command.kind == "claim":
+                break
+            if command.kind in ("start", "end"):
+                return None
+    else:
+        return None
+    for _ in range(CLAIM_TRIES):
+        claimed = await holder.claim()
+        if claimed is not None:
+            return claimed
+        await asyncio.sleep(0.5)
+    return set()
+
+
+def open_record(
+    plan: WorkPlan, worker: str, record_key: bytes | None, runs_dir: Path
+) -> OpRecord | None:
+    """Its share of the run's transaction record when it holds the run's audit key: beside
+    the coordinator's when it reaches the run's folder (a local worker), else in its own
+    runs folder, named in the report with its host."""
+    if record_key is None:
+        return None
+    here = Path(plan.record_dir) if plan.record_dir else None
+    if here is None or not here.is_dir():
+        here = runs_dir.resolve() / plan.run_id
+        here.mkdir(parents=True, exist_ok=True)
+    try:
+        plan.config.check_key(record_key)
+    except RunConfigError as exc:
+        log.warning("no transaction record: %s", exc)
+        return None
+    return OpRecord(here / f"{RECORD_PART}{worker}.parquet", record_key)
+
+
+async def close_record(driver: Driver, plan: WorkPlan) -> str:
+    """Closes its record part; its path when it is not beside the coordinator's, else ""."""
+    record = driver.hops.transactions
+    if record is None:
+        return ""
+    await asyncio.to_thread(record.close)
+    return "" if str(record.path.parent) == plan.record_dir else str(record.path)
+
+
+def done_message(
+    plan: WorkPlan,
+    worker: str,
+    driver: Driver,
+    record_part: str,
+    cpu_seconds: float,
+    wall_s: float,
+    peak_cores: float,
+) -> Done:
+    return Done(
+        record_part=record_part,
+        run_id=plan.run_id,
+        worker=worker,
+        timeline=timeline_wire(driver.timeline),
+        wall0=driver.stage.wall0,
+        cpu_seconds=cpu_seconds,
+        wall_s=wall_s,
+        peak_cores=peak_cores,
+        replicas=[
+            ReplicaCount(ministry=m, held=len(r), hits=r.hits, misses=r.misses)
+            for m, r in sorted(driver.replicas.items())
+        ],
+        counters=read_counters(),
+        hops=driver.hops.encode(),
+    )
+
+
 PLAN_WAIT_S = 120.0
 
 

@@ -12,8 +12,7 @@ from loadtests.measure.ledger import PhaseLedger
 from loadtests.measure.queueing import close_enough, fifo_sojourns, queue_report
 from loadtests.measure.queuesample import WINDOW_US, QueueLedger, QueueSample
 from loadtests.report.queue import Spread
-from loadtests.workers.merge import late_by_requester, period_queue
-from loadtests.workers.results import WorkerState
+from loadtests.workers.results import WorkerState, late_by_requester, period_queue
 from loadtests.workers.workplan import PeriodDone
 from services.config.design import Design, RegistryDesign, ServiceTime
 from services.requester.pending import Result
