@@ -12,7 +12,7 @@ from loadtests.measure.queueing import queue_report
 from loadtests.report import CacheReport, PhaseReport, QueueReport, ReplicaReport, RunReport
 from loadtests.scenario.model import Scenario
 from loadtests.workers.coordinator import Coordinator
-from loadtests.workers.merge import late_by_requester, period_queue
+from loadtests.workers.results import late_by_requester, period_queue
 
 __all__ = ["LATE_WARNING_SHARE", "add_queues", "add_workers", "build_report", "phase_report"]
 
