@@ -11,9 +11,7 @@ from typing import Annotated
 
 import typer
 
-from loadtests.cli import stack as clistack
-from loadtests.cli import study as clistudy
-from loadtests.cli.common import (
+from loadtests.cli import (
     DEMO,
     DESIGN_OPTION,
     INPUT_ERRORS,
@@ -25,18 +23,18 @@ from loadtests.cli.common import (
     wide_console,
     writable_dir,
 )
-from loadtests.cluster.localbroker import BrokerError
-from loadtests.engine.resolve import read_inputs
-from loadtests.engine.run import play_run
-from loadtests.report.files import print_summary
-from loadtests.stack.serviceproc import StackError
-from loadtests.workers.worker import Worker
-from services.config.settings import load_settings
-from services.kafka.transport import TransportError
-from services.process import eventloop
-from services.process.app import EXIT_INPUT_ERROR, setup_logging
+from loadtests.cli import stack as clistack
+from loadtests.cli import study as clistudy
+from loadtests.cluster import BrokerError
+from loadtests.engine import play_run, read_inputs
+from loadtests.report import print_summary
+from loadtests.stack import StackError
+from loadtests.workers import Worker
+from services.config import load_settings
+from services.kafka import TransportError
+from services.process import EXIT_INPUT_ERROR, eventloop, setup_logging
+from services.security import credentials_of
 from services.security.auditkey import audit_key
-from services.security.credentials import credentials_of
 
 __all__ = ["app", "main"]
 

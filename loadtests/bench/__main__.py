@@ -15,9 +15,9 @@ from rich.console import Console
 from loadtests.bench import play
 from loadtests.bench.figures import QUICK_RATES, RATES
 from loadtests.bench.model import BROKER_DIR, Options
-from loadtests.cli.common import writable_dir
-from loadtests.scenario.model import MAX_PLANNED_ARRIVALS
-from loadtests.stack.runtopics import MAX_SHARES
+from loadtests.cli import writable_dir
+from loadtests.scenario import MAX_PLANNED_ARRIVALS
+from loadtests.stack import MAX_SHARES
 
 WIDE = 200  # columns of the table when the output is a file or a pipe
 DESCRIPTION = (

@@ -13,11 +13,11 @@ from pathlib import Path
 from loadtests.bench.figures import BenchError, parse_producer_performance
 from loadtests.bench.model import ProducerRun, RawCeiling
 from loadtests.bench.stepscenario import template
-from loadtests.cluster.localbroker import ensure_jars
-from loadtests.measure.cpumeter import cpu_seconds
-from loadtests.play.workload import Workload
-from services.wire.codec import Catalogue, Codec
-from services.world.population import Population
+from loadtests.cluster import ensure_jars
+from loadtests.measure import cpu_seconds
+from loadtests.play import Workload
+from services.wire import Catalogue, Codec
+from services.world import Population
 
 RAW_TOPIC, PERF_TOOL = "bench.raw", "org.apache.kafka.tools.ProducerPerformance"
 PROBE_RECORDS, MAX_RECORDS, TOOL_TIMEOUT_S = 50_000, 3_000_000, 180

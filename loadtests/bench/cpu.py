@@ -15,7 +15,7 @@ import psutil
 from prometheus_client.metrics import MetricWrapperBase
 
 from loadtests.bench.model import CpuPerTransaction
-from loadtests.measure.cpumeter import cpu_seconds
+from loadtests.measure import cpu_seconds
 from services.process import metrics
 
 POLL_S = 0.02

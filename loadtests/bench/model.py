@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.config.settings import REPO_ROOT
+from services.config import REPO_ROOT
 
 BROKER_DIR = REPO_ROOT / ".cache" / "brokers"
 Role = Literal["warm-up", "step", "retry", "refine", "at-80%"]

@@ -19,14 +19,14 @@ from loadtests.bench.model import BenchResult, Host, Options, WorkerSeries
 from loadtests.bench.steps import series
 from loadtests.bench.stopping import Terminated, until_terminated
 from loadtests.bench.table import plural, print_result, step_line
-from loadtests.cluster.localbroker import BrokerError, LocalBroker
-from loadtests.scenario.model import ScenarioError
-from loadtests.stack.serviceproc import StackError, free_port
-from services.config.settings import SettingsError, load_settings
-from services.kafka.bus import KafkaTransport
-from services.kafka.transport import TransportError
-from services.process.app import setup_logging
-from services.wire.topics import VERIFY, TopicSpec
+from loadtests.cluster import BrokerError
+from loadtests.cluster.localbroker import LocalBroker
+from loadtests.scenario import ScenarioError
+from loadtests.stack import StackError, free_port
+from services.config import SettingsError, load_settings
+from services.kafka import KafkaTransport, TransportError
+from services.process import setup_logging
+from services.wire import VERIFY, TopicSpec
 
 
 async def bench(opts: Options, console: Console) -> BenchResult:

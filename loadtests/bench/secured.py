@@ -15,12 +15,11 @@ from loadtests.bench.model import BenchResult
 from loadtests.bench.stepscenario import TOPOLOGY
 from loadtests.cluster.localbroker import LocalBroker
 from loadtests.cluster.provision import provision
-from loadtests.stack.runtopics import stack_topics
-from services.kafka.bus import KafkaTransport
-from services.security.credentials import ClientSecurity
-from services.security.credfile import write_credentials, write_private
-from services.wire.topics import TopicSpec
-from services.world.topology import load_topology
+from loadtests.stack import stack_topics
+from services.kafka import KafkaTransport
+from services.security import ClientSecurity, write_credentials, write_private
+from services.wire import TopicSpec
+from services.world import load_topology
 
 CREDENTIALS = "bench.credentials.yaml"
 PERF_CONFIG = "perf-producer.properties"

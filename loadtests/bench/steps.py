@@ -14,15 +14,12 @@ from loadtests.bench.cpu import Window, watch
 from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_result
 from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.bench.stepscenario import PERIOD, step_scenario
-from loadtests.engine.resolve import BASELINE, RunFiles
-from loadtests.engine.run import play_run
-from services.config.design import load_design
-from services.config.settings import load_settings
-from services.kafka.offsets import skip_to_end
-from services.process.background import cancel
-from services.security.access import REGISTRY
-from services.security.credentials import credentials_of
-from services.wire.topics import VERIFY
+from loadtests.engine import BASELINE, RunFiles, play_run
+from services.config import load_design, load_settings
+from services.kafka import skip_to_end
+from services.process import cancel
+from services.security import REGISTRY, credentials_of
+from services.wire import VERIFY
 
 NOISY_CORES = 0.5  # a failed step is played once more when others took this much CPU
 REGISTRY_GROUP = "ndx.registry"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from loadtests.scenario.model import Scenario, ScenarioError
-from loadtests.scenario.parts import Errors, Period, Slo
-from services.config.settings import REPO_ROOT
-from services.config.yamlfile import field_path
+from loadtests.scenario import Errors, Period, Scenario, ScenarioError, Slo
+from services.config import REPO_ROOT, field_path
 
 __all__ = ["PERIOD", "TOPOLOGY", "step_scenario", "template"]
 

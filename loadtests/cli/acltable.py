@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from services.security.access import ADMIN, AclRow
+from services.security import ADMIN, AclRow
 
 
 def acl_view(rows: Sequence[AclRow], title: str) -> Table:

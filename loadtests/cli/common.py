@@ -10,11 +10,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from loadtests.stack.runtopics import MAX_SHARES
-from services.config.settings import REPO_ROOT, SettingsError
-from services.config.yamlfile import InputFileError
+from loadtests.stack import MAX_SHARES
+from services.config import REPO_ROOT, InputFileError, SettingsError
 from services.process import metrics
-from services.security.credentials import CredentialsError
+from services.security import CredentialsError
 
 __all__ = [
     "DEMO",

@@ -10,16 +10,15 @@ from rich.console import Console
 
 from loadtests.cli.acltable import acl_view
 from loadtests.cli.common import DEMO_TOPOLOGY, fail, wide_console
-from loadtests.cluster.localbroker import BrokerError, ensure_jars
+from loadtests.cluster import BrokerError, ensure_jars
+from loadtests.stack import StackError, StateError
 from loadtests.stack import status as stackstatus
 from loadtests.stack import up as upstack
-from loadtests.stack.serviceproc import StackError
-from loadtests.stack.state import StateError
-from services.config.settings import SettingsError, load_settings
-from services.kafka.transport import TransportError
-from services.process.app import EXIT_INPUT_ERROR
-from services.security.access import acl_table
-from services.world.topology import TopologyError, load_topology
+from services.config import SettingsError, load_settings
+from services.kafka import TransportError
+from services.process import EXIT_INPUT_ERROR
+from services.security import acl_table
+from services.world import TopologyError, load_topology
 
 
 def up() -> None:

@@ -19,16 +19,14 @@ from loadtests.cli.common import (
     wide_console,
     writable_dir,
 )
-from loadtests.cluster.localbroker import BrokerError
-from loadtests.engine.capacity import Search, search
+from loadtests.cluster import BrokerError
+from loadtests.engine import Search, search, with_design
 from loadtests.engine.compare import compare
-from loadtests.engine.resolve import with_design
-from loadtests.scenario.model import MAX_PLANNED_ARRIVALS
-from loadtests.scenario.plan import prepare
-from loadtests.stack.serviceproc import StackError
-from services.config.settings import load_settings
-from services.kafka.transport import TransportError
-from services.process.app import EXIT_INPUT_ERROR
+from loadtests.scenario import MAX_PLANNED_ARRIVALS, prepare
+from loadtests.stack import StackError
+from services.config import load_settings
+from services.kafka import TransportError
+from services.process import EXIT_INPUT_ERROR
 from services.security.auditkey import audit_key
 
 __all__ = ["capacity", "compare_designs", "register"]

@@ -1,14 +1,41 @@
 """Local KRaft Kafka started with `java`: one node, or three sharing one controller quorum."""
 
+from __future__ import annotations
+
 from loadtests.cluster.jars import BrokerError, ensure_jars
 from loadtests.cluster.local import LocalCluster
 from loadtests.cluster.pids import pid_alive, running_pid, stop_from_pidfile
+from loadtests.cluster.probe import Login, metadata_brokers
+from loadtests.cluster.procs import (
+    ProcessRecord,
+    bare_pid,
+    describe_exit,
+    identify,
+    read_pidfile,
+    record_of,
+    terminate,
+    wait_gone,
+    write_json,
+)
+from loadtests.cluster.secured import ADMIN_FILE
 
 __all__ = [
+    "ADMIN_FILE",
     "BrokerError",
     "LocalCluster",
+    "Login",
+    "ProcessRecord",
+    "bare_pid",
+    "describe_exit",
     "ensure_jars",
+    "identify",
+    "metadata_brokers",
     "pid_alive",
+    "read_pidfile",
+    "record_of",
     "running_pid",
     "stop_from_pidfile",
+    "terminate",
+    "wait_gone",
+    "write_json",
 ]

@@ -11,7 +11,7 @@ from loadtests.cluster.jars import DEFAULT_CACHE, BrokerError, read_text
 from loadtests.cluster.node import KafkaNode, await_serving
 from loadtests.cluster.props import ClusterLayout
 from loadtests.cluster.secured import ClientSecurity, admin_credentials
-from services.security.access import ADMIN
+from services.security import ADMIN
 
 LAYOUT_FILE = "cluster.json"
 SIZES = (1, 3)  # an even quorum survives no more failures than one node fewer

@@ -23,7 +23,7 @@ from loadtests.cluster.pids import (
 from loadtests.cluster.probe import HOST, port_in_use
 from loadtests.cluster.props import ClusterLayout, NodeAddress, kafka_uuid
 from loadtests.cluster.secured import admin_credentials
-from services.security.access import ADMIN
+from services.security import ADMIN
 
 __all__ = [
     "HOST",

@@ -22,7 +22,7 @@ from loadtests.cluster.pids import PID_FILE, PROPERTIES, running_pid, signal_gro
 from loadtests.cluster.probe import HOST, metadata_brokers, port_in_use
 from loadtests.cluster.props import ClusterLayout, format_args, node_settings, render_properties
 from loadtests.cluster.secured import SCRAM, ClientSecurity
-from services.security.credfile import write_private
+from services.security import write_private
 
 GC_FLAGS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35")
 

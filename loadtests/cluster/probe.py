@@ -9,9 +9,8 @@ from typing import cast, get_args
 
 from pydantic import SecretStr
 
-from services.kafka.admin import count_brokers
-from services.kafka.transport import TransportError
-from services.security.credentials import ClientSecurity, Mechanism, Protocol
+from services.kafka import TransportError, count_brokers
+from services.security import ClientSecurity, Mechanism, Protocol
 
 HOST = "127.0.0.1"
 PROBE_TIMEOUT_S = 3.0  # login and one Metadata answer; a node that takes longer does not serve

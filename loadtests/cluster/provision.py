@@ -12,13 +12,19 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from services.kafka.admin import ClusterAdmin
-from services.kafka.transport import TransportError
-from services.security.access import REGISTRY, AclRow, acl_table, principals, process_identities
-from services.security.credentials import ClientSecurity, Credentials
-from services.security.credfile import write_credentials
-from services.security.signing import new_run_secret
-from services.world.topology import Topology
+from services.kafka import ClusterAdmin, TransportError
+from services.security import (
+    REGISTRY,
+    AclRow,
+    ClientSecurity,
+    Credentials,
+    acl_table,
+    new_run_secret,
+    principals,
+    process_identities,
+    write_credentials,
+)
+from services.world import Topology
 
 SCRAM_ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512; clients pay it once per connection
 

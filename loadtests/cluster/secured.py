@@ -17,14 +17,14 @@ from pydantic import SecretStr
 from loadtests.cluster.jars import BrokerError
 from loadtests.cluster.probe import HOST
 from loadtests.cluster.tls import ensure_tls, keystore_beside
-from services.security.access import ADMIN
-from services.security.credentials import (
+from services.security import (
+    ADMIN,
     ClientSecurity,
     Credentials,
     CredentialsError,
     load_credentials,
+    write_credentials,
 )
-from services.security.credfile import write_credentials
 
 __all__ = ["ClientSecurity", "admin_credentials", "admin_scram", "secured_listeners"]
 

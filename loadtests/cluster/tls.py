@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from loadtests.cluster.probe import HOST
-from services.security.credfile import write_private
+from services.security import write_private
 
 VALID = datetime.timedelta(days=365)
 

@@ -14,18 +14,14 @@ from rich.markup import escape
 
 from loadtests.engine.resolve import RunFiles, resolve
 from loadtests.engine.run import play_run
-from loadtests.measure.oprecord import FILE_NAME
-from loadtests.pages.html import write_html
-from loadtests.report import CapacityResult, CapacityStep, RunReport
-from loadtests.report.files import write_report
-from loadtests.scenario.model import Scenario
-from loadtests.scenario.parts import Diurnal, Period
-from loadtests.stack.platform import RunStack
-from services.config.design import Design
-from services.config.runconfig import write_run_config
-from services.config.settings import Settings
+from loadtests.measure import FILE_NAME
+from loadtests.pages import write_html
+from loadtests.report import CapacityResult, CapacityStep, RunReport, write_report
+from loadtests.scenario import Diurnal, Period, Scenario
+from loadtests.stack import RunStack
+from services.config import Design, Settings, write_run_config
+from services.security import credentials_of
 from services.security.auditkey import audit_key
-from services.security.credentials import credentials_of
 
 MIN_WARMUP_S = 20.0  # a fresh broker compiles its hot paths for its first half minute
 STEPS_DIR = "step-records"  # each step's transaction record, until the search ends

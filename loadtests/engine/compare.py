@@ -11,11 +11,10 @@ from rich.console import Console
 from loadtests.engine.capacity import Search, search
 from loadtests.engine.resolve import RunFiles
 from loadtests.engine.run import play_run
-from loadtests.pages.compare import summarize, write_compare_html
+from loadtests.pages import summarize, write_compare_html
 from loadtests.report import CompareReport, DesignResult, Paths
-from loadtests.scenario.plan import prepare
-from services.config.design import Design, DesignError, load_design
-from services.config.settings import Settings
+from loadtests.scenario import prepare
+from services.config import Design, DesignError, Settings, load_design
 
 __all__ = ["compare"]
 

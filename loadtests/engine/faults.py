@@ -10,25 +10,24 @@ from typing import TYPE_CHECKING, Any
 
 from loadtests.engine.rogue import Rogue
 from loadtests.report import FaultRecord, RogueAttempt
-from loadtests.scenario.model import Scenario
-from loadtests.scenario.parts import (
+from loadtests.scenario import (
     Fault,
     KillBroker,
     KillRegistry,
     Poison,
     RestartBroker,
     RogueAgency,
+    Scenario,
     SchemaRoll,
     SlowAgency,
     StopRegistry,
 )
-from loadtests.stack.platform import RunStack
-from services.kafka.transport import Transport
-from services.wire.codec import Catalogue, Codec
-from services.wire.topics import VERIFY
+from loadtests.stack import RunStack
+from services.kafka import Transport
+from services.wire import VERIFY, Catalogue, Codec
 
 if TYPE_CHECKING:
-    from loadtests.workers.coordinator import Coordinator
+    from loadtests.workers import Coordinator
 
 
 class FaultRunner:

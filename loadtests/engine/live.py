@@ -10,10 +10,10 @@ from rich.live import Live
 from rich.table import Table
 
 from loadtests.engine.workerreport import FULL_CORE, LATE_LIMIT
-from loadtests.measure.ledger import latency_summary
+from loadtests.measure import latency_summary
 
 if TYPE_CHECKING:
-    from loadtests.workers.coordinator import Coordinator
+    from loadtests.workers import Coordinator
 
 
 def generator_status(c: Coordinator) -> str:

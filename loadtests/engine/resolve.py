@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.scenario.model import Scenario, ScenarioError
-from loadtests.scenario.plan import prepare
-from services.config.design import Design, load_design
-from services.config.runconfig import RunConfig, key_check, topology_digest
-from services.config.settings import REPO_ROOT, Settings, writer_versions
+from loadtests.scenario import Scenario, ScenarioError, prepare
+from services.config import (
+    REPO_ROOT,
+    Design,
+    RunConfig,
+    Settings,
+    key_check,
+    load_design,
+    topology_digest,
+    writer_versions,
+)
 from services.security.auditkey import audit_key
 
 __all__ = [

@@ -11,15 +11,11 @@ from collections.abc import Awaitable, Callable
 from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests.report import RogueAttempt
-from loadtests.stack.serviceproc import scrape
-from services.kafka.bus import KafkaTransport
-from services.kafka.plain import read_briefly
-from services.kafka.transport import NotAuthorized, TransportError
+from loadtests.stack import scrape
+from services.kafka import KafkaTransport, NotAuthorized, TransportError, read_briefly
 from services.process import metrics
-from services.security.credentials import ClientSecurity
-from services.wire.codec import Codec
-from services.wire.messages import VerificationRequested
-from services.wire.topics import CHANGES, VERIFY, TopicSpec, reply_topic
+from services.security import ClientSecurity
+from services.wire import CHANGES, VERIFY, Codec, TopicSpec, VerificationRequested, reply_topic
 
 LIMIT_S = 20.0
 REFUSAL_WITHIN_S = 30.0

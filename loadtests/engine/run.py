@@ -16,28 +16,17 @@ from loadtests.engine.faults import FaultRunner
 from loadtests.engine.live import LiveView
 from loadtests.engine.resolve import RunFiles, read_inputs, resolve
 from loadtests.engine.runreport import add_workers, build_report
-from loadtests.measure.cpumeter import CpuMeter
-from loadtests.measure.growth import Meter, measured
-from loadtests.measure.pressure import PressureMeter
-from loadtests.measure.records import combine_records
-from loadtests.pages.html import write_html
-from loadtests.report import DesignReport, RunReport
-from loadtests.report.files import write_report
-from loadtests.scenario.agencies import PlayedAgency, played_agencies
-from loadtests.scenario.model import Scenario
-from loadtests.scenario.plan import new_run_id
-from loadtests.stack.platform import RunStack
-from loadtests.stack.serviceproc import StackError
-from loadtests.workers.coordinator import Coordinator
-from loadtests.workers.spawn import LocalWorkers, default_workers
-from services.config.design import Design
-from services.config.runconfig import RunConfig, write_run_config
-from services.config.settings import Settings
+from loadtests.measure import CpuMeter, Meter, PressureMeter, combine_records, measured
+from loadtests.pages import write_html
+from loadtests.report import DesignReport, RunReport, write_report
+from loadtests.scenario import PlayedAgency, Scenario, new_run_id, played_agencies
+from loadtests.stack import RunStack, StackError
+from loadtests.workers import Coordinator, LocalWorkers, default_workers
+from services.config import Design, RunConfig, Settings, write_run_config
 from services.kafka.bus import ClientTuning, KafkaTransport
-from services.security.access import DRIVER
+from services.security import DRIVER, credentials_of
 from services.security.auditkey import audit_key
-from services.security.credentials import credentials_of
-from services.world.topology import load_topology
+from services.world import load_topology
 
 __all__ = ["RUNS_DIR", "execute", "play_run", "worker_env"]
 

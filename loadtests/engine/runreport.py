@@ -6,13 +6,10 @@ from datetime import datetime
 
 from loadtests.engine.slo import verdict
 from loadtests.engine.workerreport import limited_by, worker_reports
-from loadtests.measure.growth import Measured
-from loadtests.measure.ledger import PhaseLedger, totals
-from loadtests.measure.queueing import queue_report
+from loadtests.measure import Measured, PhaseLedger, queue_report, totals
 from loadtests.report import CacheReport, PhaseReport, QueueReport, ReplicaReport, RunReport
-from loadtests.scenario.model import Scenario
-from loadtests.workers.coordinator import Coordinator
-from loadtests.workers.results import late_by_requester, period_queue
+from loadtests.scenario import Scenario
+from loadtests.workers import Coordinator, late_by_requester, period_queue
 
 __all__ = ["LATE_WARNING_SHARE", "add_queues", "add_workers", "build_report", "phase_report"]
 

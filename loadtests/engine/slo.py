@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from loadtests.report import Growth, PhaseReport, SloCheck, SloVerdict, Totals
-from loadtests.scenario.parts import Slo
+from loadtests.scenario import Slo
 
 PERCENTILES = ("p50", "p99")
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from loadtests.measure.ledger import encode
+from loadtests.measure import encode
 from loadtests.report import CpuReport, Limit, PhaseReport, QueueReport, WorkerReport
-from loadtests.workers.coordinator import Coordinator
-from loadtests.workers.results import WorkerState
-from services.config.design import Design
+from loadtests.workers import Coordinator, WorkerState
+from services.config import Design
 
 FULL_CORE = 0.85  # a single-threaded process this busy is the bottleneck, not what it drives
 LATE_LIMIT = 0.01  # more sends than this left late: the generator could not keep the schedule

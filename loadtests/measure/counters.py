@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadtests.stack.serviceproc import scrape
+from loadtests.stack import scrape
 
 Series = tuple[str, tuple[tuple[str, str], ...]]  # sample name, sorted labels
 STARTED = "process_start_time_seconds"

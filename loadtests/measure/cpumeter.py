@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from loadtests.report import ComponentCpu, CpuReport
-from services.process.background import cancel
+from services.process import cancel
 
 __all__ = ["CpuMeter", "OwnCpu", "Parts", "ProcessTimes", "cpu_seconds", "psutil_times"]
 

@@ -22,11 +22,10 @@ from loadtests.measure.counters import (
     read_all,
 )
 from loadtests.measure.ledger import PhaseLedger
-from loadtests.report import Growth, OnlineShare
-from loadtests.report.queue import QueueLag, QueueMeasure, SlotsBusy, Spread
-from loadtests.scenario.model import Scenario
-from services.process.background import cancel
-from services.wire.topics import REGISTRY_GROUP
+from loadtests.report import Growth, OnlineShare, QueueLag, QueueMeasure, SlotsBusy, Spread
+from loadtests.scenario import Scenario
+from services.process import cancel
+from services.wire import REGISTRY_GROUP
 
 TRANSACTIONS = "ndx_sharing_transactions_total"
 DEAD_LETTERS = "ndx_dead_letters_total"

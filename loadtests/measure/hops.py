@@ -12,10 +12,9 @@ from hdrh.histogram import HdrHistogram
 from loadtests.measure.ledger import HIGHEST_US, LOWEST_US, latency_summary
 from loadtests.measure.oprecord import Judgement, OpRecord
 from loadtests.measure.queuesample import QueueLedger
-from loadtests.report.hops import Heatmap, HopLatencies, HopsReport, LinkReport
-from services.requester.pending import Result
-from services.wire.messages import Request
-from services.wire.stamps import HOPS, Stamps, offset_bounds, split
+from loadtests.report import Heatmap, HopLatencies, HopsReport, LinkReport
+from services.requester import Result
+from services.wire import HOPS, Request, Stamps, offset_bounds, split
 
 DIGITS = 2  # hundreds of link and cell histograms: 1% resolution keeps them small
 BUCKET_S = 5.0

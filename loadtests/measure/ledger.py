@@ -14,7 +14,7 @@ from hdrh.histogram import HdrHistogram
 from pydantic import PlainSerializer, PlainValidator
 
 from loadtests.report import IncorrectExample, Latency, PhaseReport, Totals
-from services.wire.messages import VERIFY_OUTCOMES, Outcome
+from services.wire import VERIFY_OUTCOMES, Outcome
 
 __all__ = [
     "Counts",

@@ -17,9 +17,9 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from services.requester.pending import Result
-from services.wire.stamps import split
-from services.world.citizenref import citizen_ref
+from services.requester import Result
+from services.wire import split
+from services.world import citizen_ref
 
 BATCH = 50_000
 FILE_NAME = "transactions.parquet"

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from loadtests.measure.counters import Series, read_all
 from loadtests.measure.growth import IN_HAND, LAG, QUEUE_GAUGES, SLOTS, SLOTS_BUSY
 from loadtests.measure.timeline import Pressure, Timeline
-from services.process.background import cancel
-from services.wire.topics import REGISTRY_GROUP
+from services.process import cancel
+from services.wire import REGISTRY_GROUP
 
 __all__ = ["GAUGES", "PressureMeter", "pressure_of"]
 

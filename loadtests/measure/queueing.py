@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from loadtests.measure.queuesample import WINDOW_US, QueueSample
-from loadtests.report.queue import QueueMeasure, QueueReport, Spread
-from services.config.design import Design
+from loadtests.report import QueueMeasure, QueueReport, Spread
+from services.config import Design
 
 __all__ = [
     "TOLERANCE_MS",

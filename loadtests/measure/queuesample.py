@@ -19,8 +19,8 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 
-from services.requester.pending import Result
-from services.wire.messages import Outcome
+from services.requester import Result
+from services.wire import Outcome
 
 __all__ = [
     "APPEND_MIDPOINT_US",

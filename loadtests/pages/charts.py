@@ -35,8 +35,7 @@ from loadtests.pages.chartkit import (
     scale_buttons,
     spans,
 )
-from loadtests.report import CapacityResult, PhaseReport, RunReport
-from loadtests.report.hops import HopsReport
+from loadtests.report import CapacityResult, HopsReport, PhaseReport, RunReport
 
 __all__ = ["flow_latency", "outcome_counts", "outcomes"]
 

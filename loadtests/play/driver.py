@@ -9,27 +9,20 @@ import time
 import zlib
 from collections.abc import Callable, Collection, Sequence
 
-from loadtests.measure.hops import HopLedger
-from loadtests.measure.ledger import PhaseLedger
-from loadtests.measure.timeline import Timeline
+from loadtests.measure import HopLedger, PhaseLedger, Timeline
 from loadtests.play.periodloop import PeriodHook, StartHook, play_periods
 from loadtests.play.players import PLAYERS, Stage
 from loadtests.play.watchers import ChangeWatch
 from loadtests.play.workload import Workload
-from loadtests.scenario.agencies import PlayedAgency
-from loadtests.scenario.model import Scenario
-from loadtests.scenario.parts import Period
-from loadtests.scenario.schedule import Arrival, PeriodPlan, Scheduler
-from services.config.runconfig import RunConfig
-from services.kafka.transport import Transport
+from loadtests.scenario import Arrival, Period, PeriodPlan, PlayedAgency, Scenario, Scheduler
+from services.config import RunConfig
+from services.kafka import Transport
 from services.ministry import Ministry
-from services.process import metrics
-from services.process.clock import EVENT_LOOP, Clock
-from services.requester.agency import AgencyClient
-from services.requester.pending import RetryPolicy
-from services.security.access import DRIVER
-from services.wire.codec import Codec
-from services.world.population import Population
+from services.process import EVENT_LOOP, Clock, metrics
+from services.requester import AgencyClient, RetryPolicy
+from services.security import DRIVER
+from services.wire import Codec
+from services.world import Population
 
 YIELD_EVERY = 64
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from loadtests.measure.ledger import PhaseLedger
-from loadtests.scenario.parts import Period
+from loadtests.measure import PhaseLedger
+from loadtests.scenario import Period
 
 __all__ = ["PeriodHook", "StartHook", "play_periods"]
 

@@ -6,22 +6,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from loadtests.measure.hops import HopLedger
-from loadtests.measure.ledger import PhaseLedger
-from loadtests.measure.oprecord import Judgement
-from loadtests.measure.timeline import Timeline
+from loadtests.measure import HopLedger, Judgement, PhaseLedger, Timeline
 from loadtests.play.watchers import ChangeWatch
 from loadtests.play.workload import Expected, Truth, Verdict, Workload
 from loadtests.report import ExampleStamps, IncorrectExample
-from loadtests.scenario.schedule import Arrival
+from loadtests.scenario import Arrival
 from services.ministry import CitizenReplica, ask
 from services.process import metrics
-from services.requester.agency import AgencyClient
-from services.requester.pending import Result
-from services.wire.codec import Codec
-from services.wire.messages import Outcome, Request
-from services.wire.topics import CIVIL, DOSSIERS
-from services.world.citizenref import citizen_ref
+from services.requester import AgencyClient, Result
+from services.wire import CIVIL, DOSSIERS, Codec, Outcome, Request
+from services.world import citizen_ref
 
 LATE_TOLERANCE_S = 0.010
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from services.kafka.transport import Consumer, Transport
-from services.process.background import cancel
-from services.wire.codec import Codec, CodecError
-from services.wire.messages import CitizenChanged
-from services.wire.topics import CHANGES
+from services.kafka import Consumer, Transport
+from services.process import cancel
+from services.wire import CHANGES, CitizenChanged, Codec, CodecError
 
 __all__ = ["ChangeWatch"]
 

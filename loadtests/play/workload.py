@@ -7,15 +7,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from loadtests.scenario.parts import Errors
-from services.wire.messages import (
+from loadtests.scenario import Errors
+from services.wire import (
     CivilStatusRegistered,
     DossierSubmitted,
     LookupRequested,
     VerificationRequested,
 )
-from services.world.population import Citizen, Population
-from services.world.refdata import essential_services
+from services.world import Citizen, Population, essential_services
 
 KNOWN_PER_AGENCY = 10_000
 VERIFY_PURPOSE = "public-service-dossier"

@@ -1,9 +1,13 @@
 """The typed run report: what `run`, `capacity`, the summary, the HTML and the tests all read."""
 
+from __future__ import annotations
+
 from loadtests.report.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
 from loadtests.report.compare import CompareReport, DesignResult
 from loadtests.report.design import CacheReport, DesignReport, ReplicaReport
 from loadtests.report.examples import ExampleStamps, IncorrectExample
+from loadtests.report.files import print_summary, write_report
+from loadtests.report.hops import Heatmap, HopLatencies, HopsReport, LinkReport
 from loadtests.report.parts import (
     BrokerOutage,
     CapacityResult,
@@ -37,9 +41,13 @@ __all__ = [
     "ExampleStamps",
     "FaultRecord",
     "Growth",
+    "Heatmap",
+    "HopLatencies",
+    "HopsReport",
     "IncorrectExample",
     "Latency",
     "Limit",
+    "LinkReport",
     "OnlineShare",
     "Part",
     "Paths",
@@ -60,4 +68,6 @@ __all__ = [
     "Totals",
     "WorkerReport",
     "load_report",
+    "print_summary",
+    "write_report",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from loadtests.report.base import Part, Sparse
-from services.config.design import Design
+from services.config import Design
 
 
 class DesignReport(Sparse):

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from loadtests.report import Paths, PhaseReport, RunReport, Totals
+from loadtests.report.parts import Paths
+from loadtests.report.run import PhaseReport, RunReport, Totals
 
 COLUMNS = (
     "phase",

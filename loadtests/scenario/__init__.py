@@ -1,1 +1,49 @@
 """What to play: scenario files, agencies, arrivals, the seeded schedule and the checked plan."""
+
+from __future__ import annotations
+
+from loadtests.scenario.agencies import PlayedAgency, played_agencies
+from loadtests.scenario.model import MAX_PLANNED_ARRIVALS, Scenario, ScenarioError
+from loadtests.scenario.parts import (
+    Diurnal,
+    Errors,
+    Fault,
+    KillBroker,
+    KillRegistry,
+    Period,
+    Poison,
+    RestartBroker,
+    RogueAgency,
+    SchemaRoll,
+    Slo,
+    SlowAgency,
+    StopRegistry,
+)
+from loadtests.scenario.plan import new_run_id, prepare
+from loadtests.scenario.schedule import Arrival, PeriodPlan, Scheduler
+
+__all__ = [
+    "MAX_PLANNED_ARRIVALS",
+    "Arrival",
+    "Diurnal",
+    "Errors",
+    "Fault",
+    "KillBroker",
+    "KillRegistry",
+    "Period",
+    "PeriodPlan",
+    "PlayedAgency",
+    "Poison",
+    "RestartBroker",
+    "RogueAgency",
+    "Scenario",
+    "ScenarioError",
+    "Scheduler",
+    "SchemaRoll",
+    "Slo",
+    "SlowAgency",
+    "StopRegistry",
+    "new_run_id",
+    "played_agencies",
+    "prepare",
+]

@@ -8,8 +8,8 @@ from itertools import accumulate
 from pathlib import Path
 
 from loadtests.scenario.model import Scenario, ScenarioError
-from services.registry.agreements import LegalBasis
-from services.world.topology import Topology
+from services.registry import LegalBasis
+from services.world import Topology
 
 
 @dataclass(frozen=True, slots=True)

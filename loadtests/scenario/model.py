@@ -18,7 +18,7 @@ from loadtests.scenario.parts import (
     Slo,
     Strict,
 )
-from services.config.yamlfile import InputFileError, load_model
+from services.config import InputFileError, load_model
 
 __all__ = [
     "MAX_PLANNED_ARRIVALS",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from loadtests.scenario.agencies import PlayedAgency, played_agencies
 from loadtests.scenario.model import Scenario, load_scenario
-from services.world.topology import Topology, load_topology
+from services.world import Topology, load_topology
 
 __all__ = ["Plan", "new_run_id", "prepare"]
 

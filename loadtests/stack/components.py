@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from loadtests.cluster import metadata_brokers
 from loadtests.cluster.localbroker import LocalBroker
-from loadtests.cluster.probe import metadata_brokers
 from loadtests.stack.upsecure import admin_login, process_file
-from services.config.settings import REPO_ROOT
+from services.config import REPO_ROOT
 
 STATE = REPO_ROOT / ".cache" / "stack"
 LOGS = STATE / "logs"

@@ -15,14 +15,11 @@ from loadtests.report import BrokerOutage
 from loadtests.stack.outage import observe_outage
 from loadtests.stack.runtopics import stack_topics
 from loadtests.stack.serviceproc import ServiceProcess, StackError, free_port
-from services.config.design import Design
-from services.config.runconfig import RunConfig
-from services.config.settings import REPO_ROOT
+from services.config import REPO_ROOT, Design, RunConfig
 from services.kafka.bus import ClientTuning, KafkaTransport
-from services.registry.control import State, announce
-from services.security.access import DRIVER
-from services.security.credentials import ClientSecurity, Credentials
-from services.world.topology import load_topology
+from services.registry import State, announce
+from services.security import DRIVER, ClientSecurity, Credentials
+from services.world import load_topology
 
 ANNOUNCE_LIMIT_S = 15.0
 

@@ -9,8 +9,8 @@ platform, `make up`'s supervisor) creates them beside the services' own as the c
 
 from __future__ import annotations
 
-from services.config.design import Topics
-from services.wire.topics import DRIVER_GROUP_PREFIX, RUN_TOPIC_PREFIX, TopicSpec, topics_for
+from services.config import Topics
+from services.wire import DRIVER_GROUP_PREFIX, RUN_TOPIC_PREFIX, TopicSpec, topics_for
 
 __all__ = [
     "MAX_SHARES",

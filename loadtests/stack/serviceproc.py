@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.config.settings import REPO_ROOT
+from services.config import REPO_ROOT
 
 
 class StackError(RuntimeError):

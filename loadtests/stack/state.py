@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from loadtests.cluster.procs import ProcessRecord, write_json
+from loadtests.cluster import ProcessRecord, write_json
 from loadtests.stack.components import STATE, Probe
 
 STATE_FILE = STATE / "state.json"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
-from loadtests.cluster.procs import identify
+from loadtests.cluster import identify
 from loadtests.stack import state as stackstate
 from loadtests.stack.components import ready
 from loadtests.stack.state import ComponentState, StackState

@@ -25,8 +25,8 @@ from typing import Protocol
 import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from loadtests.cluster.localbroker import PID_FILE, BrokerError, running_process, write_pid
-from loadtests.cluster.procs import describe_exit, identify, record_of, wait_gone
+from loadtests.cluster import BrokerError, describe_exit, identify, record_of, wait_gone
+from loadtests.cluster.localbroker import PID_FILE, running_process, write_pid
 from loadtests.stack import state as stackstate
 from loadtests.stack.components import (
     BROKER_DATA,
@@ -39,7 +39,7 @@ from loadtests.stack.components import (
 )
 from loadtests.stack.state import ComponentState, Phase, StackState
 from loadtests.stack.upsecure import secure
-from services.config.settings import REPO_ROOT
+from services.config import REPO_ROOT
 
 __all__ = ["UNWATCHED_EXIT", "Backoff", "Keeper", "Supervisor", "adoptable", "carried_row", "main"]
 

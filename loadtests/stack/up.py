@@ -14,8 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from loadtests.cluster.localbroker import stop_from_pidfile
-from loadtests.cluster.procs import bare_pid, identify, read_pidfile, terminate
+from loadtests.cluster import bare_pid, identify, read_pidfile, stop_from_pidfile, terminate
 from loadtests.stack import state as stackstate
 from loadtests.stack.components import (
     BROKER_DATA,
@@ -28,7 +27,7 @@ from loadtests.stack.components import (
 )
 from loadtests.stack.serviceproc import StackError, tail
 from loadtests.stack.state import STATE_FILE, StackState
-from services.config.settings import REPO_ROOT
+from services.config import REPO_ROOT
 
 __all__ = [
     "JMX_PORT",

@@ -11,16 +11,13 @@ import asyncio
 import logging
 from pathlib import Path
 
-from loadtests.cluster.probe import Login
+from loadtests.cluster import ADMIN_FILE, Login
 from loadtests.cluster.provision import provision, write_process_files
-from loadtests.cluster.secured import ADMIN_FILE
 from loadtests.stack.runtopics import stack_topics
-from services.config.design import load_design
-from services.config.settings import design_path, load_settings
+from services.config import design_path, load_design, load_settings
 from services.kafka.bus import ClientTuning, KafkaTransport
-from services.security.access import ADMIN, process_identities
-from services.security.credentials import load_credentials
-from services.world.topology import load_topology
+from services.security import ADMIN, load_credentials, process_identities
+from services.world import load_topology
 
 log = logging.getLogger("ndx.supervise")
 SECRETS = "secrets"

@@ -8,15 +8,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from loadtests.measure.hops import HopLedger
-from loadtests.measure.ledger import PhaseLedger
-from loadtests.measure.timeline import Timeline
-from loadtests.play.periodloop import PeriodHook, StartHook, play_periods
-from loadtests.scenario.agencies import PlayedAgency
-from loadtests.scenario.model import Scenario
-from loadtests.scenario.parts import Period
-from loadtests.scenario.schedule import Scheduler
-from loadtests.stack.runtopics import WORK_PLANS
+from loadtests.measure import HopLedger, PhaseLedger, Timeline
+from loadtests.play import PeriodHook, StartHook, play_periods
+from loadtests.scenario import Period, PlayedAgency, Scenario, Scheduler
+from loadtests.stack import WORK_PLANS
 from loadtests.workers.gather import gather
 from loadtests.workers.membership import Membership
 from loadtests.workers.results import Results, WorkerState, live_ledger, merge_done, merge_period
@@ -30,8 +25,8 @@ from loadtests.workers.workplan import (
     worker_client,
     workers_group,
 )
-from services.config.runconfig import RunConfig
-from services.kafka.bus import KafkaTransport
+from services.config import RunConfig
+from services.kafka import KafkaTransport
 from services.process import metrics
 
 log = logging.getLogger("ndx.coordinator")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from loadtests.stack.serviceproc import StackError
+from loadtests.stack import StackError
 from loadtests.workers.results import Results, WorkerState
 
 __all__ = ["JOIN_LIMIT_S", "READY_LIMIT_S", "gather"]

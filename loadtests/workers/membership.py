@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import logging
 
-from services.kafka.admin import GroupDescriber, GroupView
-from services.process.background import cancel
-from services.security.credentials import ClientSecurity
+from services.kafka import GroupDescriber, GroupView
+from services.process import cancel
+from services.security import ClientSecurity
 
 __all__ = ["Membership"]
 

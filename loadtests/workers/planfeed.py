@@ -9,10 +9,10 @@ import time
 
 from pydantic import ValidationError
 
-from loadtests.stack.runtopics import WORK_PLANS
+from loadtests.stack import WORK_PLANS
 from loadtests.workers.workplan import Command, PlanMessage, WorkPlan
-from services.kafka.transport import Transport
-from services.process.background import cancel
+from services.kafka import Transport
+from services.process import cancel
 
 log = logging.getLogger("ndx.worker")
 RECENT_S = 600.0  # with no run named, a worker joins only a plan announced this recently

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from loadtests.measure.hops import HopLedger
-from loadtests.measure.ledger import PhaseLedger, add
-from loadtests.measure.queuesample import QueueSample
-from loadtests.measure.timeline import Timeline, add_seconds
-from loadtests.stack.runtopics import WORK_RESULTS
+from loadtests.measure import HopLedger, PhaseLedger, QueueSample, Timeline, add, add_seconds
+from loadtests.stack import WORK_RESULTS
 from loadtests.workers.mirror import Mirror
 from loadtests.workers.workplan import (
     SESSION_TIMEOUT_S,
@@ -29,8 +26,8 @@ from loadtests.workers.workplan import (
     Tick,
     WorkerMessage,
 )
-from services.kafka.transport import Producer, Transport
-from services.process.background import cancel
+from services.kafka import Producer, Transport
+from services.process import cancel
 
 __all__ = [
     "Results",

@@ -9,12 +9,12 @@ import logging
 
 from pydantic import ValidationError
 
-from loadtests.stack.runtopics import WORK_SHARES
+from loadtests.stack import WORK_SHARES
 from loadtests.workers.workplan import SESSION_TIMEOUT_S, ShareRecord, workers_group
+from services.kafka import GroupMember, write_to_partitions
 from services.kafka.client import ClientTuning
-from services.kafka.plain import GroupMember, write_to_partitions
-from services.process.background import cancel
-from services.security.credentials import ClientSecurity
+from services.process import cancel
+from services.security import ClientSecurity
 
 log = logging.getLogger("ndx.worker")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from services.config.settings import REPO_ROOT
+from services.config import REPO_ROOT
 
 STOP_WAIT_S = 20.0
 

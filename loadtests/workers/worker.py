@@ -17,14 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from loadtests.measure.cpumeter import OwnCpu
-from loadtests.measure.ledger import PhaseLedger
-from loadtests.measure.oprecord import OpRecord
-from loadtests.measure.records import RECORD_PART
-from loadtests.measure.timeline import timeline_wire
-from loadtests.play.driver import Driver
-from loadtests.scenario.parts import Period
-from loadtests.stack.runtopics import WORK_RESULTS
+from loadtests.measure import RECORD_PART, OpRecord, OwnCpu, PhaseLedger, timeline_wire
+from loadtests.play import Driver
+from loadtests.scenario import Period
+from loadtests.stack import WORK_RESULTS
 from loadtests.workers.mirror import read_counters
 from loadtests.workers.planfeed import PlanFeed
 from loadtests.workers.sharebus import ShareHolder
@@ -39,13 +35,12 @@ from loadtests.workers.workplan import (
     insist,
     worker_client,
 )
-from services.config.runconfig import RunConfigError
+from services.config import RunConfigError
+from services.kafka import BrokerUnreachable, Producer, TransportError
 from services.kafka.bus import ClientTuning, KafkaTransport
-from services.kafka.transport import BrokerUnreachable, Producer, TransportError
-from services.security.access import DRIVER
-from services.security.credentials import Credentials
-from services.wire.codec import Catalogue, Codec
-from services.world.population import Population
+from services.security import DRIVER, Credentials
+from services.wire import Catalogue, Codec
+from services.world import Population
 
 __all__ = [
     "CLAIM_TRIES",

@@ -15,14 +15,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from loadtests.measure.hops import EncodedHops
-from loadtests.measure.ledger import Counts, PhaseLedger
-from loadtests.measure.timeline import SecondWire
-from loadtests.scenario.agencies import PlayedAgency
-from loadtests.scenario.model import Scenario
-from loadtests.stack.runtopics import WORKERS_GROUP_PREFIX
+from loadtests.measure import Counts, EncodedHops, PhaseLedger, SecondWire
+from loadtests.scenario import PlayedAgency, Scenario
+from loadtests.stack import WORKERS_GROUP_PREFIX
 from loadtests.workers.mirror import CounterSample
-from services.config.runconfig import RunConfig
+from services.config import RunConfig
 
 log = logging.getLogger("ndx.workers")
 INSIST_S = 180.0

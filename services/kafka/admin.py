@@ -32,8 +32,7 @@ from pydantic import BaseModel, SecretStr
 
 from services.kafka.client import client_errors, connect_within, sasl_options
 from services.kafka.transport import BrokerUnreachable, NotAuthorized, TransportError
-from services.security.access import AclRow
-from services.security.credentials import ClientSecurity
+from services.security import AclRow, ClientSecurity
 
 __all__ = [
     "ClusterAdmin",

@@ -16,8 +16,8 @@ from services.kafka.client import (
 from services.kafka.consumer import KafkaConsumer
 from services.kafka.producer import KafkaProducer
 from services.kafka.transport import NotAuthorized, TransportError
-from services.security.credentials import ClientSecurity
-from services.wire.topics import TopicSpec
+from services.security import ClientSecurity
+from services.wire import TopicSpec
 
 __all__ = [
     "RETRY_BACKOFF_MS",

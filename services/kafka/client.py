@@ -20,9 +20,9 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 
-from services.config.design import Design
+from services.config import Design
 from services.kafka.transport import BrokerUnreachable, NotAuthorized, TransportError
-from services.security.credentials import ClientSecurity
+from services.security import ClientSecurity
 
 __all__ = [
     "OFF_PATH_MIN_BYTES",

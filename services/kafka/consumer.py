@@ -21,7 +21,7 @@ from services.kafka.client import (
 )
 from services.kafka.group import BatchFence, Drain
 from services.kafka.transport import Record, TransportError
-from services.security.credentials import ClientSecurity
+from services.security import ClientSecurity
 
 __all__ = ["KafkaConsumer"]
 

@@ -6,7 +6,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.kafka.client import client_errors, sasl_options
-from services.security.credentials import ClientSecurity
+from services.security import ClientSecurity
 
 __all__ = ["skip_to_end"]
 

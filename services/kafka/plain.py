@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 
 from services.kafka.client import client_errors, connect_within, log, sasl_options
 from services.kafka.transport import Record
-from services.security.credentials import ClientSecurity
+from services.security import ClientSecurity
 
 __all__ = ["GroupMember", "Rebalanced", "read_briefly", "write_to_partitions"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer
 
 from services.kafka.client import RETRY_BACKOFF_MS, connect_within, sasl_options
-from services.security.credentials import ClientSecurity
+from services.security import ClientSecurity
 
 
 class KafkaProbe:

@@ -23,9 +23,8 @@ from services.kafka.client import (
     sasl_options,
 )
 from services.kafka.transport import Headers
-from services.security.credentials import ClientSecurity
-from services.security.signing import signature, unsigned
-from services.wire.bounds import MAX_REQUEST_BYTES
+from services.security import ClientSecurity, signature, unsigned
+from services.wire import MAX_REQUEST_BYTES
 
 __all__ = ["KafkaProducer"]
 

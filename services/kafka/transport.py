@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from services.wire.topics import TopicSpec
+from services.wire import TopicSpec
 
 Headers = Sequence[tuple[str, bytes]]
 

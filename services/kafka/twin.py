@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.kafka.transport import Headers, Record, RecordTooLarge
-from services.wire.topics import TopicSpec
+from services.wire import TopicSpec
 
 __all__ = ["Group", "MemConsumer", "MemProducer", "MemRecord", "MemoryBus"]
 

@@ -7,9 +7,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from services.kafka.transport import Producer, Record
-from services.wire.bounds import DETAIL_CHARS, DLQ_COPY_LIMIT, LABEL_CHARS, clip
-from services.wire.topics import DLQ
+from services.kafka import Producer, Record
+from services.wire import DETAIL_CHARS, DLQ, DLQ_COPY_LIMIT, LABEL_CHARS, clip
 
 log = logging.getLogger("ndx.runtime")
 TRUE = b"true"

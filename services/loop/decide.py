@@ -10,11 +10,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.kafka.transport import Record
+from services.kafka import Record
 from services.loop.handled import Deduplicator, Handled, Outgoing
-from services.wire.bounds import oversized
-from services.wire.codec import Codec, CodecError
-from services.wire.topics import TOPIC_OF
+from services.wire import TOPIC_OF, Codec, CodecError, oversized
 
 __all__ = ["Admit", "DeadLetter", "Decider", "Handler", "Refusal", "Tally", "admit_all", "no_tally"]
 

@@ -7,8 +7,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.kafka.transport import Record
-from services.wire.messages import Message
+from services.kafka import Record
+from services.wire import Message
 
 
 @dataclass(slots=True)

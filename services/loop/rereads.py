@@ -7,8 +7,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.kafka.transport import Consumer, Record
-from services.process.clock import MONOTONIC, Clock, wait_event
+from services.kafka import Consumer, Record
+from services.process import MONOTONIC, Clock, wait_event
 
 log = logging.getLogger("ndx.runtime")
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from services.kafka.transport import Consumer, Producer
+from services.kafka import Consumer, Producer
 from services.loop.decide import (
     Admit,
     DeadLetter,
@@ -21,10 +21,8 @@ from services.loop.decide import (
 from services.loop.handled import Outgoing
 from services.loop.rereads import Rereads
 from services.loop.window import Window
-from services.process import metrics
-from services.process.clock import MONOTONIC, Clock
-from services.process.readiness import Readiness
-from services.wire.codec import Codec
+from services.process import MONOTONIC, Clock, Readiness, metrics
+from services.wire import Codec
 
 __all__ = ["DeadLetter", "Handler", "Outgoing", "Refusal", "ServiceLoop", "Tally", "admit_all"]
 

@@ -10,15 +10,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.kafka.transport import Consumer, Producer, Record
+from services.kafka import Consumer, Producer, Record
 from services.loop.counting import count, remember
 from services.loop.deadletters import DeadLetters
 from services.loop.decide import Decider, Tally
 from services.loop.handled import Handled
 from services.loop.rereads import Rereads, describe
-from services.process import metrics
-from services.process.clock import MONOTONIC, Clock, wait_event
-from services.wire.codec import Codec
+from services.process import MONOTONIC, Clock, metrics, wait_event
+from services.wire import Codec
 
 __all__ = ["DELIVERY_LIMIT_S", "InHand", "Window"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from services.config.settings import load_settings
-from services.process.app import run_service, setup_logging
-from services.requester.startup import host_agencies
+from services.config import load_settings
+from services.process import run_service, setup_logging
+from services.requester import host_agencies
 
 
 def main() -> int:

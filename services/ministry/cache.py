@@ -7,9 +7,8 @@ import time
 
 from services.ministry.replica import REPLICA, CitizenReplica
 from services.process import metrics
-from services.requester.agency import AgencyClient
-from services.requester.pending import Result
-from services.wire.messages import Outcome, Request, VerificationAnswered, VerificationRequested
+from services.requester import AgencyClient, Result
+from services.wire import Outcome, Request, VerificationAnswered, VerificationRequested
 
 __all__ = ["ask"]
 

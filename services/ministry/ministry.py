@@ -7,16 +7,14 @@ import asyncio
 import functools
 from collections.abc import Callable, Mapping
 
-from services.config.design import Ministries
-from services.kafka.transport import Transport
-from services.loop.runtime import ServiceLoop
+from services.config import Ministries
+from services.kafka import Transport
+from services.loop import ServiceLoop
 from services.ministry.replica import CitizenReplica
 from services.ministry.subscriber import handle_change
 from services.ministry.tally import tally_for
-from services.requester.agency import AgencyClient
-from services.wire.codec import Codec
-from services.wire.messages import CitizenChanged
-from services.wire.topics import CHANGES, change_group
+from services.requester import AgencyClient
+from services.wire import CHANGES, CitizenChanged, Codec, change_group
 
 __all__ = ["Ministry"]
 

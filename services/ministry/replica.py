@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from services.wire.messages import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.wire import CitizenChanged, VerificationAnswered, VerificationRequested
 from services.world.citizen_id import normalise_name
 
 __all__ = ["REPLICA", "CitizenReplica"]

@@ -6,9 +6,9 @@ ministry needs no right to the audit stream (the ACL table grants it none).
 
 from __future__ import annotations
 
-from services.loop.runtime import Outgoing
+from services.loop import Outgoing
 from services.ministry.replica import CitizenReplica
-from services.wire.messages import CitizenChanged
+from services.wire import CitizenChanged
 
 
 async def handle_change(change: CitizenChanged, replica: CitizenReplica | None) -> list[Outgoing]:

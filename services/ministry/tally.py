@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from services.loop.runtime import Outgoing, Tally
+from services.loop import Outgoing, Tally
 from services.process import metrics
-from services.wire.messages import CitizenChanged
+from services.wire import CitizenChanged
 
 PROVIDER = "registry"
 

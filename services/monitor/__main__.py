@@ -6,18 +6,14 @@ import asyncio
 import logging
 import sys
 
-from services.config.settings import Settings, load_settings
-from services.kafka.probe import KafkaProbe
-from services.loop.runtime import Handler, ServiceLoop
+from services.config import Settings, load_settings
+from services.kafka import KafkaProbe
+from services.loop import Handler, ServiceLoop
 from services.monitor.handlers import handle_audit, handle_dossier
 from services.monitor.tally import tally
-from services.process import metrics
-from services.process.app import run_service, setup_logging
-from services.process.context import service_context
-from services.process.readiness import watching
-from services.security.access import MONITOR
-from services.wire.messages import DossierSubmitted, SharingAudited
-from services.wire.topics import AUDIT, DOSSIERS, MONITOR_GROUP_PREFIX
+from services.process import metrics, run_service, service_context, setup_logging, watching
+from services.security import MONITOR
+from services.wire import AUDIT, DOSSIERS, MONITOR_GROUP_PREFIX, DossierSubmitted, SharingAudited
 
 log = logging.getLogger("ndx.monitor")
 MONITOR_COMMIT_S = 0.5  # tallies only: a re-read after a crash repeats at most this much

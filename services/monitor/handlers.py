@@ -5,8 +5,8 @@ What it tallies is counted once each batch is committed (services/monitor/tally.
 
 from __future__ import annotations
 
-from services.loop.runtime import Outgoing
-from services.wire.messages import DossierSubmitted, SharingAudited
+from services.loop import Outgoing
+from services.wire import DossierSubmitted, SharingAudited
 
 
 async def handle_dossier(dossier: DossierSubmitted) -> list[Outgoing]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.loop.runtime import Outgoing
+from services.loop import Outgoing
 from services.process import metrics
-from services.wire.messages import DossierSubmitted, SharingAudited
+from services.wire import DossierSubmitted, SharingAudited
 
 
 def tally(message: Any, outs: list[Outgoing], seconds: float) -> None:

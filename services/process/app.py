@@ -10,11 +10,10 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 
-from services.config.settings import SettingsError
-from services.config.yamlfile import InputFileError
-from services.kafka.transport import TransportError
+from services.config import InputFileError, SettingsError
+from services.kafka import TransportError
 from services.process import eventloop, lograte
-from services.security.credentials import CredentialsError
+from services.security import CredentialsError
 
 EXIT_INPUT_ERROR = 2
 EXIT_NOT_DRAINED = 3

@@ -5,22 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.config.design import load_design
-from services.config.runconfig import RunConfig, key_check, read_run_config, topology_digest
-from services.config.settings import (
+from services.config import (
+    RunConfig,
     Settings,
     SettingsError,
     bootstrap_of,
     design_path,
+    key_check,
+    load_design,
+    read_run_config,
+    topology_digest,
     topology_path,
     writer_versions,
 )
 from services.kafka.bus import ClientTuning, KafkaTransport
+from services.security import ClientSecurity, Credentials, credentials_of
 from services.security.auditkey import audit_key
-from services.security.credentials import ClientSecurity, Credentials, credentials_of
-from services.wire.codec import Catalogue, Codec
-from services.wire.topics import TopicSpec, topics_for
-from services.world.topology import Topology, load_topology
+from services.wire import Catalogue, Codec, TopicSpec, topics_for
+from services.world import Topology, load_topology
 
 __all__ = ["ServiceContext", "service_context", "standalone_config"]
 

@@ -6,8 +6,8 @@ from functools import lru_cache
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from services.config.settings import SettingsError
-from services.wire.stamps import Stamps, split
+from services.config import SettingsError
+from services.wire import Stamps, split
 
 LATENCY_BUCKETS = (
     0.001,

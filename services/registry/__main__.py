@@ -10,15 +10,17 @@ import random
 import sys
 from collections.abc import AsyncIterator, Sequence
 
-from services.config.design import RegistryDesign
-from services.config.settings import Settings, SettingsError, load_settings
-from services.kafka.probe import KafkaProbe
-from services.kafka.transport import Transport
-from services.loop.runtime import ServiceLoop, admit_all
-from services.process import metrics
-from services.process.app import run_service, setup_logging
-from services.process.context import ServiceContext, service_context
-from services.process.readiness import watching
+from services.config import RegistryDesign, Settings, SettingsError, load_settings
+from services.kafka import KafkaProbe, Transport
+from services.loop import ServiceLoop, admit_all
+from services.process import (
+    ServiceContext,
+    metrics,
+    run_service,
+    service_context,
+    setup_logging,
+    watching,
+)
 from services.registry.agreements import LegalBasis
 from services.registry.changes import ChangeFollower
 from services.registry.control import RunWatch
@@ -29,21 +31,22 @@ from services.registry.overlay import Overlay
 from services.registry.sessions import end_session, stand_aside
 from services.registry.tally import tally
 from services.registry.worktime import Database
-from services.security.access import REGISTRY
-from services.security.signing import Verifier
-from services.wire.codec import Catalogue, Codec
-from services.wire.messages import CivilStatusRegistered, LookupRequested, VerificationRequested
-from services.wire.topics import (
+from services.security import REGISTRY, Verifier
+from services.wire import (
     CHANGES,
     CIVIL,
     LOOKUP,
     REGISTRY_GROUP,
     VERIFY,
+    Catalogue,
+    CivilStatusRegistered,
+    Codec,
+    LookupRequested,
     TopicSpec,
+    VerificationRequested,
     topics_for,
 )
-from services.world.population import Population
-from services.world.topology import Topology
+from services.world import Population, Topology
 
 log = logging.getLogger("ndx.registry")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.world.topology import Topology
+from services.world import Topology
 
 # Purposes any agency with the verify role may cite; lookups need a named agreement.
 GENERAL_VERIFY_PURPOSES = frozenset({"public-service-dossier", "identity-check"})

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from services.loop.runtime import Outgoing
-from services.wire.messages import SharingAudited
-from services.wire.topics import AUDIT
-from services.world.citizenref import citizen_ref
+from services.loop import Outgoing
+from services.wire import AUDIT, SharingAudited
+from services.world import citizen_ref
 
 
 def audit(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from services.kafka.transport import Consumer
+from services.kafka import Consumer
 from services.process import metrics
 from services.registry.identity import registry_wrote
 from services.registry.overlay import Overlay
-from services.security.signing import Verifier
-from services.wire.codec import Codec, CodecError
-from services.wire.messages import CitizenChanged
+from services.security import Verifier
+from services.wire import CitizenChanged, Codec, CodecError
 
 log = logging.getLogger("ndx.registry.changes")
 

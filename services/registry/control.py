@@ -14,10 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from services.config.runconfig import RunConfig
-from services.kafka.transport import Consumer, Transport
-from services.process.background import cancel
-from services.wire.topics import CONTROL
+from services.config import RunConfig
+from services.kafka import Consumer, Transport
+from services.process import cancel
+from services.wire import CONTROL
 
 __all__ = ["RunAnnounced", "RunWatch", "announce"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.loop.runtime import DeadLetter
+from services.loop import DeadLetter
 from services.registry.agreements import LegalBasis
 from services.registry.overlay import Overlay
 from services.registry.worktime import Database
-from services.wire.messages import LookupRequested, Outcome, VerificationRequested
+from services.wire import LookupRequested, Outcome, VerificationRequested
 from services.world.population import Citizen, InvalidCitizenId, Population, normalise_name
 
 __all__ = [

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 
-from services.loop.runtime import DeadLetter, Outgoing
+from services.loop import DeadLetter, Outgoing
 from services.registry.audit import audit
 from services.registry.decisions import Registry, decide_lookup, decide_verification
-from services.wire.bounds import REASON_CHARS, clip
-from services.wire.messages import (
+from services.wire import (
+    CHANGES,
+    REASON_CHARS,
     Answer,
     CitizenChanged,
     CivilStatusRegistered,
@@ -18,9 +19,10 @@ from services.wire.messages import (
     Request,
     VerificationAnswered,
     VerificationRequested,
+    clip,
+    reply_topic,
 )
-from services.wire.topics import CHANGES, reply_topic
-from services.world.population import InvalidCitizenId
+from services.world import InvalidCitizenId
 
 PROVIDER = "registry"
 CIVIL_SOURCES = frozenset({"ministry.justice"})

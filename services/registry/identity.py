@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.kafka.transport import Record
-from services.loop.runtime import Refusal
-from services.security.signing import Verifier
-from services.wire.messages import (
+from services.kafka import Record
+from services.loop import Refusal
+from services.security import Verifier
+from services.wire import (
     CitizenChanged,
     CivilStatusRegistered,
     LookupRequested,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from services.wire.messages import CitizenChanged
-from services.world.population import Citizen
+from services.wire import CitizenChanged
+from services.world import Citizen
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.loop.runtime import Outgoing
+from services.loop import Outgoing
 from services.process import metrics
-from services.wire.messages import CitizenChanged, LookupAnswered, VerificationAnswered
+from services.wire import CitizenChanged, LookupAnswered, VerificationAnswered
 
 PROVIDER = "registry"
 FLOW_OF_ANSWER = {VerificationAnswered: "verify", LookupAnswered: "lookup"}

@@ -7,9 +7,8 @@ import math
 import random
 from collections import deque
 
-from services.config.design import Z99, ServiceTime
-from services.process import metrics
-from services.process.clock import MONOTONIC, Clock
+from services.config import Z99, ServiceTime
+from services.process import MONOTONIC, Clock, metrics
 
 __all__ = ["Database"]
 

@@ -9,14 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from services.kafka.transport import Consumer, Producer, Transport
-from services.process import metrics
-from services.process.background import cancel
-from services.process.clock import EVENT_LOOP, Clock
+from services.kafka import Consumer, Producer, Transport
+from services.process import EVENT_LOOP, Clock, cancel, metrics
 from services.requester.pending import NO_RETRIES, Pending, Result, RetryPolicy, appended, stamps_of
-from services.wire.codec import Codec, CodecError
-from services.wire.messages import Outcome, Request
-from services.wire.topics import FLOW_OF, REQUEST_TOPIC, reply_topic
+from services.wire import FLOW_OF, REQUEST_TOPIC, Codec, CodecError, Outcome, Request, reply_topic
 
 log = logging.getLogger("ndx.requester")
 PROVIDER = "registry"

@@ -9,8 +9,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from services.requester.agency import AgencyClient, new_request_id
-from services.wire.messages import VerificationRequested
-from services.world.population import Population
+from services.wire import VerificationRequested
+from services.world import Population
 
 log = logging.getLogger("ndx.agencies")
 BACKGROUND_PURPOSE = "public-service-dossier"

@@ -7,9 +7,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from services.config.design import Requesters
-from services.wire.messages import Answer, Outcome, Request
-from services.wire.stamps import Stamps
+from services.config import Requesters
+from services.wire import Answer, Outcome, Request, Stamps
 
 __all__ = ["NO_RETRIES", "Pending", "Result", "RetryPolicy", "appended", "stamps_of"]
 

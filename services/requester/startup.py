@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from services.config.settings import Settings, SettingsError
-from services.kafka.probe import KafkaProbe
-from services.process import metrics
-from services.process.context import service_context
-from services.process.readiness import Readiness, watching
+from services.config import Settings, SettingsError
+from services.kafka import KafkaProbe
+from services.process import Readiness, metrics, service_context, watching
 from services.requester.agency import AgencyClient
 from services.requester.host import AgencyHost
 from services.requester.pending import RetryPolicy
-from services.world.population import Population
+from services.world import Population
 
 log = logging.getLogger("ndx.host")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from services.wire import topics as t
-from services.world.topology import Topology
+from services.world import Topology
 
 ADMIN = "admin"  # the stack's super user: creates topics and the other users
 REGISTRY = "registry"

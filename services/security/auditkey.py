@@ -8,7 +8,7 @@ import stat
 import sys
 from pathlib import Path
 
-from services.config.settings import REPO_ROOT, Settings, SettingsError
+from services.config import REPO_ROOT, Settings, SettingsError
 
 KEY_FILE = REPO_ROOT / ".cache" / "secrets" / "audit.key"  # .cache/ is git-ignored
 KEY_BYTES = 32

@@ -26,7 +26,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from services.config.settings import Settings
+from services.config import Settings
 from services.security.signing import Verifier, key_of
 
 Protocol = Literal["SASL_PLAINTEXT", "SASL_SSL"]

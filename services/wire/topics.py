@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from services.config.design import Topics
+from services.config import Topics
 from services.wire import messages as m
 
 NAMESPACE = "vn.gov.ndx"

@@ -8,7 +8,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.config.yamlfile import InputFileError, load_model
+from services.config import InputFileError, load_model
 
 Role = Literal["verify", "lookup", "subscribe_changes", "publish_civil_events"]
 SharedField = Literal[
