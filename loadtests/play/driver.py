@@ -90,13 +90,17 @@ class Driver:
         return self.stage.hops
 
     async def start(self) -> None:
-        started: list[AgencyClient] = []
+        """Every agency's clients and the watchers start at once: a worker of many agencies
+        is ready in one connection's time, not in the sum of them."""
         try:
-            for client in self.clients.values():
-                await client.start()
-                started.append(client)
-            await self.watch.start()
-            await self.ministry.start()
+            async with asyncio.TaskGroup() as starting:
+                for client in self.clients.values():
+                    starting.create_task(client.start())
+                starting.create_task(self.watch.start())
+                starting.create_task(self.ministry.start())
+        except BaseExceptionGroup as failed:  # the others were cancelled: stop what started
+            await self.stop()
+            raise failed.exceptions[0] from None
         except BaseException:
             await self.stop()
             raise

@@ -30,7 +30,12 @@ from services.kafka import KafkaTransport
 from services.process import metrics
 
 log = logging.getLogger("ndx.coordinator")
-START_LEAD_S = 2.0  # a period starts this long after its command: every worker hears it first
+# A period starts this long after its command, so every worker hears it first. The first
+# command gets the full lead; later ones a lead fitted to how late the slowest worker heard the
+# last one (delivery and clock skew), with room to spare, never less than the floor.
+START_LEAD_S = 2.0
+MIN_LEAD_S = 0.5
+LEAD_SPARE = 3.0  # the fitted lead is this many times the slowest worker's hearing delay
 END_LIMIT_S = 30.0
 
 
@@ -73,6 +78,7 @@ class Coordinator:
         self.unclaimed: list[int] = []
         self.played: list[tuple[int, Period]] = []
         self._opened: list[Callable[[], Awaitable[None]]] = []
+        self.lead_s = START_LEAD_S
 
     @property
     def workers(self) -> list[WorkerState]:
@@ -135,8 +141,12 @@ class Coordinator:
         playing = [w for w in self.workers if w.claimed and not self._dead(w)]
         gauge = metrics.SCENARIO_PERIOD.labels(self.scenario.name, period.name)
         gauge.set(index > 0)  # the driver's /metrics says which period plays (rules join on it)
-        await self._command("start", period=index, at=time.time() + START_LEAD_S)
+        lead = self.lead_s
+        await self._command("start", period=index, at=time.time() + lead)
         await self.results.until(lambda: all(index in w.periods or self._dead(w) for w in playing))
+        self.lead_s = fitted_lead(
+            lead, [w.heard_ahead[index] for w in playing if index in w.heard_ahead]
+        )
         ledger = PhaseLedger(
             period.name, self.scenario.rate(period), online_target=period.online_share
         )
@@ -175,3 +185,12 @@ class Coordinator:
             for close in reversed(self._opened):
                 await close()
             self._opened.clear()
+
+
+def fitted_lead(lead: float, heard_ahead: list[float]) -> float:
+    """The next command's lead from how far ahead of a start given `lead` ahead each worker
+    heard it: the slowest one's delay, with room to spare, between the floor and the full lead."""
+    if not heard_ahead:
+        return START_LEAD_S
+    delay = max(lead - min(heard_ahead), 0.0)
+    return min(START_LEAD_S, max(MIN_LEAD_S, LEAD_SPARE * delay))

@@ -65,6 +65,7 @@ class WorkerState:
     last_seen: float = field(default_factory=time.monotonic)
     progress: Progress | None = None
     periods: dict[int, PhaseLedger] = field(default_factory=dict)
+    heard_ahead: dict[int, float] = field(default_factory=dict)  # per period, see PeriodDone
     done: Done | None = None
     dead: bool = False
     death: str = ""  # how it was found dead
@@ -173,6 +174,8 @@ class Results:
             w.taken_over |= set(message.taken_over)
         elif isinstance(message, PeriodDone):
             w.periods[message.period] = message.ledger
+            if message.heard_ahead_s is not None:
+                w.heard_ahead[message.period] = message.heard_ahead_s
         else:
             w.done = message
             self.mirror.take(w.name, message.counters)

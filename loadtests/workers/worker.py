@@ -298,10 +298,11 @@ class Worker:
         self, plan: WorkPlan, command: Command, periods: dict[int, Period], out: Producer
     ) -> None:
         assert self.driver is not None
+        heard_ahead = command.at - time.time()
         period = periods[command.period]
         self.driver.current = None
         loop = asyncio.get_running_loop()
-        start = loop.time() + (command.at - time.time())
+        start = loop.time() + heard_ahead
         self.driver.start_clock(start, command.at)
         self.period = command.period
         log.info("worker %s plays period %d (%s)", self.name, command.period, period.name)
@@ -313,7 +314,13 @@ class Worker:
         await self._queue_part(wire, command.period, period.name)
         await say(
             out,
-            PeriodDone(run_id=plan.run_id, worker=self.name, period=command.period, ledger=wire),
+            PeriodDone(
+                run_id=plan.run_id,
+                worker=self.name,
+                period=command.period,
+                ledger=wire,
+                heard_ahead_s=heard_ahead,
+            ),
         )
 
     def _cpu_now(self) -> tuple[float, float]:

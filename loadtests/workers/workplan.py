@@ -131,6 +131,7 @@ class PeriodDone(BaseModel):
     worker: str
     period: int
     ledger: PhaseLedger  # its times count from the run's common start
+    heard_ahead_s: float | None = None  # how long before the period's start it heard the command
 
 
 class ReplicaCount(BaseModel):

@@ -35,13 +35,17 @@ class AgencyHost:
         self.counter = 0
 
     async def start(self) -> None:
-        started: list[AgencyClient] = []
+        """Every agency's clients start at once; when one fails the rest are cancelled and
+        every client is stopped."""
         try:
-            for client in self.clients:
-                await client.start()
-                started.append(client)
+            async with asyncio.TaskGroup() as starting:
+                for client in self.clients:
+                    starting.create_task(client.start())
+        except BaseExceptionGroup as failed:
+            await self.stop()
+            raise failed.exceptions[0] from None
         except BaseException:
-            await asyncio.gather(*(c.stop() for c in started), return_exceptions=True)
+            await self.stop()
             raise
 
     async def stop(self) -> None:
