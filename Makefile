@@ -55,9 +55,15 @@ down:
 status: $(STAMP)
 	@$(VENV)/bin/ndxsim status
 
+# The unit and contract tiers share no broker, so they run on two processes; the broker tiers
+# run after them in one, sharing their clusters.
 test: setup system-deps lint
-	@$(PY) -m pytest tests; code=$$?; \
-	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$code
+	@$(PY) -m pytest -n 2 tests/unit tests/contract; fast=$$?; \
+	$(PY) -m pytest tests/integration tests/e2e; slow=$$?; \
+	for code in $$fast $$slow; do \
+	  if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	done; \
+	if [ $$fast -ne 0 ]; then exit $$fast; fi; exit $$slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check services loadtests tests
