@@ -44,7 +44,8 @@ def count(service: str, dedup: Deduplicator, tally: Tally, handled: Sequence[Han
         if one.duplicate and (seen is None or seen.counted):
             metrics.DUPLICATE_REQUESTS.labels(service).inc()
             continue
-        tally(one.message, one.outs, one.seconds)  # a first time, or its first count
+        if one.message is not None:  # a first time, or its first count
+            tally(one.message, one.outs, one.seconds)
         if one.key:
             dedup.put(one.key, one.outs)
             dedup.counted(one.key)

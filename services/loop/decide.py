@@ -12,20 +12,22 @@ from typing import Any
 
 from services.kafka import Record
 from services.loop.handled import Deduplicator, Handled, Outgoing
-from services.wire import TOPIC_OF, Codec, CodecError, oversized
+from services.wire import TOPIC_OF, Codec, CodecError, Message, oversized
 
 __all__ = ["Admit", "DeadLetter", "Decider", "Handler", "Refusal", "Tally", "admit_all", "no_tally"]
 
 log = logging.getLogger("ndx.runtime")
 
+# A handler takes the one message type it is routed (the routing table keys it by type), so
+# it is typed by what it takes, not by every message the loop could carry.
 Handler = Callable[[Any], Awaitable[list[Outgoing]]]
-Admit = Callable[[Record, Any], "Refusal | None"]
+Admit = Callable[[Record, Message], "Refusal | None"]
 """Checks who sent a decoded record before it is handled; a Refusal dead-letters it."""
-Tally = Callable[[Any, list[Outgoing], float], None]
+Tally = Callable[[Message, list[Outgoing], float], None]
 """Counts one freshly handled record (message, its outputs, handler seconds) once committed."""
 
 
-def no_tally(message: Any, outs: list[Outgoing], seconds: float) -> None:
+def no_tally(message: Message, outs: list[Outgoing], seconds: float) -> None:
     return None
 
 
@@ -46,7 +48,7 @@ class Refusal:
     action: str
 
 
-def admit_all(rec: Record, message: Any) -> Refusal | None:
+def admit_all(rec: Record, message: Message) -> Refusal | None:
     return None
 
 
@@ -59,7 +61,7 @@ class Decider:
         service: str,
         codec: Codec,
         handlers: Mapping[type, Handler],
-        request_id: Callable[[Any], str | None],
+        request_id: Callable[[Message], str | None],
         admit: Admit,
     ) -> None:
         self.service, self.codec, self.handlers = service, codec, handlers
@@ -108,7 +110,7 @@ class Decider:
                     self.fresh.pop(key or "", None)
         return Handled(rec, message, outs, time.perf_counter() - started, key)
 
-    async def _repeat(self, rec: Record, message: Any, key: str) -> Handled | None:
+    async def _repeat(self, rec: Record, message: Message, key: str) -> Handled | None:
         """A request answered before (durably, or earlier in the batches in hand)."""
         seen = self.dedup.get(key)
         outs = seen.outs if seen is not None else None

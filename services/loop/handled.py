@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 from services.kafka import Record
 from services.wire import Message
@@ -54,7 +53,7 @@ class Handled:
     """One record of a batch once handled: what is counted and remembered after the commit."""
 
     rec: Record
-    message: Any = None
+    message: Message | None = None
     outs: list[Outgoing] = field(default_factory=list)
     seconds: float = 0.0
     key: str | None = None  # request id, remembered for redeliveries

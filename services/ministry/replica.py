@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from services.wire import CitizenChanged, VerificationAnswered, VerificationRequested
+from services.wire import CitizenChanged, Outcome, VerificationAnswered, VerificationRequested
 from services.world.citizen_id import normalise_name
 
 __all__ = ["REPLICA", "CitizenReplica"]
@@ -60,9 +60,9 @@ class CitizenReplica:
 
     def learn(self, req: VerificationRequested, answer: VerificationAnswered) -> None:
         """Keep what the registry confirmed about this citizen."""
-        if answer.outcome == "DECEASED":
+        if answer.outcome == Outcome.DECEASED:
             self._dead.add(req.citizen_id)
-        elif answer.outcome == "MATCH" and req.citizen_id not in self._dead:
+        elif answer.outcome == Outcome.MATCH and req.citizen_id not in self._dead:
             self._held[req.citizen_id] = _Held(normalise_name(req.full_name), req.birth_date)
             self._held.move_to_end(req.citizen_id)
             if len(self._held) > self.capacity:

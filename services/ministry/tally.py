@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from services.loop import Outgoing, Tally
 from services.process import metrics
-from services.wire import CitizenChanged
+from services.wire import CitizenChanged, Message
 
 PROVIDER = "registry"
 
 
-def tally_change(message: Any, outs: list[Outgoing], seconds: float, ministry: str) -> None:
+def tally_change(message: Message, outs: list[Outgoing], seconds: float, ministry: str) -> None:
     """Each delivery of a change to a subscriber is one sharing transaction."""
     if isinstance(message, CitizenChanged):
         metrics.transactions(ministry, PROVIDER, "change", message.change, "requester").inc()

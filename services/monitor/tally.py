@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.loop import Outgoing
 from services.process import metrics
-from services.wire import DossierSubmitted, SharingAudited
+from services.wire import DossierSubmitted, Message, SharingAudited
 
 
-def tally(message: Any, outs: list[Outgoing], seconds: float) -> None:
+def tally(message: Message, outs: list[Outgoing], seconds: float) -> None:
     if isinstance(message, DossierSubmitted):
         metrics.DOSSIERS.labels(message.province, message.service_code, message.channel).inc()
     elif isinstance(message, SharingAudited):

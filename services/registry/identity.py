@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.kafka import Record
 from services.loop import Refusal
 from services.security import Verifier
@@ -11,6 +9,7 @@ from services.wire import (
     CitizenChanged,
     CivilStatusRegistered,
     LookupRequested,
+    Message,
     VerificationRequested,
 )
 
@@ -23,7 +22,7 @@ ACTIONS: dict[type, str] = {
 }
 
 
-def claimed(message: Any) -> str | None:
+def claimed(message: Message) -> str | None:
     """The agency a message says it comes from."""
     if isinstance(message, VerificationRequested | LookupRequested):
         return message.requester
@@ -32,7 +31,7 @@ def claimed(message: Any) -> str | None:
     return None
 
 
-def admit(verifier: Verifier, rec: Record, message: Any) -> Refusal | None:
+def admit(verifier: Verifier, rec: Record, message: Message) -> Refusal | None:
     """Refuse a request or civil event not signed by the agency it names."""
     action = ACTIONS.get(type(message), "other")
     signer = verifier.signer(rec.topic, rec.key, rec.value, rec.headers or ())

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.loop import Outgoing
 from services.process import metrics
-from services.wire import CitizenChanged, LookupAnswered, VerificationAnswered
+from services.wire import CitizenChanged, LookupAnswered, Message, VerificationAnswered
 
 PROVIDER = "registry"
 FLOW_OF_ANSWER = {VerificationAnswered: "verify", LookupAnswered: "lookup"}
 
 
-def tally(message: Any, outs: list[Outgoing], seconds: float) -> None:
+def tally(message: Message, outs: list[Outgoing], seconds: float) -> None:
     """An answer is a transaction (with the time spent deciding it); a change is one too."""
     for out in outs:
         made = out.message

@@ -7,12 +7,22 @@ import heapq
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from services.kafka import Consumer, Producer, Transport
 from services.process import EVENT_LOOP, Clock, cancel, metrics
 from services.requester.pending import NO_RETRIES, Pending, Result, RetryPolicy, appended, stamps_of
-from services.wire import FLOW_OF, REQUEST_TOPIC, Codec, CodecError, Outcome, Request, reply_topic
+from services.wire import (
+    FLOW_OF,
+    REQUEST_TOPIC,
+    Codec,
+    CodecError,
+    LookupAnswered,
+    Outcome,
+    Request,
+    VerificationAnswered,
+    reply_topic,
+)
 
 log = logging.getLogger("ndx.requester")
 PROVIDER = "registry"
@@ -164,20 +174,21 @@ class AgencyClient:
         while True:
             for rec in await self.replies.getmany(timeout_ms=200, max_records=1000):
                 try:
-                    answer: Any = self.codec.decode(rec.value or b"")
+                    answer = self.codec.decode(rec.value or b"")
                 except CodecError as exc:
                     self.undecodable_replies += 1
                     log.warning("%s: unreadable reply: %s", self.agency, exc.reason)
                     continue
-                waiting = self.pending.pop(getattr(answer, "request_id", ""), None)
-                if waiting is None or waiting.future.done():
-                    self.late_answers += 1
-                    metrics.LATE_ANSWERS.labels(self.agency).inc()
-                    if self.on_late_answer is not None:
-                        self.on_late_answer()
-                    continue
-                waiting.reply_append_ms = rec.timestamp
-                waiting.future.set_result(answer)
+                if isinstance(answer, VerificationAnswered | LookupAnswered):
+                    waiting = self.pending.pop(answer.request_id, None)
+                    if waiting is not None and not waiting.future.done():
+                        waiting.reply_append_ms = rec.timestamp
+                        waiting.future.set_result(answer)
+                        continue
+                self.late_answers += 1  # late, repeated, or not an answer at all
+                metrics.LATE_ANSWERS.labels(self.agency).inc()
+                if self.on_late_answer is not None:
+                    self.on_late_answer()
 
     async def _expire(self) -> None:
         tick = min(max(self.timeout_s * TICK_SHARE, TICK_S[0]), TICK_S[1])
