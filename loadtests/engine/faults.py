@@ -37,7 +37,7 @@ class FaultRunner:
         self.scenario, self.stack, self.transport = scenario, stack, transport
         self.log: list[FaultRecord] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self.driver: Coordinator | None = None
+        self.coordinator: Coordinator | None = None
 
     def period_started(self, period: str) -> None:
         first = self.scenario.periods[0].name
@@ -74,10 +74,10 @@ class FaultRunner:
         record.node = fault.node
 
     async def _slow_agency(self, fault: SlowAgency, record: FaultRecord) -> None:
-        assert self.driver is not None
-        await self.driver.pause_agency(fault.agency)  # the worker playing it pauses it
+        assert self.coordinator is not None
+        await self.coordinator.pause_agency(fault.agency)  # the worker playing it pauses it
         await asyncio.sleep(fault.for_s)
-        await self.driver.resume_agency(fault.agency)
+        await self.coordinator.resume_agency(fault.agency)
         record.agency, record.for_s = fault.agency, fault.for_s
 
     async def _rogue_agency(self, fault: RogueAgency, record: FaultRecord) -> None:

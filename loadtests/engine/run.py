@@ -65,7 +65,7 @@ async def _play(
     # A poison flood is written as a played agency: only agencies may write request topics.
     flooder = KafkaTransport(bootstrap, tuning, stack.security(agencies[0].agency))
     faults = FaultRunner(scenario, stack, flooder)
-    faults.driver = coordinator
+    faults.coordinator = coordinator
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], "worker": local.pids(), **stack.pids()})
     try:
         await coordinator.start()

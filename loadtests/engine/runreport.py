@@ -39,14 +39,14 @@ def build_report(
     run_id: str,
     started_at: datetime,
     elapsed: float,
-    driver: Coordinator,
+    coordinator: Coordinator,
     ledgers: list[PhaseLedger],
     metered: Measured,
     bootstrap: str,
 ) -> RunReport:
     total = totals(ledgers)
     phases = [phase_report(ledger, metered, scenario) for ledger in ledgers]
-    add_queues(phases, driver, metered)
+    add_queues(phases, coordinator, metered)
     warnings = []
     if total.sent and total.late_sends / total.sent > LATE_WARNING_SHARE:
         warnings.append(
@@ -54,7 +54,7 @@ def build_report(
             "system, limited this run; latency is still measured from the intended times"
         )
     growth = metered.growth[-1] if metered.growth else None
-    warmup = driver.warmup.summary() if driver.warmup is not None else None
+    warmup = coordinator.warmup.summary() if coordinator.warmup is not None else None
     return RunReport(
         run_id=run_id,
         scenario=scenario.name,
@@ -67,9 +67,9 @@ def build_report(
         time_compression=scenario.time_compression,
         phases=phases,
         totals=total,
-        late_answers=driver.late_answers,
+        late_answers=coordinator.late_answers,
         slo=verdict(scenario.slo, phases, total, growth, warmup),
-        timeline=driver.timeline.as_report(),
+        timeline=coordinator.timeline.as_report(),
         assumptions=scenario.assumptions,
         warnings=warnings,
         warmup=warmup,
@@ -78,26 +78,26 @@ def build_report(
     )
 
 
-def add_queues(phases: list[PhaseReport], driver: Coordinator, metered: Measured) -> None:
+def add_queues(phases: list[PhaseReport], coordinator: Coordinator, metered: Measured) -> None:
     """Each measured period's late answers by requester and, under a service-time model, its
     queue: the workers' samples of it added up and replayed through the ideal queue."""
-    played = {period.name: (index, period) for index, period in driver.played if index > 0}
+    played = {period.name: (index, period) for index, period in coordinator.played if index > 0}
     for phase in phases:
         if phase.name not in played:
             continue
         index, period = played[phase.name]
-        phase.late_answers_by_requester = late_by_requester(index, driver.workers)
-        phase.queue = _queue(phase, index, period.duration_s, driver, metered)
+        phase.late_answers_by_requester = late_by_requester(index, coordinator.workers)
+        phase.queue = _queue(phase, index, period.duration_s, coordinator, metered)
 
 
 def _queue(
-    phase: PhaseReport, index: int, duration_s: float, driver: Coordinator, metered: Measured
+    phase: PhaseReport, index: int, duration_s: float, coordinator: Coordinator, metered: Measured
 ) -> QueueReport | None:
-    sample, missing = period_queue(index, driver.workers)
+    sample, missing = period_queue(index, coordinator.workers)
     registry = sum((phase.registry_transactions or {}).get(f, 0.0) for f in REGISTRY_FLOWS)
     measure = metered.periods[phase.name].queue if phase.name in metered.periods else None
     queue = queue_report(
-        driver.config.design,
+        coordinator.config.design,
         duration_s,
         sample,
         measure,
