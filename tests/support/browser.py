@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.support.devtools import BrowserError, DevTools, console_errors
+from tests.support.waiting import wait_for
 
 WIDTH, HEIGHT = 1280, 900
 SCREENS = ((1366, 768), (1920, 1080))  # the two screens every page must read on
@@ -141,14 +141,17 @@ class Page:
 
     def wait_for(self, expression: str, timeout_s: float = 10.0) -> Any:
         """The expression's first truthy value, polled; BrowserError when none comes in time."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise BrowserError(f"waited {timeout_s} s for: {expression}")
-            time.sleep(0.1)
+        seen: list[Any] = []
+
+        def truthy() -> bool:
+            seen[:] = [self.evaluate(expression)]
+            return bool(seen[0])
+
+        try:
+            wait_for(truthy, timeout_s, expression)
+        except AssertionError as exc:
+            raise BrowserError(f"waited {timeout_s} s for: {expression}") from exc
+        return seen[0]
 
     def box(self, selector: str) -> Box:
         """Scrolls the element into the middle of the viewport and says where it is."""

@@ -4,7 +4,6 @@ value stays null; a redelivered request is answered again but not counted again.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
 from typing import Any
@@ -26,6 +25,7 @@ from services.wire.messages import (
 from services.wire.topics import AUDIT, CIVIL, DLQ, LOOKUP, VERIFY, reply_topic
 from tests.support.inproc import make_registry, registry_loop
 from tests.support.poison import header_map
+from tests.support.waiting import wait_for_async
 
 CODEC = Codec(Catalogue())
 MINISTRY = "ministry.vss"  # in the demo topology, with a lookup agreement
@@ -70,11 +70,7 @@ async def play(bus: MemoryBus, records: list[tuple[str, bytes | None, bytes | No
 
 
 async def until(loop: ServiceLoop, count: int) -> None:
-    for _ in range(500):
-        if loop.handled >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"handled {loop.handled} of {count}")
+    await wait_for_async(lambda: loop.handled >= count, 5.0, f"{count} records handled", 0.01)
 
 
 def dlq(bus: MemoryBus) -> list[MemRecord]:
