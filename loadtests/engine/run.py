@@ -23,7 +23,8 @@ from loadtests.scenario import PlayedAgency, Scenario, new_run_id, played_agenci
 from loadtests.stack import RunStack, StackError
 from loadtests.workers import Coordinator, LocalWorkers, default_workers
 from services.config import Design, RunConfig, Settings, write_run_config
-from services.kafka.bus import ClientTuning, KafkaTransport
+from services.kafka.bus import ClientTuning
+from services.kafka.choice import transport_for
 from services.security import DRIVER, credentials_of
 from services.security.auditkey import audit_key
 from services.world import load_topology
@@ -53,7 +54,7 @@ async def _play(
     tuning = ClientTuning.of(config.design, settings.connect_timeout_s)
     n = min(workers or default_workers(), len(agencies))  # a share holds one agency at least
     here = n if local_workers is None else min(local_workers, n)
-    control = KafkaTransport(bootstrap, tuning, stack.security(DRIVER))
+    control = transport_for(bootstrap, tuning, stack.security(DRIVER))
     env = worker_env(stack, settings, bootstrap)
     local = LocalWorkers(stack.run_dir, config.run_id, here, env)
     record = stack.run_dir if settings.transaction_record else None
@@ -63,7 +64,7 @@ async def _play(
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     pressure = PressureMeter(stack.ports("registry"), coordinator.timeline)
     # A poison flood is written as a played agency: only agencies may write request topics.
-    flooder = KafkaTransport(bootstrap, tuning, stack.security(agencies[0].agency))
+    flooder = transport_for(bootstrap, tuning, stack.security(agencies[0].agency))
     faults = FaultRunner(scenario, stack, flooder)
     faults.coordinator = coordinator
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], "worker": local.pids(), **stack.pids()})

@@ -26,7 +26,7 @@ from loadtests.workers.workplan import (
     workers_group,
 )
 from services.config import RunConfig
-from services.kafka import KafkaTransport
+from services.kafka import ClusterTransport
 from services.process import metrics
 
 log = logging.getLogger("ndx.coordinator")
@@ -47,7 +47,7 @@ class Coordinator:
         scenario: Scenario,
         agencies: Sequence[PlayedAgency],
         config: RunConfig,
-        control: KafkaTransport,
+        control: ClusterTransport,
         workers: int,
         local: LocalWorkers | None,
         record_dir: Path | None = None,

@@ -37,7 +37,8 @@ from loadtests.workers.workplan import (
 )
 from services.config import RunConfigError
 from services.kafka import BrokerUnreachable, Producer, TransportError
-from services.kafka.bus import ClientTuning, KafkaTransport
+from services.kafka.bus import ClientTuning
+from services.kafka.choice import ClusterTransport, transport_for
 from services.security import DRIVER, Credentials
 from services.wire import Catalogue, Codec
 from services.world import Population
@@ -65,7 +66,7 @@ CLAIM_WAIT_S = 300.0  # a plan whose coordinator never says claim (it crashed) i
 
 
 async def open_feed(
-    base: KafkaTransport, worker: str, run_id: str | None, wait_s: float
+    base: ClusterTransport, worker: str, run_id: str | None, wait_s: float
 ) -> PlanFeed:
     """The plans feed, started; a worker may start before the first run made the cluster's
     topics, so a missing topic is waited for up to `wait_s`, an unreachable broker is not."""
@@ -202,9 +203,9 @@ class Worker:
         self.measured_from: tuple[float, float] | None = None  # CPU and wall after the warm-up
         self.late_seen: dict[str, int] = {}  # each agency's late answers at the last period end
 
-    def transport(self, principal: str, tuning: ClientTuning) -> KafkaTransport:
+    def transport(self, principal: str, tuning: ClientTuning) -> ClusterTransport:
         security = None if self.credentials is None else self.credentials.security_for(principal)
-        return KafkaTransport(self.bootstrap, tuning, security)
+        return transport_for(self.bootstrap, tuning, security)
 
     async def run(self, run_id: str | None) -> int:
         """0 when it played its share to the end, 1 when no run could be joined."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.config.yamlfile import InputFileError, load_model
 
 __all__ = [
+    "Clients",
     "Cluster",
     "Consumers",
     "Design",
@@ -161,6 +162,12 @@ class Security(_Strict):
     tls: bool = False
 
 
+class Clients(_Strict):
+    """Which Kafka client library every client of the run is built on."""
+
+    library: Literal["aiokafka", "librdkafka"] = "aiokafka"
+
+
 class Design(_Strict):
     """A whole integration design; every section has today's behaviour as its default."""
 
@@ -175,6 +182,7 @@ class Design(_Strict):
     requesters: Requesters = Requesters()
     ministries: Ministries = Ministries()
     security: Security = Security()
+    clients: Clients = Clients()
 
 
 def load_design(path: Path) -> Design:

@@ -1,11 +1,14 @@
-"""The one door to Kafka: client protocols, the aiokafka transport and its in-memory twin, the
-Admin API (users, ACLs, metadata, groups), and plain clients for the load side's control plane.
+"""The one door to Kafka: client protocols, the aiokafka transport, its librdkafka sibling and
+its in-memory twin, the Admin API (users, ACLs, metadata, groups), and plain clients for the
+load side's control plane.
 Only this package imports a Kafka client library; callers catch its errors (transport.py)."""
 
 from __future__ import annotations
 
 from services.kafka.admin import ClusterAdmin, GroupDescriber, GroupView, count_brokers
 from services.kafka.bus import KafkaTransport
+from services.kafka.choice import ClusterTransport, transport_for
+from services.kafka.native import NativeTransport
 from services.kafka.offsets import skip_to_end
 from services.kafka.plain import GroupMember, read_briefly, write_to_partitions
 from services.kafka.probe import KafkaProbe
@@ -22,12 +25,14 @@ from services.kafka.transport import (
 __all__ = [
     "BrokerUnreachable",
     "ClusterAdmin",
+    "ClusterTransport",
     "Consumer",
     "GroupDescriber",
     "GroupMember",
     "GroupView",
     "KafkaProbe",
     "KafkaTransport",
+    "NativeTransport",
     "NotAuthorized",
     "Producer",
     "Record",
@@ -36,5 +41,6 @@ __all__ = [
     "count_brokers",
     "read_briefly",
     "skip_to_end",
+    "transport_for",
     "write_to_partitions",
 ]

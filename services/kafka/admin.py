@@ -41,6 +41,7 @@ __all__ = [
     "count_brokers",
     "group_view",
     "rdkafka_config",
+    "rdkafka_error",
 ]
 
 log = logging.getLogger("ndx.kafka.admin")  # librdkafka's own lines, which name no secret
@@ -71,7 +72,7 @@ def rdkafka_config(bootstrap: str, security: ClientSecurity | None) -> RdkafkaCo
     return config
 
 
-def _ours(exc: KafkaException | TimeoutError, what: str) -> TransportError:
+def rdkafka_error(exc: KafkaException | TimeoutError, what: str) -> TransportError:
     """A librdkafka failure as this package's error."""
     if isinstance(exc, TimeoutError):
         return BrokerUnreachable(f"{what}: timed out")
@@ -93,7 +94,7 @@ def count_brokers(bootstrap: str, security: ClientSecurity | None, timeout_s: fl
     try:
         metadata = client.list_topics(timeout=timeout_s)
     except KafkaException as exc:
-        raise _ours(exc, f"metadata from {bootstrap}") from None
+        raise rdkafka_error(exc, f"metadata from {bootstrap}") from None
     return len(metadata.brokers)
 
 
@@ -138,7 +139,7 @@ class ClusterAdmin:
             try:
                 future.result(self.timeout_s)
             except (KafkaException, TimeoutError) as exc:
-                failed.append(_ours(exc, str(key)))
+                failed.append(rdkafka_error(exc, str(key)))
         if failed:
             refused = "; ".join(str(e) for e in failed[:5])
             denied = all(isinstance(e, NotAuthorized) for e in failed)

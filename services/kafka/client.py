@@ -25,6 +25,7 @@ from services.kafka.transport import BrokerUnreachable, NotAuthorized, Transport
 from services.security import ClientSecurity
 
 __all__ = [
+    "NOT_AUTHORIZED",
     "OFF_PATH_MIN_BYTES",
     "OFF_PATH_WAIT_MS",
     "RETRY_BACKOFF_MS",
@@ -92,6 +93,7 @@ class ClientTuning:
     replication: int = 1
     min_insync_replicas: int = 1
     connect_timeout: float = 8.0
+    library: Literal["aiokafka", "librdkafka"] = "aiokafka"
 
     @classmethod
     def of(cls, design: Design, connect_timeout: float = 8.0) -> ClientTuning:
@@ -107,6 +109,7 @@ class ClientTuning:
             k.replication_factor,
             k.min_insync_replicas,
             connect_timeout,
+            design.clients.library,
         )
 
     def off_path(self) -> ClientTuning:

@@ -10,11 +10,13 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     InvalidProducerEpoch,
     KafkaError,
+    MessageSizeTooLargeError,
     OutOfOrderSequenceNumber,
     UnknownProducerId,
 )
 
 from services.kafka.client import (
+    NOT_AUTHORIZED,
     RETRY_BACKOFF_MS,
     ClientTuning,
     client_errors,
@@ -22,7 +24,7 @@ from services.kafka.client import (
     log,
     sasl_options,
 )
-from services.kafka.transport import Headers
+from services.kafka.transport import Headers, NotAuthorized, RecordTooLarge, TransportError
 from services.security import ClientSecurity, signature, unsigned
 from services.wire import MAX_REQUEST_BYTES
 
@@ -99,6 +101,8 @@ class KafkaProducer:
         if delivery.cancelled():
             return
         exc = delivery.exception()
+        if isinstance(exc, TransportError):  # refused by the cluster: the producer is fine
+            return
         if isinstance(exc, STALE_PRODUCER) or (exc is not None and not isinstance(exc, KafkaError)):
             self._stale = True
 
@@ -125,6 +129,10 @@ class KafkaProducer:
             delivery: asyncio.Future[Any] = await producer.send(
                 topic, value, key=key, headers=list(headers) or None
             )
+        except (MessageSizeTooLargeError, *NOT_AUTHORIZED) as exc:  # refusals fail the delivery
+            delivery = asyncio.get_running_loop().create_future()
+            error = RecordTooLarge if isinstance(exc, MessageSizeTooLargeError) else NotAuthorized
+            delivery.set_exception(error(f"{self.client_id}: writing {topic}: {exc}"))
         finally:
             if left := self._sending[producer] - 1:
                 self._sending[producer] = left

@@ -18,7 +18,8 @@ from services.config import (
     topology_path,
     writer_versions,
 )
-from services.kafka.bus import ClientTuning, KafkaTransport
+from services.kafka.bus import ClientTuning
+from services.kafka.choice import ClusterTransport, transport_for
 from services.security import ClientSecurity, Credentials, credentials_of
 from services.security.auditkey import audit_key
 from services.wire import Catalogue, Codec, TopicSpec, topics_for
@@ -70,11 +71,12 @@ class ServiceContext:
         except KeyError as exc:
             raise SettingsError(f"NDX_CREDENTIALS: {exc.args[0]}") from None
 
-    def transport(self, principal: str) -> KafkaTransport:
-        """Clients tuned as the design says, authenticating as `principal` when secured."""
-        return KafkaTransport(self.bootstrap, self.tuning(), self.security(principal))
+    def transport(self, principal: str) -> ClusterTransport:
+        """Clients on the design's library, tuned as it says, authenticating as `principal`
+        when secured."""
+        return transport_for(self.bootstrap, self.tuning(), self.security(principal))
 
-    async def prepare_topics(self, transport: KafkaTransport) -> None:
+    async def prepare_topics(self, transport: ClusterTransport) -> None:
         """Create missing topics on a plaintext cluster; a secured one's admin made them."""
         if self.credentials is None:
             await transport.ensure_topics(self.topics())

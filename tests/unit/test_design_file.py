@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.config.design import Design, DesignError, ServiceTime, load_design
+from services.kafka import KafkaTransport, NativeTransport, transport_for
+from services.kafka.bus import ClientTuning
 from services.registry.worktime import Database
 
 DESIGNS = Path(__file__).resolve().parents[2] / "deploy" / "designs"
@@ -87,3 +89,32 @@ def test_the_database_model_draws_service_times_with_the_design_percentiles() ->
     assert draws[int(len(draws) * 0.99)] == pytest.approx(40.0, rel=0.1)
     assert Database(ServiceTime(model="fixed", ms=3), 1, random.Random(1)).draw_s() == 0.003
     assert Database(ServiceTime(), 1, random.Random(1)).idle
+
+
+def test_a_design_names_its_client_library_and_aiokafka_is_the_default(tmp_path: Path) -> None:
+    assert load_design(write(tmp_path, "name: x\n")).clients.library == "aiokafka"
+    design = load_design(write(tmp_path, "name: x\nclients: {library: librdkafka}\n"))
+    assert design.clients.library == "librdkafka"
+    assert ClientTuning.of(design).library == "librdkafka"
+    native = transport_for("127.0.0.1:1", ClientTuning.of(design))
+    assert isinstance(native, NativeTransport)
+    assert isinstance(native.as_principal(None), NativeTransport)
+    assert isinstance(native.off_path(), NativeTransport)
+    assert isinstance(transport_for("127.0.0.1:1"), KafkaTransport)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("name: x\nclients: {library: kafka-python}\n", "clients.library"),
+        ("name: x\nclients: {libary: librdkafka}\n", "clients.libary"),
+    ],
+)
+def test_a_bad_client_library_names_the_file_and_the_field(
+    tmp_path: Path, text: str, field: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(DesignError) as caught:
+        load_design(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert field in str(caught.value), str(caught.value)

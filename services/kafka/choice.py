@@ -1,0 +1,26 @@
+"""A run's clients are built on the client library its design names: aiokafka unless it says
+librdkafka."""
+
+from __future__ import annotations
+
+from services.kafka.bus import ClientTuning, KafkaTransport
+from services.kafka.native import NativeTransport
+from services.security import ClientSecurity
+
+__all__ = ["ClusterTransport", "transport_for"]
+
+# Either transport: both implement the Transport protocol, and both offer what callers of a
+# real cluster use besides (as_principal, off_path, bootstrap, tuning, security).
+ClusterTransport = KafkaTransport | NativeTransport
+
+
+def transport_for(
+    bootstrap: str,
+    tuning: ClientTuning | None = None,
+    security: ClientSecurity | None = None,
+) -> ClusterTransport:
+    """The transport on `tuning.library` (aiokafka by default)."""
+    tuning = tuning or ClientTuning()
+    if tuning.library == "librdkafka":
+        return NativeTransport(bootstrap, tuning, security)
+    return KafkaTransport(bootstrap, tuning, security)

@@ -1,0 +1,832 @@
+"""The Kafka transport on librdkafka (confluent-kafka), for designs that measure the other client
+library: the same protocols and guarantees as the aiokafka one, each client's blocking calls on
+one poller thread that hands the event loop delivery reports and records in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer as RdConsumer
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Producer as RdProducer
+
+from services.kafka.admin import rdkafka_config, rdkafka_error
+from services.kafka.bus import KafkaTransport
+from services.kafka.client import RETRY_BACKOFF_MS, ClientTuning
+from services.kafka.group import Drain
+from services.kafka.transport import (
+    BrokerUnreachable,
+    Headers,
+    NotAuthorized,
+    Record,
+    RecordTooLarge,
+    TransportError,
+)
+from services.security import ClientSecurity, signature, unsigned
+from services.wire import MAX_REQUEST_BYTES, TopicSpec
+
+__all__ = ["Delivered", "NativeConsumer", "NativeProducer", "NativeTransport"]
+
+log = logging.getLogger("ndx.kafka.rdkafka")  # librdkafka's own lines
+POLL_S = 0.2  # a poller's longest block; an idle client wakes its thread this often, never the loop
+ABANDON_S = 2.0
+REVOKE_WAIT_S = 10.0
+# A consumer's poller also runs the loop's commits and seeks between two waits (no other thread
+# may call the consumer meanwhile), so it waits at most this long for records.
+CONSUMER_WAIT_S = 0.05
+FETCH_BATCH = 500  # records taken off librdkafka's queue at once
+LAG_EVERY_S = 1.0
+HIGH_WATER = 5000  # records fetched but not yet taken before the poller pauses fetching
+STALE = {
+    KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    KafkaError.UNKNOWN_PRODUCER_ID,
+    KafkaError.INVALID_PRODUCER_EPOCH,
+    KafkaError._FATAL,
+}
+TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE}
+LOST_COMMIT = {
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError._ASSIGNMENT_LOST,
+    KafkaError._STATE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A delivery report: where the record went, and the broker's append time (ms) on
+    LogAppendTime topics."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A fetched record with the attributes of the Record protocol."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    timestamp: int
+
+
+def _failure(err: KafkaError, what: str) -> TransportError:
+    if err.code() in TOO_LARGE:
+        return RecordTooLarge(f"{what}: {err.str()}")
+    return rdkafka_error(KafkaException(err), what)
+
+
+def _common(
+    bootstrap: str, client_id: str, tuning: ClientTuning, security: ClientSecurity | None
+) -> dict[str, Any]:
+    connect_ms = int(tuning.connect_timeout * 1000)
+    return {
+        **rdkafka_config(bootstrap, security),
+        "client.id": client_id,
+        "socket.connection.setup.timeout.ms": connect_ms,
+        "reconnect.backoff.ms": RETRY_BACKOFF_MS,
+        "retry.backoff.ms": RETRY_BACKOFF_MS,
+        "log.connection.close": False,
+        "logger": log,
+    }
+
+
+async def _connect(client: RdProducer | RdConsumer, bootstrap: str, limit_s: float) -> Any:
+    """The cluster's metadata within `limit_s`, or BrokerUnreachable (NotAuthorized when the
+    login is refused)."""
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(client.list_topics, None, limit_s), limit_s + 1
+        )
+    except KafkaException as exc:
+        error = rdkafka_error(exc, f"no Kafka broker answers at {bootstrap}")
+        if isinstance(error, NotAuthorized):
+            raise error from None
+        raise BrokerUnreachable(str(error)) from None
+    except TimeoutError:
+        raise BrokerUnreachable(f"no Kafka broker answers at {bootstrap}: timed out") from None
+
+
+class _Pump:
+    """One librdkafka producer and its poller thread: delivery reports reach the loop in
+    batches, and a fatal error marks the producer for renewal."""
+
+    def __init__(self, config: dict[str, Any], on_fatal: Callable[[], None]) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.on_fatal = on_fatal
+        self.producer = RdProducer({**config, "error_cb": self._error})
+        self._reports: list[tuple[asyncio.Future[Any], KafkaError | None, Message]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rdkafka-producer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _error(self, err: KafkaError) -> None:
+        if err.fatal():
+            log.error("producer failed for good: %s", err.str())
+            self.loop.call_soon_threadsafe(self.on_fatal)
+        else:
+            log.debug("producer: %s", err.str())
+
+    def reporter(self, future: asyncio.Future[Any]) -> Callable[[KafkaError | None, Message], None]:
+        def report(err: KafkaError | None, msg: Message) -> None:
+            with self._lock:
+                self._reports.append((future, err, msg))
+
+        return report
+
+    def hand_over(self) -> None:
+        with self._lock:
+            batch, self._reports = self._reports, []
+        if batch:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                self.loop.call_soon_threadsafe(self._settle, batch)
+
+    def _settle(self, batch: list[tuple[asyncio.Future[Any], KafkaError | None, Message]]) -> None:
+        for future, err, msg in batch:
+            if future.done():
+                continue
+            if err is None:
+                future.set_result(
+                    Delivered(
+                        msg.topic() or "",
+                        msg.partition() or 0,
+                        msg.offset() or 0,
+                        msg.timestamp()[1],
+                    )
+                )
+                continue
+            if err.fatal() or err.code() in STALE:
+                self.on_fatal()
+            future.set_exception(_failure(err, f"writing {msg.topic()}"))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.producer.poll(POLL_S)
+            self.hand_over()
+
+    def close(self, limit_s: float) -> None:
+        """Blocking: deliver what it can within `limit_s`, fail the rest, end the thread."""
+        with contextlib.suppress(Exception):
+            self.producer.flush(limit_s)
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(Exception):
+            self.producer.purge()
+            self.producer.poll(0)  # the purged records' reports: their futures fail
+        self.hand_over()
+        with contextlib.suppress(Exception):
+            self.producer.close()
+
+
+class NativeProducer:
+    """Durable, signed, renewed when librdkafka reports a fatal error (the idempotent
+    producer's sequence lost for good)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        client_id: str,
+        tuning: ClientTuning,
+        security: ClientSecurity | None = None,
+    ) -> None:
+        self.bootstrap, self.client_id, self.tuning = bootstrap, client_id, tuning
+        self.connect_timeout = tuning.connect_timeout
+        self.security = security
+        self._pump: _Pump | None = None
+        self._stale = True
+        self._renewing = asyncio.Lock()
+        self._abandoned: set[asyncio.Task[None]] = set()
+
+    def _config(self) -> dict[str, Any]:
+        t = self.tuning
+        return {
+            **_common(self.bootstrap, self.client_id, t, self.security),
+            "acks": "all" if t.acks == "all" else t.acks,
+            "enable.idempotence": t.acks == "all",
+            "linger.ms": t.linger_ms,
+            "batch.size": min(t.batch_size, MAX_REQUEST_BYTES),
+            "compression.type": t.compression,
+            "message.max.bytes": MAX_REQUEST_BYTES,
+            "request.timeout.ms": int(self.connect_timeout * 1000),
+        }
+
+    async def start(self) -> None:
+        self._stale = True
+        pump = _Pump(self._config(), self._mark_stale)
+        pump.start()
+        self._pump = pump
+        try:
+            await _connect(pump.producer, self.bootstrap, self.connect_timeout)
+        except BaseException:
+            self._abandon(pump)
+            raise
+        self._stale = False
+
+    def _mark_stale(self) -> None:
+        self._stale = True
+
+    def _abandon(self, pump: _Pump) -> None:
+        task = asyncio.create_task(asyncio.to_thread(pump.close, ABANDON_S), name="abandon")
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
+
+    async def _renew(self) -> None:
+        async with self._renewing:
+            if not self._stale:
+                return
+            log.warning("%s: producer unusable; starting a new one", self.client_id)
+            if self._pump is not None:
+                self._abandon(self._pump)
+            await self.start()
+
+    async def stop(self) -> None:
+        if self._pump is not None:
+            await asyncio.to_thread(self._pump.close, self.connect_timeout)
+            self._pump = None
+        if self._abandoned:
+            await asyncio.wait(self._abandoned, timeout=2 * ABANDON_S)
+
+    async def send(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
+    ) -> asyncio.Future[Any]:
+        """A refused record fails its delivery, not the send."""
+        if self._stale or self._pump is None:
+            await self._renew()
+        assert self._pump is not None
+        if self.security is not None and self.security.signing_key is not None:
+            key_hex = self.security.signing_key.get_secret_value()
+            sig = signature(self.security.principal, key_hex, topic, key, value)
+            headers = [*unsigned(headers), *sig]
+        pump = self._pump
+        delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        while True:
+            try:
+                pump.producer.produce(
+                    topic,
+                    value,
+                    key,
+                    on_delivery=pump.reporter(delivery),
+                    headers=list(headers) or None,
+                )
+                return delivery
+            except BufferError:  # librdkafka's queue is full: its poller is emptying it
+                await asyncio.sleep(0.005)
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                if isinstance(err, KafkaError):
+                    delivery.set_exception(_failure(err, f"writing {topic}"))
+                else:
+                    delivery.set_exception(TransportError(f"writing {topic}: {exc}"))
+                return delivery
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
+    ) -> None:
+        """Send one record and wait until the cluster has it."""
+        await (await self.send(topic, value, key, headers))
+
+    async def flush(self) -> None:
+        if self._pump is not None:
+            pump = self._pump
+            await asyncio.to_thread(pump.producer.flush)
+            pump.hand_over()
+
+
+def _headers(msg: Message) -> tuple[tuple[str, bytes], ...]:
+    raw = msg.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return tuple((k, v.encode() if isinstance(v, str) else v or b"") for k, v in pairs)
+
+
+def _record(msg: Message) -> _Fetched:
+    return _Fetched(
+        msg.topic() or "",
+        msg.partition() or 0,
+        msg.offset() or 0,
+        msg.key(),
+        msg.value(),
+        _headers(msg),
+        msg.timestamp()[1],
+    )
+
+
+class NativeConsumer:
+    """A group member (cooperative-sticky) or, with no group, the reader of every partition.
+
+    confluent-kafka lets one thread at a time into a consumer, and a fetch holds it while it
+    waits: so every call on the consumer is made by its poller thread, which fetches, runs
+    what the loop asks of it (commits, seeks, offsets) between two fetches, runs rebalances
+    (awaiting the loop's drain before partitions move, committing for it meanwhile) and
+    pauses fetching while the loop holds many records not yet taken."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Sequence[str],
+        client_id: str,
+        group_id: str | None,
+        from_beginning: bool,
+        tuning: ClientTuning,
+        security: ClientSecurity | None = None,
+    ) -> None:
+        self.bootstrap, self.topics, self.group_id = bootstrap, list(topics), group_id
+        self.security, self.tuning = security, tuning
+        self.client_id, self.from_beginning = client_id, from_beginning
+        self.connect_timeout = tuning.connect_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain: Drain | None = None
+        self._lock = threading.Lock()
+        self._owned: set[tuple[str, int]] = set()  # guarded by _lock
+        self._highs: dict[tuple[str, int], int] = {}  # last known end offsets; guarded by _lock
+        self._buffered = 0  # records handed to the loop, not yet taken; guarded by _lock
+        self._want_paused = False
+        self._closing = threading.Event()
+        self._wake = threading.Event()  # a command waits (read while a rebalance waits)
+        self._thread: threading.Thread | None = None
+        self._commands: deque[_Command] = deque()
+        self._records: deque[_Fetched] = deque()
+        self._arrived = asyncio.Event()
+        self._next: dict[tuple[str, int], int] = {}
+        self._refused: TransportError | None = None
+
+    def _config(self) -> dict[str, Any]:
+        t = self.tuning
+        reset = "earliest" if self.from_beginning or self.group_id else "latest"
+        return {
+            **_common(self.bootstrap, self.client_id, t, self.security),
+            # librdkafka wants a group even when assigning by hand; no such group is ever joined
+            "group.id": self.group_id or f"{self.client_id}.unjoined",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": reset,
+            "fetch.wait.max.ms": t.fetch_max_wait_ms,
+            "fetch.min.bytes": t.fetch_min_bytes,
+            "max.partition.fetch.bytes": t.max_partition_fetch_bytes,
+            "session.timeout.ms": 10000,
+            "heartbeat.interval.ms": 1000,
+            "partition.assignment.strategy": "cooperative-sticky",
+            "error_cb": self._error,
+        }
+
+    def _error(self, err: KafkaError) -> None:
+        log.debug("%s: %s", self.client_id, err.str())
+
+    async def start(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = loop.create_future()
+        self._closing.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(started,), name="rdkafka-consumer", daemon=True
+        )
+        self._thread.start()
+        try:
+            await started
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _ask(self, work: Callable[[RdConsumer], Any]) -> Any:
+        """Have the poller thread run `work` on the consumer between two fetches."""
+        if self._thread is None or self._loop is None:
+            raise TransportError(f"{self.client_id}: consumer not started")
+        done: asyncio.Future[Any] = self._loop.create_future()
+        self._commands.append(_Command(work, done))
+        self._wake.set()
+        return await done
+
+    # --- the poller thread -------------------------------------------------------------
+
+    def _run(self, started: asyncio.Future[None]) -> None:
+        loop = self._loop
+        assert loop is not None
+        c = RdConsumer(self._config())
+        try:
+            self._join(c)
+        except BaseException as exc:
+            error = exc if isinstance(exc, TransportError) else TransportError(str(exc))
+            with contextlib.suppress(Exception):
+                c.close()
+            loop.call_soon_threadsafe(_fail, started, error)
+            return
+        loop.call_soon_threadsafe(_succeed, started, None)
+        try:
+            self._fetch(c)
+        finally:
+            for command in self._commands:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(
+                        _fail, command.done, TransportError(f"{self.client_id}: stopped")
+                    )
+            self._commands.clear()
+            with contextlib.suppress(Exception):
+                c.close()
+
+    def _join(self, c: RdConsumer) -> None:
+        try:
+            metadata = c.list_topics(None, self.connect_timeout)
+        except KafkaException as exc:
+            error = rdkafka_error(exc, f"no Kafka broker answers at {self.bootstrap}")
+            if isinstance(error, NotAuthorized):
+                raise error from None
+            raise BrokerUnreachable(str(error)) from None
+        if self.group_id is None:
+            self._assign_all(c, metadata)
+        else:
+            c.subscribe(
+                self.topics,
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_lost,
+            )
+
+    def _assign_all(self, c: RdConsumer, metadata: Any) -> None:
+        """Own every partition with no group, positions resolved before start() returns."""
+        missing = [t for t in self.topics if t not in metadata.topics]
+        if missing:
+            raise TransportError(f"topics {missing} do not exist on {self.bootstrap}")
+        parts: list[TopicPartition] = []
+        for topic in self.topics:
+            for number in sorted(metadata.topics[topic].partitions):
+                tp = TopicPartition(topic, number)
+                try:
+                    low, high = c.get_watermark_offsets(tp, self.connect_timeout)
+                except KafkaException as exc:
+                    raise rdkafka_error(exc, f"reading {topic}") from None
+                start = low if self.from_beginning else high
+                parts.append(TopicPartition(topic, number, start))
+                self._next[(topic, number)] = start
+        c.assign(parts)
+        with self._lock:
+            self._owned = {(p.topic, p.partition) for p in parts}
+
+    def _serve(self, c: RdConsumer) -> None:
+        self._wake.clear()
+        loop = self._loop
+        assert loop is not None
+        while self._commands:
+            command = self._commands.popleft()
+            try:
+                result = command.work(c)
+            except KafkaException as exc:
+                error = rdkafka_error(exc, self.client_id)
+                error.__cause__ = exc
+                loop.call_soon_threadsafe(_fail, command.done, error)
+            except Exception as exc:
+                loop.call_soon_threadsafe(_fail, command.done, exc)
+            else:
+                loop.call_soon_threadsafe(_succeed, command.done, result)
+
+    def _fetch(self, c: RdConsumer) -> None:
+        loop = self._loop
+        assert loop is not None
+        paused: list[TopicPartition] = []
+        noted = 0.0
+        while not self._closing.is_set():
+            self._serve(c)
+            with self._lock:
+                hold = self._want_paused or self._buffered >= HIGH_WATER
+            if hold:
+                fresh = [tp for tp in c.assignment() if tp not in paused]
+                if fresh:
+                    c.pause(fresh)
+                    paused += fresh
+            elif paused:
+                with contextlib.suppress(KafkaException):
+                    c.resume(paused)
+                paused = []
+            try:
+                first = c.poll(
+                    CONSUMER_WAIT_S
+                )  # returns at the first record: no record waits for more
+                msgs = [first, *c.consume(FETCH_BATCH, 0)] if first is not None else []
+            except (KafkaException, RuntimeError) as exc:
+                log.debug("%s: %s", self.client_id, exc)
+                continue
+            if (now := time.monotonic()) - noted > LAG_EVERY_S:
+                noted = now
+                self._note_ends(c)
+            batch = self._records_of(msgs)
+            if batch:
+                with self._lock:
+                    self._buffered += len(batch)
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._arrive, batch)
+
+    def _records_of(self, msgs: list[Message]) -> list[_Fetched]:
+        batch: list[_Fetched] = []
+        for msg in msgs:
+            err = msg.error()
+            if err is None:
+                batch.append(_record(msg))
+            elif err.code() in (
+                KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                KafkaError.GROUP_AUTHORIZATION_FAILED,
+            ):
+                refused = rdkafka_error(KafkaException(err), f"{self.client_id}: reading")
+                assert self._loop is not None
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(self._refuse, refused)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                log.debug("%s: %s", self.client_id, err.str())
+        return batch
+
+    def _note_ends(self, c: RdConsumer) -> None:
+        """End offsets as last fetched (no request), for lag()."""
+        highs: dict[tuple[str, int], int] = {}
+        for tp in c.assignment():
+            with contextlib.suppress(KafkaException):
+                _low, high = c.get_watermark_offsets(tp, cached=True)
+                if high >= 0:
+                    highs[(tp.topic, tp.partition)] = high
+        with self._lock:
+            self._highs = highs
+
+    def _on_assign(self, c: RdConsumer, parts: list[TopicPartition]) -> None:
+        with self._lock:
+            self._owned |= {(p.topic, p.partition) for p in parts}
+
+    def _on_revoke(self, c: RdConsumer, parts: list[TopicPartition]) -> None:
+        gone = {(p.topic, p.partition) for p in parts}
+        loop = self._loop
+        if loop is not None and gone and not self._closing.is_set():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._forget, gone)
+            if self._drain is not None:
+                self._await_drain(c, loop)
+        with self._lock:
+            self._owned -= gone
+
+    def _await_drain(self, c: RdConsumer, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait (bounded) for the loop's drain, running its commits meanwhile."""
+        try:
+            drained = asyncio.run_coroutine_threadsafe(self._drained(), loop)
+        except RuntimeError:
+            return
+        deadline = time.monotonic() + REVOKE_WAIT_S + 1
+        while not drained.done() and time.monotonic() < deadline:
+            self._serve(c)
+            self._wake.wait(0.05)
+        self._serve(c)
+        if not drained.done():
+            log.warning("rebalance went ahead with outputs uncommitted")
+        elif (exc := drained.exception()) is not None:
+            log.warning("rebalance went ahead; draining failed (%s)", type(exc).__name__)
+
+    def _on_lost(self, c: RdConsumer, parts: list[TopicPartition]) -> None:
+        gone = {(p.topic, p.partition) for p in parts}
+        with self._lock:
+            self._owned -= gone
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._forget, gone)
+
+    async def _drained(self) -> None:
+        assert self._drain is not None
+        try:
+            await asyncio.wait_for(self._drain(), REVOKE_WAIT_S)
+        except TimeoutError:
+            log.warning("rebalance went ahead after %.0fs with outputs uncommitted", REVOKE_WAIT_S)
+
+    # --- on the loop -------------------------------------------------------------------
+
+    def _arrive(self, batch: list[_Fetched]) -> None:
+        with self._lock:
+            owned = set(self._owned)
+        kept = [r for r in batch if (r.topic, r.partition) in owned]
+        self._taken(len(batch) - len(kept))
+        self._records.extend(kept)
+        if kept:
+            self._arrived.set()
+
+    def _refuse(self, error: TransportError) -> None:
+        self._refused = error
+        self._arrived.set()
+
+    def _forget(self, gone: set[tuple[str, int]]) -> None:
+        """Records of partitions no longer owned (or read again) are never handed out."""
+        kept = [r for r in self._records if (r.topic, r.partition) not in gone]
+        self._taken(len(self._records) - len(kept))
+        self._records = deque(kept)
+        for tp in gone:
+            self._next.pop(tp, None)
+
+    def _taken(self, n: int) -> None:
+        if n:
+            with self._lock:
+                self._buffered -= n
+
+    async def stop(self) -> None:
+        self._closing.set()
+        self._wake.set()
+        if self._thread is not None:
+            thread, self._thread = self._thread, None
+            await asyncio.to_thread(thread.join)
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> list[Record]:
+        if not self._records and self._refused is None:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout_ms / 1000)
+        if self._refused is not None:
+            refused, self._refused = self._refused, None
+            raise refused
+        out: list[Record] = []
+        while self._records and len(out) < max_records:
+            r = self._records.popleft()
+            self._next[(r.topic, r.partition)] = r.offset + 1
+            out.append(r)
+        self._taken(len(out))
+        return out
+
+    async def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> bool:
+        """Commit what was read (or the given next offsets) of the partitions still owned;
+        False when a rebalance took some of them (their new owner reads them again)."""
+        given = dict(self._next) if offsets is None else dict(offsets)
+        with self._lock:
+            owned = set(self._owned)
+        mine = [TopicPartition(t, p, o) for (t, p), o in given.items() if (t, p) in owned]
+        kept = len(mine) == len(given)
+        if mine:
+            try:
+                answer = await self._ask(lambda c: c.commit(offsets=mine, asynchronous=False))
+            except TransportError as exc:
+                err = exc.__cause__ or exc.__context__
+                code = _code(err)
+                if code in LOST_COMMIT:
+                    log.warning("%s: commit lost to a rebalance (%s)", self.client_id, exc)
+                    return False
+                if code != KafkaError._NO_OFFSET:
+                    raise
+                answer = []
+            for tp in answer or ():
+                if tp.error is not None:
+                    log.warning("%s: commit lost (%s)", self.client_id, tp.error.str())
+                    return False
+        if not kept:
+            log.warning("%s: commit lost to a rebalance", self.client_id)
+        return kept
+
+    def before_revoke(self, drain: Drain) -> None:
+        self._drain = drain
+
+    def lag(self) -> dict[str, int]:
+        with self._lock:
+            highs = dict(self._highs)
+        out: dict[str, int] = {}
+        for tp, high in highs.items():
+            pos = self._next.get(tp)
+            if pos is not None:
+                out[tp[0]] = out.get(tp[0], 0) + max(0, high - pos)
+        return out
+
+    async def rewind(self) -> None:
+        """Back to each owned partition's committed offset (the beginning without one); the
+        poller seeks between fetches, so no record fetched before the seek is handed out."""
+        limit = self.connect_timeout
+
+        def seek(c: RdConsumer) -> dict[tuple[str, int], int]:
+            positions: dict[tuple[str, int], int] = {}
+            parts = c.assignment()
+            for tp in c.committed(parts, limit) if parts else []:
+                start = tp.offset
+                if start < 0:
+                    start, _high = c.get_watermark_offsets(tp, limit)
+                c.seek(TopicPartition(tp.topic, tp.partition, start))
+                positions[(tp.topic, tp.partition)] = start
+            return positions
+
+        positions: dict[tuple[str, int], int] = await self._ask(seek)
+        self._forget(set(positions))
+        self._next.update(positions)
+
+    async def at_end(self) -> bool:
+        with self._lock:
+            owned = sorted(self._owned)
+        unread = {(r.topic, r.partition) for r in self._records}
+        if any(tp in unread for tp in owned):
+            return False
+        if not owned:
+            return True
+        known = {tp: self._next[tp] for tp in owned if tp in self._next}
+        limit = self.connect_timeout
+
+        def read_to_end(c: RdConsumer) -> bool:
+            for topic, number in owned:
+                tp = TopicPartition(topic, number)
+                low, high = c.get_watermark_offsets(tp, limit)
+                pos = known.get((topic, number), -1)
+                if pos < 0:
+                    pos = c.position([tp])[0].offset
+                if pos < 0:
+                    pos = c.committed([tp], limit)[0].offset
+                if pos < 0:
+                    pos = low
+                if pos < high:
+                    return False
+            return True
+
+        answer: bool = await self._ask(read_to_end)
+        return answer
+
+    def assigned(self) -> bool:
+        with self._lock:
+            return bool(self._owned)
+
+    def pause(self) -> None:
+        with self._lock:
+            self._want_paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._want_paused = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    """Work for a consumer's poller thread, and the loop's future for its answer."""
+
+    work: Callable[[RdConsumer], Any]
+    done: asyncio.Future[Any]
+
+
+def _code(exc: BaseException | None) -> int | None:
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return exc.args[0].code()
+    return None
+
+
+def _succeed(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+class NativeTransport:
+    """Builds librdkafka clients for one cluster, tuned and logged in as KafkaTransport's
+    are; topics it creates are made as KafkaTransport makes them."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        tuning: ClientTuning | None = None,
+        security: ClientSecurity | None = None,
+    ) -> None:
+        self._topics = KafkaTransport(bootstrap, tuning, security)  # checks the tuning too
+        self.bootstrap, self.tuning, self.security = bootstrap, self._topics.tuning, security
+        self.connect_timeout = self.tuning.connect_timeout
+
+    def as_principal(self, security: ClientSecurity | None) -> NativeTransport:
+        """The same cluster and tuning, authenticating as another principal."""
+        return NativeTransport(self.bootstrap, self.tuning, security)
+
+    def off_path(self) -> NativeTransport:
+        """The same principal, its consumers tuned for tallies rather than latency."""
+        return NativeTransport(self.bootstrap, self.tuning.off_path(), self.security)
+
+    def producer(self, client_id: str) -> NativeProducer:
+        return NativeProducer(self.bootstrap, client_id, self.tuning, self.security)
+
+    def consumer(
+        self,
+        topics: Sequence[str],
+        client_id: str,
+        group_id: str | None = None,
+        from_beginning: bool = False,
+    ) -> NativeConsumer:
+        return NativeConsumer(
+            self.bootstrap,
+            topics,
+            client_id,
+            group_id,
+            from_beginning,
+            self.tuning,
+            self.security,
+        )
+
+    async def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
+        await self._topics.ensure_topics(specs)
+
+    async def close(self) -> None:
+        return None
