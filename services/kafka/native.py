@@ -536,9 +536,9 @@ class NativeConsumer:
             err = msg.error()
             if err is None:
                 batch.append(_record(msg))
-            elif err.code() in (
-                KafkaError.TOPIC_AUTHORIZATION_FAILED,
-                KafkaError.GROUP_AUTHORIZATION_FAILED,
+            elif err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED or (
+                # a consumer with no group never uses the group librdkafka insists on
+                err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED and self.group_id is not None
             ):
                 refused = rdkafka_error(KafkaException(err), f"{self.client_id}: reading")
                 assert self._loop is not None

@@ -10,20 +10,24 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from rich.console import Console
 
+from loadtests.engine.run import execute
 from services.kafka import BrokerUnreachable, Consumer, NotAuthorized, Record, transport_for
 from services.kafka.bus import ClientTuning, KafkaTransport
 from services.kafka.choice import ClusterTransport
 from services.kafka.transport import RecordTooLarge, TransportError
 from services.wire import CHANGES, TopicSpec
 from services.wire.topics import APPEND_TIME
-from tests.support.secured import SecuredCluster
+from tests.support.secured import SecuredCluster, playing_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
+REPO = Path(__file__).resolve().parents[2]
 Library = Literal["aiokafka", "librdkafka"]
 LIBRARIES = pytest.mark.parametrize("library", ["aiokafka", "librdkafka"])
 AGENCY = "province.001"
@@ -222,3 +226,42 @@ async def test_no_broker_at_the_address_is_unreachable_within_the_bound(library:
         with pytest.raises(BrokerUnreachable):
             await client.start()
         assert time.monotonic() - t0 < 4.0
+
+
+SCENARIO = """
+name: both-libraries
+topology: {topology}
+agencies: [province.001, ministry.vss]
+seed: 20261207
+timeout_s: 10
+periods:
+  - {{name: first, duration_s: 2, rate_per_s: 100, max_requests: 150}}
+  - {{name: second, duration_s: 2, rate_per_s: 100, max_requests: 150}}
+errors: {{wrong_name: 0.1, unknown_id: 0.1, invalid_id: 0.05}}
+"""
+
+
+async def test_a_run_on_librdkafka_answers_as_the_same_run_on_aiokafka(
+    secured_demo: SecuredCluster, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO.format(topology=REPO / "loadtests/topologies/demo.yaml"))
+    counts = {}
+    for library in ("librdkafka", "aiokafka"):
+        design = tmp_path / f"{library}.yaml"
+        design.write_text(f"name: on-{library}\nclients: {{library: {library}}}\n")
+        with playing_on(secured_demo) as settings:
+            report = await execute(
+                scenario,
+                tmp_path / library,
+                settings,
+                Console(quiet=True),
+                live=False,
+                design_path=design,
+                workers=1,
+            )
+        for phase in report.phases:
+            assert (phase.lost, phase.incorrect, phase.timed_out) == (0, 0, 0), (library, phase)
+        counts[library] = [(p.name, p.answered, dict(p.outcomes)) for p in report.phases]
+    assert counts["librdkafka"] == counts["aiokafka"]
+    assert sum(answered for _, answered, _ in counts["librdkafka"]) == 300
