@@ -35,7 +35,30 @@ from services.wire import MAX_REQUEST_BYTES, TopicSpec
 
 __all__ = ["Delivered", "NativeConsumer", "NativeProducer", "NativeTransport"]
 
-log = logging.getLogger("ndx.kafka.rdkafka")  # librdkafka's own lines
+QUIET_S = 30.0  # one of librdkafka's lines, once said, is not said again for this long
+
+
+class _Quieter(logging.Filter):
+    """Passes each kind of librdkafka line (its facility and client) once per QUIET_S: a
+    broker that is away gives a few lines, not one per reconnection attempt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._said: dict[tuple[int, str], float] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.levelno, " ".join(record.getMessage().split()[:2]))
+        now = time.monotonic()
+        with self._lock:
+            if now - self._said.get(kind, -QUIET_S) < QUIET_S:
+                return False
+            self._said[kind] = now
+        return True
+
+
+log = logging.getLogger("ndx.kafka.rdkafka")  # librdkafka's own lines, which name no secret
+log.addFilter(_Quieter())
 POLL_S = 0.2  # a poller's longest block; an idle client wakes its thread this often, never the loop
 ABANDON_S = 2.0
 REVOKE_WAIT_S = 10.0
