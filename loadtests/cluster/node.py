@@ -137,7 +137,9 @@ class KafkaNode:
 
     def _format(self, java: str, libs: Path, props: Path) -> None:
         tool = ["kafka.tools.StorageTool", *format_args(self.layout, self.admin), "-c", str(props)]
-        quiet = ["-Xmx256m", "-Dkafka.log.level=warn", *self._log_flags()]  # keep server.log clean
+        # A one-shot tool: compiled by C1 alone it starts and ends in less time and CPU.
+        quick = ["-XX:TieredStopAtLevel=1", "-Xshare:auto"]
+        quiet = ["-Xmx256m", *quick, "-Dkafka.log.level=warn", *self._log_flags()]  # clean log
         # The arguments may hold the admin's password: a private @file keeps it off `ps`.
         argfile = write_private(self.node_dir / "format.args", "\n".join(map(_quoted, tool)) + "\n")
         cmd = [java, *quiet, "-cp", f"{libs}/*", f"@{argfile}"]

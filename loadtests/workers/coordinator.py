@@ -31,8 +31,10 @@ from services.process import metrics
 
 log = logging.getLogger("ndx.coordinator")
 # A period starts this long after its command, so every worker hears it first. The first
-# command gets the full lead; later ones a lead fitted to how late the slowest worker heard the
-# last one (delivery and clock skew), with room to spare, never less than the floor.
+# command (the warm-up's, never measured) gets a set lead; later ones a lead fitted to how late
+# the slowest worker heard the last one (delivery and clock skew), with room to spare, between
+# the floor and the full lead.
+FIRST_LEAD_S = 1.0
 START_LEAD_S = 2.0
 MIN_LEAD_S = 0.5
 LEAD_SPARE = 3.0  # the fitted lead is this many times the slowest worker's hearing delay
@@ -78,7 +80,7 @@ class Coordinator:
         self.unclaimed: list[int] = []
         self.played: list[tuple[int, Period]] = []
         self._opened: list[Callable[[], Awaitable[None]]] = []
-        self.lead_s = START_LEAD_S
+        self.lead_s = FIRST_LEAD_S
 
     @property
     def workers(self) -> list[WorkerState]:

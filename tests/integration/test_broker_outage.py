@@ -8,9 +8,9 @@ from pathlib import Path
 from services.config.settings import REPO_ROOT
 from tests.support.processes import reaped, run_stack, service, start_ready
 
-DOWN_S = 10.0
+DOWN_S = 6.0  # twice the readiness probe's longest backoff: every service is seen not ready
 # Each kind of warning is shown once per 30 s (services.process.lograte) and about six kinds come
-# from aiokafka while it cannot connect: a service writes about a dozen lines in 10 s down, where
+# from aiokafka while it cannot connect: a service writes about a dozen lines while down, where
 # it used to write thousands a second.
 MAX_LINES_DOWN = 20
 MAX_LINES_IN_ALL = 40  # from the stop until ready again, the broker's restart included
