@@ -8,10 +8,10 @@ from __future__ import annotations
 from services.kafka.admin import ClusterAdmin, GroupDescriber, GroupView, count_brokers
 from services.kafka.bus import KafkaTransport
 from services.kafka.choice import ClusterTransport, transport_for
-from services.kafka.native import NativeTransport
 from services.kafka.offsets import skip_to_end
 from services.kafka.plain import GroupMember, read_briefly, write_to_partitions
 from services.kafka.probe import KafkaProbe
+from services.kafka.rdkafka import NativeTransport
 from services.kafka.transport import (
     BrokerUnreachable,
     Consumer,

@@ -4,7 +4,7 @@ librdkafka."""
 from __future__ import annotations
 
 from services.kafka.bus import ClientTuning, KafkaTransport
-from services.kafka.native import NativeTransport
+from services.kafka.rdkafka import NativeTransport
 from services.security import ClientSecurity
 
 __all__ = ["ClusterTransport", "transport_for"]

@@ -1,12 +1,11 @@
-"""The Kafka transport on librdkafka (confluent-kafka), for designs that measure the other client
-library: the same protocols and guarantees as the aiokafka one, each client's blocking calls on
-one poller thread that hands the event loop delivery reports and records in batches."""
+"""A librdkafka consumer behind the Consumer protocol: its one poller thread makes every
+call on the consumer (fetches, commits, seeks, rebalances drained first) and hands the
+event loop records in batches."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 import time
 from collections import deque
@@ -16,83 +15,30 @@ from typing import Any
 
 from confluent_kafka import Consumer as RdConsumer
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
-from confluent_kafka import Producer as RdProducer
 
-from services.kafka.admin import rdkafka_config, rdkafka_error
-from services.kafka.bus import KafkaTransport
-from services.kafka.client import RETRY_BACKOFF_MS, ClientTuning
+from services.kafka.admin import rdkafka_error
+from services.kafka.client import ClientTuning
 from services.kafka.group import Drain
+from services.kafka.rdkafka.common import (
+    CONSUMER_WAIT_S,
+    FETCH_BATCH,
+    HIGH_WATER,
+    LAG_EVERY_S,
+    LOST_COMMIT,
+    REVOKE_WAIT_S,
+    client_config,
+    error_code,
+    fail,
+    log,
+    succeed,
+)
 from services.kafka.transport import (
     BrokerUnreachable,
-    Headers,
     NotAuthorized,
     Record,
-    RecordTooLarge,
     TransportError,
 )
-from services.security import ClientSecurity, signature, unsigned
-from services.wire import MAX_REQUEST_BYTES, TopicSpec
-
-__all__ = ["Delivered", "NativeConsumer", "NativeProducer", "NativeTransport"]
-
-QUIET_S = 30.0  # one of librdkafka's lines, once said, is not said again for this long
-
-
-class _Quieter(logging.Filter):
-    """Passes each kind of librdkafka line (its facility and client) once per QUIET_S: a
-    broker that is away gives a few lines, not one per reconnection attempt."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._said: dict[tuple[int, str], float] = {}
-        self._lock = threading.Lock()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        kind = (record.levelno, " ".join(record.getMessage().split()[:2]))
-        now = time.monotonic()
-        with self._lock:
-            if now - self._said.get(kind, -QUIET_S) < QUIET_S:
-                return False
-            self._said[kind] = now
-        return True
-
-
-log = logging.getLogger("ndx.kafka.rdkafka")  # librdkafka's own lines, which name no secret
-log.addFilter(_Quieter())
-POLL_S = 0.2  # a poller's longest block; an idle client wakes its thread this often, never the loop
-ABANDON_S = 2.0
-REVOKE_WAIT_S = 10.0
-# A consumer's poller also runs the loop's commits and seeks between two waits (no other thread
-# may call the consumer meanwhile), so it waits at most this long for records.
-CONSUMER_WAIT_S = 0.05
-FETCH_BATCH = 500  # records taken off librdkafka's queue at once
-LAG_EVERY_S = 1.0
-HIGH_WATER = 5000  # records fetched but not yet taken before the poller pauses fetching
-STALE = {
-    KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
-    KafkaError.UNKNOWN_PRODUCER_ID,
-    KafkaError.INVALID_PRODUCER_EPOCH,
-    KafkaError._FATAL,
-}
-TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE}
-LOST_COMMIT = {
-    KafkaError.REBALANCE_IN_PROGRESS,
-    KafkaError.ILLEGAL_GENERATION,
-    KafkaError.UNKNOWN_MEMBER_ID,
-    KafkaError._ASSIGNMENT_LOST,
-    KafkaError._STATE,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """A delivery report: where the record went, and the broker's append time (ms) on
-    LogAppendTime topics."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
+from services.security import ClientSecurity
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,231 +52,6 @@ class _Fetched:
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
     timestamp: int
-
-
-def _failure(err: KafkaError, what: str) -> TransportError:
-    if err.code() in TOO_LARGE:
-        return RecordTooLarge(f"{what}: {err.str()}")
-    return rdkafka_error(KafkaException(err), what)
-
-
-def _common(
-    bootstrap: str, client_id: str, tuning: ClientTuning, security: ClientSecurity | None
-) -> dict[str, Any]:
-    connect_ms = int(tuning.connect_timeout * 1000)
-    return {
-        **rdkafka_config(bootstrap, security),
-        "client.id": client_id,
-        "socket.connection.setup.timeout.ms": connect_ms,
-        "reconnect.backoff.ms": RETRY_BACKOFF_MS,
-        "retry.backoff.ms": RETRY_BACKOFF_MS,
-        "log.connection.close": False,
-        "logger": log,
-    }
-
-
-async def _connect(client: RdProducer | RdConsumer, bootstrap: str, limit_s: float) -> Any:
-    """The cluster's metadata within `limit_s`, or BrokerUnreachable (NotAuthorized when the
-    login is refused)."""
-    try:
-        return await asyncio.wait_for(
-            asyncio.to_thread(client.list_topics, None, limit_s), limit_s + 1
-        )
-    except KafkaException as exc:
-        error = rdkafka_error(exc, f"no Kafka broker answers at {bootstrap}")
-        if isinstance(error, NotAuthorized):
-            raise error from None
-        raise BrokerUnreachable(str(error)) from None
-    except TimeoutError:
-        raise BrokerUnreachable(f"no Kafka broker answers at {bootstrap}: timed out") from None
-
-
-class _Pump:
-    """One librdkafka producer and its poller thread: delivery reports reach the loop in
-    batches, and a fatal error marks the producer for renewal."""
-
-    def __init__(self, config: dict[str, Any], on_fatal: Callable[[], None]) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.on_fatal = on_fatal
-        self.producer = RdProducer({**config, "error_cb": self._error})
-        self._reports: list[tuple[asyncio.Future[Any], KafkaError | None, Message]] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rdkafka-producer", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _error(self, err: KafkaError) -> None:
-        if err.fatal():
-            log.error("producer failed for good: %s", err.str())
-            self.loop.call_soon_threadsafe(self.on_fatal)
-        else:
-            log.debug("producer: %s", err.str())
-
-    def reporter(self, future: asyncio.Future[Any]) -> Callable[[KafkaError | None, Message], None]:
-        def report(err: KafkaError | None, msg: Message) -> None:
-            with self._lock:
-                self._reports.append((future, err, msg))
-
-        return report
-
-    def hand_over(self) -> None:
-        with self._lock:
-            batch, self._reports = self._reports, []
-        if batch:
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-                self.loop.call_soon_threadsafe(self._settle, batch)
-
-    def _settle(self, batch: list[tuple[asyncio.Future[Any], KafkaError | None, Message]]) -> None:
-        for future, err, msg in batch:
-            if future.done():
-                continue
-            if err is None:
-                future.set_result(
-                    Delivered(
-                        msg.topic() or "",
-                        msg.partition() or 0,
-                        msg.offset() or 0,
-                        msg.timestamp()[1],
-                    )
-                )
-                continue
-            if err.fatal() or err.code() in STALE:
-                self.on_fatal()
-            future.set_exception(_failure(err, f"writing {msg.topic()}"))
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.producer.poll(POLL_S)
-            self.hand_over()
-
-    def close(self, limit_s: float) -> None:
-        """Blocking: deliver what it can within `limit_s`, fail the rest, end the thread."""
-        with contextlib.suppress(Exception):
-            self.producer.flush(limit_s)
-        self._stop.set()
-        self._thread.join()
-        with contextlib.suppress(Exception):
-            self.producer.purge()
-            self.producer.poll(0)  # the purged records' reports: their futures fail
-        self.hand_over()
-        with contextlib.suppress(Exception):
-            self.producer.close()
-
-
-class NativeProducer:
-    """Durable, signed, renewed when librdkafka reports a fatal error (the idempotent
-    producer's sequence lost for good)."""
-
-    def __init__(
-        self,
-        bootstrap: str,
-        client_id: str,
-        tuning: ClientTuning,
-        security: ClientSecurity | None = None,
-    ) -> None:
-        self.bootstrap, self.client_id, self.tuning = bootstrap, client_id, tuning
-        self.connect_timeout = tuning.connect_timeout
-        self.security = security
-        self._pump: _Pump | None = None
-        self._stale = True
-        self._renewing = asyncio.Lock()
-        self._abandoned: set[asyncio.Task[None]] = set()
-
-    def _config(self) -> dict[str, Any]:
-        t = self.tuning
-        return {
-            **_common(self.bootstrap, self.client_id, t, self.security),
-            "acks": "all" if t.acks == "all" else t.acks,
-            "enable.idempotence": t.acks == "all",
-            "linger.ms": t.linger_ms,
-            "batch.size": min(t.batch_size, MAX_REQUEST_BYTES),
-            "compression.type": t.compression,
-            "message.max.bytes": MAX_REQUEST_BYTES,
-            "request.timeout.ms": int(self.connect_timeout * 1000),
-        }
-
-    async def start(self) -> None:
-        self._stale = True
-        pump = _Pump(self._config(), self._mark_stale)
-        pump.start()
-        self._pump = pump
-        try:
-            await _connect(pump.producer, self.bootstrap, self.connect_timeout)
-        except BaseException:
-            self._abandon(pump)
-            raise
-        self._stale = False
-
-    def _mark_stale(self) -> None:
-        self._stale = True
-
-    def _abandon(self, pump: _Pump) -> None:
-        task = asyncio.create_task(asyncio.to_thread(pump.close, ABANDON_S), name="abandon")
-        self._abandoned.add(task)
-        task.add_done_callback(self._abandoned.discard)
-
-    async def _renew(self) -> None:
-        async with self._renewing:
-            if not self._stale:
-                return
-            log.warning("%s: producer unusable; starting a new one", self.client_id)
-            if self._pump is not None:
-                self._abandon(self._pump)
-            await self.start()
-
-    async def stop(self) -> None:
-        if self._pump is not None:
-            await asyncio.to_thread(self._pump.close, self.connect_timeout)
-            self._pump = None
-        if self._abandoned:
-            await asyncio.wait(self._abandoned, timeout=2 * ABANDON_S)
-
-    async def send(
-        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
-    ) -> asyncio.Future[Any]:
-        """A refused record fails its delivery, not the send."""
-        if self._stale or self._pump is None:
-            await self._renew()
-        assert self._pump is not None
-        if self.security is not None and self.security.signing_key is not None:
-            key_hex = self.security.signing_key.get_secret_value()
-            sig = signature(self.security.principal, key_hex, topic, key, value)
-            headers = [*unsigned(headers), *sig]
-        pump = self._pump
-        delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        while True:
-            try:
-                pump.producer.produce(
-                    topic,
-                    value,
-                    key,
-                    on_delivery=pump.reporter(delivery),
-                    headers=list(headers) or None,
-                )
-                return delivery
-            except BufferError:  # librdkafka's queue is full: its poller is emptying it
-                await asyncio.sleep(0.005)
-            except KafkaException as exc:
-                err = exc.args[0] if exc.args else None
-                if isinstance(err, KafkaError):
-                    delivery.set_exception(_failure(err, f"writing {topic}"))
-                else:
-                    delivery.set_exception(TransportError(f"writing {topic}: {exc}"))
-                return delivery
-
-    async def send_and_wait(
-        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
-    ) -> None:
-        """Send one record and wait until the cluster has it."""
-        await (await self.send(topic, value, key, headers))
-
-    async def flush(self) -> None:
-        if self._pump is not None:
-            pump = self._pump
-            await asyncio.to_thread(pump.producer.flush)
-            pump.hand_over()
 
 
 def _headers(msg: Message) -> tuple[tuple[str, bytes], ...]:
@@ -394,7 +115,7 @@ class NativeConsumer:
         t = self.tuning
         reset = "earliest" if self.from_beginning or self.group_id else "latest"
         return {
-            **_common(self.bootstrap, self.client_id, t, self.security),
+            **client_config(self.bootstrap, self.client_id, t, self.security),
             # librdkafka wants a group even when assigning by hand; no such group is ever joined
             "group.id": self.group_id or f"{self.client_id}.unjoined",
             "enable.auto.commit": False,
@@ -447,16 +168,16 @@ class NativeConsumer:
             error = exc if isinstance(exc, TransportError) else TransportError(str(exc))
             with contextlib.suppress(Exception):
                 c.close()
-            loop.call_soon_threadsafe(_fail, started, error)
+            loop.call_soon_threadsafe(fail, started, error)
             return
-        loop.call_soon_threadsafe(_succeed, started, None)
+        loop.call_soon_threadsafe(succeed, started, None)
         try:
             self._fetch(c)
         finally:
             for command in self._commands:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(
-                        _fail, command.done, TransportError(f"{self.client_id}: stopped")
+                        fail, command.done, TransportError(f"{self.client_id}: stopped")
                     )
             self._commands.clear()
             with contextlib.suppress(Exception):
@@ -511,11 +232,11 @@ class NativeConsumer:
             except KafkaException as exc:
                 error = rdkafka_error(exc, self.client_id)
                 error.__cause__ = exc
-                loop.call_soon_threadsafe(_fail, command.done, error)
+                loop.call_soon_threadsafe(fail, command.done, error)
             except Exception as exc:
-                loop.call_soon_threadsafe(_fail, command.done, exc)
+                loop.call_soon_threadsafe(fail, command.done, exc)
             else:
-                loop.call_soon_threadsafe(_succeed, command.done, result)
+                loop.call_soon_threadsafe(succeed, command.done, result)
 
     def _fetch(self, c: RdConsumer) -> None:
         loop = self._loop
@@ -692,7 +413,7 @@ class NativeConsumer:
                 answer = await self._ask(lambda c: c.commit(offsets=mine, asynchronous=False))
             except TransportError as exc:
                 err = exc.__cause__ or exc.__context__
-                code = _code(err)
+                code = error_code(err)
                 if code in LOST_COMMIT:
                     log.warning("%s: commit lost to a rebalance (%s)", self.client_id, exc)
                     return False
@@ -788,68 +509,3 @@ class _Command:
 
     work: Callable[[RdConsumer], Any]
     done: asyncio.Future[Any]
-
-
-def _code(exc: BaseException | None) -> int | None:
-    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
-        return exc.args[0].code()
-    return None
-
-
-def _succeed(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
-
-
-class NativeTransport:
-    """Builds librdkafka clients for one cluster, tuned and logged in as KafkaTransport's
-    are; topics it creates are made as KafkaTransport makes them."""
-
-    def __init__(
-        self,
-        bootstrap: str,
-        tuning: ClientTuning | None = None,
-        security: ClientSecurity | None = None,
-    ) -> None:
-        self._topics = KafkaTransport(bootstrap, tuning, security)  # checks the tuning too
-        self.bootstrap, self.tuning, self.security = bootstrap, self._topics.tuning, security
-        self.connect_timeout = self.tuning.connect_timeout
-
-    def as_principal(self, security: ClientSecurity | None) -> NativeTransport:
-        """The same cluster and tuning, authenticating as another principal."""
-        return NativeTransport(self.bootstrap, self.tuning, security)
-
-    def off_path(self) -> NativeTransport:
-        """The same principal, its consumers tuned for tallies rather than latency."""
-        return NativeTransport(self.bootstrap, self.tuning.off_path(), self.security)
-
-    def producer(self, client_id: str) -> NativeProducer:
-        return NativeProducer(self.bootstrap, client_id, self.tuning, self.security)
-
-    def consumer(
-        self,
-        topics: Sequence[str],
-        client_id: str,
-        group_id: str | None = None,
-        from_beginning: bool = False,
-    ) -> NativeConsumer:
-        return NativeConsumer(
-            self.bootstrap,
-            topics,
-            client_id,
-            group_id,
-            from_beginning,
-            self.tuning,
-            self.security,
-        )
-
-    async def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
-        await self._topics.ensure_topics(specs)
-
-    async def close(self) -> None:
-        return None
