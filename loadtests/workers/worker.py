@@ -60,6 +60,8 @@ log = logging.getLogger("ndx.worker")
 
 
 CLAIM_TRIES = 20
+HELLO_EVERY_S = 1.0  # a worker waiting for the claim says what it holds this often...
+HELD_WATCH_S = 0.2  # ...and at once (within this) when its group hands it other shares
 
 
 CLAIM_WAIT_S = 300.0  # a plan whose coordinator never says claim (it crashed) is left
@@ -105,10 +107,15 @@ async def claim(
     """Say which shares it holds until the coordinator says claim; then commit them. None
     when the run started or ended without it (it joined too late) or never went ahead."""
     deadline = time.monotonic() + CLAIM_WAIT_S
+    said: set[int] | None = None
+    said_at = 0.0
     while time.monotonic() < deadline:
-        await say(out, hello(plan, worker, set(holder.held)))
+        held = set(holder.held)
+        if held != said or time.monotonic() - said_at >= HELLO_EVERY_S:
+            await say(out, hello(plan, worker, held))  # at once when what it holds changed
+            said, said_at = held, time.monotonic()
         with contextlib.suppress(TimeoutError):
-            command = await asyncio.wait_for(feed.commands.get(), 1.0)
+            command = await asyncio.wait_for(feed.commands.get(), HELD_WATCH_S)
             if command.kind == "claim":
                 break
             if command.kind in ("start", "end"):

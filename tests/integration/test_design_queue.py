@@ -34,10 +34,10 @@ def scenario(name: str, half: float, eighty: float) -> str:
 name: {name}
 topology: {REPO}/loadtests/topologies/vn-2024.yaml
 agencies: {AGENCIES}
-warmup_s: 12
+warmup_s: 8
 periods:
-  - {{name: rho05, rate_per_s: {half}, duration_s: 12}}
-  - {{name: rho08, rate_per_s: {eighty}, duration_s: 12}}
+  - {{name: rho05, rate_per_s: {half}, duration_s: 10}}
+  - {{name: rho08, rate_per_s: {eighty}, duration_s: 10}}
 mix: {{verify: 1.0}}
 """
 
