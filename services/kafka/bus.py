@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import ClassVar, Self
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -15,7 +16,7 @@ from services.kafka.client import (
 )
 from services.kafka.consumer import KafkaConsumer
 from services.kafka.producer import KafkaProducer
-from services.kafka.transport import NotAuthorized, TransportError
+from services.kafka.transport import Consumer, NotAuthorized, Producer, TransportError
 from services.security import ClientSecurity
 from services.wire import TopicSpec
 
@@ -55,16 +56,21 @@ class KafkaTransport:
         self.bootstrap, self.tuning, self.security = bootstrap, tuning, security
         self.connect_timeout = tuning.connect_timeout
 
-    def as_principal(self, security: ClientSecurity | None) -> KafkaTransport:
+    # The client classes this transport builds; a sibling transport on another library
+    # names its own and inherits everything else.
+    producer_class: ClassVar[Callable[..., Producer]] = KafkaProducer
+    consumer_class: ClassVar[Callable[..., Consumer]] = KafkaConsumer
+
+    def as_principal(self, security: ClientSecurity | None) -> Self:
         """The same cluster and tuning, authenticating as another principal."""
-        return KafkaTransport(self.bootstrap, self.tuning, security)
+        return type(self)(self.bootstrap, self.tuning, security)
 
-    def off_path(self) -> KafkaTransport:
+    def off_path(self) -> Self:
         """The same principal, its consumers tuned for tallies rather than latency."""
-        return KafkaTransport(self.bootstrap, self.tuning.off_path(), self.security)
+        return type(self)(self.bootstrap, self.tuning.off_path(), self.security)
 
-    def producer(self, client_id: str) -> KafkaProducer:
-        return KafkaProducer(self.bootstrap, client_id, self.tuning, self.security)
+    def producer(self, client_id: str) -> Producer:
+        return self.producer_class(self.bootstrap, client_id, self.tuning, self.security)
 
     def consumer(
         self,
@@ -72,8 +78,8 @@ class KafkaTransport:
         client_id: str,
         group_id: str | None = None,
         from_beginning: bool = False,
-    ) -> KafkaConsumer:
-        return KafkaConsumer(
+    ) -> Consumer:
+        return self.consumer_class(
             self.bootstrap,
             topics,
             client_id,

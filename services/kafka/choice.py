@@ -9,9 +9,9 @@ from services.security import ClientSecurity
 
 __all__ = ["ClusterTransport", "transport_for"]
 
-# Either transport: both implement the Transport protocol, and both offer what callers of a
-# real cluster use besides (as_principal, off_path, bootstrap, tuning, security).
-ClusterTransport = KafkaTransport | NativeTransport
+# Either transport (NativeTransport is a KafkaTransport on other clients): the Transport
+# protocol and what callers of a real cluster use besides (as_principal, off_path, tuning).
+ClusterTransport = KafkaTransport
 
 
 def transport_for(

@@ -57,6 +57,13 @@ class Producer(Protocol):
         """Queue a record; the returned future resolves once the broker has it durably."""
         ...
 
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
+    ) -> None:
+        """Send one record and wait until it is durable; a refusal raises NotAuthorized, any
+        other failure TransportError."""
+        ...
+
     async def flush(self) -> None: ...
 
 

@@ -121,6 +121,11 @@ class MemProducer:
             done.set_exception(exc)
         return done
 
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers = ()
+    ) -> None:
+        await (await self.send(topic, value, key, headers))
+
     async def flush(self) -> None:
         return None
 
