@@ -64,7 +64,8 @@ async def _play(
     meter = Meter(stack.ports("registry"), stack.ports("monitor"))
     pressure = PressureMeter(stack.ports("registry"), coordinator.timeline)
     # A poison flood is written as a played agency: only agencies may write request topics.
-    flooder = transport_for(bootstrap, tuning, stack.security(agencies[0].agency))
+    played = ClientTuning.of(config.design, settings.connect_timeout_s, "agencies")
+    flooder = transport_for(bootstrap, played, stack.security(agencies[0].agency))
     faults = FaultRunner(scenario, stack, flooder)
     faults.coordinator = coordinator
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], "worker": local.pids(), **stack.pids()})

@@ -229,7 +229,7 @@ class Worker:
             await feed.stop()
 
     async def _join(self, plan: WorkPlan, feed: PlanFeed) -> None:
-        tuning = ClientTuning.of(plan.config.design, self.connect_timeout)
+        tuning = ClientTuning.of(plan.config.design, self.connect_timeout, "agencies")
         control = self.transport(DRIVER, tuning)
         out = control.producer(worker_client(self.name))
         await out.start()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from services.config.design import (
     Z99,
+    Clients,
     Design,
     DesignError,
+    Library,
     Ministries,
     RegistryDesign,
     Requesters,
     ServiceTime,
+    Side,
     Topics,
     load_design,
 )
@@ -36,9 +39,11 @@ from services.config.yamlfile import InputFileError, field_path, load_model
 __all__ = [
     "REPO_ROOT",
     "Z99",
+    "Clients",
     "Design",
     "DesignError",
     "InputFileError",
+    "Library",
     "Ministries",
     "RegistryDesign",
     "Requesters",
@@ -47,6 +52,7 @@ __all__ = [
     "ServiceTime",
     "Settings",
     "SettingsError",
+    "Side",
     "Topics",
     "bootstrap_of",
     "design_path",

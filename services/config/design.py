@@ -162,10 +162,23 @@ class Security(_Strict):
     tls: bool = False
 
 
-class Clients(_Strict):
-    """Which Kafka client library every client of the run is built on."""
+Library = Literal["aiokafka", "librdkafka"]
+Side = Literal["agencies", "registry", "services"]
 
-    library: Literal["aiokafka", "librdkafka"] = "aiokafka"
+
+class Clients(_Strict):
+    """Which Kafka client library the run's clients are built on: one for the whole run, or
+    another for one side (the agencies' workers, the registry, the other services)."""
+
+    library: Library = "aiokafka"
+    agencies: Library | None = None
+    registry: Library | None = None
+    services: Library | None = None
+
+    def on(self, side: Side) -> Library:
+        """The library of one side: its own when the design names one, else the run's."""
+        own = {"agencies": self.agencies, "registry": self.registry, "services": self.services}
+        return own[side] or self.library
 
 
 class Design(_Strict):

@@ -20,7 +20,7 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 
-from services.config import Design
+from services.config import Design, Side
 from services.kafka.transport import BrokerUnreachable, NotAuthorized, TransportError
 from services.security import ClientSecurity
 
@@ -96,7 +96,10 @@ class ClientTuning:
     library: Literal["aiokafka", "librdkafka"] = "aiokafka"
 
     @classmethod
-    def of(cls, design: Design, connect_timeout: float = 8.0) -> ClientTuning:
+    def of(
+        cls, design: Design, connect_timeout: float = 8.0, side: Side = "services"
+    ) -> ClientTuning:
+        """The design's knobs for the clients of one side (its library may be its own)."""
         p, c, k = design.producers, design.consumers, design.cluster
         return cls(
             p.acks,
@@ -109,7 +112,7 @@ class ClientTuning:
             k.replication_factor,
             k.min_insync_replicas,
             connect_timeout,
-            design.clients.library,
+            design.clients.on(side),
         )
 
     def off_path(self) -> ClientTuning:

@@ -9,6 +9,7 @@ from services.config import (
     RunConfig,
     Settings,
     SettingsError,
+    Side,
     bootstrap_of,
     design_path,
     key_check,
@@ -59,8 +60,8 @@ class ServiceContext:
     def name(self) -> str:
         return self.settings.instance
 
-    def tuning(self) -> ClientTuning:
-        return ClientTuning.of(self.config.design, self.settings.connect_timeout_s)
+    def tuning(self, side: Side = "services") -> ClientTuning:
+        return ClientTuning.of(self.config.design, self.settings.connect_timeout_s, side)
 
     def security(self, principal: str) -> ClientSecurity | None:
         """How `principal` authenticates; None on a plaintext cluster."""
@@ -71,10 +72,10 @@ class ServiceContext:
         except KeyError as exc:
             raise SettingsError(f"NDX_CREDENTIALS: {exc.args[0]}") from None
 
-    def transport(self, principal: str) -> ClusterTransport:
-        """Clients on the design's library, tuned as it says, authenticating as `principal`
-        when secured."""
-        return transport_for(self.bootstrap, self.tuning(), self.security(principal))
+    def transport(self, principal: str, side: Side = "services") -> ClusterTransport:
+        """Clients on the library the design gives `side`, tuned as it says, authenticating as
+        `principal` when secured."""
+        return transport_for(self.bootstrap, self.tuning(side), self.security(principal))
 
     async def prepare_topics(self, transport: ClusterTransport) -> None:
         """Create missing topics on a plaintext cluster; a secured one's admin made them."""

@@ -133,7 +133,7 @@ async def run_registry(loop: ServiceLoop, follower: ChangeFollower, stop: asynci
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     ctx = service_context(settings)
     name = ctx.name or "registry"
-    transport = ctx.transport(REGISTRY)
+    transport = ctx.transport(REGISTRY, "registry")
     await ctx.prepare_topics(transport)
     watch = RunWatch(transport, f"{name}.control", ctx.config.fingerprint)
     await watch.start()

@@ -31,11 +31,13 @@ async def host_agencies(kind: str, settings: Settings, stop: asyncio.Event) -> N
     codes = {p.id: p.code for p in topology.provinces}
     requesters, codec = ctx.config.design.requesters, ctx.codec()
     clients = [
-        AgencyClient(a, ctx.transport(a), codec, requesters.timeout_s, RetryPolicy.of(requesters))
+        AgencyClient(
+            a, ctx.transport(a, "agencies"), codec, requesters.timeout_s, RetryPolicy.of(requesters)
+        )
         for a in ours
     ]
     if clients:
-        await ctx.prepare_topics(ctx.transport(ours[0]))
+        await ctx.prepare_topics(ctx.transport(ours[0], "agencies"))
     host = AgencyHost(clients, Population(ctx.config.seed), codes.get, ctx.config.seed)
     await host.start()
     metrics.serve(settings.metrics_host, settings.metrics_port)

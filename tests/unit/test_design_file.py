@@ -100,7 +100,17 @@ def test_a_design_names_its_client_library_and_aiokafka_is_the_default(tmp_path:
     assert isinstance(native, NativeTransport)
     assert isinstance(native.as_principal(None), NativeTransport)
     assert isinstance(native.off_path(), NativeTransport)
-    assert isinstance(transport_for("127.0.0.1:1"), KafkaTransport)
+    plain = transport_for("127.0.0.1:1")
+    assert isinstance(plain, KafkaTransport) and not isinstance(plain, NativeTransport)
+
+
+def test_one_side_may_run_on_its_own_client_library(tmp_path: Path) -> None:
+    text = "name: x\nclients: {library: librdkafka, registry: aiokafka}\n"
+    design = load_design(write(tmp_path, text))
+    assert design.clients.on("registry") == "aiokafka"
+    assert design.clients.on("agencies") == design.clients.on("services") == "librdkafka"
+    assert ClientTuning.of(design, side="registry").library == "aiokafka"
+    assert ClientTuning.of(design, side="agencies").library == "librdkafka"
 
 
 @pytest.mark.parametrize(
@@ -108,6 +118,7 @@ def test_a_design_names_its_client_library_and_aiokafka_is_the_default(tmp_path:
     [
         ("name: x\nclients: {library: kafka-python}\n", "clients.library"),
         ("name: x\nclients: {libary: librdkafka}\n", "clients.libary"),
+        ("name: x\nclients: {agencies: confluent}\n", "clients.agencies"),
     ],
 )
 def test_a_bad_client_library_names_the_file_and_the_field(
