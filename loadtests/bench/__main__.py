@@ -18,7 +18,13 @@ from loadtests.bench.model import BROKER_DIR, Options
 from loadtests.cli import writable_dir
 from loadtests.scenario import MAX_PLANNED_ARRIVALS
 from loadtests.stack import MAX_SHARES
+from services.config import Library
 
+LIBRARIES: dict[str, tuple[Library, ...]] = {
+    "aiokafka": ("aiokafka",),
+    "librdkafka": ("librdkafka",),
+    "both": ("aiokafka", "librdkafka"),
+}
 WIDE = 200  # columns of the table when the output is a file or a pipe
 DESCRIPTION = (
     "Measure end-to-end verifications/s through a fresh local broker and a real registry, in rate"
@@ -34,6 +40,12 @@ app = typer.Typer(
 class Security(StrEnum):
     on = "on"
     off = "off"
+    both = "both"
+
+
+class Libraries(StrEnum):
+    aiokafka = "aiokafka"
+    librdkafka = "librdkafka"
     both = "both"
 
 
@@ -87,7 +99,8 @@ def command(
     budget_s: Annotated[
         float | None,
         typer.Option(
-            callback=positive, help="time for every series of one security mode (720; 200 quick)"
+            callback=positive,
+            help="time for every series of one security mode (720 per library; 200 quick)",
         ),
     ] = None,
     runs_dir: Annotated[
@@ -117,6 +130,13 @@ def command(
             "(default: 1 and one per CPU)",
         ),
     ] = None,
+    library: Annotated[
+        Libraries,
+        typer.Option(
+            help="every client (workers, registry, monitor) on aiokafka, on librdkafka, or a "
+            "series on each (default), side by side on the same broker"
+        ),
+    ] = Libraries.both,
 ) -> None:
     """The options as one Options per security mode (off first), then the bench itself."""
     q = quick
@@ -126,12 +146,13 @@ def command(
         step_seconds=step_seconds or (5.0 if q else 15.0),
         warm_up_s=warm_up_s or (10.0 if q else 30.0),
         registries=registries,
-        budget_s=budget_s or (200.0 if q else 720.0),
+        budget_s=budget_s or (200.0 if q else 720.0) * len(LIBRARIES[library]),
         ceiling_seconds=4.0 if q else 12.0,
         floor_messages=500 if q else 3000,
         runs_dir=runs_dir,
         broker_dir=broker_dir,
         worker_counts=worker_counts(workers) or tuple(sorted({1, max(1, os.cpu_count() or 1)})),
+        libraries=LIBRARIES[library],
     )
     if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:
         raise typer.BadParameter(

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.config import REPO_ROOT
+from services.config import REPO_ROOT, Library
 
 BROKER_DIR = REPO_ROOT / ".cache" / "brokers"
 Role = Literal["warm-up", "step", "retry", "refine", "at-80%"]
@@ -121,9 +121,10 @@ class Headline(Part):
 
 
 class WorkerSeries(Part):
-    """The stepped series played with one number of worker processes."""
+    """The stepped series played with one number of worker processes on one client library."""
 
     workers: int
+    library: Library = "aiokafka"
     steps: list[BenchStep]
     headline: Headline
 
@@ -151,6 +152,7 @@ class Options(Part):
     broker_dir: Path = BROKER_DIR  # each fresh broker's data, removed once it is stopped
     security: bool = False  # this series ran on a secured broker (SASL, ACLs, signed records)
     worker_counts: tuple[int, ...] = (1,)  # one series per count, in this order, same broker
+    libraries: tuple[Library, ...] = ("aiokafka",)  # every count's series on each, same broker
 
 
 class BenchResult(Part):
@@ -167,5 +169,5 @@ class BenchResult(Part):
 
     @property
     def main(self) -> WorkerSeries:
-        """The series with the most workers: what the machine can generate."""
+        """The series with the most workers on the last library: what the machine generates."""
         return self.series[-1]

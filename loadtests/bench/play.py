@@ -65,14 +65,14 @@ async def bench(opts: Options, console: Console) -> BenchResult:
         floor = await asyncio.to_thread(hop_floor, bootstrap, size, opts.floor_messages, config)
         console.print(f"one-hop floor: avg {floor.avg_ms:.2f} ms, p99 {floor.p99_ms:.0f} ms")
         played: list[WorkerSeries] = []
-        counts = opts.worker_counts
+        plan = [(lib, n) for lib in opts.libraries for n in opts.worker_counts]
         with secured.credentials_in_env(credentials):
-            for n, workers in enumerate(counts):
-                console.print(f"[bold]{plural(workers)}[/]")
-                share = (t0 + opts.budget_s - time.monotonic()) / (len(counts) - n)
+            for n, (library, workers) in enumerate(plan):
+                console.print(f"[bold]{plural(workers)} on {library}[/]")
+                share = (t0 + opts.budget_s - time.monotonic()) / (len(plan) - n)
                 steps = await series(
                     opts,
-                    workers,
+                    (library, workers),
                     bootstrap,
                     broker.pid,
                     out,
@@ -80,7 +80,9 @@ async def bench(opts: Options, console: Console) -> BenchResult:
                     lambda i, step: console.print(step_line(i, step)),
                 )
                 head = headline(steps, ceiling.records_per_s, floor.avg_ms)
-                played.append(WorkerSeries(workers=workers, steps=steps, headline=head))
+                played.append(
+                    WorkerSeries(workers=workers, library=library, steps=steps, headline=head)
+                )
     finally:
         with contextlib.suppress(BaseException):  # a broker still starting is stopped once up
             await starting

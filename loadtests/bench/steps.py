@@ -15,12 +15,13 @@ from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_res
 from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.bench.stepscenario import PERIOD, step_scenario
 from loadtests.engine import BASELINE, RunFiles, play_run
-from services.config import load_design, load_settings
+from services.config import Clients, Library, load_design, load_settings
 from services.kafka import skip_to_end
 from services.process import cancel
 from services.security import REGISTRY, credentials_of
 from services.wire import VERIFY
 
+Played = tuple[Library, int]  # a series: every client on this library, this many workers
 NOISY_CORES = 0.5  # a failed step is played once more when others took this much CPU
 REGISTRY_GROUP = "ndx.registry"
 FIRST_GUESS_S = 15.0  # start-up and shutdown around a step, until one is measured
@@ -40,14 +41,15 @@ async def run_step(
     rate: float,
     role: Role,
     opts: Options,
-    workers: int,
+    played: Played,
     bootstrap: str,
     broker: int,
     out: Path,
 ) -> BenchStep:
-    """One single-period scenario played on the baseline design, with its CPU window watched
-    alongside."""
-    name = f"bench-w{workers}-{index:02d}-{round(rate)}"
+    """One single-period scenario played on the baseline design with every client on the
+    series' library, its CPU window watched alongside."""
+    library, workers = played
+    name = f"bench-{library}-w{workers}-{index:02d}-{round(rate)}"
     seconds = opts.warm_up_s if role == "warm-up" else opts.step_seconds
     scenario = step_scenario(name, rate, seconds, opts.registries)
     skipped = await skip_backlog(bootstrap)
@@ -56,9 +58,11 @@ async def run_step(
     watcher = asyncio.create_task(watch(name, PERIOD, broker, window))
     t0 = time.monotonic()
     try:
+        design = load_design(BASELINE)
+        design = design.model_copy(update={"clients": Clients(library=library)})
         report = await play_run(
             scenario,
-            load_design(BASELINE),
+            design,
             settings=settings,
             console=Console(quiet=True),
             runs_dir=out / "steps",
@@ -83,7 +87,7 @@ def noisy(step: BenchStep) -> bool:
 
 async def series(
     opts: Options,
-    workers: int,
+    played: Played,
     bootstrap: str,
     broker: int,
     out: Path,
@@ -99,7 +103,7 @@ async def series(
 
     async def step(rate: float, role: Role) -> BenchStep:
         nonlocal cost
-        result = await run_step(len(steps) + 1, rate, role, opts, workers, bootstrap, broker, out)
+        result = await run_step(len(steps) + 1, rate, role, opts, played, bootstrap, broker, out)
         cost = max(cost, result.wall_s)
         steps.append(result)
         report(len(steps), result)

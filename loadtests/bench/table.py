@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from loadtests.bench.figures import simulator_to_broker
 from loadtests.bench.model import BenchResult, BenchStep, CpuPerTransaction, WorkerSeries
 
 COLUMNS = (
@@ -34,6 +35,10 @@ def plural(workers: int) -> str:
     return f"{workers} worker{'' if workers == 1 else 's'}"
 
 
+def series_name(played: WorkerSeries) -> str:
+    return f"{played.library}, {plural(played.workers)}"
+
+
 def _cpu(cpu: CpuPerTransaction | None) -> list[str]:
     """Driver, registry, broker, JIT and total CPU-ms per transaction, then others' cores."""
     if cpu is None:
@@ -59,7 +64,7 @@ def step_line(index: int, step: BenchStep) -> str:
 
 
 def _steps_table(played: WorkerSeries) -> Table:
-    title = f"ndxsim bench, {plural(played.workers)}: end-to-end verifications"
+    title = f"ndxsim bench on {series_name(played)}: end-to-end verifications"
     table = Table(title=title, title_justify="left")
     for col in COLUMNS:
         table.add_column(col, justify="left" if col in ("role", "verdict") else "right")
@@ -96,7 +101,7 @@ def side_by_side(result: BenchResult) -> Table:
     table.add_column("")
     table.add_column("Kafka's tools", justify="right")
     for played in result.series:
-        table.add_column(f"ndxsim, {plural(played.workers)}", justify="right")
+        table.add_column(f"ndxsim on {series_name(played)}", justify="right")
     raw, floor = result.raw_ceiling, result.hop_floor
 
     def row(name: str, kafka: str, cells: list[str]) -> None:
@@ -124,6 +129,16 @@ def side_by_side(result: BenchResult) -> Table:
             "-"
             if t is None or t.cpu is None
             else f"{t.cpu.driver_ms:.2f} / {t.cpu.registry_ms:.2f} / {t.cpu.broker_ms:.2f}"
+            for t in tops
+        ],
+    )
+    row(
+        "simulator CPU / broker CPU",
+        "-",
+        [
+            "-"
+            if t is None or t.cpu is None or (r := simulator_to_broker(t.cpu)) is None
+            else f"{r:.2f}x"
             for t in tops
         ],
     )
@@ -179,7 +194,7 @@ def _headline(played: WorkerSeries, console: Console) -> None:
     if at80 is not None:
         at80_text = f"{at80.offered_tps:,.0f}/s: p50 {at80.p50_ms:.1f} ms, p99 {at80.p99_ms:.1f} ms"
     console.print(
-        f"[bold]{plural(played.workers)}[/]: max sustained {head.max_sustained_tps:,.0f} "
+        f"[bold]{series_name(played)}[/]: max sustained {head.max_sustained_tps:,.0f} "
         f"verifications/s = {head.ratio_to_raw_ceiling or 0:.1%} of the raw ceiling; at 80% of "
         f"it {at80_text}; a national day of 2024 (2.8 M) takes "
         f"{f'{minutes:,.1f} min' if minutes else '-'}"
