@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -161,7 +163,8 @@ class KafkaNode:
             rules = DEPLOY_DIR / "jmx-exporter.yaml"
             agent = self.cache / AGENT_JAR
             flags.append(f"-javaagent:{agent}={HOST}:{self.jmx_exporter_port}:{rules}")
-        return [*flags, "-Djava.awt.headless=true"]
+        # KAFKA_OPTS as Kafka's own launch scripts read it: extra JVM options, given last to win.
+        return [*flags, "-Djava.awt.headless=true", *shlex.split(os.environ.get("KAFKA_OPTS", ""))]
 
 
 def _quoted(arg: str) -> str:

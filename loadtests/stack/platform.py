@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import shutil
 import time
 from pathlib import Path
@@ -82,7 +83,8 @@ class RunStack:
                 f"design {self.design.name}: cluster.brokers is `existing` but "
                 "KAFKA_BOOTSTRAP_SERVERS is not set"
             )
-        data = REPO_ROOT / ".cache" / "brokers" / self.run_dir.name
+        # Two runs of one scenario may start in the same second: the pid keeps them apart.
+        data = REPO_ROOT / ".cache" / "brokers" / f"{self.run_dir.name}-{os.getpid()}"
         secured = self.design.security.enabled
         self.cluster = LocalCluster(
             data,

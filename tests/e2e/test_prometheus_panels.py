@@ -191,6 +191,7 @@ class RunMonitors:
                 self.write()
 
 
+KAFKA_SCRAPE_EVERY = "2s"
 SCRAPE_EVERY = "1s"
 
 
@@ -209,6 +210,8 @@ def prometheus_config(ports: dict[str, int], run_monitors: RunMonitors, into: Pa
     assert sorted(jobs) == sorted(JOBS), f"prometheus.yml scrapes {jobs}; the test starts {JOBS}"
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
+        if job["job_name"] == "kafka":  # the JMX exporter walks every MBean: over 1 s when busy
+            job.update(scrape_interval=KAFKA_SCRAPE_EVERY, scrape_timeout="1900ms")
         if job["job_name"] == "monitor":
             job["file_sd_configs"] = [
                 {"files": [str(run_monitors.path)], "refresh_interval": SCRAPE_EVERY}
@@ -355,11 +358,13 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     tmp = tmp_path_factory.mktemp("watching")
     ports = {job: free_port() for job in JOBS}
     with contextlib.ExitStack() as stack:
+        env = stack.enter_context(pytest.MonkeyPatch.context())
+        # Fully compiled, as `make up` runs it: its JMX exporter answers each scrape in time.
+        env.delenv("KAFKA_OPTS", raising=False)
         broker = LocalBroker(tmp / "kafka", free_port(), free_port(), ports["kafka"], secured=True)
         stack.callback(broker.stop)
         bootstrap = broker.start()
         files, everyone = secure(broker, tmp)
-        env = stack.enter_context(pytest.MonkeyPatch.context())
         env.setenv("NDX_CREDENTIALS", str(everyone))  # the run's driver and the services it starts
         start_services(stack, bootstrap, ports, tmp / "logs", files)
         serve_driver_metrics(stack, ports["driver"])

@@ -1,13 +1,16 @@
-"""The stack `ndxsim up` starts is supervised: what dies comes back, what is not ours is left alone.
+"""The stack `ndxsim up` starts in the background serves rising metrics and `ndxsim down` stops
+it all; the stack is supervised: what dies comes back, what is not ours is left alone.
 
-These tests use the fixed ports of `make up` (9090-9110) and run one after the other on one stack.
-The test traffic plays province.092, which the stack's own province process does not host
-(NDX_AGENCIES), so its answers have one reader: the test's ledger.
+These tests use the fixed ports of `make up` (9090-9110) and the checkout's one stack state, so
+they live in one module and run one after the other. The supervision tests' traffic plays
+province.092, which the stack's own province process does not host (NDX_AGENCIES), so its
+answers have one reader: the test's ledger.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests.cluster.procs import ProcessRecord, identify
 from loadtests.stack import state as stackstate
@@ -40,15 +44,21 @@ STACK_AGENCIES = "ministry.vss,ministry.tax,ministry.justice,province.001,provin
 TEST_AGENCY = "province.092"
 DEMO_TOPOLOGY = REPO / "loadtests" / "topologies" / "demo.yaml"
 RESTART_BOUND_S = 60.0  # SIGKILL to ready on /metrics again, with no user action
+COMPONENTS = ["broker", "registry", "ministry", "province", "monitor", "prometheus"]
+RISING_WITHIN_S = 30.0
 RATE, COUNT = 40, 600  # 15 s of load
 KILL_AFTER = 160  # answers before the kill: it dies under load, with most of it still to come
 
 pytestmark = pytest.mark.timeout(900)
 
 
-def ndxsim(*args: str) -> subprocess.CompletedProcess[str]:
+def ndxsim(*args: str, hosted: str | None = STACK_AGENCIES) -> subprocess.CompletedProcess[str]:
+    """The CLI with the stack's background traffic at 20/s per agency, on `hosted` agencies
+    (None: every agency of the topology, as `make up` plays them)."""
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
-    env.update(NDX_RATE_PER_AGENCY="20", NDX_AGENCIES=STACK_AGENCIES)
+    env["NDX_RATE_PER_AGENCY"] = "20"
+    if hosted is not None:
+        env["NDX_AGENCIES"] = hosted
     return subprocess.run(
         [sys.executable, "-m", "loadtests", *args],
         cwd=REPO,
@@ -79,6 +89,55 @@ def registry_row() -> ComponentState:
     row = state.get("registry") if state else None
     assert row is not None, "no registry in the stack state"
     return row
+
+
+def transactions(port: int) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(scrape(port)):
+        if family.name == "ndx_sharing_transactions":
+            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return total
+
+
+def test_up_serves_rising_transaction_counts_and_down_stops_everything() -> None:
+    assert not upstack.running(), f"a local stack is already running: {upstack.running()}"
+    started = ndxsim("up", hosted=None)
+    state = stackstate.load()
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"started: {', '.join(COMPONENTS)}" in started.stdout
+        assert "http://127.0.0.1:9101/metrics" in started.stdout
+        assert "http://127.0.0.1:9090" in started.stdout
+        ports = [m.metrics_port for m in upstack.MEMBERS if m.name != "monitor"]
+        first = {p: transactions(p) for p in ports}
+        rising = {p: False for p in ports}
+
+        def all_rising() -> bool:
+            rising.update({p: transactions(p) > first[p] for p in ports if not rising[p]})
+            return all(rising.values())
+
+        with contextlib.suppress(AssertionError):
+            wait_for(all_rising, RISING_WITHIN_S, "rising transaction counts")
+        for port in ports:
+            assert rising[port], f"no transactions rising on :{port}"
+        again = ndxsim("up", hosted=None)
+        assert again.returncode == 0
+        assert f"already up: {', '.join(COMPONENTS)}; nothing changed" in again.stdout
+        assert upstack.running() == ["supervisor", *COMPONENTS]
+        status = ndxsim("status", hosted=None)
+        assert status.returncode == 0, status.stdout
+        assert all(name in status.stdout for name in ["supervisor", *COMPONENTS])
+    finally:
+        stopped = ndxsim("down", hosted=None)
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"stopped: supervisor, {', '.join(reversed(COMPONENTS))}" in stopped.stdout
+    assert upstack.running() == []
+    assert state is not None
+    records = [state.supervisor, *(c.process for c in state.components)]
+    assert [r for r in records if identify(r) is not None] == []
+    after = ndxsim("status", hosted=None)
+    assert after.returncode == 1
+    assert "not running" in after.stdout
 
 
 @pytest.fixture
