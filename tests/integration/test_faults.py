@@ -19,6 +19,7 @@ from services.kafka.bus import KafkaTransport
 from services.kafka.transport import Record
 from services.wire.codec import Catalogue, Codec
 from services.wire.topics import reply_topic
+from tests.support.libraries import design_on, each_library
 from tests.support.secured import SecuredCluster as Secured
 from tests.support.secured import SecuredStack
 
@@ -47,9 +48,14 @@ def secured(secured_demo: Secured) -> Secured:
 
 
 async def play(
-    tmp_path: Path, faults: str, secured: Secured | None, instances: int = 1
+    tmp_path: Path,
+    faults: str,
+    secured: Secured | None,
+    instances: int = 1,
+    library: str | None = None,
 ) -> RunReport:
-    """Play on the shared secured cluster, or (None) on one the run's design starts itself."""
+    """Play on the shared secured cluster, or (None) on one the run's design starts itself;
+    with every client on `library` when given."""
     scenario = tmp_path / "fault.yaml"
     scenario.write_text(BASE.format(instances=instances, faults=faults), encoding="utf-8")
     if secured is None:
@@ -58,12 +64,17 @@ async def play(
         with pytest.MonkeyPatch.context() as env:
             env.setenv("NDX_CREDENTIALS", str(secured.credentials))
             settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=secured.stack.bootstrap)
-            return await _checked(scenario, tmp_path, settings, faults)
-    return await _checked(scenario, tmp_path, settings, faults)
+            return await _checked(scenario, tmp_path, settings, faults, library)
+    return await _checked(scenario, tmp_path, settings, faults, library)
 
 
-async def _checked(scenario: Path, tmp_path: Path, settings: Settings, faults: str) -> RunReport:
-    report = await execute(scenario, tmp_path / "runs", settings, Console(quiet=True), live=False)
+async def _checked(
+    scenario: Path, tmp_path: Path, settings: Settings, faults: str, library: str | None
+) -> RunReport:
+    design = None if library is None else design_on(library, tmp_path)
+    report = await execute(
+        scenario, tmp_path / "runs", settings, Console(quiet=True), False, design
+    )
     phase = report.phases[0]
     assert phase.sent > 1000  # 15 s at 80/s
     assert (phase.lost, phase.incorrect, phase.timed_out) == (0, 0, 0), phase
@@ -71,14 +82,16 @@ async def _checked(scenario: Path, tmp_path: Path, settings: Settings, faults: s
     return report
 
 
+@each_library
 async def test_killing_one_of_two_registries_mid_run_loses_nothing(
-    secured: Secured, tmp_path: Path
+    secured: Secured, tmp_path: Path, library: str
 ) -> None:
     report = await play(
         tmp_path,
         "  - {action: kill_registry, at_s: 6, instance: 2, down_s: 2}",
         secured,
         instances=2,
+        library=library,
     )
     assert report.faults[0].instance == "registry-2"
     assert report.phases[0].retries > 0  # requests on the dead member's partitions waited
@@ -111,10 +124,12 @@ async def test_a_slow_ministry_catches_up_and_its_late_answers_are_counted_not_a
     assert phase.change_deliveries > 0
 
 
+@each_library
 async def test_a_poison_flood_is_dead_lettered_while_traffic_is_answered(
-    secured: Secured, tmp_path: Path
+    secured: Secured, tmp_path: Path, library: str
 ) -> None:
-    report = await play(tmp_path, "  - {action: poison, at_s: 5, count: 500}", secured)
+    poison = "  - {action: poison, at_s: 5, count: 500}"
+    report = await play(tmp_path, poison, secured, library=library)
     assert report.phases[0].dead_letters_measured == 500
 
 

@@ -17,6 +17,7 @@ from services.wire.codec import Catalogue, Codec
 from services.wire.topics import CIVIL, LOOKUP, VERIFY, reply_topic
 from tests.support import hostile as h
 from tests.support.hostilerun import Run, play
+from tests.support.libraries import design_on, each_library
 from tests.support.topics import read_topic
 
 CLEAN = {"answered": 0, "timed_out": 0, "incorrect": 0, "lost": 0}
@@ -158,14 +159,16 @@ async def h_replies(bootstrap: str, request_id: str) -> list[bytes]:
     return out
 
 
+@each_library
 async def test_two_thousand_hostile_records_during_steady_traffic_lose_and_inflate_nothing(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, library: str
 ) -> None:
     rng = random.Random(92)
     limit = min([await h.max_message_bytes(kafka_bootstrap, t) for t in h.REQUEST_TOPICS])
     hostile = h.mix(rng, CODEC, limit)
     normal = 800
-    run = await play(kafka_bootstrap, tmp_path, hostile, normal, rate=60, pause_s=0.4)
+    design = design_on(library, tmp_path)  # the registry's clients on this library
+    run = await play(kafka_bootstrap, tmp_path, hostile, normal, 60, pause_s=0.4, design=design)
     report("2,000 hostile records", run)
     assert len(run.written) == 2000
     assert len({x.kind for x in hostile}) == 10

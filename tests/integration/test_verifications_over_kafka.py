@@ -11,6 +11,7 @@ from rich.console import Console
 
 from loadtests.engine.run import execute
 from loadtests.report import load_report
+from tests.support.libraries import design_on, each_library
 from tests.support.secured import SecuredCluster, playing_on
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,14 +31,20 @@ def cluster(secured_demo: SecuredCluster) -> SecuredCluster:
     return secured_demo
 
 
+@each_library
 async def test_a_thousand_verifications_from_four_agencies_are_all_answered_correctly(
-    cluster: SecuredCluster, tmp_path: Path
+    cluster: SecuredCluster, tmp_path: Path, library: str
 ) -> None:
     scenario = tmp_path / "thousand.yaml"
     scenario.write_text(SCENARIO.format(topology=REPO / "loadtests/topologies/demo.yaml"))
     with playing_on(cluster) as settings:
         report = await execute(
-            scenario, tmp_path / "runs", settings, Console(quiet=True), live=False
+            scenario,
+            tmp_path / "runs",
+            settings,
+            Console(quiet=True),
+            live=False,
+            design_path=design_on(library, tmp_path),
         )
     phase = report.phases[0]
     assert phase.sent == 1000

@@ -17,6 +17,7 @@ from loadtests.engine.run import execute
 from loadtests.measure.ledger import decode, latency_summary, new_histogram
 from loadtests.workers.results import DEAD_AFTER_S
 from services.config.settings import load_settings
+from tests.support.libraries import design_on, each_library
 from tests.support.waiting import wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,8 +54,9 @@ def _scenario(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@each_library
 async def test_two_worker_processes_play_exact_growth_and_their_histograms_merge_exactly(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, library: str
 ) -> None:
     settings = load_settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
     report = await execute(
@@ -63,6 +65,7 @@ async def test_two_worker_processes_play_exact_growth_and_their_histograms_merge
         settings,
         Console(quiet=True),
         live=False,
+        design_path=design_on(library, tmp_path),
         workers=2,
     )
     assert (report.totals.lost, report.totals.incorrect, report.totals.timed_out) == (0, 0, 0)

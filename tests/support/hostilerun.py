@@ -127,13 +127,16 @@ async def play(
     answered_elsewhere: int = 0,
     pause_every: int = 100,
     pause_s: float = 0.3,
+    design: Path | None = None,
 ) -> Run:
-    """Steady traffic and the hostile records at once, against a fresh registry process."""
+    """Steady traffic and the hostile records at once, against a fresh registry process (on
+    `design`'s clients when given)."""
     transport = KafkaTransport(bootstrap)
     await transport.ensure_topics(topics_for(AGENCIES + OTHERS))
     await skip_to_end(bootstrap, GROUP, [VERIFY, LOOKUP, CIVIL])
     start = await dlq_end(bootstrap)
-    registry = service("registry", "registry-hostile", bootstrap, tmp_path)
+    own = {} if design is None else {"NDX_DESIGN": str(design)}
+    registry = service("registry", "registry-hostile", bootstrap, tmp_path, **own)
     codec = Codec(Catalogue())
     async with reaped(registry):
         await start_ready(registry, "registry")
