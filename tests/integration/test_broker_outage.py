@@ -1,11 +1,14 @@
-"""A broker away for a while: every service says it is not ready, stays quiet and idle."""
+"""A broker away for a while: every service says it is not ready, stays quiet and idle, on
+either client library (librdkafka's own log lines pass through the same once-per-cause limit)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+from services.config import Library
 from services.config.settings import REPO_ROOT
+from tests.support.libraries import design_on, each_library
 from tests.support.processes import reaped, run_stack, service, start_ready
 
 DOWN_S = 6.0  # twice the readiness probe's longest backoff: every service is seen not ready
@@ -17,11 +20,12 @@ MAX_LINES_IN_ALL = 40  # from the stop until ready again, the broker's restart i
 MAX_CPU_SHARE = 0.2  # of one core, per service, while it waits
 
 
+@each_library
 async def test_an_idle_stack_without_its_broker_reports_not_ready_logs_little_and_idles(
-    tmp_path: Path,
+    tmp_path: Path, library: Library
 ) -> None:
     run_dir = REPO_ROOT / ".cache" / "brokers" / f"outage-{tmp_path.name}"
-    stack = run_stack(run_dir)
+    stack = run_stack(run_dir, library=library)
     async with stack as bootstrap:
         secrets = run_dir / "secrets"  # the run's cluster is secured: each its own identities
         hosts = [
@@ -32,6 +36,7 @@ async def test_an_idle_stack_without_its_broker_reports_not_ready_logs_little_an
                 run_dir / "logs",
                 NDX_RATE_PER_AGENCY="0",
                 NDX_CREDENTIALS=str(secrets / f"{kind}.credentials.yaml"),
+                NDX_DESIGN=str(design_on(library, tmp_path)),
             )
             for kind in ("ministry", "province")
         ]

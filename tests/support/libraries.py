@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.config import REPO_ROOT
+from services.config import REPO_ROOT, Library
 
-LIBRARIES = ("aiokafka", "librdkafka")
+LIBRARIES: tuple[Library, ...] = ("aiokafka", "librdkafka")
 BASELINE = REPO_ROOT / "deploy" / "designs" / "baseline.yaml"
 
 # Parametrizes a test over both libraries, its ids naming the library.

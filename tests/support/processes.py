@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests.stack.platform import RunStack
 from loadtests.stack.serviceproc import ServiceProcess, free_port, scrape, tail
+from services.config import Clients, Library
 from services.config.runconfig import write_run_config
 from services.config.settings import REPO_ROOT, load_settings
 from services.process.context import standalone_config
@@ -78,13 +79,21 @@ def sample(port: int, name: str, labels: Mapping[str, str]) -> float:
     )
 
 
-def run_stack(run_dir: Path, registries: int = 1, bootstrap: str | None = None) -> RunStack:
-    """A run's platform on the settings' topology (the demo's) and the baseline design, as
-    `ndxsim run` builds it."""
+def run_stack(
+    run_dir: Path,
+    registries: int = 1,
+    bootstrap: str | None = None,
+    library: Library = "aiokafka",
+) -> RunStack:
+    """A run's platform on the settings' topology (the demo's) and the baseline design, its
+    clients on `library`, as `ndxsim run` builds it."""
     settings = load_settings()
     config = standalone_config(settings, audit_key(settings))
     design = config.design.model_copy(
-        update={"registry": config.design.registry.model_copy(update={"instances": registries})}
+        update={
+            "registry": config.design.registry.model_copy(update={"instances": registries}),
+            "clients": Clients(library=library),
+        }
     )
     config = config.model_copy(update={"run_id": run_dir.name, "design": design})
     path = write_run_config(config, run_dir / "run-config.json")
