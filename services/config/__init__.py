@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from services.config.design import (
+    BULK_MAX_CHUNK,
+    Bulk,
     Z99,
     Clients,
     Design,
     DesignError,
     Library,
     Ministries,
+    Quota,
     RegistryDesign,
     Requesters,
     ServiceTime,
@@ -39,12 +42,15 @@ from services.config.yamlfile import InputFileError, field_path, load_model
 __all__ = [
     "REPO_ROOT",
     "Z99",
+    "BULK_MAX_CHUNK",
+    "Bulk",
     "Clients",
     "Design",
     "DesignError",
     "InputFileError",
     "Library",
     "Ministries",
+    "Quota",
     "RegistryDesign",
     "Requesters",
     "RunConfig",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.config.yamlfile import InputFileError, load_model
 
 __all__ = [
+    "BULK_MAX_CHUNK",
+    "Bulk",
     "Clients",
     "Cluster",
     "Consumers",
@@ -18,6 +21,7 @@ __all__ = [
     "DesignError",
     "Ministries",
     "Producers",
+    "Quota",
     "RegistryDesign",
     "Requesters",
     "Security",
@@ -28,6 +32,7 @@ __all__ = [
 
 Z99 = 2.3263478740408408  # standard normal quantile of 0.99
 Partitions = Annotated[int, Field(ge=1, le=1024)]
+PRINCIPAL = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 
 
 class DesignError(InputFileError):
@@ -181,6 +186,57 @@ class Clients(_Strict):
         return own[side] or self.library
 
 
+class Quota(_Strict):
+    """Kafka client quotas on one principal, as the broker enforces them (absent: no limit)."""
+
+    producer_byte_rate: int | None = Field(None, ge=1024, le=10 * 1024**3, description="bytes/s")
+    consumer_byte_rate: int | None = Field(None, ge=1024, le=10 * 1024**3, description="bytes/s")
+    request_percentage: float | None = Field(
+        None, gt=0, le=10_000, description="% of one broker thread's time, per quota window."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> Quota:
+        if not self.given():
+            raise ValueError(
+                "give at least one of producer_byte_rate, consumer_byte_rate, request_percentage"
+            )
+        return self
+
+    def given(self) -> dict[str, float]:
+        """The quota's keys as Kafka names them, with their values."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+BULK_MAX_CHUNK = 2000  # items of one bulk request (services/wire/bounds.py holds records to it)
+
+
+class Bulk(_Strict):
+    """How the tax authority's bulk reconciliation shares the platform with interactive
+    verifications: on their topic and registry instances, or on a lane of its own; in chunks of
+    `chunk` items, at a pace it holds itself to, within the quotas the broker enforces."""
+
+    lane: Literal["shared", "separate"] = "shared"
+    chunk: int = Field(500, ge=1, le=BULK_MAX_CHUNK, description="Items per bulk request.")
+    rate_per_s: float | None = Field(
+        None, gt=0, le=1_000_000, description="Items per second at most (absent: unpaced)."
+    )
+    in_flight: int = Field(4, ge=1, le=256, description="Bulk requests awaiting answers at once.")
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="A chunk unanswered is sent again.")
+    instances: int = Field(1, ge=1, le=16, description="Registry instances of a separate lane.")
+    quotas: dict[str, Quota] = Field(
+        default_factory=dict, description="Principal (e.g. ministry.tax) -> its quotas."
+    )
+
+    @field_validator("quotas")
+    @classmethod
+    def _principals(cls, v: dict[str, Quota]) -> dict[str, Quota]:
+        bad = [p for p in v if not PRINCIPAL.fullmatch(p)]
+        if bad:
+            raise ValueError(f"not a principal name: {', '.join(map(repr, bad))}")
+        return v
+
+
 class Design(_Strict):
     """A whole integration design; every section has today's behaviour as its default."""
 
@@ -196,6 +252,7 @@ class Design(_Strict):
     ministries: Ministries = Ministries()
     security: Security = Security()
     clients: Clients = Clients()
+    bulk: Bulk = Bulk()
 
 
 def load_design(path: Path) -> Design:

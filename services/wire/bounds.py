@@ -20,6 +20,9 @@ NAME_CHARS = 256
 DATE_CHARS = 32
 ITEMS = 32  # entries of a list or a map (lookup fields, mismatched fields, released data)
 REF_CHARS = 128  # keyed hashes standing for a citizen id
+# Items of one bulk request (or one platform share): a chunk of this many stays far under a
+# record's limit (about 120 bytes an item encoded, 150 answered).
+BULK_ITEMS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ CITIZEN, NAME, DATE, REF = (
     Limit(REF_CHARS),
 )
 LABELS = Limit(LABEL_CHARS, ITEMS)
+BULK = Limit(ID_CHARS, BULK_ITEMS)  # a list of nested records: checked for its count
 
 LIMITS: dict[type, dict[str, Limit]] = {
     m.VerificationRequested: {
@@ -87,6 +91,13 @@ LIMITS: dict[type, dict[str, Limit]] = {
         "outcome": LABEL,
         "citizen_ref": REF,
     },
+    m.BulkVerificationRequested: {
+        "request_id": ID,
+        "requester": AGENCY,
+        "purpose": LABEL,
+        "items": BULK,
+    },
+    m.SellersShared: {"share_id": ID, "platform": AGENCY, "job": ID, "sellers": BULK},
     m.VerificationAnswered: {
         "request_id": ID,
         "requester": AGENCY,
@@ -120,8 +131,31 @@ def _over(value: object, limit: Limit) -> str | None:
             return f"{len(value)} entries > {limit.items}"
         entries = [*value, *value.values()] if isinstance(value, dict) else value
         longest = max((len(e) for e in entries if isinstance(e, str)), default=0)
+        if entries and not isinstance(entries[0], str):  # nested records: their own limits
+            return next(filter(None, (_nested(e) for e in entries)), None)
         if longest > limit.chars:
             return f"an entry of {longest} characters > {limit.chars}"
+    return None
+
+
+NESTED: dict[type, dict[str, Limit]] = {
+    m.BulkItem: {"item_id": ID, "citizen_id": CITIZEN, "full_name": NAME, "birth_date": DATE},
+    m.SellerShared: {
+        "seller_ref": ID,
+        "kind": LABEL,
+        "citizen_id": CITIZEN,
+        "full_name": NAME,
+        "birth_date": DATE,
+        "tax_code": LABEL,
+    },
+}
+
+
+def _nested(entry: object) -> str | None:
+    for name, limit in NESTED.get(type(entry), {}).items():
+        problem = _over(getattr(entry, name, None), limit)
+        if problem is not None:
+            return f"an item's {name}: {problem}"
     return None
 
 

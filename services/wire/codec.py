@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,13 @@ class Catalogue:
         return known[max(known) if version is None else version]
 
 
+def _plain(value: Any) -> Any:
+    """A list of nested records (a bulk request's items) as the mappings Avro writes."""
+    if isinstance(value, list) and value and is_dataclass(value[0]):
+        return [{f.name: getattr(v, f.name) for f in fields(v)} for v in value]
+    return value
+
+
 class Codec:
     """Encodes with a chosen writer version per record and decodes any catalogued version.
 
@@ -115,7 +122,7 @@ class Codec:
 
     def encode(self, message: m.Message) -> bytes:
         schema = self.writer(type(message))
-        record = {name: getattr(message, name) for name in schema.field_names}
+        record = {name: _plain(getattr(message, name)) for name in schema.field_names}
         out = BytesIO()
         out.write(MAGIC)
         out.write(schema.fingerprint)

@@ -135,6 +135,108 @@ class SharingAudited:
     answered_at_us: int
 
 
+@dataclass(slots=True)
+class SellerShared:
+    """One seller a platform hands over: only what verifying its identity needs."""
+
+    seller_ref: str  # the platform's own id of the seller, never a citizen id
+    kind: str  # INDIVIDUAL, or ENTERPRISE (verified through its legal representative)
+    citizen_id: str
+    full_name: str
+    birth_date: str
+    tax_code: str = ""  # an enterprise's tax code; empty for an individual
+
+
+@dataclass(slots=True)
+class SellersShared:
+    """A batch of sellers an e-commerce platform shares with the tax authority (Directive 18)."""
+
+    share_id: str
+    platform: str
+    job: str
+    sellers: list[SellerShared]
+    shared_at_us: int
+
+    def __post_init__(self) -> None:
+        self.sellers = [s if isinstance(s, SellerShared) else SellerShared(**s) for s in self.sellers]
+
+
+@dataclass(slots=True)
+class BulkItem:
+    item_id: str
+    citizen_id: str
+    full_name: str
+    birth_date: str
+
+
+@dataclass(slots=True)
+class BulkVerificationRequested:
+    """Many identity verifications in one record, each answered as a single one would be."""
+
+    request_id: str
+    requester: str
+    purpose: str
+    items: list[BulkItem]
+    requested_at_us: int
+
+    def __post_init__(self) -> None:
+        self.items = [i if isinstance(i, BulkItem) else BulkItem(**i) for i in self.items]
+
+
+@dataclass(slots=True)
+class BulkItemAnswer:
+    item_id: str
+    outcome: str  # an Outcome of VERIFY_OUTCOMES
+    mismatched_fields: list[str] = field(default_factory=list)
+    reason: str = ""
+    citizen_version: int = -1
+
+
+@dataclass(slots=True)
+class BulkVerificationAnswered:
+    request_id: str
+    requester: str
+    responder: str
+    items: list[BulkItemAnswer]
+    answered_at_us: int
+    received_at_us: int = 0
+    service_us: int = 0  # database time drawn for all its items together
+
+    def __post_init__(self) -> None:
+        self.items = [
+            i if isinstance(i, BulkItemAnswer) else BulkItemAnswer(**i) for i in self.items
+        ]
+
+
+@dataclass(slots=True)
+class SellerReconciled:
+    seller_ref: str
+    kind: str
+    outcome: str  # the registry's answer about the seller's identity
+    citizen_version: int = -1
+
+
+@dataclass(slots=True)
+class SellersReconciled:
+    """The tax authority's result for one platform share: each seller once, with its answer."""
+
+    share_id: str
+    platform: str
+    job: str
+    sellers: list[SellerReconciled]
+    shared_at_us: int
+    reconciled_at_us: int
+    chunks: int = 1
+    resent_chunks: int = 0
+    half_answered_chunks: int = 0
+    duplicate_answers: int = 0
+
+    def __post_init__(self) -> None:
+        self.sellers = [
+            s if isinstance(s, SellerReconciled) else SellerReconciled(**s) for s in self.sellers
+        ]
+
+
 Message = (
     VerificationRequested
     | VerificationAnswered
@@ -144,6 +246,10 @@ Message = (
     | CivilStatusRegistered
     | DossierSubmitted
     | SharingAudited
+    | SellersShared
+    | BulkVerificationRequested
+    | BulkVerificationAnswered
+    | SellersReconciled
 )
 Request = VerificationRequested | LookupRequested
 Answer = VerificationAnswered | LookupAnswered
