@@ -107,7 +107,7 @@ class RunStack:
             files = write_process_files(self.run_dir / "secrets", made.credentials, topology)
         maker = KafkaTransport(bootstrap, ClientTuning.of(self.design), admin)
         if admin is not None or self.credentials is None:  # a given secured cluster: its admin's
-            asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), self.design.topics)))
+            asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), self.design.topics, topology.reconcilers())))
         return files
 
     def restart_service(

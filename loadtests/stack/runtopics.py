@@ -9,6 +9,8 @@ platform, `make up`'s supervisor) creates them beside the services' own as the c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.config import Topics
 from services.wire import DRIVER_GROUP_PREFIX, RUN_TOPIC_PREFIX, TopicSpec, topics_for
 
@@ -31,7 +33,9 @@ RUN_TOPICS: tuple[TopicSpec, ...] = (WORK_PLANS, WORK_SHARES, WORK_RESULTS)
 WORKERS_GROUP_PREFIX = DRIVER_GROUP_PREFIX  # one group per run: ndx.workers.<run>
 
 
-def stack_topics(agencies: list[str], layout: Topics | None = None) -> list[TopicSpec]:
+def stack_topics(
+    agencies: list[str], layout: Topics | None = None, bulk_by: Sequence[str] = ()
+) -> list[TopicSpec]:
     """Every topic a stack that plays runs over these agencies needs: the services' and the
     workers' control plane."""
-    return [*topics_for(agencies, layout), *RUN_TOPICS]
+    return [*topics_for(agencies, layout, bulk_by), *RUN_TOPICS]

@@ -51,7 +51,7 @@ def secure(bootstrap: str, broker_data: Path, topology_file: Path) -> bool:
     made = provision(bootstrap, admin, topology)
     maker = KafkaTransport(bootstrap, ClientTuning(), admin)
     design = load_design(design_path(load_settings()))  # the one the services start with
-    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), design.topics)))
+    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), design.topics, topology.reconcilers())))
     write_process_files(secrets_dir(broker_data), made.credentials, topology)
     log.info(
         "provisioned %d users and %d ACLs in %.1fs",

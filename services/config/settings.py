@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
         "", pattern=r"^[A-Za-z0-9._-]{0,64}$", description="This process among its kind."
     )
     agencies: str = Field("", description="Comma-separated agency ids a requester process hosts.")
+    lane: Literal["interactive", "bulk"] = Field(
+        "interactive",
+        description="A registry instance's lane: interactive requests, or a separate bulk lane.",
+    )
     rate_per_agency: float = Field(
         5.0, ge=0, le=10_000, description="Background requests/s per agency."
     )

@@ -83,7 +83,8 @@ class ServiceContext:
             await transport.ensure_topics(self.topics())
 
     def topics(self) -> list[TopicSpec]:
-        return topics_for(self.topology.agencies(), self.config.design.topics)
+        topology = self.topology
+        return topics_for(topology.agencies(), self.config.design.topics, topology.reconcilers())
 
     def codec(self) -> Codec:
         """Writer versions from the run, unless this process is pinned (a rollout step)."""

@@ -142,11 +142,45 @@ SCENARIO_PERIOD = Gauge(
     "ndx_scenario_period_active", "1 while the driver plays this period.", ["scenario", "period"]
 )
 
+BULK_ITEMS = Counter(
+    "ndx_bulk_items",
+    "Items of bulk verifications (Directive 18 seller reconciliation), counted by each end: "
+    "observer=provider (the registry answered it) or observer=requester (the tax authority "
+    "has its answer). lane: shared (the interactive request topic) or separate.",
+    ["observer", "lane", "outcome"],
+)
+BULK_CHUNK_DURATION = Histogram(
+    "ndx_bulk_chunk_seconds",
+    "One bulk request seen by the tax authority, from sent to answered.",
+    ["lane"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+BULK_CHUNKS = Counter(
+    "ndx_bulk_chunks",
+    "Bulk requests by how they ended: answered; resent (no answer by its deadline); "
+    "half_answered (items missing, those sent again); duplicate (answered twice, not applied).",
+    ["lane", "result"],
+)
+BULK_PENDING = Gauge(
+    "ndx_bulk_items_pending", "Items the tax authority holds with no answer yet.", ["lane"]
+)
+SELLERS_RECONCILED = Counter(
+    "ndx_tax_sellers_reconciled",
+    "Sellers shared by e-commerce platforms that the tax authority reconciled: taxable (the "
+    "identity, or the enterprise's legal representative, verified) or unverified.",
+    ["kind", "result"],
+)
+
 
 @lru_cache(maxsize=8192)
 def transactions(requester: str, provider: str, flow: str, outcome: str, observer: str) -> Counter:
     """The labelled child, looked up once: label sets are few and the hot path is not."""
     return TRANSACTIONS.labels(requester, provider, flow, outcome, observer)
+
+
+@lru_cache(maxsize=64)
+def bulk_items(observer: str, lane: str, outcome: str) -> Counter:
+    return BULK_ITEMS.labels(observer, lane, outcome)
 
 
 @lru_cache(maxsize=2048)

@@ -9,10 +9,11 @@ import logging
 import random
 import sys
 from collections.abc import AsyncIterator, Sequence
+from typing import Literal
 
 from services.config import RegistryDesign, Settings, SettingsError, load_settings
 from services.kafka import KafkaProbe, Transport
-from services.loop import ServiceLoop, admit_all
+from services.loop import Handler, ServiceLoop, admit_all
 from services.process import (
     ServiceContext,
     metrics,
@@ -25,7 +26,12 @@ from services.registry.agreements import LegalBasis
 from services.registry.changes import ChangeFollower
 from services.registry.control import RunWatch
 from services.registry.decisions import Registry
-from services.registry.handlers import handle_civil_event, handle_lookup, handle_verification
+from services.registry.handlers import (
+    handle_bulk_verification,
+    handle_civil_event,
+    handle_lookup,
+    handle_verification,
+)
 from services.registry.identity import admit
 from services.registry.overlay import Overlay
 from services.registry.sessions import end_session, stand_aside
@@ -33,11 +39,14 @@ from services.registry.tally import tally
 from services.registry.worktime import Database
 from services.security import REGISTRY, Verifier
 from services.wire import (
+    BULK,
+    BULK_GROUP,
     CHANGES,
     CIVIL,
     LOOKUP,
     REGISTRY_GROUP,
     VERIFY,
+    BulkVerificationRequested,
     Catalogue,
     CivilStatusRegistered,
     Codec,
@@ -49,6 +58,7 @@ from services.wire import (
 from services.world import Population, Topology
 
 log = logging.getLogger("ndx.registry")
+Lane = Literal["interactive", "bulk"]
 
 
 @contextlib.asynccontextmanager
@@ -62,11 +72,14 @@ async def registry_app(
     design: RegistryDesign | None = None,
     topics: Sequence[TopicSpec] | None = None,
     verifier: Verifier | None = None,
+    lane: Lane = "interactive",
 ) -> AsyncIterator[tuple[ServiceLoop, ChangeFollower]]:
     """A registry with its overlay rebuilt and its clients started; closed on exit. With a
-    verifier (a secured run) it answers and replays only records signed by who they name."""
+    verifier (a secured run) it answers and replays only records signed by who they name. An
+    instance of the bulk lane answers only bulk requests, on their own topic and group."""
     design = design or RegistryDesign()
-    topics = topics_for(topology.agencies()) if topics is None else topics
+    if topics is None:
+        topics = topics_for(topology.agencies(), bulk_by=topology.reconcilers())
     if topics:  # a secured cluster's admin made them; a bootstrap passes none
         await transport.ensure_topics(topics)
     codec = codec or Codec(Catalogue())
@@ -81,7 +94,18 @@ async def registry_app(
         verifier,
     )
     producer = transport.producer(name)
-    consumer = transport.consumer([VERIFY.name, LOOKUP.name, CIVIL.name], name, REGISTRY_GROUP)
+    bulk = functools.partial(handle_bulk_verification, registry=registry)
+    if lane == "bulk":
+        consumer = transport.consumer([BULK.name], name, BULK_GROUP)
+        handlers: dict[type, Handler] = {BulkVerificationRequested: bulk}
+    else:
+        consumer = transport.consumer([VERIFY.name, LOOKUP.name, CIVIL.name], name, REGISTRY_GROUP)
+        handlers = {
+            VerificationRequested: functools.partial(handle_verification, registry=registry),
+            LookupRequested: functools.partial(handle_lookup, registry=registry),
+            CivilStatusRegistered: functools.partial(handle_civil_event, registry=registry),
+            BulkVerificationRequested: bulk,  # the shared lane: bulk beside the counters
+        }
     async with contextlib.AsyncExitStack() as stack:
         for client in (follower.consumer, producer):
             await client.start()
@@ -91,20 +115,15 @@ async def registry_app(
         await consumer.start()
         stack.push_async_callback(consumer.stop)
         stack.push_async_callback(producer.flush)
-        handlers = {
-            VerificationRequested: functools.partial(handle_verification, registry=registry),
-            LookupRequested: functools.partial(handle_lookup, registry=registry),
-            CivilStatusRegistered: functools.partial(handle_civil_event, registry=registry),
-        }
         loop = ServiceLoop(
             "registry",
-            REGISTRY_GROUP,
+            BULK_GROUP if lane == "bulk" else REGISTRY_GROUP,
             consumer,
             producer,
             codec,
             handlers,
             request_id=_request_id,
-            tally=tally,
+            tally=functools.partial(tally, lane="separate" if lane == "bulk" else "shared"),
             batch=design.batch_size,
             concurrent=not database.idle,
             commit_interval_s=design.commit_interval_ms / 1000,
@@ -165,6 +184,7 @@ async def _answer(
         ctx.config.design.registry,
         (),
         _verifier(ctx),
+        ctx.settings.lane,
     )
     probe = KafkaProbe(ctx.bootstrap, name, ctx.settings.connect_timeout_s, ctx.security(REGISTRY))
     async with app as (loop, follower), watching(probe, loop.readiness, ctx.bootstrap):

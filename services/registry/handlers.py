@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -12,6 +13,9 @@ from services.wire import (
     CHANGES,
     REASON_CHARS,
     Answer,
+    BulkItemAnswer,
+    BulkVerificationAnswered,
+    BulkVerificationRequested,
     CitizenChanged,
     CivilStatusRegistered,
     LookupAnswered,
@@ -19,6 +23,7 @@ from services.wire import (
     Request,
     VerificationAnswered,
     VerificationRequested,
+    bulk_reply_topic,
     clip,
     reply_topic,
 )
@@ -95,6 +100,70 @@ async def handle_verification(req: VerificationRequested, registry: Registry) ->
         citizen_version=version,
     )
     return _answered(registry, req, "verify", answer)
+
+
+async def handle_bulk_verification(
+    req: BulkVerificationRequested, registry: Registry
+) -> list[Outgoing]:
+    """Every item decided, answered and audited as a single verification would be: each takes
+    a database slot of its own, queueing with the interactive requests on a shared lane."""
+    received = now_us()
+    registry.check_requester(req.requester)
+    ids = {item.item_id for item in req.items}
+    if len(ids) != len(req.items):
+        raise DeadLetter("duplicate_items", f"{len(req.items) - len(ids)} item id(s) repeated")
+    if not req.items:
+        raise DeadLetter("no_items", "a bulk request with no items")
+    database = registry.database
+    drawn = [0.0] if database.idle else await asyncio.gather(*(database.work() for _ in ids))
+    answers: list[BulkItemAnswer] = []
+    audits: list[Outgoing] = []
+    for i, item in enumerate(req.items):
+        single = VerificationRequested(
+            item.item_id,
+            req.requester,
+            item.citizen_id,
+            item.full_name,
+            item.birth_date,
+            req.purpose,
+            "",
+            req.requested_at_us,
+        )
+        version = registry.overlay.version(item.citizen_id)  # read with the decision
+        decided = decide_verification(registry, single)
+        answers.append(
+            BulkItemAnswer(
+                item.item_id,
+                decided.outcome,
+                list(decided.mismatched_fields),
+                clip(decided.reason, REASON_CHARS),
+                version,
+            )
+        )
+        audits.append(
+            audit_record(
+                registry,
+                f"{req.request_id}#{i}",
+                req.requester,
+                "bulk",
+                req.purpose,
+                decided.outcome,
+                item.citizen_id,
+                req.requested_at_us,
+                now_us(),
+            )
+        )
+    answer = BulkVerificationAnswered(
+        req.request_id,
+        req.requester,
+        registry.responder,
+        answers,
+        now_us(),
+        received_at_us=received,
+        service_us=round(sum(drawn) * 1e6),
+    )
+    reply = Outgoing(bulk_reply_topic(req.requester), answer, req.request_id.encode())
+    return [reply, *audits]
 
 
 async def handle_lookup(req: LookupRequested, registry: Registry) -> list[Outgoing]:

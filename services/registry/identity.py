@@ -6,6 +6,7 @@ from services.kafka import Record
 from services.loop import Refusal
 from services.security import Verifier
 from services.wire import (
+    BulkVerificationRequested,
     CitizenChanged,
     CivilStatusRegistered,
     LookupRequested,
@@ -19,12 +20,13 @@ ACTIONS: dict[type, str] = {
     VerificationRequested: "verify",
     LookupRequested: "lookup",
     CivilStatusRegistered: "civil_event",
+    BulkVerificationRequested: "bulk_verify",
 }
 
 
 def claimed(message: Message) -> str | None:
     """The agency a message says it comes from."""
-    if isinstance(message, VerificationRequested | LookupRequested):
+    if isinstance(message, VerificationRequested | LookupRequested | BulkVerificationRequested):
         return message.requester
     if isinstance(message, CivilStatusRegistered | CitizenChanged):
         return message.source

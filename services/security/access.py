@@ -37,7 +37,7 @@ class AclRow:
 
 def principals(topology: Topology) -> list[str]:
     """Every identity a stack on this topology needs, besides the admin."""
-    return [REGISTRY, MONITOR, DRIVER, *topology.agencies()]
+    return [REGISTRY, MONITOR, DRIVER, *topology.agencies(), *(p.id for p in topology.platforms)]
 
 
 def process_identities(topology: Topology) -> dict[str, list[str]]:
@@ -47,7 +47,9 @@ def process_identities(topology: Topology) -> dict[str, list[str]]:
         MONITOR: [MONITOR],
         "ministry": [m.id for m in topology.ministries],
         "province": [p.id for p in topology.provinces],
-        DRIVER: [DRIVER, *topology.agencies()],  # the driver plays the agencies it loads
+        # the driver plays the agencies it loads and the platforms sharing sellers
+        DRIVER: [DRIVER, *topology.agencies(), *(p.id for p in topology.platforms)],
+        "tax": topology.reconcilers(),
     }
 
 
@@ -66,6 +68,18 @@ def _requester(agency: str, roles: set[str], province: bool) -> list[AclRow]:
         rows.append(_topic(agency, t.CIVIL, "WRITE", "registers births and deaths"))
     if province:
         rows.append(_topic(agency, t.DOSSIERS, "WRITE", "records dossiers"))
+    if "reconcile_sellers" in roles:
+        rows += [
+            _topic(agency, t.SELLERS, "READ", "reads the sellers platforms share"),
+            AclRow(agency, "GROUP", "LITERAL", t.TAX_GROUP, "READ", "shares the platforms' batches"),
+            _topic(agency, t.BULK, "WRITE", "asks for bulk verifications on their own lane"),
+            AclRow(
+                agency, "TOPIC", "LITERAL", t.bulk_reply_topic(agency), "READ", "its bulk answers"
+            ),
+            _topic(agency, t.RECONCILED, "WRITE", "publishes what it reconciled"),
+        ]
+        if "subscribe_changes" not in roles:  # else granted already
+            rows.append(_topic(agency, t.DLQ, "WRITE", "dead-letters batches it cannot reconcile"))
     if "subscribe_changes" in roles:
         rows += [
             _topic(agency, t.CHANGES, "READ", "receives the change feed"),
@@ -82,6 +96,8 @@ def _registry() -> list[AclRow]:
         _topic(r, t.LOOKUP, "READ", "answers lookups"),
         _topic(r, t.CIVIL, "READ", "applies civil events"),
         AclRow(r, "GROUP", "LITERAL", t.REGISTRY_GROUP, "READ", "shares requests"),
+        _topic(r, t.BULK, "READ", "answers bulk verifications on their own lane"),
+        AclRow(r, "GROUP", "LITERAL", t.BULK_GROUP, "READ", "shares the bulk lane"),
         _topic(r, t.CHANGES, "READ", "replays its overlay at start"),
         AclRow(r, "TOPIC", "PREFIXED", t.REPLY_PREFIX, "WRITE", "answers every requester"),
         _topic(r, t.CHANGES, "WRITE", "publishes changes"),
@@ -101,10 +117,15 @@ def _monitor() -> list[AclRow]:
     ]
 
 
+def _platform(platform: str) -> list[AclRow]:
+    return [_topic(platform, t.SELLERS, "WRITE", "shares its sellers with the tax authority")]
+
+
 def _driver() -> list[AclRow]:
     d, run, workers = DRIVER, t.RUN_TOPIC_PREFIX, t.DRIVER_GROUP_PREFIX
     return [
         _topic(d, t.CHANGES, "READ", "confirms deaths"),
+        _topic(d, t.RECONCILED, "READ", "judges each reconciled seller against the truth"),
         *(
             AclRow(d, "TOPIC", "PREFIXED", run, op, "coordinates workers")
             for op in ("READ", "WRITE", "DESCRIBE_CONFIGS")
@@ -120,4 +141,6 @@ def acl_table(topology: Topology) -> list[AclRow]:
         rows += _requester(m.id, set(m.roles), province=False)
     for p in topology.provinces:
         rows += _requester(p.id, set(), province=True)
+    for platform in topology.platforms:
+        rows += _platform(platform.id)
     return rows

@@ -5,9 +5,25 @@ from __future__ import annotations
 from services.world.citizenref import citizen_ref
 from services.world.population import Citizen, InvalidCitizenId, Population
 from services.world.refdata import essential_services
-from services.world.topology import Topology, TopologyError, load_topology
+from services.world.sellers import ENTERPRISE, INDIVIDUAL, SELLER_FAULTS, Seller, Sellers
+from services.world.topology import (
+    RECONCILE_PURPOSE,
+    TAX_AUTHORITY,
+    Platform,
+    Topology,
+    TopologyError,
+    load_topology,
+)
 
 __all__ = [
+    "ENTERPRISE",
+    "INDIVIDUAL",
+    "RECONCILE_PURPOSE",
+    "SELLER_FAULTS",
+    "TAX_AUTHORITY",
+    "Platform",
+    "Seller",
+    "Sellers",
     "Citizen",
     "InvalidCitizenId",
     "Population",

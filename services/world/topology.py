@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.config import InputFileError, load_model
 
-Role = Literal["verify", "lookup", "subscribe_changes", "publish_civil_events"]
+Role = Literal[
+    "verify", "lookup", "subscribe_changes", "publish_civil_events", "reconcile_sellers"
+]
+TAX_AUTHORITY = "ministry.tax"  # reconciles what platforms share (Directive 18/CT-TTg)
+RECONCILE_PURPOSE = "seller-tax-reconciliation"
 SharedField = Literal[
     "full_name", "sex", "birth_date", "birth_province", "residence_province", "deceased"
 ]
@@ -90,6 +94,15 @@ class Ministry(_Frozen):
         return self
 
 
+class Platform(_Frozen):
+    """An e-commerce platform sharing its sellers with the tax authority; weight is its
+    (assumed) share of sellers."""
+
+    id: str = Field(pattern=r"^platform\.[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    weight: float = Field(gt=0)
+
+
 class Topology(_Frozen):
     """The agencies of one simulated world and how national traffic splits between them."""
 
@@ -98,6 +111,26 @@ class Topology(_Frozen):
     ministry_share: float = Field(ge=0, le=1)
     provinces: list[Province] = Field(min_length=1)
     ministries: list[Ministry] = Field(default_factory=list)
+    platforms: list[Platform] = Field(default_factory=list)
+
+    @field_validator("platforms")
+    @classmethod
+    def _distinct_platforms(cls, v: list[Platform]) -> list[Platform]:
+        _distinct([p.id for p in v], "platform id")
+        return v
+
+    @model_validator(mode="after")
+    def _someone_reconciles(self) -> Topology:
+        if self.platforms:
+            tax = next((m for m in self.ministries if m.id == TAX_AUTHORITY), None)
+            if tax is None or "reconcile_sellers" not in tax.roles:
+                raise ValueError(
+                    f"platforms share sellers with {TAX_AUTHORITY}: it must be a ministry "
+                    "with the reconcile_sellers role"
+                )
+            if not any(a.purpose == RECONCILE_PURPOSE for a in tax.agreements):
+                raise ValueError(f"{TAX_AUTHORITY} needs an agreement for {RECONCILE_PURPOSE}")
+        return self
 
     @field_validator("provinces")
     @classmethod
@@ -122,6 +155,18 @@ class Topology(_Frozen):
             if m.id == agency_id:
                 return next((a for a in m.agreements if a.purpose == purpose), None)
         return None
+
+    def platform_weights(self) -> dict[str, float]:
+        """Platform id → share of the sellers shared, from the weights (sums to 1)."""
+        total = sum(p.weight for p in self.platforms)
+        return {p.id: p.weight / total for p in self.platforms}
+
+    def reconciles(self, agency: str) -> bool:
+        return any(m.id == agency and "reconcile_sellers" in m.roles for m in self.ministries)
+
+    def reconcilers(self) -> list[str]:
+        """Ministries that verify sellers in bulk (each has a bulk reply topic)."""
+        return [m.id for m in self.ministries if "reconcile_sellers" in m.roles]
 
     def province_weights(self) -> dict[str, float]:
         """Province id → share of provincial traffic, proportional to population (sums to 1)."""

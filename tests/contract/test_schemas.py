@@ -49,6 +49,46 @@ SAMPLES: list[m.Message] = [
     m.SharingAudited(
         "r-1", "province.001", "registry", "verify", "public-service-dossier", "MATCH", "ab12", 1, 2
     ),
+    m.SellersShared(
+        "s-1",
+        "platform.shopee",
+        "job-1",
+        [
+            m.SellerShared("job-1:shopee:0", "INDIVIDUAL", "001090012345", "Lê Văn Tâm", "1990-02-03"),
+            m.SellerShared(
+                "job-1:shopee:1", "ENTERPRISE", "079301000123", "Lê Thị Hoa", "1975-01-01", "0101"
+            ),
+        ],
+        6,
+    ),
+    m.BulkVerificationRequested(
+        "b-1",
+        "ministry.tax",
+        "seller-tax-reconciliation",
+        [m.BulkItem("job-1:shopee:0", "001090012345", "Lê Văn Tâm", "1990-02-03")],
+        7,
+    ),
+    m.BulkVerificationAnswered(
+        "b-1",
+        "ministry.tax",
+        "registry-1",
+        [m.BulkItemAnswer("job-1:shopee:0", "MISMATCH", ["birth_date"], "", 0)],
+        8,
+        7,
+        100,
+    ),
+    m.SellersReconciled(
+        "s-1",
+        "platform.shopee",
+        "job-1",
+        [m.SellerReconciled("job-1:shopee:0", "INDIVIDUAL", "MATCH", 0)],
+        6,
+        9,
+        1,
+        0,
+        0,
+        0,
+    ),
 ]
 
 

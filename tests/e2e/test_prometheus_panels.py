@@ -228,7 +228,7 @@ def secure(broker: LocalBroker, tmp: Path) -> tuple[dict[str, Path], Path]:
     topology = load_topology(REPO / "loadtests" / "topologies" / "demo.yaml")
     made = provision(broker.bootstrap, broker.admin, topology)
     maker = KafkaTransport(broker.bootstrap, security=broker.admin)
-    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies())))
+    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), bulk_by=topology.reconcilers())))
     files = write_process_files(tmp / "secrets", made.credentials, topology)
     return files, write_credentials(tmp / "all.credentials.yaml", made.credentials)
 

@@ -109,7 +109,7 @@ def test_nobody_may_create_delete_or_alter_a_topic(world: Topology) -> None:
 
 def test_every_grant_is_distinct_and_names_a_routing_table_topic(world: Topology) -> None:
     rows = acl_table(world)
-    known = {s.name for s in t.topics_for(world.agencies())}
+    known = {s.name for s in t.topics_for(world.agencies(), bulk_by=world.reconcilers())}
     prefixes = {t.REPLY_PREFIX, t.RUN_TOPIC_PREFIX}
 
     assert [row for row, n in Counter(rows).items() if n > 1] == []
@@ -123,10 +123,12 @@ def test_each_agency_lives_in_one_service_process_and_the_driver_holds_them_all(
     world: Topology,
 ) -> None:
     held = process_identities(world)
-    services = [p for name, ps in held.items() if name != DRIVER for p in ps]
+    services = [p for name, ps in held.items() if name not in (DRIVER, "tax") for p in ps]
+    platforms = {p.id for p in world.platforms}
 
     assert sorted(services) == sorted([REGISTRY, MONITOR, *world.agencies()])
-    assert set(held[DRIVER]) == {DRIVER, *world.agencies()}
+    assert held["tax"] == ["ministry.tax"]  # the tax authority's reconciler: its own process
+    assert set(held[DRIVER]) == {DRIVER, *world.agencies(), *platforms}
 
 
 def test_acls_command_prints_the_table_and_refuses_a_bad_topology(tmp_path: Path) -> None:
