@@ -1,4 +1,5 @@
-"""Local KRaft Kafka started with `java`: one node, or three sharing one controller quorum."""
+"""Local KRaft Kafka started with `java`: one node, or three sharing one controller quorum;
+client quotas on a secured one, and the throttle its brokers applied."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from loadtests.cluster.procs import (
     wait_gone,
     write_json,
 )
+from loadtests.cluster.quotas import (
+    PrincipalThrottle,
+    QuotaError,
+    ThrottleMeter,
+    apply_quotas,
+    described_quotas,
+    exporter_urls,
+    remove_quotas,
+    throttle_of,
+)
 from loadtests.cluster.secured import ADMIN_FILE
 
 __all__ = [
@@ -24,18 +35,26 @@ __all__ = [
     "BrokerError",
     "LocalCluster",
     "Login",
+    "PrincipalThrottle",
     "ProcessRecord",
+    "QuotaError",
+    "ThrottleMeter",
+    "apply_quotas",
     "bare_pid",
     "describe_exit",
+    "described_quotas",
     "ensure_jars",
+    "exporter_urls",
     "identify",
     "metadata_brokers",
     "pid_alive",
     "read_pidfile",
     "record_of",
+    "remove_quotas",
     "running_pid",
     "stop_from_pidfile",
     "terminate",
+    "throttle_of",
     "wait_gone",
     "write_json",
 ]

@@ -65,16 +65,20 @@ def provision(
     return Provisioned(credentials, rows, time.monotonic() - began)
 
 
+VERIFIERS = frozenset({REGISTRY, "tax"})
+
+
 def write_process_files(
     directory: Path, credentials: Credentials, topology: Topology, only: Iterable[str] = ()
 ) -> dict[str, Path]:
     """One private credentials file per process of the stack, holding only its identities and
-    signing keys; only the registry's holds the run secret (it checks every signature)."""
+    signing keys; only the registry and the tax authority's reconciler hold the run secret
+    (they check the signature of every record they act on)."""
     wanted = set(only)
     return {
         process: write_credentials(
             directory / f"{process}.credentials.yaml",
-            credentials.only(identities, process == REGISTRY),
+            credentials.only(identities, process in VERIFIERS),
         )
         for process, identities in process_identities(topology).items()
         if identities and (not wanted or process in wanted)

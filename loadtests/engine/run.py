@@ -12,13 +12,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from loadtests.cluster import ThrottleMeter
 from loadtests.engine.faults import FaultRunner
 from loadtests.engine.live import LiveView
 from loadtests.engine.resolve import RunFiles, read_inputs, resolve
-from loadtests.engine.runreport import add_workers, build_report
+from loadtests.engine.runreport import add_bulk, add_workers, build_report
 from loadtests.measure import CpuMeter, Meter, PressureMeter, combine_records, measured
+from loadtests.play import BulkRunner
 from loadtests.pages import write_html
-from loadtests.report import DesignReport, RunReport, write_report
+from loadtests.report import DesignReport, RunReport, ThrottleReport, write_report
 from loadtests.scenario import PlayedAgency, Scenario, new_run_id, played_agencies
 from loadtests.stack import RunStack, StackError
 from loadtests.workers import Coordinator, LocalWorkers, default_workers
@@ -27,7 +29,8 @@ from services.kafka.bus import ClientTuning
 from services.kafka.choice import transport_for
 from services.security import DRIVER, credentials_of
 from services.security.auditkey import audit_key
-from services.world import load_topology
+from services.wire import Catalogue, Codec
+from services.world import Population, load_topology
 
 __all__ = ["RUNS_DIR", "execute", "play_run", "worker_env"]
 
@@ -61,16 +64,33 @@ async def _play(
     coordinator = Coordinator(
         scenario, agencies, config, control, n, local if here else None, record
     )
-    meter = Meter(stack.ports("registry"), stack.ports("monitor"))
+    meter = Meter(stack.ports("registry"), stack.ports("monitor"), tax_ports=stack.ports("tax"))
     pressure = PressureMeter(stack.ports("registry"), coordinator.timeline)
     # A poison flood is written as a played agency: only agencies may write request topics.
     played = ClientTuning.of(config.design, settings.connect_timeout_s, "agencies")
     flooder = transport_for(bootstrap, played, stack.security(agencies[0].agency))
     faults = FaultRunner(scenario, stack, flooder)
     faults.coordinator = coordinator
+    bulk = BulkRunner(
+        scenario,
+        load_topology(Path(config.topology_file)),
+        config.seed,
+        config.run_id,
+        lambda principal: transport_for(bootstrap, played, stack.security(principal)),
+        Codec(Catalogue()),
+        Population(config.seed),
+    )
+
+    def period_started(period: str) -> None:
+        faults.period_started(period)
+        bulk.period_started(period)
+
+    throttle = ThrottleMeter(stack.exporter_urls())
     cpu = CpuMeter(lambda: {"driver": [os.getpid()], "worker": local.pids(), **stack.pids()})
     try:
         await coordinator.start()
+        await bulk.start()
+        await throttle.start()
         await meter.start()
         await pressure.start()
         await cpu.start()
@@ -79,14 +99,18 @@ async def _play(
             await meter.mark(await coordinator.warm_up())
             cpu.mark()
             t0 = time.monotonic()
-            ledgers = await coordinator.play(meter.mark, faults.period_started)
+            ledgers = await coordinator.play(meter.mark, period_started)
             cpu.mark()
             await faults.finish()
+            await bulk.finish()
+            counted = await meter.now()
             elapsed = time.monotonic() - t0
     finally:
         await cpu.stop()
         await pressure.stop()
         await meter.stop()
+        await throttle.stop()
+        await bulk.stop()
         await coordinator.stop()
         await asyncio.to_thread(local.stop)
         await asyncio.to_thread(combine_records, stack.run_dir)
@@ -105,6 +129,18 @@ async def _play(
     report.seed = config.seed
     report.cpu = cpu.report(report.totals.answered)
     report.hops = coordinator.hops.report()
+    if scenario.bulk:
+        throttled = [
+            ThrottleReport(
+                principal=f.principal,
+                kind=f.kind,
+                peak_ms=round(f.peak_ms, 1),
+                mean_ms=round(f.mean_ms, 1),
+                seconds_throttled=f.seconds_throttled,
+            )
+            for f in throttle.figures()
+        ]
+        add_bulk(report, scenario, config.design.bulk, bulk.reports(), counted, throttled)
     add_workers(report, coordinator, {k: len(v) for k, v in stack.pids().items()})
     return report
 
@@ -194,7 +230,9 @@ def _platform(
         f"{agencies} agencies, {len(scenario.periods)} period(s), "
         f"broker {given or 'local (starting)'}"
     )
-    return RunStack(run_dir, config, config_path, given, credentials_of(settings))
+    return RunStack(
+        run_dir, config, config_path, given, credentials_of(settings), bulk=bool(scenario.bulk)
+    )
 
 
 async def execute(

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from loadtests.engine.slo import verdict
+from loadtests.engine.slo import bulk_checks, verdict, with_checks
 from loadtests.engine.workerreport import limited_by, worker_reports
-from loadtests.measure import Measured, PhaseLedger, queue_report, totals
-from loadtests.report import CacheReport, PhaseReport, QueueReport, ReplicaReport, RunReport
+from loadtests.measure import Measured, PhaseLedger, Snapshot, queue_report, totals
+from loadtests.report import (
+    BulkJobReport,
+    BulkReport,
+    CacheReport,
+    LaneLoad,
+    PhaseReport,
+    QueueReport,
+    ReplicaReport,
+    RunReport,
+    ThrottleReport,
+)
+from services.config import Bulk
 from loadtests.scenario import Scenario
 from loadtests.workers import Coordinator, late_by_requester, period_queue
 
@@ -134,3 +145,42 @@ def add_workers(report: RunReport, coordinator: Coordinator, processes: dict[str
                 for r in sorted(replicas, key=lambda r: r.ministry)
             ]
         )
+
+
+def add_bulk(
+    report: RunReport,
+    scenario: Scenario,
+    design: Bulk,
+    jobs: list[BulkJobReport],
+    counted: Snapshot,
+    throttle: list[ThrottleReport],
+) -> None:
+    """The bulk side of a run: its jobs as the driver judged them, what the services' own
+    counters say (taxable sellers, items by lane), the broker's throttle; and its SLOs."""
+    interactive = counted.transactions
+    lanes = [
+        LaneLoad(
+            lane=lane,
+            interactive=round(interactive if lane == "shared" else 0.0),
+            bulk=round(counted.bulk_by_lane.get(lane, 0.0)),
+        )
+        for lane in ("shared", "separate")
+        if lane == "shared" or lane in counted.bulk_by_lane
+    ]
+    bulk = BulkReport(
+        lane=design.lane,
+        chunk=design.chunk,
+        rate_per_s=design.rate_per_s,
+        quotas={p: q.given() for p, q in design.quotas.items()},
+        jobs=jobs,
+        throttle=throttle,
+        lanes=lanes,
+        taxable_counted={k: round(v) for k, v in sorted(counted.taxable.items())},
+        bulk_items_counted=round(sum(counted.bulk_by_lane.values())),
+    )
+    report.bulk = bulk
+    targets: dict[str, float] = {}
+    for job in scenario.bulk:
+        for kind, n in job.taxable_target.items():
+            targets[kind] = targets.get(kind, 0.0) + n
+    report.slo = with_checks(report.slo, bulk_checks(scenario.slo, list(scenario.bulk), bulk, targets))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from loadtests.report import Growth, PhaseReport, SloCheck, SloVerdict, Totals
-from loadtests.scenario import Slo
+from loadtests.report import BulkReport, Growth, PhaseReport, SloCheck, SloVerdict, Totals
+from loadtests.scenario import BulkJob, Slo
 
 PERCENTILES = ("p50", "p99")
 
@@ -89,3 +89,47 @@ def verdict(
         )
     failed = [c.name for c in checks if not c.passed]
     return SloVerdict(passed=not failed, failed=failed, checks=checks)
+
+
+def bulk_checks(
+    slo: Slo, jobs: list[BulkJob], bulk: BulkReport, targets: dict[str, float] | None = None
+) -> list[SloCheck]:
+    """Each job answered in full, once, correctly and by its deadline; the taxable sellers the
+    tax authority counted near the scenario's targets when it states them."""
+    checks = []
+    for job in bulk.jobs:
+        name = f"bulk.{job.name}"
+        checks += [
+            _at_most(f"{name}.lost", 0, job.lost),
+            _at_most(f"{name}.incorrect", 0, job.incorrect),
+            _at_most(f"{name}.duplicates", 0, job.duplicates),
+        ]
+        if slo.bulk_deadline:
+            measured = job.completed_s if job.completed_s is not None else None
+            checks.append(
+                SloCheck(
+                    name=f"{name}.completed_s",
+                    target=job.deadline_s,
+                    measured=measured,
+                    passed=job.met_deadline,
+                    period=job.period,
+                    flow="bulk",
+                )
+            )
+    if slo.taxable_tolerance is not None:
+        for kind, target in (targets or {}).items():
+            counted = bulk.taxable_counted.get(kind)
+            ok = counted is not None and abs(counted - target) <= slo.taxable_tolerance * target
+            checks.append(
+                SloCheck(name=f"bulk.taxable.{kind}", target=target, measured=counted, passed=ok)
+            )
+    return checks
+
+
+def with_checks(result: SloVerdict, extra: list[SloCheck]) -> SloVerdict:
+    checks = [*result.checks, *extra]
+    return SloVerdict(
+        passed=all(c.passed for c in checks),
+        failed=[c.name for c in checks if not c.passed],
+        checks=checks,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from loadtests.measure.cpumeter import CpuMeter, OwnCpu, cpu_seconds
-from loadtests.measure.growth import Measured, Meter, measured
+from loadtests.measure.growth import Measured, Meter, Snapshot, measured
 from loadtests.measure.hops import EncodedHops, HopLedger
 from loadtests.measure.ledger import Counts, PhaseLedger, add, encode, latency_summary, totals
 from loadtests.measure.oprecord import FILE_NAME, Judgement, OpRecord
@@ -27,6 +27,7 @@ __all__ = [
     "OwnCpu",
     "PhaseLedger",
     "PressureMeter",
+    "Snapshot",
     "QueueSample",
     "SecondWire",
     "Timeline",

@@ -35,9 +35,15 @@ SLOTS = "ndx_registry_slots"
 SLOTS_BUSY = "ndx_registry_slots_busy"
 LAG = "ndx_consumer_lag_records"
 IN_HAND = "ndx_loop_records_in_hand"
+BULK_ITEMS = "ndx_bulk_items_total"
+SELLERS_RECONCILED = "ndx_tax_sellers_reconciled_total"
 QUEUE_GAUGES = frozenset({SLOTS, SLOTS_BUSY, LAG, IN_HAND})
-REGISTRY_SERIES = frozenset({TRANSACTIONS, DEAD_LETTERS, SLOT_WAIT_BUCKETS}) | QUEUE_GAUGES
+REGISTRY_SERIES = (
+    frozenset({TRANSACTIONS, DEAD_LETTERS, SLOT_WAIT_BUCKETS, BULK_ITEMS}) | QUEUE_GAUGES
+)
 MONITOR_SERIES = frozenset({DOSSIERS})
+TAX_SERIES = frozenset({SELLERS_RECONCILED, BULK_ITEMS})
+BULK_FLOW = "bulk"  # counted apart: a bulk item is a transaction, not interactive traffic
 
 
 @dataclass
@@ -49,6 +55,9 @@ class Snapshot:
     dossiers: dict[str, float] = field(default_factory=dict)
     flows: dict[str, float] = field(default_factory=dict)  # the registry's answers by flow
     slot_wait: dict[float, float] = field(default_factory=dict)  # bucket bound (s) -> count
+    bulk_by_lane: dict[str, float] = field(default_factory=dict)  # items the registry answered
+    taxable: dict[str, float] = field(default_factory=dict)  # the tax authority's, by kind
+    reconciled: float = 0.0  # sellers the tax authority reconciled
 
 
 def _registry_gauge(series: Series) -> bool:
@@ -65,9 +74,18 @@ def snapshot(total: Mapping[Series, float]) -> Snapshot:
             bound = float(label.get("le", "+Inf"))
             snap.slot_wait[bound] = snap.slot_wait.get(bound, 0.0) + value
         elif name == TRANSACTIONS and label.get("observer") == "provider":
-            snap.transactions += value
             flow = label.get("flow", "")
             snap.flows[flow] = snap.flows.get(flow, 0.0) + value
+            if flow != BULK_FLOW:
+                snap.transactions += value
+        elif name == BULK_ITEMS and label.get("observer") == "provider":
+            lane = label.get("lane", "")
+            snap.bulk_by_lane[lane] = snap.bulk_by_lane.get(lane, 0.0) + value
+        elif name == SELLERS_RECONCILED:
+            snap.reconciled += value
+            if label.get("result") == "taxable":
+                kind = label.get("kind", "")
+                snap.taxable[kind] = snap.taxable.get(kind, 0.0) + value
         elif name == DEAD_LETTERS:
             snap.dead_letters += value
         elif name == DOSSIERS:
@@ -80,10 +98,15 @@ class Meter:
     """Scrapes the services every second; a snapshot after each period gives what it counted."""
 
     def __init__(
-        self, registry_ports: list[int], monitor_ports: list[int], interval_s: float = 1.0
+        self,
+        registry_ports: list[int],
+        monitor_ports: list[int],
+        interval_s: float = 1.0,
+        tax_ports: list[int] | None = None,
     ) -> None:
         self.sources = [(p, REGISTRY_SERIES) for p in registry_ports]
         self.sources += [(p, MONITOR_SERIES) for p in monitor_ports]
+        self.sources += [(p, TAX_SERIES) for p in tax_ports or []]
         self.interval_s = interval_s
         self.increases = Increases()
         self.gauges = GaugeSums(_registry_gauge)
@@ -138,6 +161,11 @@ class Meter:
         # the idle seconds between periods nor those of this settling.
         since = None if span is None else ended - span
         self.gauge_marks.append(self.gauges.take(since, ended))
+
+    async def now(self) -> Snapshot:
+        """Every increase since the meter started, freshly scraped (bulk jobs outlast periods)."""
+        await self.scrape()
+        return snapshot(self.increases.total)
 
     def period(self, index: int) -> Snapshot:
         before, after = self.marks[index], self.marks[index + 1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loadtests.report.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
+from loadtests.report.bulk import BulkJobReport, BulkReport, LaneLoad, ThrottleReport, WrongItem
 from loadtests.report.compare import CompareReport, DesignResult
 from loadtests.report.design import CacheReport, DesignReport, ReplicaReport
 from loadtests.report.examples import ExampleStamps, IncorrectExample
@@ -28,6 +29,11 @@ from loadtests.report.run import PhaseReport, RunReport, Totals, load_report
 from loadtests.report.workers import Limit, WorkerReport
 
 __all__ = [
+    "BulkJobReport",
+    "BulkReport",
+    "LaneLoad",
+    "ThrottleReport",
+    "WrongItem",
     "SCHEMA_VERSION",
     "BrokerOutage",
     "CacheReport",

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from loadtests.report.base import SCHEMA_VERSION, Latency, Part, ReportError, Sparse
+from loadtests.report.bulk import BulkReport
 from loadtests.report.design import CacheReport, DesignReport
 from loadtests.report.examples import IncorrectExample
 from loadtests.report.hops import HopsReport
@@ -109,6 +110,7 @@ class RunReport(Sparse):
     cache: CacheReport | None = None
     cpu: CpuReport | None = None
     paths: Paths | None = None
+    bulk: BulkReport | None = None
     workers: list[WorkerReport] = Field(default_factory=list)
     limited_by: Limit | None = None
     hops: HopsReport | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from loadtests.scenario.agencies import PlayedAgency, played_agencies
 from loadtests.scenario.model import MAX_PLANNED_ARRIVALS, Scenario, ScenarioError
 from loadtests.scenario.parts import (
+    BulkJob,
+    SellerFaults,
     Diurnal,
     Errors,
     Fault,
@@ -25,6 +27,7 @@ from loadtests.scenario.schedule import Arrival, PeriodPlan, Scheduler
 __all__ = [
     "MAX_PLANNED_ARRIVALS",
     "Arrival",
+    "BulkJob",
     "Diurnal",
     "Errors",
     "Fault",
@@ -39,6 +42,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Scheduler",
+    "SellerFaults",
     "SchemaRoll",
     "Slo",
     "SlowAgency",

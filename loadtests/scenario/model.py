@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from loadtests.scenario.arrivals import expected_count
 from loadtests.scenario.parts import (
+    BulkJob,
     Diurnal,
     Errors,
     Fault,
@@ -54,6 +55,9 @@ class Scenario(Strict):
     retries: int | None = Field(None, ge=0, le=10, description="Overrides the design's.")
     retry_budget: float | None = Field(None, ge=0, le=10, description="Overrides the design's.")
     faults: list[Fault] = Field(default_factory=list)
+    bulk: list[BulkJob] = Field(
+        default_factory=list, description="Bulk reconciliations (Directive 18) played alongside."
+    )
     periods: list[Period] = Field(min_length=1)
     mix: Mix = Mix()
     diurnal: Diurnal = Diurnal()
@@ -72,6 +76,12 @@ class Scenario(Strict):
         for f in self.faults:
             if f.period is not None and f.period not in names:
                 raise ValueError(f"fault {f.action}: no period {f.period!r}")
+        jobs = [j.name for j in self.bulk]
+        if len(set(jobs)) != len(jobs):
+            raise ValueError("bulk job names must be unique")
+        for j in self.bulk:
+            if j.period is not None and j.period not in names:
+                raise ValueError(f"bulk job {j.name}: no period {j.period!r}")
         for p in self.periods:
             if p.baseline is not None and p.baseline not in names[: names.index(p.name)]:
                 raise ValueError(

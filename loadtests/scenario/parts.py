@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "BulkJob",
     "Diurnal",
     "Errors",
     "Fault",
@@ -26,6 +27,7 @@ __all__ = [
     "Poison",
     "RestartBroker",
     "RogueAgency",
+    "SellerFaults",
     "SchemaRoll",
     "Share",
     "Slo",
@@ -127,6 +129,52 @@ class Errors(Strict):
         return self
 
 
+class SellerFaults(Strict):
+    """Shares of the sellers a platform shares with a fault, each with a known right answer."""
+
+    wrong_name: Share = 0.0
+    wrong_birth_date: Share = 0.0
+    unknown_id: Share = 0.0
+    invalid_id: Share = 0.0
+    deceased: Share = Field(0.0, description="The seller's person has died.")
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> SellerFaults:
+        if sum(self.model_dump().values()) > 1:
+            raise ValueError("seller fault shares add up to more than 1")
+        return self
+
+
+class BulkJob(Strict):
+    """A reconciliation: platforms hand the tax authority their sellers at `at_s` of `period`
+    (the first by default); it must have every seller's answer within `deadline_s`."""
+
+    name: str = Field("reconciliation", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    period: str | None = None
+    at_s: float = Field(0.0, ge=0)
+    individuals: int = Field(0, ge=0, le=10_000_000)
+    enterprises: int = Field(0, ge=0, le=10_000_000)
+    share_size: int = Field(500, ge=1, le=2000, description="Sellers per platform share record.")
+    share_rate_per_s: float | None = Field(
+        None, gt=0, description="Sellers per second the platforms hand over; absent: at once."
+    )
+    deadline_s: float = Field(600.0, gt=0, le=86_400)
+    faults: SellerFaults = SellerFaults()
+    taxable_target: dict[Literal["ENTERPRISE", "INDIVIDUAL"], int] = Field(
+        default_factory=dict, description="Taxable sellers a reported figure says this job finds."
+    )
+
+    @model_validator(mode="after")
+    def _sellers(self) -> BulkJob:
+        if self.individuals + self.enterprises == 0:
+            raise ValueError("a bulk job needs individuals or enterprises")
+        return self
+
+    @property
+    def items(self) -> int:
+        return self.individuals + self.enterprises
+
+
 class Latency(Strict):
     p50_ms: float | None = Field(None, gt=0)
     p99_ms: float | None = Field(None, gt=0)
@@ -139,6 +187,12 @@ class Slo(Strict):
     max_timeout_share: Share = 0.0
     max_late_send_share: Share | None = None
     growth_tolerance: float | None = Field(None, gt=0, description="Max |measured - target|.")
+    bulk_deadline: bool = Field(
+        True, description="Every bulk job's sellers all answered, correctly, by its deadline."
+    )
+    taxable_tolerance: float | None = Field(
+        None, gt=0, description="Max relative gap of taxable sellers to the job's target."
+    )
     online_share_tolerance: float | None = Field(None, gt=0)
 
 

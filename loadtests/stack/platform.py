@@ -10,13 +10,13 @@ import shutil
 import time
 from pathlib import Path
 
-from loadtests.cluster import LocalCluster
+from loadtests.cluster import LocalCluster, apply_quotas, exporter_urls, remove_quotas
 from loadtests.cluster.provision import provision, write_process_files
 from loadtests.report import BrokerOutage
 from loadtests.stack.outage import observe_outage
 from loadtests.stack.runtopics import stack_topics
 from loadtests.stack.serviceproc import ServiceProcess, StackError, free_port
-from services.config import REPO_ROOT, Design, RunConfig
+from services.config import REPO_ROOT, Design, Quota, RunConfig
 from services.kafka.bus import ClientTuning, KafkaTransport
 from services.registry import State, announce
 from services.security import DRIVER, ClientSecurity, Credentials
@@ -37,8 +37,10 @@ class RunStack:
         config_path: Path,
         bootstrap: str | None,
         credentials: Credentials | None = None,
+        bulk: bool = False,
     ) -> None:
         self.run_dir, self.config, self.config_path = run_dir, config, config_path
+        self.bulk = bulk  # the run plays bulk jobs: the tax authority's reconciler runs too
         self.bootstrap = bootstrap
         self.cluster: LocalCluster | None = None
         self.credentials = credentials  # a secured cluster's given identities, or provisioned
@@ -64,17 +66,36 @@ class RunStack:
         files = self.files = self._prepare(bootstrap)
         self._announce("running")  # a registry started by hand for another run stands aside
         env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "NDX_RUN_CONFIG": str(self.config_path)}
-        instances = self.design.registry.instances
-        members = [(f"registry-{i}", "registry") for i in range(1, instances + 1)]
-        for name, kind in [*members, ("monitor", "monitor")]:
+        for name, kind, extra in self._members():
             log = self.run_dir / "logs" / f"{name}.log"
             own = {"NDX_CREDENTIALS": str(files[kind])} if kind in files else {}
+            own.update(extra)
             svc = ServiceProcess(name, f"services.{kind}", {**env, **own}, free_port(), log)
             svc.start()
             self.services.append(svc)
         for svc in self.services:
             svc.wait_ready(svc.kind)
         return bootstrap
+
+    def _quotas(self) -> dict[str, Quota]:
+        """The design's client quotas, applied only when the run plays bulk jobs."""
+        return dict(self.design.bulk.quotas) if self.bulk else {}
+
+    def exporter_urls(self) -> list[str]:
+        """The brokers' exporter pages holding their quota metrics; [] when none were started."""
+        return exporter_urls(self.cluster) if self.cluster is not None else []
+
+    def _members(self) -> list[tuple[str, str, dict[str, str]]]:
+        """Each service process of the run: name, kind and its own settings."""
+        instances = self.design.registry.instances
+        members = [(f"registry-{i}", "registry", {}) for i in range(1, instances + 1)]
+        if self.bulk:
+            bulk = self.design.bulk
+            if bulk.lane == "separate":
+                lane = {"NDX_LANE": "bulk"}
+                members += [(f"registry-bulk-{i}", "registry", lane) for i in range(1, bulk.instances + 1)]
+            members.append(("tax", "tax", {}))
+        return [*members, ("monitor", "monitor", {})]
 
     def _start_cluster(self) -> str:
         brokers = self.design.cluster.brokers
@@ -92,6 +113,8 @@ class RunStack:
             self.design.cluster.heap,
             secured=secured,
             tls=secured and self.design.security.tls,
+            # the brokers' quota metrics, read through their exporters, show the throttle
+            jmx_exporter_port=free_port() if self._quotas() else None,
         )
         return self.cluster.start()
 
@@ -105,6 +128,13 @@ class RunStack:
             made = provision(bootstrap, admin, topology)
             self.credentials = made.credentials
             files = write_process_files(self.run_dir / "secrets", made.credentials, topology)
+        if quotas := self._quotas():
+            if admin is None:
+                raise StackError(
+                    f"design {self.design.name}: bulk.quotas need the run's own secured "
+                    "cluster (its admin applies them)"
+                )
+            apply_quotas(bootstrap, admin, quotas)
         maker = KafkaTransport(bootstrap, ClientTuning.of(self.design), admin)
         if admin is not None or self.credentials is None:  # a given secured cluster: its admin's
             asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), self.design.topics, topology.reconcilers())))
@@ -167,6 +197,10 @@ class RunStack:
             with contextlib.suppress(Exception):  # best effort: the run is over either way
                 self._announce("ended")
         codes = {svc.name: svc.stop() for svc in self.services}
+        quotas = self._quotas()
+        if quotas and self.cluster is not None and self.cluster.admin is not None:
+            with contextlib.suppress(Exception):  # best effort, as above
+                remove_quotas(self.bootstrap or "", self.cluster.admin, quotas)
         if self.cluster is not None:
             self.cluster.stop()
             shutil.rmtree(self.cluster.data_dir, ignore_errors=True)
