@@ -139,6 +139,7 @@ async def _play(
                 seconds_throttled=f.seconds_throttled,
             )
             for f in throttle.figures()
+            if f.principal in config.design.bulk.quotas or f.peak_ms > 0
         ]
         add_bulk(report, scenario, config.design.bulk, bulk.reports(), counted, throttled)
     add_workers(report, coordinator, {k: len(v) for k, v in stack.pids().items()})

@@ -6,9 +6,58 @@ from datetime import datetime
 
 from pydantic import Field
 
-from loadtests.report.base import SCHEMA_VERSION, Sparse
+from loadtests.report.base import SCHEMA_VERSION, Latency, Part, Sparse
+from loadtests.report.bulk import BulkReport, LaneLoad, ThrottleReport
 from loadtests.report.parts import CapacityResult, Paths
 from loadtests.report.run import RunReport
+
+COUNTER_FLOW = "verify"  # the interactive flow a citizen waits on at the counter
+
+
+class BulkJobFigures(Sparse):
+    """One bulk job's figures a comparison sets beside the other designs': how soon, how fast,
+    how whole."""
+
+    name: str
+    period: str
+    items: int
+    answered: int
+    lost: int
+    incorrect: int
+    duplicates: int
+    completed_s: float | None = None
+    deadline_s: float
+    met_deadline: bool
+    items_per_s: float | None = None
+
+
+class BulkSide(Sparse):
+    """One design's bulk sharing beside what the counter felt meanwhile, so that the designs'
+    protection and its cost read side by side."""
+
+    design: str
+    lane: str
+    chunk: int
+    rate_per_s: float | None = None
+    counter_ms: dict[str, Latency] = Field(
+        default_factory=dict, description="The counter flow's (verify) latency by period."
+    )
+    jobs: list[BulkJobFigures] = Field(default_factory=list)
+    throttle: list[ThrottleReport] = Field(
+        default_factory=list, description="The quota'd principals' throttle (or any throttled)."
+    )
+    lanes: list[LaneLoad] = Field(default_factory=list)
+
+    def counter_p99(self, period: str) -> float | None:
+        """The counter's p99 in `period`, absent when the period was not played."""
+        lat = self.counter_ms.get(period)
+        return None if lat is None else lat.p99
+
+
+def _throttled(bulk: BulkReport) -> list[ThrottleReport]:
+    """The principals the design put a quota on; with none, any the broker throttled anyway."""
+    quotad = [t for t in bulk.throttle if t.principal in bulk.quotas]
+    return quotad or [t for t in bulk.throttle if t.seconds_throttled or t.peak_ms]
 
 
 class DesignResult(Sparse):
@@ -26,6 +75,41 @@ class DesignResult(Sparse):
         """What the registry's own counters say it answered for `flow` over the periods."""
         return sum((p.registry_transactions or {}).get(flow, 0.0) for p in self.run.phases)
 
+    def bulk_side(self) -> BulkSide | None:
+        """This design's bulk figures for the comparison; None when its run shared nothing in bulk."""
+        bulk = self.run.bulk
+        if bulk is None:
+            return None
+        counter = {
+            p.name: p.flow_latency_ms.get(COUNTER_FLOW, p.latency_ms) for p in self.run.phases
+        }
+        jobs = [
+            BulkJobFigures(
+                name=j.name,
+                period=j.period,
+                items=j.items,
+                answered=j.answered,
+                lost=j.lost,
+                incorrect=j.incorrect,
+                duplicates=j.duplicates,
+                completed_s=j.completed_s,
+                deadline_s=j.deadline_s,
+                met_deadline=j.met_deadline,
+                items_per_s=j.items_per_s,
+            )
+            for j in bulk.jobs
+        ]
+        return BulkSide(
+            design=self.design,
+            lane=bulk.lane,
+            chunk=bulk.chunk,
+            rate_per_s=bulk.rate_per_s,
+            counter_ms=counter,
+            jobs=jobs,
+            throttle=_throttled(bulk),
+            lanes=bulk.lanes,
+        )
+
 
 class CompareReport(Sparse):
     """What `ndxsim compare` writes to compare.json: the same workload on every design."""
@@ -38,6 +122,12 @@ class CompareReport(Sparse):
     started_at: datetime
     results: list[DesignResult]
     summary: list[str] = Field(default_factory=list)
+    bulk: list[BulkSide] = Field(
+        default_factory=list, description="Per design that shared in bulk, its bulk figures."
+    )
+    bulk_summary: str | None = Field(
+        None, description="Which design protected the counter from the bulk job, and the cost."
+    )
     paths: Paths | None = None
 
     @property

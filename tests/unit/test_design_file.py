@@ -55,6 +55,15 @@ def test_the_baseline_design_is_the_default_design() -> None:
         ),
         ("name: x\nproducers: {acks: some}\n", "producers.acks"),
         ("registry: {instances: 2}\n", "name: Field required"),
+        ("name: x\nbulk: {lane: fast}\n", "bulk.lane"),
+        ("name: x\nbulk: {chunk: 2001}\n", "bulk.chunk"),
+        (
+            "name: x\nbulk: {quotas: {ministry.tax: {producer_bytes_rate: 1024}}}\n",
+            "bulk.quotas.ministry.tax.producer_bytes_rate",
+        ),
+        ("name: x\nbulk: {quotas: {ministry.tax: {}}}\n", "bulk.quotas.ministry.tax"),
+        ("name: x\nbulk: {quotas: {Tax Office: {request_percentage: 50}}}\n", "bulk.quotas"),
+        ("name: x\nbulk: {quotas: {ministry.tax: {producer_byte_rate: 10}}}\n", "bulk.quotas"),
     ],
 )
 def test_a_bad_design_names_the_file_and_the_field(tmp_path: Path, text: str, field: str) -> None:

@@ -179,3 +179,43 @@ def test_a_runs_dir_that_cannot_be_written_is_refused_before_the_run(tmp_path: P
 )
 def test_bench_options_must_be_ordinary_numbers(tmp_path: Path, args: list[str]) -> None:
     refused(run(["loadtests.bench", *args], tmp_path), args[0])
+
+
+def test_a_quota_typo_in_a_design_is_refused_before_any_broker_starts(tmp_path: Path) -> None:
+    design = tmp_path / "d.yaml"
+    design.write_text(
+        "name: typo\nbulk:\n  quotas:\n    ministry.tax: {produce_byte_rate: 65536}\n",
+        encoding="utf-8",
+    )
+    args = ndxsim_run(scenario(tmp_path), tmp_path, "--design", str(design))
+    done = run(args, tmp_path, KAFKA_BOOTSTRAP_SERVERS=CLOSED)
+    refused(done, str(design), "bulk.quotas", "produce_byte_rate")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_bulk_job_in_no_period_and_too_large_a_share_are_refused(tmp_path: Path) -> None:
+    path = scenario(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text + "bulk:\n  - {name: tax, period: nowhere, individuals: 10, share_size: 5000}\n",
+        encoding="utf-8",
+    )
+    done = run(ndxsim_run(path, tmp_path), tmp_path, KAFKA_BOOTSTRAP_SERVERS=CLOSED)
+    refused(done, str(path), "bulk[0].share_size")
+    path.write_text(
+        text + "bulk:\n  - {name: tax, period: nowhere, individuals: 10}\n", encoding="utf-8"
+    )
+    done = run(ndxsim_run(path, tmp_path), tmp_path, KAFKA_BOOTSTRAP_SERVERS=CLOSED)
+    refused(done, str(path), "bulk job tax: no period 'nowhere'")
+
+
+def test_platforms_with_no_tax_authority_to_reconcile_them_are_refused(tmp_path: Path) -> None:
+    topology = tmp_path / "t.yaml"
+    topology.write_text(
+        "name: t\ndescription: d\nministry_share: 0\n"
+        "provinces: [{id: province.001, code: '001', name: HN, population: 10}]\n"
+        "platforms: [{id: platform.shop, name: Shop, weight: 1}]\n",
+        encoding="utf-8",
+    )
+    done = run(ndxsim_run(scenario(tmp_path, topology=topology), tmp_path), tmp_path)
+    refused(done, str(topology), "platforms", "ministry.tax")
