@@ -31,7 +31,11 @@ def prepare(broker: LocalBroker, extra: list[TopicSpec]) -> Path:
     topology = load_topology(TOPOLOGY)
     made = provision(broker.bootstrap, broker.admin, topology)
     maker = KafkaTransport(broker.bootstrap, security=broker.admin)
-    asyncio.run(maker.ensure_topics([*stack_topics(topology.agencies(), bulk_by=topology.reconcilers()), *extra]))
+    asyncio.run(
+        maker.ensure_topics(
+            [*stack_topics(topology.agencies(), bulk_by=topology.reconcilers()), *extra]
+        )
+    )
     return write_credentials(broker.data_dir / CREDENTIALS, made.credentials)
 
 

@@ -21,7 +21,7 @@ from loadtests.cli.common import (
 )
 from loadtests.cluster import BrokerError
 from loadtests.engine import Search, search, with_design
-from loadtests.engine.compare import compare
+from loadtests.engine.compare import compare, print_compare
 from loadtests.scenario import MAX_PLANNED_ARRIVALS, prepare
 from loadtests.stack import StackError
 from services.config import load_settings
@@ -133,10 +133,7 @@ def compare_designs(
         raise fail(str(exc), EXIT_INPUT_ERROR) from None
     except (TransportError, BrokerError, StackError) as exc:
         raise fail(str(exc), 1) from None
-    for line in report.summary:
-        console.print(f"• {line}", highlight=False)
-    if report.paths is not None:
-        console.print(f"report: {report.paths.json_path} and {report.paths.html_path}")
+    print_compare(report, console)
     raise typer.Exit(0 if report.passed else 1)
 
 

@@ -7,16 +7,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from loadtests.engine.capacity import Search, search
 from loadtests.engine.resolve import RunFiles
 from loadtests.engine.run import play_run
-from loadtests.pages import summarize, write_compare_html
+from loadtests.pages import bulk_verdict, summarize, write_compare_html
 from loadtests.report import CompareReport, DesignResult, Paths
 from loadtests.scenario import prepare
 from services.config import Design, DesignError, Settings, load_design
 
-__all__ = ["compare"]
+__all__ = ["compare", "print_compare"]
 
 
 def _read_designs(paths: list[Path]) -> list[Design]:
@@ -80,6 +82,8 @@ async def compare(
         started_at=started,
         results=results,
         summary=summarize(results),
+        bulk=[side for r in results if (side := r.bulk_side()) is not None],
+        bulk_summary=bulk_verdict(results),
     )
     report.paths = Paths(json_path=str(out / "compare.json"), html_path=str(out / "compare.html"))
     out.mkdir(parents=True, exist_ok=True)
@@ -88,3 +92,60 @@ async def compare(
     )
     write_compare_html(out, report)
     return report
+
+
+def _figure(value: float | None, unit: str = "") -> str:
+    return "—" if value is None else f"{value:,.1f}{unit}"
+
+
+def bulk_table(report: CompareReport) -> Table:
+    """Each design's bulk job in a row, beside the counter's p50/p99 in every period."""
+    periods = list(dict.fromkeys(p for s in report.bulk for p in s.counter_ms))
+    held = {j.period for s in report.bulk for j in s.jobs}
+    flows = sorted({s.counter_flow for s in report.bulk})
+    table = Table(title=f"bulk sharing on {len(report.bulk)} designs", show_lines=False)
+    table.add_column("design")
+    table.add_column("lane · chunk")
+    for name in periods:
+        mark = " (job)" if name in held else ""
+        table.add_column(f"{name}{mark} {'/'.join(flows)} p50/p99 ms", justify="right")
+    for col in ("job", "done s / deadline", "items/s", "lost", "incorrect"):
+        table.add_column(col, justify="right" if col != "job" else "left")
+    table.add_column("throttle peak/mean ms")
+    table.add_column("registry by lane: bulk / interactive")
+    for side in report.bulk:
+        latency = [
+            f"{lat.p50:,.1f} / {lat.p99:,.1f}" if (lat := side.counter_ms.get(n)) else "—"
+            for n in periods
+        ]
+        throttle = "; ".join(
+            f"{t.principal} {t.peak_ms:,.0f}/{t.mean_ms:,.0f}" for t in side.throttle
+        )
+        lanes = "; ".join(f"{x.lane} {x.bulk:,.0f}/{x.interactive:,.0f}" for x in side.lanes)
+        for job in side.jobs:
+            met = "met" if job.met_deadline else "[red]MISSED[/]"
+            table.add_row(
+                escape(side.design),
+                f"{escape(side.lane)} · {side.chunk:,}",
+                *latency,
+                escape(job.name),
+                f"{_figure(job.completed_s)} / {job.deadline_s:,.0f} {met}",
+                _figure(job.items_per_s),
+                f"{job.lost:,}",
+                f"{job.incorrect:,}",
+                escape(throttle) or "none",
+                escape(lanes) or "—",
+            )
+    return table
+
+
+def print_compare(report: CompareReport, console: Console) -> None:
+    """The comparison in the terminal: bulk table, plain words, bulk verdict, the pages."""
+    if report.bulk:
+        console.print(bulk_table(report))
+    for line in report.summary:
+        console.print(f"• {escape(line)}", highlight=False)
+    if report.bulk_summary:
+        console.print(f"• [bold]{escape(report.bulk_summary)}[/]", highlight=False)
+    if report.paths is not None:
+        console.print(f"report: {report.paths.json_path} and {report.paths.html_path}")

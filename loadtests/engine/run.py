@@ -18,8 +18,8 @@ from loadtests.engine.live import LiveView
 from loadtests.engine.resolve import RunFiles, read_inputs, resolve
 from loadtests.engine.runreport import add_bulk, add_workers, build_report
 from loadtests.measure import CpuMeter, Meter, PressureMeter, combine_records, measured
-from loadtests.play import BulkRunner
 from loadtests.pages import write_html
+from loadtests.play import BulkRunner
 from loadtests.report import DesignReport, RunReport, ThrottleReport, write_report
 from loadtests.scenario import PlayedAgency, Scenario, new_run_id, played_agencies
 from loadtests.stack import RunStack, StackError
@@ -103,7 +103,10 @@ async def _play(
             cpu.mark()
             await faults.finish()
             await bulk.finish()
-            counted = await meter.now()
+            answered = bulk.answered()
+            counted = await meter.now(
+                lambda snap: min(sum(snap.bulk_by_lane.values()), snap.reconciled) >= answered
+            )
             elapsed = time.monotonic() - t0
     finally:
         await cpu.stop()

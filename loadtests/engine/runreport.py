@@ -18,9 +18,9 @@ from loadtests.report import (
     RunReport,
     ThrottleReport,
 )
-from services.config import Bulk
 from loadtests.scenario import Scenario
 from loadtests.workers import Coordinator, late_by_requester, period_queue
+from services.config import Bulk
 
 __all__ = ["LATE_WARNING_SHARE", "add_queues", "add_workers", "build_report", "phase_report"]
 
@@ -177,10 +177,13 @@ def add_bulk(
         lanes=lanes,
         taxable_counted={k: round(v) for k, v in sorted(counted.taxable.items())},
         bulk_items_counted=round(sum(counted.bulk_by_lane.values())),
+        registry_outcomes={k: round(v) for k, v in sorted(counted.bulk_outcomes.items())},
     )
     report.bulk = bulk
     targets: dict[str, float] = {}
     for job in scenario.bulk:
         for kind, n in job.taxable_target.items():
             targets[kind] = targets.get(kind, 0.0) + n
-    report.slo = with_checks(report.slo, bulk_checks(scenario.slo, list(scenario.bulk), bulk, targets))
+    report.slo = with_checks(
+        report.slo, bulk_checks(scenario.slo, list(scenario.bulk), bulk, targets)
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from loadtests.measure.counters import (
@@ -56,6 +56,7 @@ class Snapshot:
     flows: dict[str, float] = field(default_factory=dict)  # the registry's answers by flow
     slot_wait: dict[float, float] = field(default_factory=dict)  # bucket bound (s) -> count
     bulk_by_lane: dict[str, float] = field(default_factory=dict)  # items the registry answered
+    bulk_outcomes: dict[str, float] = field(default_factory=dict)  # ...by its answer
     taxable: dict[str, float] = field(default_factory=dict)  # the tax authority's, by kind
     reconciled: float = 0.0  # sellers the tax authority reconciled
 
@@ -79,8 +80,9 @@ def snapshot(total: Mapping[Series, float]) -> Snapshot:
             if flow != BULK_FLOW:
                 snap.transactions += value
         elif name == BULK_ITEMS and label.get("observer") == "provider":
-            lane = label.get("lane", "")
+            lane, outcome = label.get("lane", ""), label.get("outcome", "")
             snap.bulk_by_lane[lane] = snap.bulk_by_lane.get(lane, 0.0) + value
+            snap.bulk_outcomes[outcome] = snap.bulk_outcomes.get(outcome, 0.0) + value
         elif name == SELLERS_RECONCILED:
             snap.reconciled += value
             if label.get("result") == "taxable":
@@ -162,10 +164,19 @@ class Meter:
         since = None if span is None else ended - span
         self.gauge_marks.append(self.gauges.take(since, ended))
 
-    async def now(self) -> Snapshot:
-        """Every increase since the meter started, freshly scraped (bulk jobs outlast periods)."""
-        await self.scrape()
-        return snapshot(self.increases.total)
+    async def now(
+        self, enough: Callable[[Snapshot], bool] | None = None, settle_s: float = 15.0
+    ) -> Snapshot:
+        """Every increase since the meter started, freshly scraped (bulk jobs outlast periods);
+        with `enough`, scraped again until it holds (the services count a batch when it is
+        committed, a moment after its answers left) or `settle_s` passes."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            await self.scrape()
+            snap = snapshot(self.increases.total)
+            if enough is None or enough(snap) or time.monotonic() > deadline:
+                return snap
+            await asyncio.sleep(0.3)
 
     def period(self, index: int) -> Snapshot:
         before, after = self.marks[index], self.marks[index + 1]

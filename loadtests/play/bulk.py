@@ -24,17 +24,53 @@ from services.wire import (
     SELLERS,
     Codec,
     CodecError,
-    SellersReconciled,
     SellerShared,
+    SellersReconciled,
     SellersShared,
 )
 from services.world import ENTERPRISE, INDIVIDUAL, Population, Sellers, Topology
 
-__all__ = ["BulkRunner", "split_by_weight"]
+__all__ = ["BULK_HOPS", "BulkRunner", "hops_of", "split_by_weight"]
 
 log = logging.getLogger("ndx.bulk")
 WRONG_KEPT = 10  # wrong answers kept as examples per job
+# Where a share's time goes, from the platform's send to the tax authority's result: through
+# Kafka to the reconciler, waiting for its pace and in-flight limit, the last chunk's way to the
+# registry, its work there, the answer's way back, and publishing the result.
+BULK_HOPS = ("sharing", "pacing", "request", "registry", "reply", "publish")
 RECORD_FREE = ("NOT_FOUND", "REJECTED")  # answers that do not depend on the record's version
+
+
+def _histogram() -> HdrHistogram:
+    return HdrHistogram(1, 86_400_000_000, 3)  # microseconds, up to a day
+
+
+def _latency(h: HdrHistogram, unit: float = 1.0) -> Latency | None:
+    if not h.get_total_count():
+        return None
+    return Latency(
+        p50=round(h.get_value_at_percentile(50) / unit, 3),
+        p95=round(h.get_value_at_percentile(95) / unit, 3),
+        p99=round(h.get_value_at_percentile(99) / unit, 3),
+        max=round(h.get_max_value() / unit, 3),
+    )
+
+
+def hops_of(found: SellersReconciled) -> dict[str, int] | None:
+    """A share's time split into BULK_HOPS (microseconds, adding up to its whole time), or None
+    from a writer that did not say."""
+    marks = (
+        found.shared_at_us,
+        found.taken_at_us,
+        found.sent_at_us,
+        found.registry_received_us,
+        found.registry_answered_us,
+        found.answered_at_us,
+        found.reconciled_at_us,
+    )
+    if not all(marks):
+        return None
+    return {hop: max(0, b - a) for hop, a, b in zip(BULK_HOPS, marks[:-1], marks[1:], strict=True)}
 
 
 def split_by_weight(total: int, weights: dict[str, float]) -> dict[str, int]:
@@ -68,7 +104,10 @@ class _Job:
     outcomes: Counter[str] = field(default_factory=Counter)
     taxable: Counter[str] = field(default_factory=Counter)
     wrong: list[WrongItem] = field(default_factory=list)
-    share_ms: HdrHistogram = field(default_factory=lambda: HdrHistogram(1, 86_400_000, 3))
+    share_ms: HdrHistogram = field(default_factory=lambda: _histogram())
+    hops: dict[str, HdrHistogram] = field(
+        default_factory=lambda: {hop: _histogram() for hop in BULK_HOPS}
+    )
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -97,9 +136,9 @@ class BulkRunner:
         self.weights = topology.platform_weights()
         first = scenario.periods[0].name
         self.jobs = {j.name: _Job(j, j.period or first) for j in scenario.bulk}
-        self.producers: dict[str, Producer] = {
-            p: transports(p).producer(p) for p in self.weights
-        } if scenario.bulk else {}
+        self.producers: dict[str, Producer] = (
+            {p: transports(p).producer(p) for p in self.weights} if scenario.bulk else {}
+        )
         self.reader: Consumer | None = None
         if scenario.bulk:
             self.reader = transports(DRIVER).consumer([RECONCILED.name], f"{DRIVER}.reconciled")
@@ -209,7 +248,10 @@ class BulkRunner:
                     log.warning("unreadable reconciliation record: %s", exc.reason)
                     continue
                 if isinstance(found, SellersReconciled) and (job := by_id.get(found.job)):
-                    self._judge(job, found)
+                    try:
+                        self._judge(job, found)
+                    except Exception:  # one odd record must not end the judging of the rest
+                        log.exception("could not judge reconciliation %s", found.share_id[:64])
 
     def _judge(self, job: _Job, found: SellersReconciled) -> None:
         now = self.clock.now()
@@ -218,8 +260,9 @@ class BulkRunner:
         job.resent += found.resent_chunks
         job.half_answered += found.half_answered_chunks
         job.duplicate_answers += found.duplicate_answers
-        latency_ms = max(1, (found.reconciled_at_us - found.shared_at_us) // 1000)
-        job.share_ms.record_value(min(latency_ms, 86_400_000))
+        job.share_ms.record_value(min(max(1, found.reconciled_at_us - found.shared_at_us), 8.64e10))
+        for hop, us in (hops_of(found) or {}).items():
+            job.hops[hop].record_value(min(max(1, us), 8.64e10))
         for seller in found.sellers:
             truth = job.truth.get(seller.seller_ref)
             if truth is None:
@@ -238,10 +281,19 @@ class BulkRunner:
                 if seller.outcome == "MATCH":
                     job.taxable[kind] += 1
             elif len(job.wrong) < WRONG_KEPT:
-                job.wrong.append(WrongItem(seller_ref=seller.seller_ref, expected=expected,
-                                           got=f"{seller.kind} {seller.outcome}"))
+                job.wrong.append(
+                    WrongItem(
+                        seller_ref=seller.seller_ref,
+                        expected=expected,
+                        got=f"{seller.kind} {seller.outcome}",
+                    )
+                )
         if job.complete:
             job.done.set()
+
+    def answered(self) -> int:
+        """Sellers answered so far, over every job."""
+        return sum(len(job.answered) for job in self.jobs.values())
 
     def reports(self) -> list[BulkJobReport]:
         return [self._report(job) for job in self.jobs.values()]
@@ -253,15 +305,8 @@ class BulkRunner:
         completed = None
         if job.complete and submitted is not None and job.last is not None:
             completed = job.last - submitted
-        h = job.share_ms
-        latency = None
-        if h.get_total_count():
-            latency = Latency(
-                p50=h.get_value_at_percentile(50),
-                p95=h.get_value_at_percentile(95),
-                p99=h.get_value_at_percentile(99),
-                max=h.get_max_value(),
-            )
+        latency = _latency(job.share_ms, 1000)
+        hops = {hop: lat for hop, h in job.hops.items() if (lat := _latency(h, 1000)) is not None}
         return BulkJobReport(
             name=spec.name,
             period=job.period,
@@ -288,5 +333,5 @@ class BulkRunner:
             taxable=dict(sorted(job.taxable.items())),
             wrong=list(job.wrong),
             share_latency_ms=latency,
+            hops_ms=hops,
         )
-

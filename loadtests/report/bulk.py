@@ -48,7 +48,14 @@ class BulkJobReport(Sparse):
         default_factory=dict, description="Sellers found taxable by kind, the driver's count."
     )
     wrong: list[WrongItem] = Field(default_factory=list)
-    share_latency_ms: Latency | None = None
+    share_latency_ms: Latency | None = Field(
+        None, description="A platform share, from its send to the tax authority's result."
+    )
+    hops_ms: dict[str, Latency] = Field(
+        default_factory=dict,
+        description="Where a share's time went: sharing, pacing, request, registry, reply, "
+        "publish (each share's hops add up to its whole time).",
+    )
 
 
 class ThrottleReport(Part):
@@ -80,8 +87,12 @@ class BulkReport(Sparse):
     throttle: list[ThrottleReport] = Field(default_factory=list)
     lanes: list[LaneLoad] = Field(default_factory=list)
     taxable_counted: dict[str, float] = Field(
-        default_factory=dict, description="Taxable sellers by kind, from the tax authority's counters."
+        default_factory=dict,
+        description="Taxable sellers by kind, from the tax authority's counters.",
     )
     bulk_items_counted: float | None = Field(
         None, description="Bulk items the registry answered, from its own counters."
+    )
+    registry_outcomes: dict[str, float] = Field(
+        default_factory=dict, description="The registry's bulk answers by outcome, its counters."
     )

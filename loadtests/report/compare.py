@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from loadtests.report.base import SCHEMA_VERSION, Latency, Part, Sparse
+from loadtests.report.base import SCHEMA_VERSION, Latency, Sparse
 from loadtests.report.bulk import BulkReport, LaneLoad, ThrottleReport
 from loadtests.report.parts import CapacityResult, Paths
 from loadtests.report.run import RunReport
@@ -15,8 +15,7 @@ COUNTER_FLOW = "verify"  # the interactive flow a citizen waits on at the counte
 
 
 class BulkJobFigures(Sparse):
-    """One bulk job's figures a comparison sets beside the other designs': how soon, how fast,
-    how whole."""
+    """A bulk job's figures beside the other designs': how soon, how fast, how whole."""
 
     name: str
     period: str
@@ -32,15 +31,18 @@ class BulkJobFigures(Sparse):
 
 
 class BulkSide(Sparse):
-    """One design's bulk sharing beside what the counter felt meanwhile, so that the designs'
-    protection and its cost read side by side."""
+    """A design's bulk job beside what the counter felt meanwhile: protection and its cost."""
 
     design: str
     lane: str
     chunk: int
     rate_per_s: float | None = None
+    quotas: dict[str, dict[str, float]] = Field(default_factory=dict)
+    counter_flow: str = Field(
+        COUNTER_FLOW, description="The flow whose latency stands for the counter's."
+    )
     counter_ms: dict[str, Latency] = Field(
-        default_factory=dict, description="The counter flow's (verify) latency by period."
+        default_factory=dict, description="The counter flow's latency by period."
     )
     jobs: list[BulkJobFigures] = Field(default_factory=list)
     throttle: list[ThrottleReport] = Field(
@@ -76,13 +78,13 @@ class DesignResult(Sparse):
         return sum((p.registry_transactions or {}).get(flow, 0.0) for p in self.run.phases)
 
     def bulk_side(self) -> BulkSide | None:
-        """This design's bulk figures for the comparison; None when its run shared nothing in bulk."""
+        """This design's bulk figures for the comparison; None when it shared nothing in bulk."""
         bulk = self.run.bulk
         if bulk is None:
             return None
-        counter = {
-            p.name: p.flow_latency_ms.get(COUNTER_FLOW, p.latency_ms) for p in self.run.phases
-        }
+        phases = self.run.phases
+        flow = COUNTER_FLOW if any(COUNTER_FLOW in p.flow_latency_ms for p in phases) else ""
+        counter = {p.name: p.flow_latency_ms.get(flow, p.latency_ms) for p in phases}
         jobs = [
             BulkJobFigures(
                 name=j.name,
@@ -104,6 +106,8 @@ class DesignResult(Sparse):
             lane=bulk.lane,
             chunk=bulk.chunk,
             rate_per_s=bulk.rate_per_s,
+            quotas=bulk.quotas,
+            counter_flow=flow or "interactive",
             counter_ms=counter,
             jobs=jobs,
             throttle=_throttled(bulk),

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from loadtests.report.bulk import BulkJobReport, BulkReport
 from loadtests.report.parts import Paths
 from loadtests.report.run import PhaseReport, RunReport, Totals
 
@@ -78,6 +79,54 @@ def queue_line(p: PhaseReport) -> str | None:
     return words
 
 
+def _count(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def bulk_job_line(job: BulkJobReport) -> str:
+    """One bulk job in a line: whole or not, in time or not, how fast."""
+    done = (
+        "never completed" if job.completed_s is None else f"completed in {job.completed_s:,.1f} s"
+    )
+    met = "met" if job.met_deadline else "MISSED"
+    rate = "" if job.items_per_s is None else f", {job.items_per_s:,.1f} items/s"
+    return (
+        f"bulk {job.name} ({job.period}): {job.answered:,} of {job.items:,} answered, "
+        f"{job.lost:,} lost, {job.incorrect:,} incorrect, {job.duplicates:,} duplicates; "
+        f"{done} against a {job.deadline_s:,.0f} s deadline ({met}){rate}"
+    )
+
+
+def bulk_lines(bulk: BulkReport) -> list[str]:
+    """The bulk side in a few lines: jobs, taxable counted twice, quota'd throttle, lanes."""
+    lines = [bulk_job_line(job) for job in bulk.jobs]
+    kinds = sorted({k for j in bulk.jobs for k in j.taxable} | set(bulk.taxable_counted))
+    if kinds:
+        lines.append(
+            "bulk taxable: "
+            + "; ".join(
+                f"{kind} {_count(bulk.taxable_counted.get(kind))} counted by the tax authority, "
+                f"{sum(j.taxable.get(kind, 0) for j in bulk.jobs):,} by the driver"
+                for kind in kinds
+            )
+        )
+    for t in bulk.throttle:
+        if t.principal in bulk.quotas or t.seconds_throttled:
+            lines.append(
+                f"bulk throttle {t.principal} ({t.kind}): peak {t.peak_ms:,.1f} ms, mean "
+                f"{t.mean_ms:,.1f} ms, {t.seconds_throttled:,} s throttled"
+            )
+    if bulk.lanes:
+        lines.append(
+            "bulk lanes: "
+            + "; ".join(
+                f"{x.lane} {x.bulk:,.0f} bulk items, {x.interactive:,.0f} interactive answers"
+                for x in bulk.lanes
+            )
+        )
+    return lines
+
+
 def print_summary(report: RunReport, console: Console) -> None:
     table = Table(title=f"ndxsim run {report.run_id}", show_lines=False)
     for col in COLUMNS:
@@ -105,6 +154,9 @@ def print_summary(report: RunReport, console: Console) -> None:
     for p in report.phases:
         if (line := queue_line(p)) is not None:
             console.print(escape(line))
+    if report.bulk is not None:
+        for line in bulk_lines(report.bulk):
+            console.print(escape(line), highlight=False)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     if report.workers:

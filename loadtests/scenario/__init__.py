@@ -6,7 +6,6 @@ from loadtests.scenario.agencies import PlayedAgency, played_agencies
 from loadtests.scenario.model import MAX_PLANNED_ARRIVALS, Scenario, ScenarioError
 from loadtests.scenario.parts import (
     BulkJob,
-    SellerFaults,
     Diurnal,
     Errors,
     Fault,
@@ -17,6 +16,7 @@ from loadtests.scenario.parts import (
     RestartBroker,
     RogueAgency,
     SchemaRoll,
+    SellerFaults,
     Slo,
     SlowAgency,
     StopRegistry,
@@ -42,8 +42,8 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Scheduler",
-    "SellerFaults",
     "SchemaRoll",
+    "SellerFaults",
     "Slo",
     "SlowAgency",
     "StopRegistry",

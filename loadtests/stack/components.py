@@ -15,6 +15,7 @@ from loadtests.cluster import metadata_brokers
 from loadtests.cluster.localbroker import LocalBroker
 from loadtests.stack.upsecure import admin_login, process_file
 from services.config import REPO_ROOT
+from services.world import TAX_AUTHORITY, load_topology
 
 STATE = REPO_ROOT / ".cache" / "stack"
 LOGS = STATE / "logs"
@@ -42,6 +43,8 @@ MEMBERS = (
     Member("ministry", "services.ministry", 9102),
     Member("province", "services.province", 9103),
     Member("monitor", "services.monitor", 9105),
+    # the tax authority's reconciler (Directive 18): idle until platforms share sellers
+    Member("tax", "services.tax", 9107),
 )
 
 
@@ -108,6 +111,13 @@ def _service(member: Member, bootstrap: str, topology: Path, secured: bool) -> C
     )
 
 
+def members(topology: Path) -> tuple[Member, ...]:
+    """The services `make up` runs over this topology: the tax authority's reconciler only
+    where the topology has it (it refuses to start without it)."""
+    reconciles = load_topology(topology).reconciles(TAX_AUTHORITY)
+    return tuple(m for m in MEMBERS if m.name != "tax" or reconciles)
+
+
 def broker() -> LocalBroker:
     """SASL/SCRAM clients only, deny by default; the supervisor provisions it once it serves."""
     return LocalBroker(BROKER_DATA, BROKER_PORT, CONTROLLER_PORT, JMX_PORT, secured=True)
@@ -123,7 +133,7 @@ def components(bootstrap: str | None, topology: Path) -> list[Component]:
         ports = (BROKER_PORT, CONTROLLER_PORT, JMX_PORT)
         urls = (bootstrap, f"http://127.0.0.1:{JMX_PORT}/metrics")
         out.append(Component("broker", "broker", BROKER_PORT, local.command, ports, urls))
-    out += [_service(m, bootstrap, topology, secured) for m in MEMBERS]
+    out += [_service(m, bootstrap, topology, secured) for m in members(topology)]
     if (binary := shutil.which("prometheus")) is not None:
         cmd = [
             binary,

@@ -88,12 +88,16 @@ class RunStack:
     def _members(self) -> list[tuple[str, str, dict[str, str]]]:
         """Each service process of the run: name, kind and its own settings."""
         instances = self.design.registry.instances
-        members = [(f"registry-{i}", "registry", {}) for i in range(1, instances + 1)]
+        members: list[tuple[str, str, dict[str, str]]] = [
+            (f"registry-{i}", "registry", {}) for i in range(1, instances + 1)
+        ]
         if self.bulk:
             bulk = self.design.bulk
             if bulk.lane == "separate":
                 lane = {"NDX_LANE": "bulk"}
-                members += [(f"registry-bulk-{i}", "registry", lane) for i in range(1, bulk.instances + 1)]
+                members += [
+                    (f"registry-bulk-{i}", "registry", lane) for i in range(1, bulk.instances + 1)
+                ]
             members.append(("tax", "tax", {}))
         return [*members, ("monitor", "monitor", {})]
 
@@ -137,7 +141,11 @@ class RunStack:
             apply_quotas(bootstrap, admin, quotas)
         maker = KafkaTransport(bootstrap, ClientTuning.of(self.design), admin)
         if admin is not None or self.credentials is None:  # a given secured cluster: its admin's
-            asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), self.design.topics, topology.reconcilers())))
+            asyncio.run(
+                maker.ensure_topics(
+                    stack_topics(topology.agencies(), self.design.topics, topology.reconcilers())
+                )
+            )
         return files
 
     def restart_service(

@@ -44,14 +44,17 @@ def admin_login(broker_data: Path) -> tuple[Login | None, Path | None]:
 def secure(bootstrap: str, broker_data: Path, topology_file: Path) -> bool:
     """Users, ACLs, topics and credentials files, unless this broker has them; True if made."""
     topology = load_topology(topology_file)
-    wanted = [process_file(broker_data, p) for p in process_identities(topology)]
+    # a process kind with no identity in this topology (no reconciler: no tax file) has no file
+    held = process_identities(topology).items()
+    wanted = [process_file(broker_data, p) for p, identities in held if identities]
     if all(path.exists() for path in wanted):
         return False
     admin = load_credentials(broker_data / ADMIN_FILE).security_for(ADMIN)
     made = provision(bootstrap, admin, topology)
     maker = KafkaTransport(bootstrap, ClientTuning(), admin)
     design = load_design(design_path(load_settings()))  # the one the services start with
-    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), design.topics, topology.reconcilers())))
+    topics = stack_topics(topology.agencies(), design.topics, topology.reconcilers())
+    asyncio.run(maker.ensure_topics(topics))
     write_process_files(secrets_dir(broker_data), made.credentials, topology)
     log.info(
         "provisioned %d users and %d ACLs in %.1fs",

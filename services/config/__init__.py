@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from services.config.design import (
     BULK_MAX_CHUNK,
-    Bulk,
     Z99,
+    Bulk,
     Clients,
     Design,
     DesignError,
@@ -40,9 +40,9 @@ from services.config.settings import (
 from services.config.yamlfile import InputFileError, field_path, load_model
 
 __all__ = [
+    "BULK_MAX_CHUNK",
     "REPO_ROOT",
     "Z99",
-    "BULK_MAX_CHUNK",
     "Bulk",
     "Clients",
     "Design",

@@ -28,7 +28,9 @@ def tally(message: Message, outs: list[Outgoing], seconds: float, lane: str = "s
         elif isinstance(made, BulkVerificationAnswered):
             metrics.REGISTRY_PROCESSING.labels("bulk").observe(seconds / max(1, len(made.items)))
             for item in made.items:
-                metrics.transactions(made.requester, PROVIDER, "bulk", item.outcome, "provider").inc()
+                metrics.transactions(
+                    made.requester, PROVIDER, "bulk", item.outcome, "provider"
+                ).inc()
                 metrics.bulk_items("provider", lane, item.outcome).inc()
         elif isinstance(made, CitizenChanged):
             metrics.CHANGE_EVENTS.labels(made.source, made.change).inc()

@@ -71,7 +71,9 @@ def _requester(agency: str, roles: set[str], province: bool) -> list[AclRow]:
     if "reconcile_sellers" in roles:
         rows += [
             _topic(agency, t.SELLERS, "READ", "reads the sellers platforms share"),
-            AclRow(agency, "GROUP", "LITERAL", t.TAX_GROUP, "READ", "shares the platforms' batches"),
+            AclRow(
+                agency, "GROUP", "LITERAL", t.TAX_GROUP, "READ", "shares the platforms' batches"
+            ),
             _topic(agency, t.BULK, "WRITE", "asks for bulk verifications on their own lane"),
             AclRow(
                 agency, "TOPIC", "LITERAL", t.bulk_reply_topic(agency), "READ", "its bulk answers"

@@ -43,6 +43,10 @@ class ChunkResult:
     half_answered: int = 0  # answers that left items out (those were asked again)
     seconds: float = 0.0
     responders: set[str] = field(default_factory=set)
+    sent_us: int = 0  # wall clock of the first send
+    got_us: int = 0  # wall clock when the last answer came
+    registry_received_us: int = 0  # the last answer's registry stamps
+    registry_answered_us: int = 0
 
 
 class _Pace:
@@ -98,9 +102,7 @@ class BulkClient:
         await cancel([self._reader])
         await self.replies.stop()
 
-    async def verify(
-        self, request_id: str, purpose: str, items: list[BulkItem]
-    ) -> ChunkResult:
+    async def verify(self, request_id: str, purpose: str, items: list[BulkItem]) -> ChunkResult:
         """Every item's answer: the chunk sent (paced, within the in-flight limit), sent again
         under the same id when unanswered in time, its missing items asked again."""
         remaining = {item.item_id: item for item in items}
@@ -113,6 +115,9 @@ class BulkClient:
                 while remaining:
                     rid = request_id if part == 0 else f"{request_id}+{part}"
                     answer = await self._ask(rid, purpose, list(remaining.values()), result)
+                    result.got_us = _now_us()
+                    result.registry_received_us = answer.received_at_us
+                    result.registry_answered_us = answer.answered_at_us
                     got = [a for a in answer.items if a.item_id in remaining]
                     for a in got:
                         result.answers[a.item_id] = a
@@ -141,13 +146,17 @@ class BulkClient:
         try:
             for attempt in range(1, ATTEMPTS + 1):
                 request = BulkVerificationRequested(rid, self.agency, purpose, items, _now_us())
+                result.sent_us = result.sent_us or request.requested_at_us
                 try:
-                    await self.producer.send(self.topic, self.codec.encode(request), key=rid.encode())
+                    await self.producer.send(
+                        self.topic, self.codec.encode(request), key=rid.encode()
+                    )
                 except Exception as exc:  # the transport refused it: the deadline decides
                     log.warning("%s: bulk send failed: %s", self.agency, exc)
                 done, _ = await asyncio.wait((future,), timeout=self.design.timeout_s)
                 if done:
-                    return future.result()
+                    answered: BulkVerificationAnswered = future.result()
+                    return answered
                 if attempt < ATTEMPTS:
                     result.attempts += 1
                     metrics.BULK_CHUNKS.labels(self.lane, "resent").inc()

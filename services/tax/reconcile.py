@@ -52,6 +52,7 @@ async def reconcile_share(
 ) -> list[Outgoing]:
     """Every seller of the share verified (chunks in parallel within the client's limits) and
     published once on the reconciliation topic."""
+    taken = time.time_ns() // 1000
     if share.platform not in platforms:
         raise DeadLetter("unknown_platform", f"{share.platform[:64]!r} is not a platform")
     refs = [s.seller_ref for s in share.sellers]
@@ -69,9 +70,14 @@ async def reconcile_share(
     except UnansweredChunk as exc:
         raise DeadLetter("unanswered", str(exc)) from None
     answers = {ref: a for r in results for ref, a in r.answers.items()}
+    last = max(results, key=lambda r: r.got_us)
     sellers = [
-        SellerReconciled(s.seller_ref, s.kind, answers[s.seller_ref].outcome,
-                         answers[s.seller_ref].citizen_version)
+        SellerReconciled(
+            s.seller_ref,
+            s.kind,
+            answers[s.seller_ref].outcome,
+            answers[s.seller_ref].citizen_version,
+        )
         for s in share.sellers
     ]
     found = SellersReconciled(
@@ -85,5 +91,10 @@ async def reconcile_share(
         resent_chunks=sum(r.attempts - 1 for r in results),
         half_answered_chunks=sum(r.half_answered for r in results),
         duplicate_answers=sum(client.duplicates_of.pop(rid, 0) for rid in ids),
+        taken_at_us=taken,
+        sent_at_us=last.sent_us,
+        registry_received_us=last.registry_received_us,
+        registry_answered_us=last.registry_answered_us,
+        answered_at_us=last.got_us,
     )
     return [Outgoing(RECONCILED.name, found, share.share_id.encode())]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.wire.bounds import (
+    BULK_ITEMS,
     DETAIL_CHARS,
     DLQ_COPY_LIMIT,
     LABEL_CHARS,
@@ -11,7 +12,6 @@ from services.wire.bounds import (
     clip,
     oversized,
 )
-from services.wire.bounds import BULK_ITEMS
 from services.wire.codec import Catalogue, Codec, CodecError
 from services.wire.messages import (
     VERIFY_OUTCOMES,
@@ -29,8 +29,8 @@ from services.wire.messages import (
     Outcome,
     Request,
     SellerReconciled,
-    SellersReconciled,
     SellerShared,
+    SellersReconciled,
     SellersShared,
     SharingAudited,
     VerificationAnswered,
@@ -41,12 +41,6 @@ from services.wire.topics import (
     AUDIT,
     BULK,
     BULK_GROUP,
-    LANE_TOPIC,
-    RECONCILED,
-    RECONCILED_GROUP_PREFIX,
-    SELLERS,
-    TAX_GROUP,
-    bulk_reply_topic,
     CHANGES,
     CIVIL,
     CONTROL,
@@ -54,14 +48,20 @@ from services.wire.topics import (
     DOSSIERS,
     DRIVER_GROUP_PREFIX,
     FLOW_OF,
+    LANE_TOPIC,
     LOOKUP,
     MONITOR_GROUP_PREFIX,
+    RECONCILED,
+    RECONCILED_GROUP_PREFIX,
     REGISTRY_GROUP,
     REQUEST_TOPIC,
     RUN_TOPIC_PREFIX,
+    SELLERS,
+    TAX_GROUP,
     TOPIC_OF,
     VERIFY,
     TopicSpec,
+    bulk_reply_topic,
     change_group,
     reply_topic,
     topics_for,

@@ -158,7 +158,9 @@ class SellersShared:
     shared_at_us: int
 
     def __post_init__(self) -> None:
-        self.sellers = [s if isinstance(s, SellerShared) else SellerShared(**s) for s in self.sellers]
+        self.sellers = [
+            s if isinstance(s, SellerShared) else SellerShared(**s) for s in self.sellers
+        ]
 
 
 @dataclass(slots=True)
@@ -230,6 +232,12 @@ class SellersReconciled:
     resent_chunks: int = 0
     half_answered_chunks: int = 0
     duplicate_answers: int = 0
+    # where the share's time went: its last-answered chunk's way through the platform
+    taken_at_us: int = 0
+    sent_at_us: int = 0
+    registry_received_us: int = 0
+    registry_answered_us: int = 0
+    answered_at_us: int = 0
 
     def __post_init__(self) -> None:
         self.sellers = [

@@ -72,17 +72,28 @@ class Sellers:
         ref = f"{job}:{platform.removeprefix('platform.')}:{index:x}"
         if fault == "invalid_id":
             cid = pop.draw_invalid_id(rng)
-            return Seller(ref, platform, kind, cid, "Nguyễn Văn An", "1990-01-01", tax_code,
-                          fault, "REJECTED")
+            return Seller(
+                ref, platform, kind, cid, "Nguyễn Văn An", "1990-01-01", tax_code, fault, "REJECTED"
+            )
         if fault == "unknown_id":
             cid = pop.draw_unknown_id(rng)
-            return Seller(ref, platform, kind, cid, "Trần Thị Bình", "1985-05-05", tax_code,
-                          fault, "NOT_FOUND")
+            return Seller(
+                ref,
+                platform,
+                kind,
+                cid,
+                "Trần Thị Bình",
+                "1985-05-05",
+                tax_code,
+                fault,
+                "NOT_FOUND",
+            )
         person = self._deceased(rng) if fault == "deceased" else self._adult(rng)
         if person is None:  # no deceased record found: an honest seller instead
             fault, person = "none", self._adult(rng)
         name, born = person.full_name, person.birth_date
-        expected, mismatched = "MATCH", ()
+        expected = "MATCH"
+        mismatched: tuple[str, ...] = ()
         if fault == "wrong_name":
             name, expected, mismatched = pop.wrong_name(person, rng), "MISMATCH", ("full_name",)
         elif fault == "wrong_birth_date":
@@ -90,8 +101,18 @@ class Sellers:
             expected, mismatched = "MISMATCH", ("birth_date",)
         elif fault == "deceased":
             expected = "DECEASED"
-        return Seller(ref, platform, kind, person.citizen_id, name, born, tax_code, fault,
-                      expected, mismatched)
+        return Seller(
+            ref,
+            platform,
+            kind,
+            person.citizen_id,
+            name,
+            born,
+            tax_code,
+            fault,
+            expected,
+            mismatched,
+        )
 
     def _adult(self, rng: random.Random) -> Citizen:
         while True:

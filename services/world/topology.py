@@ -10,9 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.config import InputFileError, load_model
 
-Role = Literal[
-    "verify", "lookup", "subscribe_changes", "publish_civil_events", "reconcile_sellers"
-]
+Role = Literal["verify", "lookup", "subscribe_changes", "publish_civil_events", "reconcile_sellers"]
 TAX_AUTHORITY = "ministry.tax"  # reconciles what platforms share (Directive 18/CT-TTg)
 RECONCILE_PURPOSE = "seller-tax-reconciliation"
 SharedField = Literal[

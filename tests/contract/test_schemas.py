@@ -54,7 +54,9 @@ SAMPLES: list[m.Message] = [
         "platform.shopee",
         "job-1",
         [
-            m.SellerShared("job-1:shopee:0", "INDIVIDUAL", "001090012345", "Lê Văn Tâm", "1990-02-03"),
+            m.SellerShared(
+                "job-1:shopee:0", "INDIVIDUAL", "001090012345", "Lê Văn Tâm", "1990-02-03"
+            ),
             m.SellerShared(
                 "job-1:shopee:1", "ENTERPRISE", "079301000123", "Lê Thị Hoa", "1975-01-01", "0101"
             ),

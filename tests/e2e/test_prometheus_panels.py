@@ -1,11 +1,12 @@
 """Every dashboard panel and every rule shows data from a real stack watched by a real Prometheus.
 
 The stack: a secured local KRaft broker (SASL, ACLs, signed records) with the JMX exporter
-agent, the registry, ministry, province and monitor services as processes (each with its own
-credentials file), and this test process as the load driver playing a
-two-period scenario (tests/e2e/watching-scenario.yaml) and serving its own /metrics.
-Prometheus runs with deploy/prometheus/prometheus.yml (targets moved to the test's free ports)
-and the project's rules.
+agent and a produce quota on the tax authority (ministry.tax), the registry, ministry, province,
+monitor and tax services as processes (each with its own credentials file), and this test
+process as the load driver playing a two-period scenario (tests/e2e/watching-scenario.yaml) with
+a small bulk job (platforms share sellers the tax authority verifies in bulk) and serving its
+own /metrics. Prometheus runs with deploy/prometheus/prometheus.yml (targets moved to the test's
+free ports) and the project's rules.
 
 What is asserted, through Prometheus's HTTP API:
 - dashboard panels and recording rules: every query returns at least one sample that is a
@@ -42,6 +43,7 @@ import yaml
 from prometheus_client import start_http_server
 from rich.console import Console
 
+from loadtests.cluster import apply_quotas
 from loadtests.cluster.localbroker import LocalBroker
 from loadtests.cluster.provision import provision, write_process_files
 from loadtests.engine.run import execute
@@ -51,10 +53,11 @@ from loadtests.stack import platform as stack_module
 from loadtests.stack.components import CONSOLE_LIBRARIES, CONSOLE_PAGE, CONSOLES, LOCAL_ONLY_JOBS
 from loadtests.stack.runtopics import stack_topics
 from loadtests.stack.serviceproc import ServiceProcess, free_port, tail
+from services.config import Quota
 from services.config.settings import load_settings
 from services.kafka.bus import KafkaTransport
 from services.security.credfile import write_credentials
-from services.world.topology import load_topology
+from services.world.topology import TAX_AUTHORITY, load_topology
 from tests.support.browser import open_url
 from tests.support.waiting import wait_for
 
@@ -62,14 +65,22 @@ REPO = Path(__file__).resolve().parents[2]
 PROM_DIR = REPO / "deploy" / "prometheus"
 DASHBOARDS = sorted((REPO / "deploy" / "grafana" / "dashboards").glob("*.json"))
 SCENARIO = Path(__file__).with_name("watching-scenario.yaml")
-JOBS = ("registry", "ministry", "province", "monitor", "driver", "kafka")
+JOBS = ("registry", "ministry", "province", "monitor", "tax", "driver", "kafka")
 # (name, module, agencies it hosts): none of the scenario's, so each reply has one reader.
 SERVICES = (
     ("registry", "services.registry", ""),
     ("ministry", "services.ministry", "ministry.tax,ministry.justice"),
     ("province", "services.province", "province.079,province.092"),
     ("monitor", "services.monitor", ""),
+    ("tax", "services.tax", ""),
 )
+# The services a run starts for itself beside the standing ones (RunTargets).
+RUN_JOBS = ("registry", "monitor", "tax")
+# The tax authority's produce quota, for the throttle panel's data. The broker averages a byte
+# rate over at least ten 1 s windows, and the scenario's 3,000 sellers (chunks and results, about
+# 270 kB) peak at about 27 kB/s so measured: 16 KiB/s throttles them for certain (up to about
+# 3.5 s per produce), and the job is done about 12 s after it began instead of under one.
+TAX_QUOTA = Quota(producer_byte_rate=16384)
 RATE_PER_AGENCY = "10"
 JMX_METRICS = (
     "kafka_network_requests_total",
@@ -154,48 +165,53 @@ def panels(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield panel
 
 
-class RunMonitors:
-    """The monitors a scenario run starts for itself, in a file Prometheus discovers targets from.
+class RunTargets:
+    """The services a scenario run starts for itself, in files Prometheus discovers targets
+    from, one per job of RUN_JOBS.
 
-    A run starts its own monitor beside the standing one, in the same consumer group, so each
-    counts only the dossiers of its partitions: Prometheus scrapes both to see them all.
+    A run starts its own registry, monitor and (as it plays a bulk job) tax authority's
+    reconciler beside the standing ones, in the same consumer groups, so each handles only the
+    records of its partitions (dossiers, bulk requests, platform shares): Prometheus scrapes
+    them all to see everything.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.ports: list[int] = []
-        self.write()
+    def __init__(self, into: Path) -> None:
+        self.paths = {job: into / f"run-{job}.json" for job in RUN_JOBS}
+        self.ports: dict[str, list[int]] = {job: [] for job in RUN_JOBS}
+        for job in RUN_JOBS:
+            self.write(job)
 
-    def write(self) -> None:
-        targets = [f"127.0.0.1:{port}" for port in self.ports]
-        self.path.write_text(json.dumps([{"targets": targets}] if targets else []))
+    def write(self, job: str) -> None:
+        targets = [f"127.0.0.1:{port}" for port in self.ports[job]]
+        self.paths[job].write_text(json.dumps([{"targets": targets}] if targets else []))
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
-        """While the run lasts, every monitor it starts is a target; none once it is over."""
+        """While the run lasts, every service it starts is a target; none once it is over."""
         found = self
 
         class Reported(stack_module.ServiceProcess):
             def start(self) -> None:
                 super().start()
-                if self.module == "services.monitor":
-                    found.ports.append(self.metrics_port)
-                    found.write()
+                if self.kind in found.ports:
+                    found.ports[self.kind].append(self.metrics_port)
+                    found.write(self.kind)
 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(stack_module, "ServiceProcess", Reported)
             try:
                 yield
             finally:
-                self.ports.clear()
-                self.write()
+                for job in RUN_JOBS:
+                    self.ports[job].clear()
+                    self.write(job)
 
 
 KAFKA_SCRAPE_EVERY = "2s"
 SCRAPE_EVERY = "1s"
 
 
-def prometheus_config(ports: dict[str, int], run_monitors: RunMonitors, into: Path) -> Path:
+def prometheus_config(ports: dict[str, int], run_targets: RunTargets, into: Path) -> Path:
     """The project's prometheus.yml with each job pointed at the port the test opened."""
     config = load_yaml(PROM_DIR / "prometheus.yml")
     config["rule_files"] = [str(PROM_DIR / f) for f in config["rule_files"]]
@@ -212,9 +228,12 @@ def prometheus_config(ports: dict[str, int], run_monitors: RunMonitors, into: Pa
         job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
         if job["job_name"] == "kafka":  # the JMX exporter walks every MBean: over 1 s when busy
             job.update(scrape_interval=KAFKA_SCRAPE_EVERY, scrape_timeout="1900ms")
-        if job["job_name"] == "monitor":
+        if job["job_name"] in RUN_JOBS:
             job["file_sd_configs"] = [
-                {"files": [str(run_monitors.path)], "refresh_interval": SCRAPE_EVERY}
+                {
+                    "files": [str(run_targets.paths[job["job_name"]])],
+                    "refresh_interval": SCRAPE_EVERY,
+                }
             ]
     path = into / "prometheus.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -222,13 +241,16 @@ def prometheus_config(ports: dict[str, int], run_monitors: RunMonitors, into: Pa
 
 
 def secure(broker: LocalBroker, tmp: Path) -> tuple[dict[str, Path], Path]:
-    """Users, ACLs and topics on the secured broker; each process's credentials file, and the
-    whole set (with the run secret) for the run the test plays."""
+    """Users, ACLs, topics and the tax authority's quota on the secured broker; each process's
+    credentials file, and the whole set (with the run secret) for the run the test plays."""
     assert broker.admin is not None
     topology = load_topology(REPO / "loadtests" / "topologies" / "demo.yaml")
     made = provision(broker.bootstrap, broker.admin, topology)
     maker = KafkaTransport(broker.bootstrap, security=broker.admin)
-    asyncio.run(maker.ensure_topics(stack_topics(topology.agencies(), bulk_by=topology.reconcilers())))
+    asyncio.run(
+        maker.ensure_topics(stack_topics(topology.agencies(), bulk_by=topology.reconcilers()))
+    )
+    apply_quotas(broker.bootstrap, broker.admin, {TAX_AUTHORITY: TAX_QUOTA})
     files = write_process_files(tmp / "secrets", made.credentials, topology)
     return files, write_credentials(tmp / "all.credentials.yaml", made.credentials)
 
@@ -346,8 +368,8 @@ def all_targets_up(prometheus: Prometheus) -> bool:
 
 
 def only_standing_targets(prometheus: Prometheus) -> bool:
-    """Every target up and none but the standing ones: a run's own monitor, gone with its run,
-    has left the file Prometheus discovers it from."""
+    """Every target up and none but the standing ones: a run's own services, gone with its run,
+    have left the files Prometheus discovers them from."""
     targets = prometheus.call("/api/v1/targets")["data"]["activeTargets"]
     jobs = sorted(t["labels"]["job"] for t in targets)
     return jobs == sorted(JOBS) and all(t["health"] == "up" for t in targets)
@@ -368,13 +390,15 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         env.setenv("NDX_CREDENTIALS", str(everyone))  # the run's driver and the services it starts
         start_services(stack, bootstrap, ports, tmp / "logs", files)
         serve_driver_metrics(stack, ports["driver"])
-        run_monitors = RunMonitors(tmp / "run-monitors.json")
-        prom = start_prometheus(stack, prometheus_config(ports, run_monitors, tmp), tmp)
+        run_targets = RunTargets(tmp)
+        prom = start_prometheus(stack, prometheus_config(ports, run_targets, tmp), tmp)
         prom.wait_for("every target up", lambda: all_targets_up(prom), 60)
-        with run_monitors.watching():
+        with run_targets.watching():
             report = play_scenario(bootstrap, tmp / "runs")
         assert report.totals.sent > 0, "the scenario sent nothing"
-        prom.wait_for("the run's own monitor dropped", lambda: only_standing_targets(prom), 30)
+        jobs = report.bulk.jobs if report.bulk is not None else []
+        assert jobs and all(j.answered for j in jobs), f"the bulk job went unanswered: {jobs}"
+        prom.wait_for("the run's own services dropped", lambda: only_standing_targets(prom), 30)
         prom.wait_for(
             "the end of the scenario",
             lambda: bool(prom.samples('ndx_scenario_period_active{period="grown"} == 0')),
@@ -453,6 +477,7 @@ CONSOLE_GRAPHS = """[...document.querySelectorAll('div.ndx-graph')].map(g => ({
 }))"""
 CONSOLE_GRAPH_IDS = (
     "rate-by-flow",
+    "bulk-by-lane",
     "rate-by-kind",
     "growth",
     "online-share",

@@ -18,7 +18,17 @@ from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from loadtests.cluster.provision import write_process_files
 from services.security.access import REGISTRY
 from services.security.credentials import load_credentials
-from services.wire.topics import CHANGES, REGISTRY_GROUP, VERIFY, change_group, reply_topic
+from services.wire.topics import (
+    CHANGES,
+    RECONCILED,
+    REGISTRY_GROUP,
+    SELLERS,
+    TAX_GROUP,
+    VERIFY,
+    bulk_reply_topic,
+    change_group,
+    reply_topic,
+)
 from services.world.topology import Topology, load_topology
 from tests.support.secured import SecuredStack, secured_stack
 
@@ -164,3 +174,35 @@ async def test_a_process_file_carries_only_its_identities_and_they_log_in(
     assert list(load_credentials(files["registry"]).identities) == [REGISTRY]
     login = provinces.security_for("province.079")
     await write(stack, login.principal, VERIFY.name, b"from the province process's file")
+
+
+async def test_a_platform_shares_sellers_only_with_the_tax_authority(stack: SecuredStack) -> None:
+    share = uuid.uuid4().bytes
+    await write(stack, "platform.shopee", SELLERS.name, share)
+    await read_until(stack, "ministry.tax", SELLERS.name, share, group=TAX_GROUP)
+    for reader in ("platform.lazada", "platform.shopee", "ministry.vss", "province.001"):
+        consumer = AIOKafkaConsumer(SELLERS.name, **stack.login(reader))
+        with pytest.raises(TopicAuthorizationFailedError):
+            await started(consumer)
+
+
+@pytest.mark.parametrize(
+    "topic", [bulk_reply_topic("ministry.tax"), reply_topic("ministry.tax"), RECONCILED.name]
+)
+async def test_a_platform_cannot_read_the_tax_authoritys_answers_or_results(
+    stack: SecuredStack, topic: str
+) -> None:
+    consumer = AIOKafkaConsumer(topic, **stack.login("platform.tiki"))
+    with pytest.raises(TopicAuthorizationFailedError):
+        await started(consumer)
+
+
+async def test_the_tax_authority_cannot_write_as_a_platform(stack: SecuredStack) -> None:
+    with pytest.raises(TopicAuthorizationFailedError):
+        await write(stack, "ministry.tax", SELLERS.name, b"sellers nobody shared")
+
+
+async def test_a_platform_cannot_ask_the_registry_or_publish_results(stack: SecuredStack) -> None:
+    for topic in (VERIFY.name, RECONCILED.name):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await write(stack, "platform.shopee", topic, b"a platform asking for itself")

@@ -44,7 +44,7 @@ STACK_AGENCIES = "ministry.vss,ministry.tax,ministry.justice,province.001,provin
 TEST_AGENCY = "province.092"
 DEMO_TOPOLOGY = REPO / "loadtests" / "topologies" / "demo.yaml"
 RESTART_BOUND_S = 60.0  # SIGKILL to ready on /metrics again, with no user action
-COMPONENTS = ["broker", "registry", "ministry", "province", "monitor", "prometheus"]
+COMPONENTS = ["broker", "registry", "ministry", "province", "monitor", "tax", "prometheus"]
 RISING_WITHIN_S = 30.0
 RATE, COUNT = 40, 600  # 15 s of load
 KILL_AFTER = 160  # answers before the kill: it dies under load, with most of it still to come
@@ -107,8 +107,11 @@ def test_up_serves_rising_transaction_counts_and_down_stops_everything() -> None
         assert started.returncode == 0, started.stderr
         assert f"started: {', '.join(COMPONENTS)}" in started.stdout
         assert "http://127.0.0.1:9101/metrics" in started.stdout
+        assert "http://127.0.0.1:9107/metrics" in started.stdout
+        assert ready("service", "tax", 9107), "the tax authority's reconciler is not ready"
         assert "http://127.0.0.1:9090" in started.stdout
-        ports = [m.metrics_port for m in upstack.MEMBERS if m.name != "monitor"]
+        # the monitor tallies dossiers, the tax authority reconciles only when platforms share
+        ports = [m.metrics_port for m in upstack.MEMBERS if m.name not in ("monitor", "tax")]
         first = {p: transactions(p) for p in ports}
         rising = {p: False for p in ports}
 
@@ -200,7 +203,7 @@ def stack() -> Iterator[None]:
     started = ndxsim("up")
     try:
         assert started.returncode == 0, started.stderr + started.stdout
-        assert "started: broker, registry, ministry, province, monitor" in started.stdout
+        assert "started: broker, registry, ministry, province, monitor, tax" in started.stdout
         yield
     finally:
         before = records()
@@ -256,7 +259,8 @@ def test_up_after_one_component_dies_restarts_only_that_one(stack: None) -> None
 
     assert "restarted: province" in lines, lines
     assert any(
-        line.startswith("already running: broker, registry, ministry, monitor") for line in lines
+        line.startswith("already running: broker, registry, ministry, monitor, tax")
+        for line in lines
     ), lines
     after = pids()
     assert after["province"] != before["province"]
@@ -293,6 +297,6 @@ def test_a_new_supervisor_adopts_what_runs_and_replaces_a_foreign_pid(
     after = pids()
     assert after["registry"] not in (foreign.pid, before["registry"])
     assert after["supervisor"] != before["supervisor"]
-    kept = ("broker", "ministry", "province", "monitor")
+    kept = ("broker", "ministry", "province", "monitor", "tax")
     assert {k: after[k] for k in kept} == {k: before[k] for k in kept}
     assert ndxsim("status").returncode == 0

@@ -46,7 +46,11 @@ def secured_stack(data_dir: Path, topology: Topology, tls: bool = False) -> Iter
         bootstrap = cluster.start()
         provisioned = provision(bootstrap, admin, topology)
         transport = KafkaTransport(bootstrap, security=admin)
-        asyncio.run(transport.ensure_topics(stack_topics(topology.agencies(), bulk_by=topology.reconcilers())))
+        asyncio.run(
+            transport.ensure_topics(
+                stack_topics(topology.agencies(), bulk_by=topology.reconcilers())
+            )
+        )
         yield SecuredStack(bootstrap, admin, provisioned, cluster.data_dir)
     finally:
         cluster.stop()

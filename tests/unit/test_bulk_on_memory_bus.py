@@ -14,8 +14,10 @@ from loadtests.play import BulkRunner, split_by_weight
 from loadtests.scenario.model import Scenario
 from loadtests.scenario.parts import BulkJob, Period, SellerFaults
 from services.config import Bulk
-from services.kafka.twin import MemoryBus
+from services.kafka.twin import MemoryBus, MemRecord
 from services.registry.__main__ import registry_app, run_registry
+from services.security.signing import Verifier, key_of, new_run_secret, signature
+from services.tax import admit_share
 from services.tax.__main__ import tax_app
 from services.wire import (
     BULK,
@@ -34,6 +36,7 @@ from services.wire.topics import topics_for
 from services.world import Population
 from tests.support.inproc import AUDIT_KEY, DEMO_TOPOLOGY, SEED, demo_topology
 from tests.support.poison import header_map
+from tests.support.waiting import wait_for_async
 
 CODEC = Codec(Catalogue())
 FAULTS = SellerFaults(
@@ -82,7 +85,9 @@ def counted(name: str, labels: dict[str, str]) -> float:
 
 
 async def play(bus: MemoryBus, sc: Scenario) -> BulkRunner:
-    runner = BulkRunner(sc, demo_topology(), SEED, "unit", lambda _who: bus, CODEC, Population(SEED))
+    runner = BulkRunner(
+        sc, demo_topology(), SEED, "unit", lambda _who: bus, CODEC, Population(SEED)
+    )
     await runner.start()
     runner.period_started("p")
     await runner.finish()
@@ -154,10 +159,8 @@ def dead_letters(bus: MemoryBus) -> list[dict[str, str]]:
 
 
 async def wait_for_dead_letters(bus: MemoryBus, count: int) -> list[dict[str, str]]:
-    deadline = time.monotonic() + 10
-    while len(found := dead_letters(bus)) < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    return found
+    await wait_for_async(lambda: len(dead_letters(bus)) >= count, 10, f"{count} dead letters")
+    return dead_letters(bus)
 
 
 def seller(ref: str) -> SellerShared:
@@ -178,11 +181,15 @@ async def test_hostile_shares_and_chunks_are_dead_lettered_with_their_reason() -
             await producer.send(SELLERS.name, CODEC.encode(share), key=share.share_id.encode())
         too_many = [BulkItem(f"i{n}", "001090012345", "A", "1990-01-01") for n in range(2001)]
         chunks = [
-            BulkVerificationRequested("big", "ministry.tax", "seller-tax-reconciliation", too_many, 1),
+            BulkVerificationRequested(
+                "big", "ministry.tax", "seller-tax-reconciliation", too_many, 1
+            ),
             BulkVerificationRequested(
                 "dup", "ministry.tax", "seller-tax-reconciliation", too_many[:2] * 2, 1
             ),
-            BulkVerificationRequested("who", "nobody", "seller-tax-reconciliation", too_many[:1], 1),
+            BulkVerificationRequested(
+                "who", "nobody", "seller-tax-reconciliation", too_many[:1], 1
+            ),
         ]
         for chunk in chunks:
             await producer.send(VERIFY.name, CODEC.encode(chunk), key=chunk.request_id.encode())
@@ -190,11 +197,9 @@ async def test_hostile_shares_and_chunks_are_dead_lettered_with_their_reason() -
         # the counters are still answered: a good share goes through after the hostile ones
         good = SellersShared("ok", "platform.tiki", "job", [seller("b")], 1)
         await producer.send(SELLERS.name, CODEC.encode(good), key=b"ok")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(
-            bus.topics["ndx.tax.reconciled"][p] for p in range(3)
-        ):
-            await asyncio.sleep(0.05)
+        await wait_for_async(
+            lambda: any(bus.topics["ndx.tax.reconciled"][p] for p in range(3)), 10, "a result"
+        )
         await producer.stop()
     reasons = sorted(d["reason"] for d in found)
     assert reasons == sorted(
@@ -220,3 +225,27 @@ def test_sellers_split_by_platform_weight_sum_to_the_job() -> None:
         split = split_by_weight(total, weights)
         assert sum(split.values()) == total
         assert all(abs(n - total * weights[p]) <= 1 for p, n in split.items())
+
+
+def signed_share(signer: str, named: str, secret: str) -> MemRecord:
+    share = SellersShared("s", named, "job", [seller("a")], 1)
+    value = CODEC.encode(share)
+    headers = signature(signer, key_of(secret, signer), SELLERS.name, b"s", value)
+    return MemRecord(SELLERS.name, 0, 0, b"s", value, headers)
+
+
+def test_the_tax_authority_reconciles_only_shares_signed_by_the_platform_they_name() -> None:
+    secret = new_run_secret()
+    verifier = Verifier(secret)
+
+    def admitted(rec: MemRecord) -> str | None:
+        refusal = admit_share(verifier, rec, CODEC.decode(rec.value or b""))
+        return None if refusal is None else refusal.reason
+
+    assert admitted(signed_share("platform.shopee", "platform.shopee", secret)) is None
+    assert admitted(signed_share("platform.lazada", "platform.shopee", secret)) == "forged_platform"
+    assert admitted(signed_share("ministry.tax", "platform.shopee", secret)) == "forged_platform"
+    forged = signed_share("platform.shopee", "platform.shopee", new_run_secret())
+    assert admitted(forged) == "unsigned_or_forged"
+    bare = signed_share("platform.shopee", "platform.shopee", secret)
+    assert admitted(MemRecord(bare.topic, 0, 0, bare.key, bare.value)) == "unsigned_or_forged"
