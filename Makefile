@@ -9,7 +9,7 @@ AUDIT_KEY := .cache/secrets/audit.key
 # Test brokers live for seconds: compiled by C1 alone they start sooner and spend less CPU.
 TEST_KAFKA_OPTS ?= -XX:TieredStopAtLevel=1
 
-.PHONY: setup demo up down status test lint growth capacity compare bench clean system-deps jars
+.PHONY: compare-bulk tax-figures setup demo up down status test lint growth capacity compare bench clean system-deps jars
 
 setup: $(STAMP) $(JARS) $(AUDIT_KEY)
 
@@ -47,6 +47,15 @@ capacity: setup
 compare: setup
 	$(VENV)/bin/ndxsim compare loadtests/scenarios/peak-hour.yaml \
 		--design deploy/designs/baseline.yaml --design deploy/designs/ministry-cache.yaml
+
+compare-bulk: setup
+	$(VENV)/bin/ndxsim compare loadtests/scenarios/ecommerce-tax.yaml \
+		--design deploy/designs/bulk-shared.yaml --design deploy/designs/bulk-lane.yaml \
+		--design deploy/designs/bulk-quota.yaml
+
+tax-figures: setup
+	$(VENV)/bin/ndxsim run loadtests/scenarios/ecommerce-tax-2022-2023.yaml \
+		--design deploy/designs/bulk-lane.yaml
 
 bench: setup
 	$(PY) -m loadtests.bench $(BENCH_ARGS)
