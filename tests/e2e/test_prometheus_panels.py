@@ -406,10 +406,30 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         )
         ended = time.time()  # two more rule evaluations after the last scrape of the driver:
         prom.wait_for("two rule evaluations", lambda: prom.evaluated_twice_since(ended), 30)
-        for q in ['ndx_bulk_chunk_seconds_count[5m]', 'ndx_bulk_chunks_total[5m]', 'ndx_tax_sellers_reconciled_total[5m]', 'ndx_bulk_items_total{observer="provider"}[5m]', 'kafka_server_quota_throttle_time_ms{user="ministry.tax"}']:
+        for q in [
+            "ndx_bulk_chunk_seconds_count[5m]",
+            "ndx_bulk_chunks_total[5m]",
+            "ndx_tax_sellers_reconciled_total[5m]",
+            'ndx_bulk_items_total{observer="provider"}[5m]',
+            'kafka_server_quota_throttle_time_ms{user="ministry.tax"}',
+        ]:
             for x in prom.samples(q):
                 vals = [v[1] for v in x.get("values", [])]
-                print("DEBUG", q, x["metric"].get("instance"), {k: v for k, v in x["metric"].items() if k not in ("__name__", "instance", "job")}, vals[:3], "...", vals[-3:], len(vals), x.get("value"))
+                print(
+                    "DEBUG",
+                    q,
+                    x["metric"].get("instance"),
+                    {
+                        k: v
+                        for k, v in x["metric"].items()
+                        if k not in ("__name__", "instance", "job")
+                    },
+                    vals[:3],
+                    "...",
+                    vals[-3:],
+                    len(vals),
+                    x.get("value"),
+                )
         print("DEBUG jobs", report.bulk.jobs if report.bulk else None)
         yield prom
 

@@ -181,9 +181,21 @@ async def test_a_platform_shares_sellers_only_with_the_tax_authority(stack: Secu
     await write(stack, "platform.shopee", SELLERS.name, share)
     await read_until(stack, "ministry.tax", SELLERS.name, share, group=TAX_GROUP)
     for reader in ("platform.lazada", "platform.shopee", "ministry.vss", "province.001"):
-        consumer = AIOKafkaConsumer(SELLERS.name, **stack.login(reader))
+        await refused_a_read(stack, reader, SELLERS.name)
+
+
+async def refused_a_read(stack: SecuredStack, principal: str, topic: str) -> None:
+    """The broker refuses principal's read of topic: at start (no grant on the topic at all) or
+    at its first fetch (a platform may describe the topic it writes, never read it)."""
+    consumer = AIOKafkaConsumer(topic, auto_offset_reset="earliest", **stack.login(principal))
+    try:
+        await asyncio.wait_for(consumer.start(), LIMIT_S)
         with pytest.raises(TopicAuthorizationFailedError):
-            await started(consumer)
+            await asyncio.wait_for(consumer.getmany(timeout_ms=5000), LIMIT_S)
+    except TopicAuthorizationFailedError:
+        pass
+    finally:
+        await consumer.stop()
 
 
 @pytest.mark.parametrize(
