@@ -19,8 +19,8 @@ from loadtests.engine.run import execute
 from loadtests.stack import platform as stack_module
 from loadtests.stack.serviceproc import scrape
 from services.config.settings import load_settings
-from services.wire.codec import Catalogue, Codec, CodecError
 from services.wire import BulkVerificationRequested, SellersShared
+from services.wire.codec import Catalogue, Codec, CodecError
 from services.wire.topics import AUDIT, CIVIL, DLQ, DOSSIERS, LOOKUP, RECONCILED, SELLERS, VERIFY
 from services.world.topology import load_topology
 from tests.support.secured import SecuredCluster, secured_cluster
