@@ -46,6 +46,7 @@ from services.wire import (
     LOOKUP,
     REGISTRY_GROUP,
     VERIFY,
+    VERIFY_OUTCOMES,
     BulkVerificationRequested,
     Catalogue,
     CivilStatusRegistered,
@@ -95,6 +96,8 @@ async def registry_app(
     )
     producer = transport.producer(name)
     bulk = functools.partial(handle_bulk_verification, registry=registry)
+    for outcome in VERIFY_OUTCOMES:  # at 0 from the start: a first bulk item is an increase
+        metrics.bulk_items("provider", "separate" if lane == "bulk" else "shared", outcome)
     if lane == "bulk":
         consumer = transport.consumer([BULK.name], name, BULK_GROUP)
         handlers: dict[type, Handler] = {BulkVerificationRequested: bulk}

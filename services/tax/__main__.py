@@ -16,7 +16,7 @@ from services.process import metrics, run_service, service_context, setup_loggin
 from services.security import Verifier
 from services.tax.bulk import BulkClient
 from services.tax.reconcile import admit_share, reconcile_share
-from services.tax.tally import tally
+from services.tax.tally import tally, zero
 from services.wire import SELLERS, TAX_GROUP, Codec, SellersShared
 from services.world import RECONCILE_PURPOSE, TAX_AUTHORITY, Topology
 
@@ -42,6 +42,7 @@ async def tax_app(
     consumer = transport.consumer([SELLERS.name], name, TAX_GROUP)
     client = BulkClient(TAX_AUTHORITY, transport, producer, codec, design)
     platforms = frozenset(p.id for p in topology.platforms)
+    zero(design.lane, TAX_AUTHORITY)
     handlers: dict[type, Handler] = {
         SellersShared: functools.partial(
             reconcile_share,

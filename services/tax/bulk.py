@@ -92,6 +92,10 @@ class BulkClient:
         self.duplicates = self.strays = 0
         self.duplicates_of: OrderedDict[str, int] = OrderedDict()  # request id -> answers again
         self._pending = metrics.BULK_PENDING.labels(self.lane)
+        # every series from the start, at 0, so a first chunk is a rate and not a first sample
+        metrics.BULK_CHUNK_DURATION.labels(self.lane)
+        for result in ("answered", "resent", "half_answered", "duplicate"):
+            metrics.BULK_CHUNKS.labels(self.lane, result)
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
