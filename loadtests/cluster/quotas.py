@@ -234,7 +234,7 @@ class PrincipalThrottle:
     peak_ms: float  # highest throttle-time average scraped
     mean_ms: float  # mean over the scrapes where the broker tracked this principal
     samples: int  # those scrapes
-    seconds_throttled: int  # scrapes (about one a second) showing a throttle above 0
+    seconds_throttled: int  # scrapes showing a throttle above 0, times the scrape interval
 
 
 @dataclass(slots=True)
@@ -304,7 +304,7 @@ class ThrottleMeter:
                 tally.peak_ms,
                 tally.total_ms / tally.samples,
                 tally.samples,
-                tally.throttled,
+                round(tally.throttled * self.every_s),
             )
             for (principal, kind), tally in sorted(self._tallies.items())
         ]
