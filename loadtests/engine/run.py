@@ -67,7 +67,12 @@ async def _play(
     coordinator = Coordinator(
         scenario, agencies, config, control, n, local if here else None, record
     )
-    meter = Meter(stack.ports("registry"), stack.ports("monitor"), tax_ports=stack.ports("tax"))
+    meter = Meter(
+        stack.ports("registry"),
+        stack.ports("monitor"),
+        tax_ports=stack.ports("tax"),
+        bulk_lane_ports=stack.bulk_lane_ports(),
+    )
     pressure = PressureMeter(stack.ports("registry"), coordinator.timeline)
     # A poison flood is written as a played agency: only agencies may write request topics.
     played = ClientTuning.of(config.design, settings.connect_timeout_s, "agencies")

@@ -43,6 +43,8 @@ REGISTRY_SERIES = (
 )
 MONITOR_SERIES = frozenset({DOSSIERS})
 TAX_SERIES = frozenset({SELLERS_RECONCILED, BULK_ITEMS})
+# A separate bulk lane's registry: its answers count, its queue is not the counters' queue.
+BULK_LANE_SERIES = frozenset({TRANSACTIONS, DEAD_LETTERS, BULK_ITEMS})
 BULK_FLOW = "bulk"  # counted apart: a bulk item is a transaction, not interactive traffic
 
 
@@ -105,10 +107,12 @@ class Meter:
         monitor_ports: list[int],
         interval_s: float = 1.0,
         tax_ports: list[int] | None = None,
+        bulk_lane_ports: list[int] | None = None,
     ) -> None:
         self.sources = [(p, REGISTRY_SERIES) for p in registry_ports]
         self.sources += [(p, MONITOR_SERIES) for p in monitor_ports]
         self.sources += [(p, TAX_SERIES) for p in tax_ports or []]
+        self.sources += [(p, BULK_LANE_SERIES) for p in bulk_lane_ports or []]
         self.interval_s = interval_s
         self.increases = Increases()
         self.gauges = GaugeSums(_registry_gauge)

@@ -23,6 +23,7 @@ from services.security import DRIVER, ClientSecurity, Credentials
 from services.world import load_topology
 
 ANNOUNCE_LIMIT_S = 15.0
+LANE = "NDX_LANE"  # a registry instance's lane (services/config/settings.py)
 
 
 class RunStack:
@@ -94,7 +95,7 @@ class RunStack:
         if self.bulk:
             bulk = self.design.bulk
             if bulk.lane == "separate":
-                lane = {"NDX_LANE": "bulk"}
+                lane = {LANE: "bulk"}
                 members += [
                     (f"registry-bulk-{i}", "registry", lane) for i in range(1, bulk.instances + 1)
                 ]
@@ -191,8 +192,17 @@ class RunStack:
         return parts
 
     def ports(self, kind: str) -> list[int]:
-        """Metrics ports of the running services of one kind (registry, monitor)."""
-        return [s.metrics_port for s in self.services if s.module == f"services.{kind}"]
+        """Metrics ports of the running services of one kind (registry, monitor, tax); the
+        registry's are its interactive instances', a separate bulk lane's are apart."""
+        return [
+            s.metrics_port
+            for s in self.services
+            if s.module == f"services.{kind}" and s.env.get(LANE) != "bulk"
+        ]
+
+    def bulk_lane_ports(self) -> list[int]:
+        """Metrics ports of a separate bulk lane's registry instances."""
+        return [s.metrics_port for s in self.services if s.env.get(LANE) == "bulk"]
 
     def _announce(self, state: State) -> None:
         driver = KafkaTransport(

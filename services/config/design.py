@@ -254,6 +254,14 @@ class Design(_Strict):
     clients: Clients = Clients()
     bulk: Bulk = Bulk()
 
+    @model_validator(mode="after")
+    def _quotas_need_principals(self) -> Design:
+        if self.bulk.quotas and not self.security.enabled:
+            raise ValueError(
+                "bulk.quotas are per authenticated principal: they need security.enabled"
+            )
+        return self
+
 
 def load_design(path: Path) -> Design:
     """Read and validate a design file; every problem names the file and the field."""

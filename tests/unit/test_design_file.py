@@ -64,6 +64,11 @@ def test_the_baseline_design_is_the_default_design() -> None:
         ("name: x\nbulk: {quotas: {ministry.tax: {}}}\n", "bulk.quotas.ministry.tax"),
         ("name: x\nbulk: {quotas: {Tax Office: {request_percentage: 50}}}\n", "bulk.quotas"),
         ("name: x\nbulk: {quotas: {ministry.tax: {producer_byte_rate: 10}}}\n", "bulk.quotas"),
+        (
+            "name: x\nsecurity: {enabled: false}\n"
+            "bulk: {quotas: {ministry.tax: {producer_byte_rate: 65536}}}\n",
+            "bulk.quotas are per authenticated principal",
+        ),
     ],
 )
 def test_a_bad_design_names_the_file_and_the_field(tmp_path: Path, text: str, field: str) -> None:
