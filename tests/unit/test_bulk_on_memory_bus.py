@@ -23,11 +23,14 @@ from services.wire import (
     BULK,
     BULK_ITEMS,
     DLQ,
+    RECONCILED,
     SELLERS,
     VERIFY,
     BulkItem,
     BulkVerificationRequested,
+    SellerReconciled,
     SellerShared,
+    SellersReconciled,
     SellersShared,
     bulk_reply_topic,
 )
@@ -249,3 +252,61 @@ def test_the_tax_authority_reconciles_only_shares_signed_by_the_platform_they_na
     assert admitted(forged) == "unsigned_or_forged"
     bare = signed_share("platform.shopee", "platform.shopee", secret)
     assert admitted(MemRecord(bare.topic, 0, 0, bare.key, bare.value)) == "unsigned_or_forged"
+
+
+async def test_a_seller_answered_twice_wrongly_or_never_shared_is_counted_never_silent() -> None:
+    bus = MemoryBus()
+    async with platform(bus, Bulk(chunk=100)):
+        runner = BulkRunner(
+            scenario(300, 0),
+            demo_topology(),
+            SEED,
+            "unit",
+            lambda _who: bus,
+            CODEC,
+            Population(SEED),
+        )
+        await runner.start()
+        runner.period_started("p")
+        await runner.finish()
+        [job] = runner.reports()
+        assert (job.answered, job.correct, job.duplicates, job.strays) == (300, 300, 0, 0)
+        ref, (kind, expected) = next(iter(runner.jobs["sellers"].truth.items()))
+        wrong = "MISMATCH" if expected != "MISMATCH" else "MATCH"
+        forged = SellersReconciled(
+            "again",
+            "platform.shopee",
+            "unit:sellers",
+            [
+                SellerReconciled(ref, kind, wrong, 0),  # answered before: a duplicate
+                SellerReconciled("sellers:shopee:ffff", kind, "MATCH", 0),  # never shared
+            ],
+            1,
+            2,
+        )
+        producer = bus.producer("replay")
+        await producer.start()
+        await producer.send(RECONCILED.name, CODEC.encode(forged), key=b"again")
+        await producer.stop()
+        await wait_for_async(lambda: runner.reports()[0].strays == 1, 10, "the stray counted")
+        await runner.stop()
+    [job] = runner.reports()
+    assert (job.answered, job.correct, job.lost) == (300, 300, 0)
+    assert (job.duplicates, job.strays) == (1, 1)
+
+
+async def test_sellers_nobody_reconciles_are_lost_and_the_deadline_missed() -> None:
+    bus = MemoryBus()
+    topology = demo_topology()
+    await bus.ensure_topics(topics_for(topology.agencies(), bulk_by=topology.reconcilers()))
+    sc = scenario(50, 10).model_copy(
+        update={"bulk": [scenario(50, 10).bulk[0].model_copy(update={"deadline_s": 0.5})]}
+    )
+    runner = BulkRunner(sc, topology, SEED, "unit", lambda _who: bus, CODEC, Population(SEED))
+    await runner.start()
+    runner.period_started("p")
+    await runner.finish()  # no reconciler runs: the deadline passes
+    await runner.stop()
+    [job] = runner.reports()
+    assert (job.items, job.answered, job.lost) == (60, 0, 60)
+    assert not job.met_deadline and job.completed_s is None
