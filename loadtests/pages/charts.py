@@ -11,6 +11,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from loadtests.pages.bulk import bulk_lanes
 from loadtests.pages.chartkit import (
     BLUE,
     GOODPUT,
@@ -37,7 +38,7 @@ from loadtests.pages.chartkit import (
 )
 from loadtests.report import CapacityResult, HopsReport, PhaseReport, RunReport
 
-__all__ = ["bulk_lanes", "flow_latency", "outcome_counts", "outcomes"]
+__all__ = ["flow_latency", "outcome_counts", "outcomes"]
 
 
 def _dashed_per_period(
@@ -278,32 +279,6 @@ def charts(report: RunReport) -> dict[str, Chart]:
         found.append(bulk_lanes(report))
     found.extend(hop_charts(report))
     return {c.id: c for c in found}
-
-
-def bulk_lanes(report: RunReport) -> Chart:
-    """What each lane of the registry answered, interactive and bulk, so a lane's mix shows."""
-    assert report.bulk is not None
-    lanes = report.bulk.lanes
-    names = [label(x.lane) for x in lanes]
-    fig = go.Figure()
-    fig.add_bar(
-        x=names,
-        y=[x.interactive for x in lanes],
-        name="interactive answers",
-        marker_color=BLUE,
-        hovertemplate="%{y:,.0f} interactive",
-    )
-    fig.add_bar(
-        x=names,
-        y=[x.bulk for x in lanes],
-        name="bulk items",
-        marker_color=ORANGE,
-        hovertemplate="%{y:,.0f} bulk items",
-    )
-    base_layout(fig, 320)
-    fig.update_layout(barmode="group", hovermode="closest", yaxis_title="answered")
-    note = "From the registry's own counters over the run, by the lane that answered."
-    return Chart("chart-bulk-lanes", "Registry load by lane", note, fig, 320)
 
 
 def flow_latency(report: RunReport) -> Chart:
