@@ -1,12 +1,16 @@
 """What every librdkafka client shares: its configuration and login, how it first connects,
-how its errors and log lines become ours, and how a poller thread settles a loop's future."""
+how its errors and log lines become ours, and the one door through which every poller thread of
+a process hands the event loop its work."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,12 +52,15 @@ class _Quieter(logging.Filter):
 
 log = logging.getLogger("ndx.kafka.rdkafka")  # librdkafka's own lines, which name no secret
 log.addFilter(_Quieter())
-POLL_S = 0.2  # a poller's longest block; an idle client wakes its thread this often, never the loop
+POLL_S = 0.2  # a producer poller's longest block while reports are awaited
+IDLE_S = 5.0  # a producer poller with no report awaited sleeps until a send, or this long
 ABANDON_S = 2.0
 REVOKE_WAIT_S = 10.0
 # A consumer's poller also runs the loop's commits and seeks between two waits (no other thread
 # may call the consumer meanwhile), so it waits at most this long for records.
 CONSUMER_WAIT_S = 0.05
+IDLE_AFTER_S = 2.0  # a consumer that fetched nothing and was asked nothing this long is idle...
+IDLE_WAIT_S = 0.25  # ...and waits this long at a time: its loop's rare asks wait as long at most
 FETCH_BATCH = 500  # records taken off librdkafka's queue at once
 LAG_EVERY_S = 1.0
 HIGH_WATER = 5000  # records fetched but not yet taken before the poller pauses fetching
@@ -135,3 +142,50 @@ def succeed(future: asyncio.Future[Any], value: Any) -> None:
 def fail(future: asyncio.Future[Any], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
+
+
+class Handover:
+    """The event loop's one door for every librdkafka thread of the process: what threads hand
+    over while the loop has not yet taken the last lot joins that lot, so the loop wakes once per
+    lot, however many clients and records it holds."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+
+    def put(self, work: Callable[..., None], *args: Any) -> None:
+        """From any thread: run `work(*args)` on the loop, in the order handed over."""
+        with self._lock:
+            first = not self._waiting
+            self._waiting.append((work, args))
+        if first:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                self.loop.call_soon_threadsafe(self._take)
+
+    def _take(self) -> None:
+        with self._lock:
+            lot, self._waiting = self._waiting, []
+        for work, args in lot:
+            try:
+                work(*args)
+            except Exception as exc:  # one client's failure does not keep the others' lot
+                self.loop.call_exception_handler(
+                    {"message": "librdkafka hand-over failed", "exception": exc}
+                )
+
+
+_handovers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Handover] = (
+    weakref.WeakKeyDictionary()
+)
+_handovers_lock = threading.Lock()
+
+
+def handover() -> Handover:
+    """The running loop's hand-over, shared by every librdkafka client started on it."""
+    loop = asyncio.get_running_loop()
+    with _handovers_lock:
+        door = _handovers.get(loop)
+        if door is None:
+            door = _handovers[loop] = Handover(loop)
+        return door

@@ -1,6 +1,6 @@
 """A librdkafka consumer behind the Consumer protocol: its one poller thread makes every
 call on the consumer (fetches, commits, seeks, rebalances drained first) and hands the
-event loop records in batches."""
+event loop records in batches, through the process's one hand-over."""
 
 from __future__ import annotations
 
@@ -23,12 +23,16 @@ from services.kafka.rdkafka.common import (
     CONSUMER_WAIT_S,
     FETCH_BATCH,
     HIGH_WATER,
+    IDLE_AFTER_S,
+    IDLE_WAIT_S,
     LAG_EVERY_S,
     LOST_COMMIT,
     REVOKE_WAIT_S,
+    Handover,
     client_config,
     error_code,
     fail,
+    handover,
     log,
     succeed,
 )
@@ -96,6 +100,7 @@ class NativeConsumer:
         self.client_id, self.from_beginning = client_id, from_beginning
         self.connect_timeout = tuning.connect_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._door: Handover | None = None
         self._drain: Drain | None = None
         self._lock = threading.Lock()
         self._owned: set[tuple[str, int]] = set()  # guarded by _lock
@@ -135,6 +140,7 @@ class NativeConsumer:
 
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
+        self._door = handover()
         started: asyncio.Future[None] = loop.create_future()
         self._closing.clear()
         self._thread = threading.Thread(
@@ -159,8 +165,8 @@ class NativeConsumer:
     # --- the poller thread -------------------------------------------------------------
 
     def _run(self, started: asyncio.Future[None]) -> None:
-        loop = self._loop
-        assert loop is not None
+        door = self._door
+        assert door is not None
         c = RdConsumer(self._config())
         try:
             self._join(c)
@@ -168,17 +174,14 @@ class NativeConsumer:
             error = exc if isinstance(exc, TransportError) else TransportError(str(exc))
             with contextlib.suppress(Exception):
                 c.close()
-            loop.call_soon_threadsafe(fail, started, error)
+            door.put(fail, started, error)
             return
-        loop.call_soon_threadsafe(succeed, started, None)
+        door.put(succeed, started, None)
         try:
             self._fetch(c)
         finally:
             for command in self._commands:
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(
-                        fail, command.done, TransportError(f"{self.client_id}: stopped")
-                    )
+                door.put(fail, command.done, TransportError(f"{self.client_id}: stopped"))
             self._commands.clear()
             with contextlib.suppress(Exception):
                 c.close()
@@ -221,10 +224,12 @@ class NativeConsumer:
         with self._lock:
             self._owned = {(p.topic, p.partition) for p in parts}
 
-    def _serve(self, c: RdConsumer) -> None:
+    def _serve(self, c: RdConsumer) -> bool:
+        """Run what the loop asked for; True when there was something."""
         self._wake.clear()
-        loop = self._loop
-        assert loop is not None
+        door = self._door
+        assert door is not None
+        asked = bool(self._commands)
         while self._commands:
             command = self._commands.popleft()
             try:
@@ -232,19 +237,22 @@ class NativeConsumer:
             except KafkaException as exc:
                 error = rdkafka_error(exc, self.client_id)
                 error.__cause__ = exc
-                loop.call_soon_threadsafe(fail, command.done, error)
+                door.put(fail, command.done, error)
             except Exception as exc:
-                loop.call_soon_threadsafe(fail, command.done, exc)
+                door.put(fail, command.done, exc)
             else:
-                loop.call_soon_threadsafe(succeed, command.done, result)
+                door.put(succeed, command.done, result)
+        return asked
 
     def _fetch(self, c: RdConsumer) -> None:
-        loop = self._loop
-        assert loop is not None
+        door = self._door
+        assert door is not None
         paused: list[TopicPartition] = []
         noted = 0.0
+        busy = time.monotonic()  # when it last fetched a record or ran an ask
         while not self._closing.is_set():
-            self._serve(c)
+            if self._serve(c):
+                busy = time.monotonic()
             with self._lock:
                 hold = self._want_paused or self._buffered >= HIGH_WATER
             if hold:
@@ -256,10 +264,9 @@ class NativeConsumer:
                 with contextlib.suppress(KafkaException):
                     c.resume(paused)
                 paused = []
-            try:
-                first = c.poll(
-                    CONSUMER_WAIT_S
-                )  # returns at the first record: no record waits for more
+            idle = time.monotonic() - busy > IDLE_AFTER_S
+            try:  # returns at the first record: no record waits for more
+                first = c.poll(IDLE_WAIT_S if idle else CONSUMER_WAIT_S)
                 msgs = [first, *c.consume(FETCH_BATCH, 0)] if first is not None else []
             except (KafkaException, RuntimeError) as exc:
                 log.debug("%s: %s", self.client_id, exc)
@@ -267,12 +274,13 @@ class NativeConsumer:
             if (now := time.monotonic()) - noted > LAG_EVERY_S:
                 noted = now
                 self._note_ends(c)
+            if msgs:
+                busy = now
             batch = self._records_of(msgs)
             if batch:
                 with self._lock:
                     self._buffered += len(batch)
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(self._arrive, batch)
+                door.put(self._arrive, batch)
 
     def _records_of(self, msgs: list[Message]) -> list[_Fetched]:
         batch: list[_Fetched] = []
@@ -285,9 +293,8 @@ class NativeConsumer:
                 err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED and self.group_id is not None
             ):
                 refused = rdkafka_error(KafkaException(err), f"{self.client_id}: reading")
-                assert self._loop is not None
-                with contextlib.suppress(RuntimeError):
-                    self._loop.call_soon_threadsafe(self._refuse, refused)
+                assert self._door is not None
+                self._door.put(self._refuse, refused)
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.debug("%s: %s", self.client_id, err.str())
         return batch
@@ -310,9 +317,8 @@ class NativeConsumer:
     def _on_revoke(self, c: RdConsumer, parts: list[TopicPartition]) -> None:
         gone = {(p.topic, p.partition) for p in parts}
         loop = self._loop
-        if loop is not None and gone and not self._closing.is_set():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._forget, gone)
+        if loop is not None and self._door is not None and gone and not self._closing.is_set():
+            self._door.put(self._forget, gone)
             if self._drain is not None:
                 self._await_drain(c, loop)
         with self._lock:
@@ -338,9 +344,8 @@ class NativeConsumer:
         gone = {(p.topic, p.partition) for p in parts}
         with self._lock:
             self._owned -= gone
-        if self._loop is not None:
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._forget, gone)
+        if self._door is not None:
+            self._door.put(self._forget, gone)
 
     async def _drained(self) -> None:
         assert self._drain is not None

@@ -1,5 +1,5 @@
 """A librdkafka producer behind the Producer protocol: signed, idempotent records whose
-delivery reports reach the event loop in batches from one poller thread."""
+delivery reports reach the event loop in batches, through the process's one hand-over."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from confluent_kafka import Producer as RdProducer
 from services.kafka.client import ClientTuning
 from services.kafka.rdkafka.common import (
     ABANDON_S,
+    IDLE_S,
     POLL_S,
     STALE,
     Delivered,
     client_config,
     failure,
     first_contact,
+    handover,
     log,
 )
 from services.kafka.transport import (
@@ -36,12 +38,13 @@ class _Pump:
     batches, and a fatal error marks the producer for renewal."""
 
     def __init__(self, config: dict[str, Any], on_fatal: Callable[[], None]) -> None:
-        self.loop = asyncio.get_running_loop()
+        self.door = handover()
         self.on_fatal = on_fatal
         self.producer = RdProducer({**config, "error_cb": self._error})
         self._reports: list[tuple[asyncio.Future[Any], KafkaError | None, Message]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wanted = threading.Event()  # set by a send (and by close) for an idle poller
         self._thread = threading.Thread(target=self._run, name="rdkafka-producer", daemon=True)
 
     def start(self) -> None:
@@ -50,7 +53,7 @@ class _Pump:
     def _error(self, err: KafkaError) -> None:
         if err.fatal():
             log.error("producer failed for good: %s", err.str())
-            self.loop.call_soon_threadsafe(self.on_fatal)
+            self.door.put(self.on_fatal)
         else:
             log.debug("producer: %s", err.str())
 
@@ -65,8 +68,7 @@ class _Pump:
         with self._lock:
             batch, self._reports = self._reports, []
         if batch:
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-                self.loop.call_soon_threadsafe(self._settle, batch)
+            self.door.put(self._settle, batch)
 
     def _settle(self, batch: list[tuple[asyncio.Future[Any], KafkaError | None, Message]]) -> None:
         for future, err, msg in batch:
@@ -86,8 +88,18 @@ class _Pump:
                 self.on_fatal()
             future.set_exception(failure(err, f"writing {msg.topic()}"))
 
+    def wanted(self) -> None:
+        """A record was handed to librdkafka: its report is awaited."""
+        if not self._wanted.is_set():
+            self._wanted.set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._wanted.clear()
+            if len(self.producer) == 0:  # nothing awaits a report: sleep until a send or close
+                if not self._wanted.wait(IDLE_S):
+                    self.producer.poll(0)  # librdkafka's errors and log lines, now and then
+                continue
             self.producer.poll(POLL_S)
             self.hand_over()
 
@@ -96,6 +108,7 @@ class _Pump:
         with contextlib.suppress(Exception):
             self.producer.flush(limit_s)
         self._stop.set()
+        self._wanted.set()
         self._thread.join()
         with contextlib.suppress(Exception):
             self.producer.purge()
@@ -195,6 +208,7 @@ class NativeProducer:
                     on_delivery=pump.reporter(delivery),
                     headers=list(headers) or None,
                 )
+                pump.wanted()
                 return delivery
             except BufferError:  # librdkafka's queue is full: its poller is emptying it
                 await asyncio.sleep(0.005)
