@@ -18,12 +18,15 @@ from loadtests.bench.model import BROKER_DIR, Options
 from loadtests.cli import writable_dir
 from loadtests.scenario import MAX_PLANNED_ARRIVALS
 from loadtests.stack import MAX_SHARES
-from services.config import Library
+from services.config import Clients
 
-LIBRARIES: dict[str, tuple[Library, ...]] = {
-    "aiokafka": ("aiokafka",),
-    "librdkafka": ("librdkafka",),
-    "both": ("aiokafka", "librdkafka"),
+MIXED = Clients(library="aiokafka", agencies="librdkafka")
+LIBRARIES: dict[str, tuple[Clients, ...]] = {
+    "aiokafka": (Clients(library="aiokafka"),),
+    "librdkafka": (Clients(library="librdkafka"),),
+    "agencies-librdkafka": (MIXED,),
+    "both": (Clients(library="aiokafka"), Clients(library="librdkafka")),
+    "all": (Clients(library="aiokafka"), Clients(library="librdkafka"), MIXED),
 }
 WIDE = 200  # columns of the table when the output is a file or a pipe
 DESCRIPTION = (
@@ -46,7 +49,9 @@ class Security(StrEnum):
 class Libraries(StrEnum):
     aiokafka = "aiokafka"
     librdkafka = "librdkafka"
+    agencies_librdkafka = "agencies-librdkafka"
     both = "both"
+    all = "all"
 
 
 def positive(value: float | None) -> float | None:
@@ -133,8 +138,9 @@ def command(
     library: Annotated[
         Libraries,
         typer.Option(
-            help="every client (workers, registry, monitor) on aiokafka, on librdkafka, or a "
-            "series on each (default), side by side on the same broker"
+            help="every client (workers, registry, monitor) on aiokafka, on librdkafka, the "
+            "agencies alone on librdkafka (agencies-librdkafka), a series on each of the first "
+            "two (both, the default) or on all three, side by side on the same broker"
         ),
     ] = Libraries.both,
 ) -> None:
@@ -152,7 +158,7 @@ def command(
         runs_dir=runs_dir,
         broker_dir=broker_dir,
         worker_counts=worker_counts(workers) or tuple(sorted({1, max(1, os.cpu_count() or 1)})),
-        libraries=LIBRARIES[library],
+        clients=LIBRARIES[library],
     )
     if opts.max_rate * max(opts.step_seconds, opts.warm_up_s) > MAX_PLANNED_ARRIVALS:
         raise typer.BadParameter(

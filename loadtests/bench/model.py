@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.config import REPO_ROOT, Library
+from services.config import REPO_ROOT, Clients, Library
 
 BROKER_DIR = REPO_ROOT / ".cache" / "brokers"
 Role = Literal["warm-up", "step", "retry", "refine", "at-80%"]
@@ -125,6 +125,7 @@ class WorkerSeries(Part):
 
     workers: int
     library: Library = "aiokafka"
+    agencies: Library | None = None  # the agencies' own library, when not the run's
     steps: list[BenchStep]
     headline: Headline
 
@@ -152,7 +153,8 @@ class Options(Part):
     broker_dir: Path = BROKER_DIR  # each fresh broker's data, removed once it is stopped
     security: bool = False  # this series ran on a secured broker (SASL, ACLs, signed records)
     worker_counts: tuple[int, ...] = (1,)  # one series per count, in this order, same broker
-    libraries: tuple[Library, ...] = ("aiokafka",)  # every count's series on each, same broker
+    # Every count's series on each choice of client libraries, on the same broker.
+    clients: tuple[Clients, ...] = (Clients(),)
 
 
 class BenchResult(Part):

@@ -16,7 +16,7 @@ from loadtests.bench.ceiling import RAW_TOPIC, raw_ceiling, typical_record_size
 from loadtests.bench.figures import BenchError, headline
 from loadtests.bench.floor import FLOOR_TOPIC, hop_floor
 from loadtests.bench.model import BenchResult, Host, Options, WorkerSeries
-from loadtests.bench.steps import series
+from loadtests.bench.steps import clients_label, series
 from loadtests.bench.stopping import Terminated, until_terminated
 from loadtests.bench.table import plural, print_result, step_line
 from loadtests.cluster import BrokerError
@@ -65,14 +65,14 @@ async def bench(opts: Options, console: Console) -> BenchResult:
         floor = await asyncio.to_thread(hop_floor, bootstrap, size, opts.floor_messages, config)
         console.print(f"one-hop floor: avg {floor.avg_ms:.2f} ms, p99 {floor.p99_ms:.0f} ms")
         played: list[WorkerSeries] = []
-        plan = [(lib, n) for lib in opts.libraries for n in opts.worker_counts]
+        plan = [(c, n) for c in opts.clients for n in opts.worker_counts]
         with secured.credentials_in_env(credentials):
-            for n, (library, workers) in enumerate(plan):
-                console.print(f"[bold]{plural(workers)} on {library}[/]")
+            for n, (clients, workers) in enumerate(plan):
+                console.print(f"[bold]{plural(workers)} on {clients_label(clients)}[/]")
                 share = (t0 + opts.budget_s - time.monotonic()) / (len(plan) - n)
                 steps = await series(
                     opts,
-                    (library, workers),
+                    (clients, workers),
                     bootstrap,
                     broker.pid,
                     out,
@@ -81,7 +81,13 @@ async def bench(opts: Options, console: Console) -> BenchResult:
                 )
                 head = headline(steps, ceiling.records_per_s, floor.avg_ms)
                 played.append(
-                    WorkerSeries(workers=workers, library=library, steps=steps, headline=head)
+                    WorkerSeries(
+                        workers=workers,
+                        library=clients.library,
+                        agencies=clients.agencies,
+                        steps=steps,
+                        headline=head,
+                    )
                 )
     finally:
         with contextlib.suppress(BaseException):  # a broker still starting is stopped once up

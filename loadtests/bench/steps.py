@@ -15,16 +15,22 @@ from loadtests.bench.figures import WARM_UP_RATE, headline, step_rates, step_res
 from loadtests.bench.model import BenchStep, Options, Role
 from loadtests.bench.stepscenario import PERIOD, step_scenario
 from loadtests.engine import BASELINE, RunFiles, play_run
-from services.config import Clients, Library, load_design, load_settings
+from services.config import Clients, load_design, load_settings
 from services.kafka import skip_to_end
 from services.process import cancel
 from services.security import REGISTRY, credentials_of
 from services.wire import VERIFY
 
-Played = tuple[Library, int]  # a series: every client on this library, this many workers
+Played = tuple[Clients, int]  # a series: its clients' libraries, this many workers
 NOISY_CORES = 0.5  # a failed step is played once more when others took this much CPU
 REGISTRY_GROUP = "ndx.registry"
 FIRST_GUESS_S = 15.0  # start-up and shutdown around a step, until one is measured
+
+
+def clients_label(clients: Clients) -> str:
+    """`librdkafka`, or `aiokafka-agencies-librdkafka` when the agencies have their own."""
+    own = clients.agencies if clients.agencies not in (None, clients.library) else None
+    return clients.library if own is None else f"{clients.library}-agencies-{own}"
 
 
 async def skip_backlog(bootstrap: str) -> int | None:
@@ -46,10 +52,10 @@ async def run_step(
     broker: int,
     out: Path,
 ) -> BenchStep:
-    """One single-period scenario played on the baseline design with every client on the
-    series' library, its CPU window watched alongside."""
-    library, workers = played
-    name = f"bench-{library}-w{workers}-{index:02d}-{round(rate)}"
+    """One single-period scenario played on the baseline design with the series' client
+    libraries, its CPU window watched alongside."""
+    clients, workers = played
+    name = f"bench-{clients_label(clients)}-w{workers}-{index:02d}-{round(rate)}"
     seconds = opts.warm_up_s if role == "warm-up" else opts.step_seconds
     scenario = step_scenario(name, rate, seconds, opts.registries)
     skipped = await skip_backlog(bootstrap)
@@ -59,7 +65,7 @@ async def run_step(
     t0 = time.monotonic()
     try:
         design = load_design(BASELINE)
-        design = design.model_copy(update={"clients": Clients(library=library)})
+        design = design.model_copy(update={"clients": clients})
         report = await play_run(
             scenario,
             design,

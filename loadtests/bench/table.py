@@ -36,7 +36,9 @@ def plural(workers: int) -> str:
 
 
 def series_name(played: WorkerSeries) -> str:
-    return f"{played.library}, {plural(played.workers)}"
+    own = played.agencies if played.agencies not in (None, played.library) else None
+    agencies = "" if own is None else f" (agencies on {own})"
+    return f"{played.library}{agencies}, {plural(played.workers)}"
 
 
 def _cpu(cpu: CpuPerTransaction | None) -> list[str]:

@@ -402,10 +402,16 @@ def test_the_bench_plays_both_client_libraries_unless_told_one(
 ) -> None:
     runs = ["--runs-dir", str(tmp_path), "--security", "on"]
     both = chosen(runs, monkeypatch)[0]
-    assert both.libraries == ("aiokafka", "librdkafka")
+    assert [c.library for c in both.clients] == ["aiokafka", "librdkafka"]
     assert both.budget_s == 2 * 720  # each library's series get the time one library had
     one = chosen([*runs, "--library", "librdkafka"], monkeypatch)[0]
-    assert one.libraries == ("librdkafka",) and one.budget_s == 720
+    assert [c.library for c in one.clients] == ["librdkafka"] and one.budget_s == 720
+    mixed = chosen([*runs, "--library", "agencies-librdkafka"], monkeypatch)[0]
+    (clients,) = mixed.clients
+    assert clients.on("agencies") == "librdkafka"
+    assert clients.on("registry") == clients.on("services") == "aiokafka"
+    every = chosen([*runs, "--library", "all"], monkeypatch)[0]
+    assert len(every.clients) == 3 and every.budget_s == 3 * 720
     assert "Invalid value for '--library'" in refused([*runs, "--library", "kafka"], monkeypatch)
 
 
@@ -449,6 +455,15 @@ def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path:
                 workers=n, library=lib, steps=s, headline=headline(s, ceiling.records_per_s)
             )
             for lib, n, s in (("aiokafka", 1, one), ("librdkafka", 2, two))
+        ]
+        + [
+            WorkerSeries(
+                workers=2,
+                library="aiokafka",
+                agencies="librdkafka",
+                steps=two,
+                headline=headline(two, ceiling.records_per_s),
+            )
         ],
     )
     console = Console(width=250, record=True)
@@ -457,6 +472,7 @@ def test_one_worker_and_two_are_printed_side_by_side_with_kafkas_tools(tmp_path:
 
     assert "ndxsim on aiokafka, 1 worker" in text
     assert "ndxsim on librdkafka, 2 workers" in text
+    assert "ndxsim on aiokafka (agencies on librdkafka), 2 workers" in text
     assert "55,664 (ceiling)" in text
     assert "998 sustained" in text and "1,999 sustained" in text  # achieved, not offered
     assert "0.90 / 0.30 / 0.20" in text  # one worker judged at its highest sustained step
