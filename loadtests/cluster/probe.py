@@ -3,6 +3,7 @@ client's Metadata request (services.kafka.admin); on a secured node it logs in f
 
 from __future__ import annotations
 
+import random
 import socket
 from pathlib import Path
 from typing import cast, get_args
@@ -15,6 +16,10 @@ from services.security import ClientSecurity, Mechanism, Protocol
 HOST = "127.0.0.1"
 PROBE_TIMEOUT_S = 3.0  # login and one Metadata answer; a node that takes longer does not serve
 Login = tuple[str, str, str]  # mechanism, user, password
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LISTEN_FLOOR = 20000  # listeners' ports are drawn from here up to the outgoing range
+MIN_CHOICE = 1000  # fewer ports than this below the outgoing range: let the kernel choose
+MAX_TRIES = 200
 
 
 def _security(login: Login | None, ca_file: Path | None) -> ClientSecurity | None:
@@ -61,7 +66,27 @@ def port_in_use(port: int, host: str = HOST) -> bool:
     return False
 
 
+def _outgoing_floor() -> int:
+    """The lowest port the kernel gives outgoing connections (Linux reads it; 32768 elsewhere)."""
+    try:
+        return int(EPHEMERAL_RANGE.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = HOST) -> int:
-    with socket.socket() as probe:
+    """A port no one listens on, chosen below the ports outgoing connections are given: a
+    broker's JVM binds it seconds later, and a client connecting meanwhile cannot take it."""
+    floor = _outgoing_floor()
+    if floor - LISTEN_FLOOR >= MIN_CHOICE:
+        for _ in range(MAX_TRIES):
+            port = random.randrange(LISTEN_FLOOR, floor)
+            with socket.socket() as probe:
+                try:
+                    probe.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    with socket.socket() as probe:  # no room below the outgoing range: the kernel's choice
         probe.bind((host, 0))
         return int(probe.getsockname()[1])

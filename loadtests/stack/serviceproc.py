@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtests.cluster.probe import free_port as listen_port
 from services.config import REPO_ROOT
 
 
@@ -22,9 +22,8 @@ class StackError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for a service to listen on, out of the way of outgoing connections."""
+    return listen_port()
 
 
 def tail(path: Path, lines: int = 15) -> str:
