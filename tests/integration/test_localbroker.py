@@ -21,17 +21,12 @@ from loadtests.cluster.localbroker import (
     running_pid,
     stop_from_pidfile,
 )
+from loadtests.cluster.probe import free_port
 from services.kafka.bus import KafkaTransport
 from services.kafka.transport import Consumer, Record
 from services.wire.topics import TopicSpec
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def process_exists(pid: int) -> bool:
