@@ -125,7 +125,7 @@ class WorkerSeries(Part):
 
     workers: int
     library: Library = "aiokafka"
-    agencies: Library | None = None  # the agencies' own library, when not the run's
+    agencies: Library | None = None  # the agencies' own library, only when not the run's
     steps: list[BenchStep]
     headline: Headline
 

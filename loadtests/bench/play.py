@@ -84,7 +84,7 @@ async def bench(opts: Options, console: Console) -> BenchResult:
                     WorkerSeries(
                         workers=workers,
                         library=clients.library,
-                        agencies=clients.agencies,
+                        agencies=clients.agencies_apart(),
                         steps=steps,
                         headline=head,
                     )

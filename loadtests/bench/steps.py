@@ -29,7 +29,7 @@ FIRST_GUESS_S = 15.0  # start-up and shutdown around a step, until one is measur
 
 def clients_label(clients: Clients) -> str:
     """`librdkafka`, or `aiokafka-agencies-librdkafka` when the agencies have their own."""
-    own = clients.agencies if clients.agencies not in (None, clients.library) else None
+    own = clients.agencies_apart()
     return clients.library if own is None else f"{clients.library}-agencies-{own}"
 
 

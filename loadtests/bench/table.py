@@ -36,8 +36,7 @@ def plural(workers: int) -> str:
 
 
 def series_name(played: WorkerSeries) -> str:
-    own = played.agencies if played.agencies not in (None, played.library) else None
-    agencies = "" if own is None else f" (agencies on {own})"
+    agencies = "" if played.agencies is None else f" (agencies on {played.agencies})"
     return f"{played.library}{agencies}, {plural(played.workers)}"
 
 

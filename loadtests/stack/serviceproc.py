@@ -13,17 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.cluster.probe import free_port as listen_port
+# Ports for services to listen on, out of the way of outgoing connections.
+from loadtests.cluster.probe import free_port as free_port
 from services.config import REPO_ROOT
 
 
 class StackError(RuntimeError):
     """A part of the stack did not come up; the message says which and why."""
-
-
-def free_port() -> int:
-    """A port for a service to listen on, out of the way of outgoing connections."""
-    return listen_port()
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -180,6 +180,10 @@ class Clients(_Strict):
     registry: Library | None = None
     services: Library | None = None
 
+    def agencies_apart(self) -> Library | None:
+        """The agencies' library when it is not the run's."""
+        return self.agencies if self.agencies not in (None, self.library) else None
+
     def on(self, side: Side) -> Library:
         """The library of one side: its own when the design names one, else the run's."""
         own = {"agencies": self.agencies, "registry": self.registry, "services": self.services}

@@ -112,6 +112,12 @@ def client_config(
     }
 
 
+def no_contact(exc: KafkaException, bootstrap: str) -> TransportError:
+    """A failed first request: NotAuthorized when the login was refused, else BrokerUnreachable."""
+    error = rdkafka_error(exc, f"no Kafka broker answers at {bootstrap}")
+    return error if isinstance(error, NotAuthorized) else BrokerUnreachable(str(error))
+
+
 async def first_contact(client: RdProducer | RdConsumer, bootstrap: str, limit_s: float) -> Any:
     """The cluster's metadata within `limit_s`, or BrokerUnreachable (NotAuthorized when the
     login is refused)."""
@@ -120,10 +126,7 @@ async def first_contact(client: RdProducer | RdConsumer, bootstrap: str, limit_s
             asyncio.to_thread(client.list_topics, None, limit_s), limit_s + 1
         )
     except KafkaException as exc:
-        error = rdkafka_error(exc, f"no Kafka broker answers at {bootstrap}")
-        if isinstance(error, NotAuthorized):
-            raise error from None
-        raise BrokerUnreachable(str(error)) from None
+        raise no_contact(exc, bootstrap) from None
     except TimeoutError:
         raise BrokerUnreachable(f"no Kafka broker answers at {bootstrap}: timed out") from None
 

@@ -34,11 +34,10 @@ from services.kafka.rdkafka.common import (
     fail,
     handover,
     log,
+    no_contact,
     succeed,
 )
 from services.kafka.transport import (
-    BrokerUnreachable,
-    NotAuthorized,
     Record,
     TransportError,
 )
@@ -99,8 +98,7 @@ class NativeConsumer:
         self.security, self.tuning = security, tuning
         self.client_id, self.from_beginning = client_id, from_beginning
         self.connect_timeout = tuning.connect_timeout
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._door: Handover | None = None
+        self._door: Handover | None = None  # the loop's, from start()
         self._drain: Drain | None = None
         self._lock = threading.Lock()
         self._owned: set[tuple[str, int]] = set()  # guarded by _lock
@@ -139,9 +137,8 @@ class NativeConsumer:
         log.debug("%s: %s", self.client_id, err.str())
 
     async def start(self) -> None:
-        loop = self._loop = asyncio.get_running_loop()
         self._door = handover()
-        started: asyncio.Future[None] = loop.create_future()
+        started: asyncio.Future[None] = self._door.loop.create_future()
         self._closing.clear()
         self._thread = threading.Thread(
             target=self._run, args=(started,), name="rdkafka-consumer", daemon=True
@@ -155,9 +152,9 @@ class NativeConsumer:
 
     async def _ask(self, work: Callable[[RdConsumer], Any]) -> Any:
         """Have the poller thread run `work` on the consumer between two fetches."""
-        if self._thread is None or self._loop is None:
+        if self._thread is None or self._door is None:
             raise TransportError(f"{self.client_id}: consumer not started")
-        done: asyncio.Future[Any] = self._loop.create_future()
+        done: asyncio.Future[Any] = self._door.loop.create_future()
         self._commands.append(_Command(work, done))
         self._wake.set()
         return await done
@@ -190,10 +187,7 @@ class NativeConsumer:
         try:
             metadata = c.list_topics(None, self.connect_timeout)
         except KafkaException as exc:
-            error = rdkafka_error(exc, f"no Kafka broker answers at {self.bootstrap}")
-            if isinstance(error, NotAuthorized):
-                raise error from None
-            raise BrokerUnreachable(str(error)) from None
+            raise no_contact(exc, self.bootstrap) from None
         if self.group_id is None:
             self._assign_all(c, metadata)
         else:
@@ -316,11 +310,11 @@ class NativeConsumer:
 
     def _on_revoke(self, c: RdConsumer, parts: list[TopicPartition]) -> None:
         gone = {(p.topic, p.partition) for p in parts}
-        loop = self._loop
-        if loop is not None and self._door is not None and gone and not self._closing.is_set():
-            self._door.put(self._forget, gone)
+        door = self._door
+        if door is not None and gone and not self._closing.is_set():
+            door.put(self._forget, gone)
             if self._drain is not None:
-                self._await_drain(c, loop)
+                self._await_drain(c, door.loop)
         with self._lock:
             self._owned -= gone
 
